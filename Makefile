@@ -1,0 +1,56 @@
+# swift-mesos: the commands people type. `make run` and `make test` set up everything on a fresh Debian machine.
+SHELL := /bin/bash
+SWIFT ?= swift
+SWIFT_PROTOBUF_VERSION := 1.39.0
+APT_PACKAGES := libcurl4-openssl-dev protobuf-compiler pkg-config
+PROTOC_GEN_SWIFT := $(CURDIR)/.build-protoc/src/.build/release/protoc-gen-swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+FUZZ_SECONDS ?= 600
+
+.PHONY: all deps build test run protos protos-check bench fuzz clean
+
+all: build
+
+# Installs the Debian packages the build needs, only those missing: safe to run again.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@command -v $(SWIFT) >/dev/null || { echo "swift is not on PATH: install a Swift 6.2+ toolchain"; exit 1; }
+
+build: deps
+	$(SWIFT) build
+
+test: build
+	$(SWIFT) test --parallel 2>&1 | tee .build/test.log | grep -vE '^(◇|↳ )|^✔ Test .* (started|passed)' ; exit $${PIPESTATUS[0]}
+
+# Until mesos-submit lands, `make run` runs the test suite.
+run: test
+
+$(PROTOC_GEN_SWIFT):
+	rm -rf .build-protoc/src
+	git clone -q --branch $(SWIFT_PROTOBUF_VERSION) https://github.com/apple/swift-protobuf .build-protoc/src
+	cd .build-protoc/src && $(SWIFT) build -c release --product protoc-gen-swift
+
+# Regenerates Sources/Mesos/Generated from Protos/ (commit the result).
+protos: deps $(PROTOC_GEN_SWIFT)
+	scripts/generate-protos.sh $(PROTOC_GEN_SWIFT) Sources/Mesos/Generated
+
+# Proves the committed generated code is what Protos/ gives.
+protos-check: deps $(PROTOC_GEN_SWIFT)
+	@tmp=$$(mktemp -d); scripts/generate-protos.sh $(PROTOC_GEN_SWIFT) $$tmp/Generated >/dev/null; \
+	if diff -r $$tmp/Generated Sources/Mesos/Generated; then echo "protos-check: generated code is current"; rm -rf $$tmp; \
+	else echo "protos-check: Sources/Mesos/Generated is stale: run 'make protos'"; rm -rf $$tmp; exit 1; fi
+
+# Decode benchmark, side by side with pymesos and mesos-go (../shared/bench/peers).
+bench: deps
+	Benchmarks/run.sh
+
+# libFuzzer over the RecordIO decoder and the event decoders; FUZZ_SECONDS per target.
+fuzz: deps
+	FuzzTesting/run.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf .build .build-protoc Benchmarks/.build FuzzTesting/.build
