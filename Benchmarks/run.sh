@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `make bench`: decodes the peers' corpora (../shared/bench/peers) with swift-mesos, in the same run as pymesos
+# and mesos-go, and prints
+#   - every peer's line and ours, in the peers' format (peer=... corpus=... events_per_s=...),
+#   - bench=decode-stream-memory lines: resident memory while streaming a corpus in 64 KiB reads,
+#   - bench=decode-ratio lines: our events/s over mesos-go's and pymesos's, per corpus (best of REPS).
+# Env: PEERS (../shared/bench/peers), CORPUS_DIR (/tmp/peers-corpus), CORPUS_MB (100), REPS (3),
+#      SKIP_PEERS=1 to reuse the peers' results of an earlier run in RESULTS.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+PEERS=${PEERS:-$here/../../shared/bench/peers}
+export CORPUS_DIR=${CORPUS_DIR:-/tmp/peers-corpus}
+export CORPUS_MB=${CORPUS_MB:-100}
+REPS=${REPS:-3}
+RESULTS=${RESULTS:-/tmp/swift-mesos-bench.txt}
+[ -x "$PEERS/run.sh" ] || { echo "no peers at $PEERS (expected ../shared/bench/peers beside the repo)"; exit 1; }
+
+echo "# building the decode benchmark (release)" >&2
+swift build -c release --package-path "$here" --product DecodeBenchmark >&2
+ours=$(swift build -c release --package-path "$here" --show-bin-path)/DecodeBenchmark
+
+# The peers: installs what is missing, writes the corpora, runs every peer REPS times.
+if [ "${SKIP_PEERS:-0}" != 1 ]; then
+  REPS=$REPS RESULTS="$RESULTS" bash "$PEERS/run.sh" > /dev/null
+fi
+grep -E '^peer=(mesos-go|pymesos)' "$RESULTS" || true
+
+for _ in $(seq "$REPS"); do
+  for c in offers updates mix; do
+    "$ours" json "$c.json" "$CORPUS_DIR/$c.json.rio" 2>/dev/null | tee -a "$RESULTS"
+    "$ours" proto "$c.pb" "$CORPUS_DIR/$c.pb.rio" 2>/dev/null | tee -a "$RESULTS"
+  done
+done
+for c in offers updates mix; do
+  "$ours" stream json "$c.json" "$CORPUS_DIR/$c.json.rio"
+  "$ours" stream proto "$c.pb" "$CORPUS_DIR/$c.pb.rio"
+done
+
+# Ratios from the best events/s of each peer in this run.
+awk '
+  /^peer=/ { delete f; for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+    k = f["peer"] SUBSEP f["corpus"]; if (!(k in best) || f["events_per_s"] + 0 > best[k] + 0) best[k] = f["events_per_s"] }
+  END {
+    split("offers updates mix", C, " ")
+    for (i = 1; i <= 3; i++) { c = C[i]
+      j = "swift-mesos-json" SUBSEP c ".json"; p = "swift-mesos-proto" SUBSEP c ".pb"
+      gj = "mesos-go-json" SUBSEP c ".json"; gp = "mesos-go-proto" SUBSEP c ".pb"; py = "pymesos" SUBSEP c ".json"
+      printf "bench=decode-ratio corpus=%s", c
+      if ((j in best) && (gj in best)) printf " json_vs_mesos_go_json=%.2f", best[j] / best[gj]
+      if ((j in best) && (py in best)) printf " json_vs_pymesos=%.2f", best[j] / best[py]
+      if ((p in best) && (gp in best)) printf " proto_vs_mesos_go_proto=%.2f", best[p] / best[gp]
+      if ((p in best) && (gj in best)) printf " proto_vs_mesos_go_json=%.2f", best[p] / best[gj]
+      printf "\n" } }' "$RESULTS"
