@@ -6,7 +6,7 @@
 //   DecodeBenchmark stream json|proto <corpus-name> <corpus-file>
 //       Streams the file in 64 KiB reads through the event decoder, as a client does with a socket, and prints
 //       the resident memory after the first 10% of the stream and at its end: memory must not grow with length.
-import FoundationEssentials
+import Foundation
 import Glibc
 import Mesos
 import MesosCodecs
@@ -20,7 +20,7 @@ func fail(_ message: String) -> Never {
 
 func maxRSSKilobytes() -> Int {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     return usage.ru_maxrss
 }
 
