@@ -9,11 +9,12 @@ cd "$(dirname "$0")/.."
 plugin=$1
 out=${2:-Sources/Mesos/Generated}
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 rm -f "$out"/*.pb.swift "$out"/MesosDescriptorSet.swift
 protos=$(cd Protos && find . -name '*.proto' | sed 's|^\./||' | LC_ALL=C sort)
 (cd Protos && protoc --plugin=protoc-gen-swift="$plugin" \
     --swift_opt=Visibility=Public --swift_opt=UseAccessLevelOnImports=true --swift_opt=FileNaming=PathToUnderscores \
-    --swift_out="../$out" $protos)
+    --swift_out="$out" $protos)
 tmp=$(mktemp)
 (cd Protos && protoc --include_imports --descriptor_set_out="$tmp" $protos)
 {
