@@ -24,7 +24,8 @@ build: deps
 	$(SWIFT) build
 
 test: build
-	$(SWIFT) test --parallel 2>&1 | tee .build/test.log | grep -vE '^(◇|↳ )|^✔ Test .* (started|passed)' ; exit $${PIPESTATUS[0]}
+	@# The full log goes to .build/test.log; the screen gets failures, suites and the runner's summary.
+	$(SWIFT) test 2>&1 | tee .build/test.log | grep -vE '^(◇|↳ )|^✔ Test "' ; exit $${PIPESTATUS[0]}
 
 # Until mesos-submit lands, `make run` runs the test suite.
 run: test
