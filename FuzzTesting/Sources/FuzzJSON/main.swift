@@ -28,14 +28,14 @@ func check<M: SwiftProtobuf.Message>(_ type: M.Type, _ body: UnsafeRawBufferPoin
         guard case .success(let other) = fastResult else {
             preconditionFailure("the Mesos reader accepts what the fast reader refuses")
         }
-        precondition(value == other, "the two readers decode different values")
+        precondition(value.isEqualTo(message: other), "the two readers decode different values")
     }
     if case .success(let value) = fastResult {
         guard let encoded = try? fast.encode(value) else { preconditionFailure("a decoded message does not encode") }
         guard let again = try? strict.decode(type, from: encoded) else {
             preconditionFailure("our own JSON is refused by the Mesos reader")
         }
-        precondition(again == value.withoutUnknownFields, "JSON round trip changed the value")
+        precondition(again.isEqualTo(message: value.withoutUnknownFields), "JSON round trip changed the value")
     }
 }
 

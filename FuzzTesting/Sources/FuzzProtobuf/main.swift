@@ -24,7 +24,7 @@ func check<M: SwiftProtobuf.Message>(_ type: M.Type, _ body: UnsafeRawBufferPoin
     guard let value = try? protobuf.decode(type, fromBytes: body) else { return }
     guard let encoded = try? protobuf.encode(value) else { preconditionFailure("a decoded message does not encode") }
     guard let again = try? protobuf.decode(type, from: encoded) else { preconditionFailure("our own bytes do not decode") }
-    precondition(again == value, "protobuf round trip changed the value")
+    precondition(again.isEqualTo(message: value), "protobuf round trip changed the value")
     // JSON of anything decoded must be readable by the Mesos reader.
     if let json = try? MessageCodec(.json).encode(value) {
         precondition((try? MessageCodec(.json, jsonReading: .exactlyAsMesos).decode(type, from: json)) != nil,
