@@ -7,10 +7,12 @@ let package = Package(
         .library(name: "Mesos", targets: ["Mesos"]),
         .library(name: "MesosRecordIO", targets: ["MesosRecordIO"]),
         .library(name: "MesosCodecs", targets: ["MesosCodecs"]),
+        .library(name: "MesosOffers", targets: ["MesosOffers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // The Mesos v1 messages (generated from Protos/, committed) and hand-written helpers.
@@ -32,6 +34,20 @@ let package = Package(
                 "MesosRecordIO",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // The offer-matching engine: pending tasks + offers + constraints + strategy -> placements and operations.
+        // Pure and deterministic: no I/O, no concurrency.
+        .target(
+            name: "MesosOffers",
+            dependencies: ["Mesos", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .testTarget(
+            name: "MesosOffersTests",
+            dependencies: [
+                "Mesos", "MesosOffers",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(
