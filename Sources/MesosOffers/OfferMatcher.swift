@@ -461,11 +461,9 @@ private struct Round {
         agent.offers.contains { $0.hasAllocationInfo && $0.allocationInfo.role == role } ? role : nil
     }
 
+    /// The agent's offers made to `role`, or without allocation info for nil: one ACCEPT may not mix them.
     private func offers(of agent: AgentState, role: String?) -> [Offer] {
-        agent.offers.filter { offer in
-            guard let role else { return !offer.hasAllocationInfo || agent.offers.allSatisfy { !$0.hasAllocationInfo || $0.allocationInfo.role == offer.allocationInfo.role } }
-            return offer.hasAllocationInfo && offer.allocationInfo.role == role
-        }
+        agent.offers.filter { ($0.hasAllocationInfo ? $0.allocationInfo.role : nil) == role }
     }
 
     /// Why a task was left pending: every agent's first failing check, tallied.
