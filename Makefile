@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 SWIFT_PROTOBUF_VERSION := 1.39.0
-APT_PACKAGES := libcurl4-openssl-dev protobuf-compiler pkg-config
+APT_PACKAGES := libcurl4-openssl-dev zlib1g-dev protobuf-compiler pkg-config curl
 PROTOC_GEN_SWIFT := $(CURDIR)/.build-protoc/src/.build/release/protoc-gen-swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_SECONDS ?= 600

@@ -8,11 +8,16 @@ let package = Package(
         .library(name: "MesosRecordIO", targets: ["MesosRecordIO"]),
         .library(name: "MesosCodecs", targets: ["MesosCodecs"]),
         .library(name: "MesosOffers", targets: ["MesosOffers"]),
+        .library(name: "MesosArtifacts", targets: ["MesosArtifacts"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // The Mesos v1 messages (generated from Protos/, committed) and hand-written helpers.
@@ -50,6 +55,35 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        // zlib, for the deterministic .tar.gz of registered directories (apt: zlib1g-dev).
+        .systemLibrary(name: "CMesosZlib", path: "Sources/CMesosZlib", providers: [.apt(["zlib1g-dev"])]),
+        // The embedded artifact file server: content-addressed URLs, sendfile, ranges, conditional GETs, limits.
+        .target(
+            name: "MesosArtifacts",
+            dependencies: [
+                "Mesos",
+                "CMesosZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
+            name: "MesosArtifactsTests",
+            dependencies: [
+                "Mesos", "MesosArtifacts",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
         .testTarget(
             name: "MesosRecordIOTests",
             dependencies: ["MesosRecordIO", .product(name: "NIOCore", package: "swift-nio")]
@@ -65,7 +99,7 @@ let package = Package(
     ]
 )
 
-for target in package.targets {
+for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []
     settings.append(.swiftLanguageMode(.v6))
     settings.append(.enableUpcomingFeature("ExistentialAny"))

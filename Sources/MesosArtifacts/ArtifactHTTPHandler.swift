@@ -1,0 +1,301 @@
+import Glibc
+import Logging
+import Metrics
+import NIOCore
+import NIOHTTP1
+
+/// Serves one connection: GET and HEAD of registered artifacts, conditional requests, single byte ranges;
+/// files go out with `sendfile` (a `FileRegion`), never through user-space buffers.
+final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// Sent down the pipeline on graceful shutdown: finish the response under way, then close.
+    struct DrainEvent {}
+
+    private let registry: ArtifactRegistry
+    private let context: ServerContext
+    private var request: HTTPRequestHead?
+    private var hasBody = false
+    private var responding = false
+    private var draining = false
+    private var headerTimer: Scheduled<Void>?
+    private var started = ContinuousClock.now
+
+    init(registry: ArtifactRegistry, context: ServerContext) {
+        self.registry = registry
+        self.context = context
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.armHeaderTimer(context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.headerTimer?.cancel()
+        context.fireChannelInactive()
+    }
+
+    private func armHeaderTimer(_ context: ChannelHandlerContext) {
+        self.headerTimer?.cancel()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        self.headerTimer = context.eventLoop.scheduleTask(in: TimeAmount(self.context.configuration.headerTimeout)) {
+            let (handler, context) = loopBound.value
+            guard handler.request == nil, !handler.responding else { return }
+            handler.context.logger?.debug("artifact server: request head timed out", metadata: ["mesos.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is DrainEvent {
+            self.draining = true
+            if self.request == nil && !self.responding { context.close(promise: nil) }
+        } else if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch self.unwrapInboundIn(data) {
+        case .head(let head):
+            self.headerTimer?.cancel()
+            self.request = head
+            self.hasBody = false
+            self.started = .now
+        case .body:
+            self.hasBody = true
+        case .end:
+            guard let head = self.request else { return }
+            self.respond(to: head, context: context)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? HTTPParserError {
+            self.context.logger?.debug("artifact server: malformed request", metadata: ["mesos.error": "\(error)"])
+            self.sendError(.badRequest, keepAlive: false, context: context)
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: - Responses
+
+    private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let keepAlive = head.isKeepAlive && !self.draining
+        guard head.method == .GET || head.method == .HEAD else {
+            var headers = HTTPHeaders()
+            headers.add(name: "Allow", value: "GET, HEAD")
+            return self.send(.methodNotAllowed, headers: headers, keepAlive: keepAlive, head: head, context: context)
+        }
+        guard !self.hasBody else { return self.send(.badRequest, keepAlive: false, head: head, context: context) }
+        guard let (sha256, name) = self.context.route(head.uri), let entry = self.registry.entry(sha256: sha256, name: name) else {
+            return self.send(.notFound, keepAlive: keepAlive, head: head, context: context)
+        }
+
+        var fd: Int32 = -1
+        if case .file(let path, _, _, _, _, _) = entry.source {
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0, ArtifactRegistry.isUnchanged(fd, entry.source) else {
+                if fd >= 0 { close(fd) }
+                self.context.logger?.warning(
+                    "artifact server: a registered file changed or vanished; not serving it under its old hash",
+                    metadata: ["mesos.artifact": "\(path)", "mesos.sha256": "\(sha256)"]
+                )
+                return self.send(.notFound, keepAlive: keepAlive, head: head, context: context)
+            }
+        }
+        let etag = "\"\(entry.sha256)\""
+        var headers = HTTPHeaders()
+        headers.add(name: "ETag", value: etag)
+        headers.add(name: "Last-Modified", value: HTTPDate.format(entry.lastModified))
+        headers.add(name: "Cache-Control", value: "public, max-age=31536000, immutable")
+        headers.add(name: "Accept-Ranges", value: "bytes")
+
+        if Self.notModified(head.headers, etag: etag, lastModified: entry.lastModified) {
+            if fd >= 0 { close(fd) }
+            return self.send(.notModified, headers: headers, keepAlive: keepAlive, head: head, context: context)
+        }
+
+        var status = HTTPResponseStatus.ok
+        var range = 0..<entry.size
+        if head.method == .GET, let rangeHeader = head.headers.first(name: "Range"),
+            Self.ifRangeAllows(head.headers, etag: etag, lastModified: entry.lastModified)
+        {
+            switch ByteRange.parse(rangeHeader, size: entry.size) {
+            case .none: break
+            case .unsatisfiable:
+                if fd >= 0 { close(fd) }
+                headers.add(name: "Content-Range", value: "bytes */\(entry.size)")
+                return self.send(.rangeNotSatisfiable, headers: headers, keepAlive: keepAlive, head: head, context: context)
+            case .range(let requested):
+                status = .partialContent
+                range = requested
+                headers.add(name: "Content-Range", value: "bytes \(requested.lowerBound)-\(requested.upperBound - 1)/\(entry.size)")
+            }
+        }
+        headers.add(name: "Content-Type", value: "application/octet-stream")
+        headers.add(name: "Content-Length", value: String(range.count))
+        self.responding = true
+        self.writeHead(status, headers: headers, keepAlive: keepAlive, context: context)
+
+        var bodyBytes = 0
+        if head.method == .GET && !range.isEmpty {
+            bodyBytes = range.count
+            switch entry.source {
+            case .file:
+                let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+                fd = -1
+                let region = FileRegion(fileHandle: handle, readerIndex: range.lowerBound, endIndex: range.upperBound)
+                context.write(self.wrapOutboundOut(.body(.fileRegion(region))), promise: nil)
+                self.finish(status, bytes: bodyBytes, keepAlive: keepAlive, head: head, context: context) { try? handle.close() }
+                return
+            case .memory(let buffer):
+                let slice = buffer.getSlice(at: buffer.readerIndex + range.lowerBound, length: range.count)!
+                context.write(self.wrapOutboundOut(.body(.byteBuffer(slice))), promise: nil)
+            }
+        }
+        if fd >= 0 { close(fd) }
+        self.finish(status, bytes: bodyBytes, keepAlive: keepAlive, head: head, context: context) {}
+    }
+
+    private func writeHead(_ status: HTTPResponseStatus, headers: HTTPHeaders, keepAlive: Bool, context: ChannelHandlerContext) {
+        var headers = headers
+        headers.add(name: "Date", value: HTTPDate.format(Int64(time(nil))))
+        headers.add(name: "Server", value: "swift-mesos-artifacts")
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        let version = self.request?.version ?? .http1_1
+        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
+    }
+
+    /// A response without a body (errors, 304, 416).
+    private func send(
+        _ status: HTTPResponseStatus,
+        headers: HTTPHeaders = HTTPHeaders(),
+        keepAlive: Bool,
+        head: HTTPRequestHead,
+        context: ChannelHandlerContext
+    ) {
+        var headers = headers
+        let body: ByteBuffer? = status.code >= 400 ? ByteBuffer(string: "\(status.code) \(status.reasonPhrase)\n") : nil
+        if let body {
+            headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+            headers.add(name: "Content-Length", value: String(body.readableBytes))
+        } else if status != .notModified {
+            headers.add(name: "Content-Length", value: "0")
+        }
+        self.responding = true
+        self.writeHead(status, headers: headers, keepAlive: keepAlive, context: context)
+        if let body, head.method != .HEAD { context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        self.finish(status, bytes: 0, keepAlive: keepAlive, head: head, context: context) {}
+    }
+
+    private func sendError(_ status: HTTPResponseStatus, keepAlive: Bool, context: ChannelHandlerContext) {
+        let head = self.request ?? HTTPRequestHead(version: .http1_1, method: .GET, uri: "-")
+        self.send(status, keepAlive: keepAlive, head: head, context: context)
+    }
+
+    private func finish(
+        _ status: HTTPResponseStatus,
+        bytes: Int,
+        keepAlive: Bool,
+        head: HTTPRequestHead,
+        context: ChannelHandlerContext,
+        cleanup: @escaping @Sendable () -> Void
+    ) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let started = self.started
+        let server = self.context
+        context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { result in
+            cleanup()
+            let (handler, context) = loopBound.value
+            let elapsed = ContinuousClock.now - started
+            server.record(status: status, bytes: bytes, failed: { if case .failure = result { return true } else { return false } }())
+            server.logger?.info(
+                "artifact request",
+                metadata: [
+                    "http.method": "\(head.method)", "http.target": "\(head.uri)", "http.status": "\(status.code)",
+                    "http.bytes": "\(bytes)", "http.duration_ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+                    "http.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")",
+                ]
+            )
+            handler.request = nil
+            handler.responding = false
+            if !keepAlive || handler.draining {
+                context.close(promise: nil)
+            } else {
+                handler.armHeaderTimer(context)
+            }
+        }
+    }
+
+    // MARK: - Conditional requests
+
+    static func etagMatches(_ list: String, etag: String) -> Bool {
+        list.split(separator: ",").contains { candidate in
+            var tag = candidate.trimmingCharacters()
+            if tag == "*" { return true }
+            if tag.hasPrefix("W/") { tag = String(tag.dropFirst(2)) }
+            return tag == etag
+        }
+    }
+
+    static func notModified(_ headers: HTTPHeaders, etag: String, lastModified: Int64) -> Bool {
+        if let match = headers.first(name: "If-None-Match") { return Self.etagMatches(match, etag: etag) }
+        if let since = headers.first(name: "If-Modified-Since"), let date = HTTPDate.parse(since) { return lastModified <= date }
+        return false
+    }
+
+    /// `If-Range`: serve the range only if the client's copy is this one.
+    static func ifRangeAllows(_ headers: HTTPHeaders, etag: String, lastModified: Int64) -> Bool {
+        guard let condition = headers.first(name: "If-Range") else { return true }
+        if condition.hasPrefix("\"") { return condition == etag }
+        return HTTPDate.parse(condition) == lastModified
+    }
+}
+
+extension Substring {
+    func trimmingCharacters() -> String {
+        String(self.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}
+
+/// A single `Range: bytes=…` request.
+enum ByteRange: Equatable {
+    /// No usable Range header: serve the whole artifact (invalid or multi-range headers are ignored, as RFC 9110 allows).
+    case none
+    case unsatisfiable
+    case range(Range<Int>)
+
+    static func parse(_ header: String, size: Int) -> ByteRange {
+        let trimmed = Substring(header).trimmingCharacters()
+        guard trimmed.lowercased().hasPrefix("bytes=") else { return .none }
+        let spec = trimmed.dropFirst(6)
+        guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return .none }
+        let first = spec[..<dash].trimmingCharacters()
+        let last = spec[spec.index(after: dash)...].trimmingCharacters()
+        func number(_ text: String) -> Int? {
+            guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+            return Int(text) ?? Int.max  // more digits than Int holds: past any end
+        }
+        if first.isEmpty {
+            guard let suffix = number(last) else { return .none }
+            guard suffix > 0, size > 0 else { return .unsatisfiable }
+            return .range(max(0, size - suffix)..<size)
+        }
+        guard let start = number(first) else { return .none }
+        let end: Int
+        if last.isEmpty {
+            end = size - 1
+        } else {
+            guard let requested = number(last), requested >= start else { return .none }
+            end = min(requested, size - 1)
+        }
+        guard start < size else { return .unsatisfiable }
+        return .range(start..<(end + 1))
+    }
+}

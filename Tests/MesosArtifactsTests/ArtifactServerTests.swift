@@ -1,0 +1,373 @@
+import Foundation
+import Logging
+import Mesos
+import MesosArtifacts
+import MetricsTestKit
+import NIOCore
+import Synchronization
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import Testing
+
+/// Real HTTP on loopback, with curl as the client.
+@Suite("Artifact server", .timeLimit(.minutes(2)))
+struct ArtifactServerTests {
+    typealias H = HTTPTestSupport
+
+    static func configuration(_ change: (inout ArtifactServerConfiguration) -> Void = { _ in }) -> ArtifactServerConfiguration {
+        var configuration = ArtifactServerConfiguration()
+        configuration.host = "127.0.0.1"
+        change(&configuration)
+        return configuration
+    }
+
+    /// A server running for the duration of `body`, and a folder of test files.
+    static func withServer(
+        _ configuration: ArtifactServerConfiguration = Self.configuration(),
+        _ body: (ArtifactServer, URL) async throws -> Void
+    ) async throws {
+        let directory = H.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try await ArtifactServer.bind(configuration)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            try await body(server, directory)
+            group.cancelAll()
+        }
+    }
+
+    @Test("GET serves the file with its length, hash as ETag, Last-Modified and a content-addressed URL")
+    func get() async throws {
+        try await Self.withServer { server, directory in
+            let bytes = H.randomBytes(300_000, seed: 1)
+            let file = directory.appendingPathComponent("app.jar")
+            try H.write(bytes, to: file)
+            let artifact = try await server.register(file: file.path)
+            let sha = String(decoding: try H.run("/usr/bin/sha256sum", [file.path]).output.prefix(64), as: UTF8.self)
+            #expect(artifact.sha256 == sha)
+            #expect(artifact.size == bytes.count)
+            #expect(artifact.name == "app.jar")
+            #expect(artifact.url == "\(server.baseURL)/a/\(sha)/app.jar")
+
+            let response = try H.curl(artifact.url)
+            #expect(response.status == 200)
+            #expect(response.body == bytes)
+            #expect(response.header("Content-Length") == "300000")
+            #expect(response.header("ETag") == "\"\(sha)\"")
+            #expect(response.header("Accept-Ranges") == "bytes")
+            #expect(response.header("Last-Modified")?.hasSuffix(" GMT") == true)
+            #expect(response.header("Content-Type") == "application/octet-stream")
+        }
+    }
+
+    @Test("HEAD gives the headers and no body")
+    func head() async throws {
+        try await Self.withServer { server, _ in
+            let artifact = try server.register(data: Array("hello".utf8), as: "hello.txt")
+            let response = try H.curl(artifact.url, method: "HEAD")
+            #expect(response.status == 200)
+            #expect(response.header("Content-Length") == "5")
+            #expect(response.body.isEmpty)
+        }
+    }
+
+    @Test("If-None-Match and If-Modified-Since give 304; a stale copy gets the file")
+    func conditional() async throws {
+        try await Self.withServer { server, directory in
+            let file = directory.appendingPathComponent("a.bin")
+            try H.write(H.randomBytes(1000, seed: 2), to: file)
+            let artifact = try await server.register(file: file.path)
+            let first = try H.curl(artifact.url)
+            let etag = try #require(first.header("ETag"))
+            let modified = try #require(first.header("Last-Modified"))
+            #expect(try H.curl(artifact.url, headers: ["If-None-Match": etag]).status == 304)
+            #expect(try H.curl(artifact.url, headers: ["If-None-Match": "\"other\", W/\(etag)"]).status == 304)
+            #expect(try H.curl(artifact.url, headers: ["If-None-Match": "*"]).status == 304)
+            #expect(try H.curl(artifact.url, headers: ["If-None-Match": "\"other\""]).status == 200)
+            let notModified = try H.curl(artifact.url, headers: ["If-Modified-Since": modified])
+            #expect(notModified.status == 304)
+            #expect(notModified.body.isEmpty)
+            #expect(notModified.header("ETag") == etag)
+            #expect(try H.curl(artifact.url, headers: ["If-Modified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"]).status == 200)
+        }
+    }
+
+    @Test("single byte ranges give 206 with Content-Range; a bad range 416; several ranges the whole file")
+    func ranges() async throws {
+        try await Self.withServer { server, _ in
+            let bytes = H.randomBytes(1000, seed: 3)
+            let artifact = try server.register(data: bytes, as: "r.bin")
+            let middle = try H.curl(artifact.url, headers: ["Range": "bytes=10-19"])
+            #expect(middle.status == 206)
+            #expect(middle.body == Array(bytes[10...19]))
+            #expect(middle.header("Content-Range") == "bytes 10-19/1000")
+            #expect(middle.header("Content-Length") == "10")
+            let suffix = try H.curl(artifact.url, headers: ["Range": "bytes=-5"])
+            #expect(suffix.body == Array(bytes[995...]))
+            let open = try H.curl(artifact.url, headers: ["Range": "bytes=990-"])
+            #expect(open.body == Array(bytes[990...]))
+            let past = try H.curl(artifact.url, headers: ["Range": "bytes=900-5000"])
+            #expect(past.header("Content-Range") == "bytes 900-999/1000")
+            let bad = try H.curl(artifact.url, headers: ["Range": "bytes=1000-"])
+            #expect(bad.status == 416)
+            #expect(bad.header("Content-Range") == "bytes */1000")
+            let several = try H.curl(artifact.url, headers: ["Range": "bytes=0-1,5-6"])
+            #expect(several.status == 200)
+            #expect(several.body == bytes)
+            let stale = try H.curl(artifact.url, headers: ["Range": "bytes=0-1", "If-Range": "\"old\""])
+            #expect(stale.status == 200)
+        }
+    }
+
+    @Test("only registered artifacts: 404 for anything else, and no traversal", arguments: [
+        "/", "/a/", "/etc/passwd", "//etc/passwd", "/a/../../etc/passwd", "/a/%2e%2e/%2e%2e/etc/passwd",
+        "/a/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd", "/a/..%2f..%2fetc%2fpasswd/passwd", "/t/x/a/y/z", "/a/0000/passwd",
+    ])
+    func notFound(path: String) async throws {
+        try await Self.withServer { server, _ in
+            _ = try server.register(data: [1], as: "one")
+            let response = try H.curl(server.baseURL + path)
+            #expect(response.status == 404, "\(path)")
+            #expect(!String(decoding: response.body, as: UTF8.self).contains("root:"))
+        }
+    }
+
+    @Test("the right hash with the wrong name, or an encoded slash in the name, is 404")
+    func wrongName() async throws {
+        try await Self.withServer { server, _ in
+            let artifact = try server.register(data: [1, 2, 3], as: "data bin")
+            #expect(artifact.url.hasSuffix("/data%20bin"))
+            #expect(try H.curl(artifact.url).body == [1, 2, 3])
+            #expect(try H.curl(server.baseURL + "/a/\(artifact.sha256)/other").status == 404)
+            #expect(try H.curl(server.baseURL + "/a/\(artifact.sha256)/x%2Fdata%20bin").status == 404)
+            #expect(try H.curl(server.baseURL + "/a/\(artifact.sha256)/data%20bin?x=1").status == 200)
+        }
+    }
+
+    @Test("with a secret token, URLs carry it and requests without it get 404")
+    func token() async throws {
+        try await Self.withServer(Self.configuration { $0.secretToken = "s3cret" }) { server, _ in
+            let artifact = try server.register(data: [7], as: "t")
+            #expect(artifact.url == "\(server.baseURL)/t/s3cret/a/\(artifact.sha256)/t")
+            #expect(try H.curl(artifact.url).status == 200)
+            #expect(try H.curl(server.baseURL + "/a/\(artifact.sha256)/t").status == 404)
+            #expect(try H.curl(server.baseURL + "/t/s3creX/a/\(artifact.sha256)/t").status == 404)
+        }
+    }
+
+    @Test("methods other than GET and HEAD get 405 with Allow")
+    func methods() async throws {
+        try await Self.withServer { server, _ in
+            let artifact = try server.register(data: [7], as: "m")
+            let response = try H.curl(artifact.url, method: "DELETE")
+            #expect(response.status == 405)
+            #expect(response.header("Allow") == "GET, HEAD")
+        }
+    }
+
+    @Test("a file changed on disk after registration is never served under its old hash")
+    func changedFile() async throws {
+        try await Self.withServer { server, directory in
+            let file = directory.appendingPathComponent("c.txt")
+            try H.write(Array("version 1".utf8), to: file)
+            let first = try await server.register(file: file.path)
+            try H.write(Array("version 2!".utf8), to: file)
+            #expect(try H.curl(first.url).status == 404)
+            let second = try await server.register(file: file.path)
+            #expect(second.sha256 != first.sha256)
+            #expect(try H.curl(second.url).body == Array("version 2!".utf8))
+        }
+    }
+
+    @Test("a directory is packed into a deterministic .tar.gz the fetcher can extract")
+    func directory() async throws {
+        try await Self.withServer { server, directory in
+            let tree = directory.appendingPathComponent("app")
+            let deep = tree.appendingPathComponent("lib/" + String(repeating: "d", count: 90) + "/more")
+            try FileManager.default.createDirectory(at: deep, withIntermediateDirectories: true)
+            try H.write(Array("#!/bin/sh\necho hi\n".utf8), to: tree.appendingPathComponent("run.sh"), executable: true)
+            try H.write(H.randomBytes(70_000, seed: 4), to: tree.appendingPathComponent("lib/data.bin"))
+            try H.write(Array("deep".utf8), to: deep.appendingPathComponent("file-with-a-long-name.txt"))
+            try FileManager.default.createSymbolicLink(atPath: tree.appendingPathComponent("link").path, withDestinationPath: "run.sh")
+
+            let first = try await server.register(directory: tree.path)
+            let second = try await server.register(directory: tree.path + "/")
+            #expect(first.name == "app.tar.gz")
+            #expect(first.sha256 == second.sha256)
+
+            let download = directory.appendingPathComponent("download.tar.gz")
+            try H.write(try H.curl(first.url).body, to: download)
+            let out = directory.appendingPathComponent("out")
+            try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+            #expect(try H.run("/bin/tar", ["-xzf", download.path, "-C", out.path]).status == 0)
+            let extracted = out.appendingPathComponent("app")
+            #expect(FileManager.default.contents(atPath: extracted.appendingPathComponent("lib/data.bin").path) == Data(H.randomBytes(70_000, seed: 4)))
+            #expect(FileManager.default.isExecutableFile(atPath: extracted.appendingPathComponent("run.sh").path))
+            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: extracted.appendingPathComponent("link").path) == "run.sh")
+            let deepFile = extracted.appendingPathComponent("lib/" + String(repeating: "d", count: 90) + "/more/file-with-a-long-name.txt")
+            #expect(FileManager.default.contents(atPath: deepFile.path) == Data("deep".utf8))
+
+            // Touching files does not change the archive: times are not recorded.
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1)], ofItemAtPath: tree.appendingPathComponent("run.sh").path)
+            #expect(try await server.register(directory: tree.path).sha256 == first.sha256)
+        }
+    }
+
+    @Test("CommandInfo.URI values carry the flags asked for")
+    func uris() async throws {
+        try await Self.withServer { server, _ in
+            let artifact = try server.register(data: [1], as: "tool")
+            let uri = artifact.uri(executable: true, extract: false, cache: true, outputFile: "bin/tool")
+            #expect(uri.value == artifact.url)
+            #expect(uri.executable && !uri.extract && uri.cache)
+            #expect(uri.outputFile == "bin/tool")
+            #expect(!artifact.uri().hasOutputFile)
+        }
+    }
+
+    @Test("the advertised address is never 0.0.0.0")
+    func advertised() async throws {
+        try await Self.withServer(Self.configuration { $0.host = "0.0.0.0" }) { server, _ in
+            #expect(!server.baseURL.contains("0.0.0.0"))
+            let artifact = try server.register(data: [1], as: "x")
+            #expect(try H.curl(artifact.url).status == 200)
+        }
+        try await Self.withServer(Self.configuration { $0.host = "0.0.0.0"; $0.masterHost = "127.0.0.1" }) { server, _ in
+            #expect(server.baseURL.hasPrefix("http://127.0.0.1:"))
+        }
+        try await Self.withServer(Self.configuration { $0.advertisedHost = "agent-facing.example" }) { server, _ in
+            #expect(server.baseURL.hasPrefix("http://agent-facing.example:"))
+        }
+    }
+
+    @Test("registration errors are typed")
+    func registrationErrors() async throws {
+        try await Self.withServer { server, directory in
+            await #expect(throws: ArtifactServerError.self) { try await server.register(file: directory.path + "/missing") }
+            let missing = await #expect(throws: ArtifactServerError.self) { try await server.register(file: directory.path + "/missing") }
+            #expect(missing?.code == .notFound)
+            let notFile = await #expect(throws: ArtifactServerError.self) { try await server.register(file: directory.path) }
+            #expect(notFile?.code == .unsupportedFile)
+            let badName = #expect(throws: ArtifactServerError.self) { try server.register(data: [1], as: "a/b") }
+            #expect(badName?.code == .invalidName)
+        }
+    }
+}
+
+@Suite("Artifact server limits", .timeLimit(.minutes(2)))
+struct ArtifactServerLimitTests {
+    typealias H = HTTPTestSupport
+
+    @Test("a request head over the limit gets 431")
+    func hugeHeaders() async throws {
+        try await ArtifactServerTests.withServer(ArtifactServerTests.configuration { $0.maximumHeaderSize = 4096 }) { server, _ in
+            let artifact = try server.register(data: [1], as: "h")
+            let response = try H.curl(artifact.url, headers: ["X-Padding": String(repeating: "a", count: 8000)])
+            #expect(response.status == 431)
+            #expect(try H.curl(artifact.url, headers: ["X-Padding": String(repeating: "a", count: 1000)]).status == 200)
+        }
+    }
+
+    @Test("a client that sends its head too slowly is disconnected")
+    func slowLoris() async throws {
+        try await ArtifactServerTests.withServer(ArtifactServerTests.configuration { $0.headerTimeout = .milliseconds(300) }) { server, _ in
+            let fd = try H.rawConnection(port: server.localAddress.port!)
+            defer { close(fd) }
+            H.send(fd, "GET /a/")
+            let started = ContinuousClock.now
+            let (_, closed) = H.readToEnd(fd)
+            #expect(closed)
+            #expect(ContinuousClock.now - started < .seconds(3))
+        }
+    }
+
+    @Test("connections beyond the maximum are closed at once; the others are served")
+    func connectionLimit() async throws {
+        try await ArtifactServerTests.withServer(ArtifactServerTests.configuration { $0.maximumConnections = 2 }) { server, _ in
+            let artifact = try server.register(data: [9], as: "c")
+            let first = try H.rawConnection(port: server.localAddress.port!)
+            let second = try H.rawConnection(port: server.localAddress.port!)
+            defer { close(first); close(second) }
+            try await Task.sleep(for: .milliseconds(100))
+            let third = try H.rawConnection(port: server.localAddress.port!)
+            defer { close(third) }
+            #expect(H.readToEnd(third).closed)
+            let path = "/a/\(artifact.sha256)/c"
+            H.send(first, "GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(H.readToEnd(first).text.hasPrefix("HTTP/1.1 200 OK"))
+        }
+    }
+
+    @Test("concurrent downloads of the same and different artifacts all complete intact")
+    func concurrentDownloads() async throws {
+        try await ArtifactServerTests.withServer { server, directory in
+            var artifacts: [(Artifact, [UInt8])] = []
+            for index in 0..<3 {
+                let bytes = H.randomBytes(2_000_000, seed: UInt64(10 + index))
+                let file = directory.appendingPathComponent("f\(index)")
+                try H.write(bytes, to: file)
+                artifacts.append((try await server.register(file: file.path), bytes))
+            }
+            let all = artifacts
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<24 {
+                    group.addTask {
+                        let (artifact, bytes) = all[index % all.count]
+                        return try H.curl(artifact.url).body == bytes
+                    }
+                }
+                for try await intact in group { #expect(intact) }
+            }
+        }
+    }
+
+    @Test("graceful shutdown lets a download under way finish and refuses new connections")
+    func gracefulShutdown() async throws {
+        let directory = H.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bytes = H.randomBytes(8_000_000, seed: 20)
+        let file = directory.appendingPathComponent("big")
+        try H.write(bytes, to: file)
+        let server = try await ArtifactServer.bind(ArtifactServerTests.configuration { $0.shutdownGracePeriod = .seconds(20) })
+        let artifact = try await server.register(file: file.path)
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    let group = ServiceGroup(services: [server], logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+                    try await group.run()
+                }
+                let download = Task { try H.curl(artifact.url, extra: ["--limit-rate", "4M"]) }
+                try await Task.sleep(for: .milliseconds(500))
+                trigger.triggerGracefulShutdown()
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(throws: (any Error).self) { _ = try H.rawConnection(port: server.localAddress.port!) }
+                let response = try await download.value
+                #expect(response.status == 200)
+                #expect(response.body == bytes)
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test("access log lines and request and byte metrics")
+    func observability() async throws {
+        let store = RecordingLogHandler.Store()
+        let metrics = TestMetrics()
+        let configuration = ArtifactServerTests.configuration {
+            $0.logger = Logger(label: "artifacts", factory: { _ in RecordingLogHandler(store: store) })
+            $0.metricsFactory = metrics
+        }
+        try await ArtifactServerTests.withServer(configuration) { server, _ in
+            let artifact = try server.register(data: Array(repeating: 1, count: 1234), as: "o")
+            _ = try H.curl(artifact.url)
+            _ = try H.curl(server.baseURL + "/nope")
+            try await Task.sleep(for: .milliseconds(100))
+            let lines = store.records.withLock { $0 }.filter { $0.1 == "artifact request" }
+            #expect(lines.map { $0.2["http.status"]?.description } == ["200", "404"])
+            #expect(lines.first?.2["http.bytes"]?.description == "1234")
+            #expect(try metrics.expectCounter("mesos.artifacts.requests", [("status", "200")]).totalValue == 1)
+            #expect(try metrics.expectCounter("mesos.artifacts.requests", [("status", "404")]).totalValue == 1)
+            #expect(try metrics.expectCounter("mesos.artifacts.bytes").totalValue == 1234)
+        }
+    }
+}
