@@ -13,6 +13,9 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// Sent down the pipeline on graceful shutdown: finish the response under way, then close.
     struct DrainEvent {}
 
+    /// Files are sent with `sendfile` in regions of this size.
+    static let regionSize = 4 << 20
+
     private let registry: ArtifactRegistry
     private let context: ServerContext
     private var request: HTTPRequestHead?
@@ -150,8 +153,11 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             case .file:
                 let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
                 fd = -1
-                let region = FileRegion(fileHandle: handle, readerIndex: range.lowerBound, endIndex: range.upperBound)
-                context.write(self.wrapOutboundOut(.body(.fileRegion(region))), promise: nil)
+                // In pieces, so each one's completion tells the idle timer a slow download is still moving.
+                for start in stride(from: range.lowerBound, to: range.upperBound, by: Self.regionSize) {
+                    let region = FileRegion(fileHandle: handle, readerIndex: start, endIndex: min(start + Self.regionSize, range.upperBound))
+                    context.write(self.wrapOutboundOut(.body(.fileRegion(region))), promise: nil)
+                }
                 self.finish(status, bytes: bodyBytes, keepAlive: keepAlive, head: head, context: context) { try? handle.close() }
                 return
             case .memory(let buffer):

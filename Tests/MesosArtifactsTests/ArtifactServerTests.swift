@@ -298,6 +298,25 @@ struct ArtifactServerLimitTests {
         }
     }
 
+    @Test("a slow download outlives the idle timeout while it moves; an idle connection does not")
+    func slowDownload() async throws {
+        let configuration = ArtifactServerTests.configuration { $0.idleTimeout = .seconds(1) }
+        try await ArtifactServerTests.withServer(configuration) { server, directory in
+            let bytes = H.randomBytes(12_000_000, seed: 30)
+            let file = directory.appendingPathComponent("slow")
+            try H.write(bytes, to: file)
+            let artifact = try await server.register(file: file.path)
+            let response = try H.curl(artifact.url, extra: ["--limit-rate", "4M"])  // about 3 s
+            #expect(response.body == bytes)
+            let idle = try H.rawConnection(port: server.localAddress.port!)
+            defer { close(idle) }
+            H.send(idle, "GET /a/\(artifact.sha256)/slow HTTP/1.1\r\nHost: x\r\nRange: bytes=0-0\r\n\r\n")
+            let started = ContinuousClock.now
+            #expect(H.readToEnd(idle).closed)  // served, then closed once idle for a second
+            #expect(ContinuousClock.now - started < .seconds(4))
+        }
+    }
+
     @Test("concurrent downloads of the same and different artifacts all complete intact")
     func concurrentDownloads() async throws {
         try await ArtifactServerTests.withServer { server, directory in

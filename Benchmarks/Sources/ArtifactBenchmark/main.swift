@@ -1,0 +1,22 @@
+// Usage: ArtifactBenchmark <file>...
+// Serves the files with MesosArtifacts on 127.0.0.1 (port 0), prints one line per file:
+//   url=<artifact URL>
+// then `ready pid=<pid>`, and serves until stdin closes (the benchmark script drives it with wrk).
+import Foundation
+import MesosArtifacts
+
+var configuration = ArtifactServerConfiguration()
+configuration.host = "127.0.0.1"
+configuration.maximumConnections = 4096
+let server = try await ArtifactServer.bind(configuration)
+for path in CommandLine.arguments.dropFirst() {
+    let artifact = try await server.register(file: path)
+    print("url=\(artifact.url)")
+}
+print("ready pid=\(getpid())")
+fflush(stdout)
+let serving = Task { try await server.run() }
+// Stop when the driver closes our standard input.
+_ = FileHandle.standardInput.readDataToEndOfFile()
+serving.cancel()
+_ = try? await serving.value
