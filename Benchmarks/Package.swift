@@ -25,6 +25,21 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
-        )
+        ),
+        // Times OfferMatcher rounds (10k tasks over 100 to 10k agents), task memory and packing quality.
+        .executableTarget(
+            name: "MatchBenchmark",
+            dependencies: [
+                .product(name: "Mesos", package: root),
+                .product(name: "MesosOffers", package: root),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // Serves files with MesosArtifacts for artifacts.sh, which drives it and nginx with wrk.
+        .executableTarget(
+            name: "ArtifactBenchmark",
+            dependencies: [.product(name: "MesosArtifacts", package: root)],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
     ]
 )

@@ -3,11 +3,35 @@
 # and mesos-go, and prints
 #   - every peer's line and ours, in the peers' format (peer=... corpus=... events_per_s=...),
 #   - bench=decode-stream-memory lines: resident memory while streaming a corpus in 64 KiB reads,
-#   - bench=decode-ratio lines: our events/s over mesos-go's and pymesos's, per corpus (best of REPS).
+#   - bench=decode-ratio lines: our events/s over mesos-go's and pymesos's, per corpus (best of REPS),
+# then runs the offer-matching benchmark (bench=match..., see Sources/MatchBenchmark/main.swift) and the artifact
+# server against nginx (bench=artifacts..., see artifacts.sh).
+# `run.sh decode|match|artifacts` runs only that part.
 # Env: PEERS (../shared/bench/peers), CORPUS_DIR (/tmp/peers-corpus), CORPUS_MB (100), REPS (3),
 #      SKIP_PEERS=1 to reuse the peers' results of an earlier run in RESULTS.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+mode=${1:-all}
+case "$mode" in
+  all|decode|match|artifacts) ;;
+  *) echo "usage: $0 [decode|match|artifacts]" >&2; exit 2 ;;
+esac
+
+# OfferMatcher rounds, task memory, packing quality and a validation pass (about a minute).
+match_bench() {
+  echo "# building the matching benchmark (release)" >&2
+  swift build -c release --package-path "$here" --product MatchBenchmark >&2
+  "$(swift build -c release --package-path "$here" --show-bin-path)/MatchBenchmark"
+}
+if [ "$mode" = match ]; then
+  match_bench
+  exit
+fi
+if [ "$mode" = artifacts ]; then
+  "$here/artifacts.sh"
+  exit
+fi
+
 PEERS=${PEERS:-$here/../../shared/bench/peers}
 export CORPUS_DIR=${CORPUS_DIR:-/tmp/peers-corpus}
 export CORPUS_MB=${CORPUS_MB:-100}
@@ -51,3 +75,7 @@ awk '
       if ((p in best) && (gp in best)) printf " proto_vs_mesos_go_proto=%.2f", best[p] / best[gp]
       if ((p in best) && (gj in best)) printf " proto_vs_mesos_go_json=%.2f", best[p] / best[gj]
       printf "\n" } }' "$RESULTS"
+
+[ "$mode" = decode ] && exit
+match_bench
+"$here/artifacts.sh"
