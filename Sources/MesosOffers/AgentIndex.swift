@@ -43,32 +43,54 @@ struct AgentIndex {
         }
     }
 
+    /// An agent's free amounts, as last updated.
+    func free(_ agent: Int) -> Amounts {
+        let node = self.leaves + agent
+        var amounts = Amounts()
+        amounts.cpus = self.cpus[node]
+        amounts.mem = self.mem[node]
+        amounts.disk = self.disk[node]
+        amounts.gpus = self.gpus[node]
+        amounts.ports = self.ports[node]
+        return amounts
+    }
+
+    func score(_ agent: Int) -> Double { self.score[self.leaves + agent] }
+
     private func mayFit(_ node: Int, _ need: Amounts) -> Bool {
         self.cpus[node] >= need.cpus && self.mem[node] >= need.mem && self.disk[node] >= need.disk
             && self.gpus[node] >= need.gpus && self.ports[node] >= need.ports
     }
 
-    /// The lowest-numbered agent whose free amounts cover `need` and that `accept` takes.
-    func firstFit(_ need: Amounts, accept: (Int) -> Bool) -> Int? {
-        func search(_ node: Int) -> Int? {
-            guard self.mayFit(node, need) else { return nil }
-            if node >= self.leaves { return accept(node - self.leaves) ? node - self.leaves : nil }
-            return search(2 * node) ?? search(2 * node + 1)
+    /// The lowest-numbered agent whose free amounts cover `need` and that `accept` (if any) takes.
+    func firstFit(_ need: Amounts, accept: ((Int) -> Bool)?) -> Int? {
+        // Iterative depth-first search, left first: no closures or copies per node.
+        var stack: [Int] = [1]
+        stack.reserveCapacity(64)
+        while let node = stack.popLast() {
+            guard self.mayFit(node, need) else { continue }
+            if node >= self.leaves {
+                let agent = node - self.leaves
+                if accept?(agent) ?? true { return agent }
+                continue
+            }
+            stack.append(2 * node + 1)
+            stack.append(2 * node)
         }
-        return search(1)
+        return nil
     }
 
     /// The agent with the highest score among those whose free amounts cover `need` and that `accept` takes.
     /// Among equal scores the search keeps the first it meets (higher-scoring subtrees first, then lower agent
     /// numbers), so equal agents cost log(agents), not a scan.
-    func best(_ need: Amounts, accept: (Int) -> Bool) -> Int? {
+    func best(_ need: Amounts, accept: ((Int) -> Bool)?) -> Int? {
         var found: (agent: Int, score: Double)?
         func search(_ node: Int) {
             guard self.mayFit(node, need) else { return }
             if let found, self.score[node] <= found.score { return }
             if node >= self.leaves {
                 let agent = node - self.leaves
-                if accept(agent) { found = (agent, self.score[node]) }
+                if accept?(agent) ?? true { found = (agent, self.score[node]) }
                 return
             }
             let (left, right) = (2 * node, 2 * node + 1)

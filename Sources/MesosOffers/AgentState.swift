@@ -151,15 +151,10 @@ extension AgentState {
         return byAgent.keys.sorted().map { id in
             let offers = byAgent[id]!.sorted { $0.id.value < $1.id.value }
             var pools: [Pool] = []
-            var poolIndex: [Resource: Int] = [:]
+            var poolIndex: [PoolKey: Int] = [:]
             for offer in offers {
                 for resource in offer.resources where Self.isAllocatable(resource) {
-                    var key = resource
-                    key.clearName()
-                    key.clearType()
-                    key.clearScalar()
-                    key.clearRanges()
-                    key.clearSet()
+                    let key = PoolKey(resource)
                     let index: Int
                     if let existing = poolIndex[key] {
                         index = existing
@@ -185,6 +180,22 @@ extension AgentState {
                 offers: offers,
                 pools: pools
             )
+        }
+    }
+
+    /// What makes offered resources interchangeable for a task: allocation and reservations. (Hashing whole
+    /// `Resource` messages instead costs more than the rest of a round's setup.)
+    private struct PoolKey: Hashable {
+        var allocationRole: String?
+        var role: String?
+        var reservations: [Mesos_V1_Resource.ReservationInfo]
+        var reservation: Mesos_V1_Resource.ReservationInfo?
+
+        init(_ resource: Resource) {
+            self.allocationRole = resource.hasAllocationInfo ? resource.allocationInfo.role : nil
+            self.role = resource.hasRole ? resource.role : nil
+            self.reservations = resource.reservations
+            self.reservation = resource.hasReservation ? resource.reservation : nil
         }
     }
 

@@ -1,36 +1,57 @@
 import Mesos
 
-/// What constraints count: for each group and constrained field, how many tasks run (or were placed this round)
-/// on each value of the field. Also evaluates constraints against an agent.
+/// What constraints count, kept in arrays for speed: every value a constrained field takes (on the round's agents
+/// and on running tasks' agents) gets a small integer, and for each group and field the book counts the tasks on
+/// each value. A constraint is prepared once per task (its counts, GROUP_BY minimum, regular expression results per
+/// value), then checked against each agent with a couple of array reads.
 struct ConstraintBook {
-    /// group → field → value → tasks.
-    private(set) var counts: [String: [String: [String: Int]]] = [:]
-    /// field → every value seen on the round's agents and the running tasks' agents.
-    private var knownValues: [String: Set<String>] = [:]
-    /// The fields some constraint of the round names.
     let fields: [String]
-    private var regexes: [String: Regex<AnyRegexOutput>] = [:]
+    private let fieldIndex: [String: Int]
+    /// field → agent → value id, -1 when the agent lacks the field.
+    private let agentValues: [[Int32]]
+    /// field → value id → the value's text.
+    private let valueNames: [[String]]
+    /// group → field → value id → tasks.
+    private var counts: [String: [[Int32]]] = [:]
+    private let emptyCounts: [[Int32]]
+    /// "field NUL pattern" → value id → whether the value matches (whole match).
+    private var matches: [String: [Bool]] = [:]
 
     init(fields: Set<String>, agents: [AgentState], running: [RunningTask]) {
         self.fields = fields.sorted()
-        for field in self.fields {
-            var values = Set<String>()
-            for agent in agents {
-                if let value = Self.value(of: field, hostname: agent.hostname, attributes: agent.attributes, domain: agent.domain) {
-                    values.insert(value)
+        var fieldIndex: [String: Int] = [:]
+        for (index, field) in self.fields.enumerated() { fieldIndex[field] = index }
+        self.fieldIndex = fieldIndex
+        var ids = Array(repeating: [String: Int32](), count: self.fields.count)
+        var names = Array(repeating: [String](), count: self.fields.count)
+        func intern(_ value: String, _ field: Int) -> Int32 {
+            if let id = ids[field][value] { return id }
+            let id = Int32(names[field].count)
+            ids[field][value] = id
+            names[field].append(value)
+            return id
+        }
+        var agentValues = Array(repeating: [Int32](repeating: -1, count: agents.count), count: self.fields.count)
+        for (field, name) in self.fields.enumerated() {
+            for (number, agent) in agents.enumerated() {
+                if let value = Self.value(of: name, hostname: agent.hostname, attributes: agent.attributes, domain: agent.domain) {
+                    agentValues[field][number] = intern(value, field)
                 }
             }
-            self.knownValues[field] = values
         }
+        var runningValues: [(group: String, field: Int, id: Int32)] = []
         for task in running {
             let domain = task.agent.hasDomain ? task.agent.domain : nil
-            for field in self.fields {
-                guard let value = Self.value(of: field, hostname: task.agent.hostname, attributes: task.agent.attributes, domain: domain)
+            for (field, name) in self.fields.enumerated() {
+                guard let value = Self.value(of: name, hostname: task.agent.hostname, attributes: task.agent.attributes, domain: domain)
                 else { continue }
-                self.knownValues[field, default: []].insert(value)
-                self.counts[task.group, default: [:]][field, default: [:]][value, default: 0] += 1
+                runningValues.append((task.group, field, intern(value, field)))
             }
         }
+        self.agentValues = agentValues
+        self.valueNames = names
+        self.emptyCounts = names.map { [Int32](repeating: 0, count: $0.count) }
+        for (group, field, id) in runningValues { self[counts: group][field][Int(id)] += 1 }
     }
 
     /// The value of a constraint field on an agent: hostname, fault domain, or attribute as Mesos prints it.
@@ -50,60 +71,90 @@ struct ConstraintBook {
         }
     }
 
-    /// Counts a task of `group` placed on an agent whose field values are given; returns what to undo.
-    mutating func record(group: String, values: [String: String]) -> [(String, String)] {
-        var recorded: [(String, String)] = []
-        for (field, value) in values {
-            self.counts[group, default: [:]][field, default: [:]][value, default: 0] += 1
-            recorded.append((field, value))
+    /// One group's counts, all zero until its first task is recorded; modified in place.
+    private subscript(counts group: String) -> [[Int32]] {
+        get { self.counts[group] ?? self.emptyCounts }
+        _modify {
+            if self.counts[group] == nil { self.counts[group] = self.emptyCounts }
+            yield &self.counts[group]!
         }
-        return recorded
     }
 
-    mutating func undo(group: String, _ recorded: [(String, String)]) {
-        for (field, value) in recorded { self.counts[group, default: [:]][field, default: [:]][value, default: 0] -= 1 }
+    /// Counts one task of `group` placed on `agent` (or removes it, with `by: -1`).
+    mutating func record(group: String, agent: Int, by delta: Int32 = 1) {
+        guard !self.fields.isEmpty else { return }
+        for field in self.fields.indices {
+            let id = self.agentValues[field][agent]
+            if id >= 0 { self[counts: group][field][Int(id)] += delta }
+        }
     }
 
-    /// Whether the constraint holds for one more task of `group` on an agent where the field has `value`.
-    mutating func holds(_ constraint: PlacementConstraint, group: String, value: String?) -> Bool {
-        let counts = self.counts[group]?[constraint.field] ?? [:]
+    /// A constraint ready to check against agents, for `members` more tasks of `group`.
+    struct Prepared {
+        enum Check {
+            case countAtMost(Int32)  // UNIQUE, MAX_PER, GROUP_BY: counts[value] must stay within
+            case clusterOn(Set<Int32>)  // CLUSTER: one of these values (empty: any)
+            case table([Bool], absentPasses: Bool)  // LIKE, UNLIKE, IS: by value id
+            case never
+        }
+        let field: Int
+        let counts: [Int32]
+        let check: Check
+
+        func holds(onAgentValue id: Int32) -> Bool {
+            switch self.check {
+            case .never: return false
+            case .table(let table, let absentPasses): return id < 0 ? absentPasses : table[Int(id)]
+            case .clusterOn(let values): return id >= 0 && (values.isEmpty || values.contains(id))
+            case .countAtMost(let limit): return id >= 0 && self.counts[Int(id)] <= limit
+            }
+        }
+    }
+
+    mutating func prepare(_ constraint: PlacementConstraint, group: String, members: Int) -> Prepared {
+        guard let field = self.fieldIndex[constraint.field] else { return Prepared(field: 0, counts: [], check: .never) }
+        let counts = self[counts: group][field]
+        let extra = Int32(members - 1)
+        let check: Prepared.Check
         switch constraint.operator {
         case .unique:
-            guard let value else { return false }
-            return counts[value, default: 0] == 0
-        case .cluster(let wanted):
-            guard let value else { return false }
-            if let wanted { return value == wanted }
-            let used = counts.filter { $0.value > 0 }.keys
-            return used.isEmpty || used.contains(value)
-        case .groupBy(let expected):
-            guard let value else { return false }
-            let known = self.knownValues[constraint.field] ?? []
-            var minimum = known.map { counts[$0, default: 0] }.min() ?? 0
-            if let expected, known.count < expected { minimum = 0 }
-            return counts[value, default: 0] <= minimum
-        case .like(let pattern):
-            guard let value, let regex = self.regex(pattern) else { return false }
-            return (try? regex.wholeMatch(in: value)) != nil
-        case .unlike(let pattern):
-            guard let value else { return true }
-            guard let regex = self.regex(pattern) else { return false }
-            return (try? regex.wholeMatch(in: value)) == nil
+            check = .countAtMost(0 - extra)
         case .maxPer(let limit):
-            guard let value else { return false }
-            return counts[value, default: 0] < limit
+            check = .countAtMost(Int32(clamping: limit) - 1 - extra)
+        case .groupBy(let expected):
+            let known = counts.count
+            var minimum = counts.min() ?? 0
+            if let expected, known < expected { minimum = 0 }
+            check = .countAtMost(minimum)
+        case .cluster(let wanted):
+            if let wanted {
+                let id = self.valueNames[field].firstIndex(of: wanted).map { Int32($0) }
+                check = id.map { .clusterOn([$0]) } ?? .never
+            } else {
+                check = .clusterOn(Set(counts.indices.filter { counts[$0] > 0 }.map { Int32($0) }))
+            }
+        case .like(let pattern):
+            check = self.table(field, pattern).map { .table($0, absentPasses: false) } ?? .never
+        case .unlike(let pattern):
+            check = self.table(field, pattern).map { .table($0.map { !$0 }, absentPasses: true) } ?? .never
         case .is(let wanted):
-            guard let value else { return false }
-            if value == wanted { return true }
-            if let a = Double(value), let b = Double(wanted) { return ScalarQuantity(a) == ScalarQuantity(b) }
-            return false
+            let number = Double(wanted).map { ScalarQuantity($0) }
+            let table = self.valueNames[field].map { value in
+                value == wanted || (number != nil && Double(value).map { ScalarQuantity($0) } == number)
+            }
+            check = .table(table, absentPasses: false)
         }
+        return Prepared(field: field, counts: counts, check: check)
     }
 
-    private mutating func regex(_ pattern: String) -> Regex<AnyRegexOutput>? {
-        if let cached = self.regexes[pattern] { return cached }
+    func value(ofField field: Int, agent: Int) -> Int32 { self.agentValues[field][agent] }
+
+    private mutating func table(_ field: Int, _ pattern: String) -> [Bool]? {
+        let key = self.fields[field] + "\u{0}" + pattern
+        if let cached = self.matches[key] { return cached }
         guard let regex = try? Regex(pattern) else { return nil }
-        self.regexes[pattern] = regex
-        return regex
+        let table = self.valueNames[field].map { (try? regex.wholeMatch(in: $0)) != nil }
+        self.matches[key] = table
+        return table
     }
 }

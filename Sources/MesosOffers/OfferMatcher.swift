@@ -49,12 +49,16 @@ private struct Round {
     let running: [RunningTask]
     var agents: [AgentState]
     var book: ConstraintBook
-    /// Agent → field → value, for the constrained fields.
-    let fieldValues: [[String: String]]
-    var indexes: [String: AgentIndex] = [:]
-    /// Largest offered cpus and mem over all agents, to normalise sizes and spreading scores.
+    /// One index per role some task asks for; `roleSlots` maps roles to them.
+    var indexes: [AgentIndex] = []
+    var roleSlots: [String: Int] = [:]
+    /// What each agent offered each role at the start of the round (by slot), for spreading scores.
+    var offered: [[Amounts]] = []
+    /// Largest offered cpus and mem over all agents, to normalise task sizes.
     let maxCPUs: Double
     let maxMem: Double
+    /// Task → its unit.
+    var unitOfTask: [Int] = []
     var placed: [(unit: Int, agent: Int, resources: [[Resource]], namedPorts: [[String: UInt64]], executor: [Resource])] = []
     var unitList: [Unit] = []
     var gangFailures: [Int: String] = [:]
@@ -67,19 +71,6 @@ private struct Round {
         var fields = Set<String>()
         for task in tasks { for constraint in task.constraints { fields.insert(constraint.field) } }
         self.book = ConstraintBook(fields: fields, agents: self.agents, running: running)
-        let book = self.book
-        self.fieldValues = self.agents.map { agent in
-            var values: [String: String] = [:]
-            for field in book.fields {
-                values[field] = ConstraintBook.value(
-                    of: field,
-                    hostname: agent.hostname,
-                    attributes: agent.attributes,
-                    domain: agent.domain
-                )
-            }
-            return values
-        }
         var maxCPUs: Int64 = 1
         var maxMem: Int64 = 1
         for agent in self.agents {
@@ -125,6 +116,8 @@ private struct Round {
             units[index].size = max(Double(total.cpus.milli) / self.maxCPUs, Double(total.mem.milli) / self.maxMem)
         }
         self.unitList = units
+        self.unitOfTask = Array(repeating: 0, count: self.tasks.count)
+        for (number, unit) in units.enumerated() { for member in unit.members { self.unitOfTask[member] = number } }
 
         // Blocks: a gang (its units together) or a single unit.
         var blocks: [[Int]] = []
@@ -180,6 +173,8 @@ private struct Round {
 
     mutating func run() -> MatchResult {
         let blocks = self.makeUnits()
+        // Every role's index exists before any placement, so a gang's rollback restores them all consistently.
+        for unit in self.unitList { _ = self.slot(for: unit.role) }
         for block in blocks {
             if block.count == 1 && self.tasks[self.unitList[block[0]].members[0]].gang == nil {
                 _ = self.place(block[0])
@@ -208,19 +203,27 @@ private struct Round {
         return self.result()
     }
 
-    private func score(_ free: Amounts) -> Double {
-        Double(free.cpus) / self.maxCPUs + Double(free.mem) / self.maxMem
+    /// Spreading: the share of what the agent offered the role that is still free (cpus and mem alike).
+    private func score(_ free: Amounts, offered: Amounts) -> Double {
+        let cpus = offered.cpus > 0 ? Double(free.cpus) / Double(offered.cpus) : 0
+        let mem = offered.mem > 0 ? Double(free.mem) / Double(offered.mem) : 0
+        return (cpus + mem) / 2
     }
 
-    private mutating func index(for role: String) -> AgentIndex {
-        if let index = self.indexes[role] { return index }
+    private mutating func slot(for role: String) -> Int {
+        if let slot = self.roleSlots[role] { return slot }
         var index = AgentIndex(count: self.agents.count)
+        var offered: [Amounts] = []
+        offered.reserveCapacity(self.agents.count)
         for (number, agent) in self.agents.enumerated() {
             let free = agent.free(for: role)
-            index.update(number, free: free, score: self.score(free))
+            offered.append(free)
+            index.update(number, free: free, score: self.score(free, offered: free))
         }
-        self.indexes[role] = index
-        return index
+        self.roleSlots[role] = self.indexes.count
+        self.indexes.append(index)
+        self.offered.append(offered)
+        return self.indexes.count - 1
     }
 
     /// Places one unit; false when no agent can take it.
@@ -228,20 +231,24 @@ private struct Round {
         let unit = self.unitList[unitNumber]
         let total = unit.request + (unit.executorRequest ?? ResourceRequest())
         let need = Amounts(total)
-        let hard = unit.constraints.filter { !$0.isSoft }
-        let soft = unit.constraints.filter(\.isSoft)
+        let slot = self.slot(for: unit.role)
         let chosen: Int?
-        if unit.constraints.isEmpty, case let kind = self.configuration.strategy.kind, !Self.isFitness(kind) {
-            let index = self.index(for: unit.role)
-            let agents = self.agents
-            let accept: (Int) -> Bool = { agents[$0].fits(total, need: need, role: unit.role) }
+        let kind = self.configuration.strategy.kind
+        if unit.constraints.isEmpty && !Self.isFitness(kind) {
+            // Other named scalars are not in the index: check them at the leaves only when asked for.
+            var accept: ((Int) -> Bool)?
+            if !total.scalars.isEmpty {
+                let agents = self.agents
+                let (role, scalars) = (unit.role, total.scalars)
+                accept = { agent in scalars.allSatisfy { agents[agent].freeScalar($0.key, for: role) >= $0.value.milli } }
+            }
             if case .spreading = kind {
-                chosen = index.best(need, accept: accept)
+                chosen = self.indexes[slot].best(need, accept: accept)
             } else {
-                chosen = index.firstFit(need, accept: accept)
+                chosen = self.indexes[slot].firstFit(need, accept: accept)
             }
         } else {
-            chosen = self.scan(unit, total: total, need: need, hard: hard, soft: soft)
+            chosen = self.scan(unit, total: total, need: need, slot: slot)
         }
         guard let agent = chosen else { return false }
 
@@ -256,12 +263,12 @@ private struct Round {
             let taken = self.agents[agent].take(self.tasks[member].resources, role: unit.role)
             resources.append(taken.resources)
             named.append(taken.namedPorts)
-            _ = self.book.record(group: unit.group, values: self.fieldValues[agent])
+            self.book.record(group: unit.group, agent: agent)
         }
         self.placed.append((unitNumber, agent, resources, named, executorResources))
-        for role in self.indexes.keys {
+        for (role, slot) in self.roleSlots {
             let free = self.agents[agent].free(for: role)
-            self.indexes[role]!.update(agent, free: free, score: self.score(free))
+            self.indexes[slot].update(agent, free: free, score: self.score(free, offered: self.offered[slot][agent]))
         }
         return true
     }
@@ -273,47 +280,43 @@ private struct Round {
 
     /// Every agent in order: those that fit and pass the hard constraints, ranked by soft constraints broken,
     /// then by the strategy; stops early at a good-enough agent.
-    private mutating func scan(
-        _ unit: Unit,
-        total: ResourceRequest,
-        need: Amounts,
-        hard: [PlacementConstraint],
-        soft: [PlacementConstraint]
-    ) -> Int? {
-        var best: (agent: Int, penalty: Int, score: Double)?
+    private mutating func scan(_ unit: Unit, total: ResourceRequest, need: Amounts, slot: Int) -> Int? {
+        let members = unit.members.count
+        let hard = unit.constraints.filter { !$0.isSoft }.map { self.book.prepare($0, group: unit.group, members: members) }
+        let soft = unit.constraints.filter(\.isSoft).map { self.book.prepare($0, group: unit.group, members: members) }
         let task = self.tasks[unit.members[0]]
+        let index = self.indexes[slot]
+        let kind = self.configuration.strategy.kind
+        var best: (agent: Int, penalty: Int, score: Double)?
         agentLoop: for agent in self.agents.indices {
-            guard self.agents[agent].fits(total, need: need, role: unit.role) else { continue }
-            for constraint in hard where !self.holdsForUnit(constraint, unit, agent) { continue agentLoop }
-            let penalty = soft.reduce(0) { $0 + (self.holdsForUnit($1, unit, agent) ? 0 : 1) }
+            guard index.free(agent).covers(need) else { continue }
+            for constraint in hard where !constraint.holds(onAgentValue: self.book.value(ofField: constraint.field, agent: agent)) {
+                continue agentLoop
+            }
+            if !total.scalars.isEmpty {
+                for (name, amount) in total.scalars where self.agents[agent].freeScalar(name, for: unit.role) < amount.milli {
+                    continue agentLoop
+                }
+            }
+            var penalty = 0
+            for constraint in soft where !constraint.holds(onAgentValue: self.book.value(ofField: constraint.field, agent: agent)) {
+                penalty += 1
+            }
             let score: Double
-            switch self.configuration.strategy.kind {
+            switch kind {
             case .binPacking: score = 0
-            case .spreading: score = self.score(self.agents[agent].free(for: unit.role))
+            case .spreading: score = index.score(agent)
             case .fitness(let fitness): score = fitness(task, self.view(agent, role: unit.role))
             }
             if best.map({ penalty < $0.penalty || (penalty == $0.penalty && score > $0.score) }) ?? true {
                 best = (agent, penalty, score)
             }
             if penalty == 0 {
-                if case .binPacking = self.configuration.strategy.kind { break }
+                if case .binPacking = kind { break }
                 if let goodEnough = self.configuration.goodEnough, score >= goodEnough { break }
             }
         }
         return best?.agent
-    }
-
-    /// A constraint must hold for every member of a task group placed on the agent together.
-    private mutating func holdsForUnit(_ constraint: PlacementConstraint, _ unit: Unit, _ agent: Int) -> Bool {
-        let value = self.fieldValues[agent][constraint.field]
-        guard unit.members.count > 1 else { return self.book.holds(constraint, group: unit.group, value: value) }
-        var recorded: [[(String, String)]] = []
-        defer { for undo in recorded.reversed() { self.book.undo(group: unit.group, undo) } }
-        for _ in unit.members {
-            guard self.book.holds(constraint, group: unit.group, value: value) else { return false }
-            recorded.append(self.book.record(group: unit.group, values: value.map { [constraint.field: $0] } ?? [:]))
-        }
-        return true
     }
 
     private func view(_ agent: Int, role: String) -> AgentView {
@@ -424,9 +427,10 @@ private struct Round {
 
         var unplaced: [Unplaced] = []
         var waitingRoles = Set<String>()
+        var explanations: [ExplanationKey: [String]] = [:]
         for (index, task) in self.tasks.enumerated() where !placedTasks.contains(index) {
             waitingRoles.insert(task.role)
-            unplaced.append(Unplaced(taskID: task.taskID, reasons: self.explain(index)))
+            unplaced.append(Unplaced(taskID: task.taskID, reasons: self.explain(index, cache: &explanations)))
         }
 
         var declines: [DeclinePlan] = []
@@ -466,22 +470,27 @@ private struct Round {
         agent.offers.filter { ($0.hasAllocationInfo ? $0.allocationInfo.role : nil) == role }
     }
 
-    /// Why a task was left pending: every agent's first failing check, tallied.
-    private func explain(_ taskIndex: Int) -> [String] {
-        guard let unitNumber = self.unitList.firstIndex(where: { $0.members.contains(taskIndex) }) else { return [] }
+    /// Why a task was left pending: every agent's first failing check, tallied. Tasks alike (same role, request,
+    /// constraints and group) share one explanation.
+    private func explain(_ taskIndex: Int, cache: inout [ExplanationKey: [String]]) -> [String] {
+        let unitNumber = self.unitOfTask[taskIndex]
         if let gang = self.gangFailures[unitNumber] { return [gang] }
         let unit = self.unitList[unitNumber]
         guard !self.agents.isEmpty else { return ["no offers"] }
         let total = unit.request + (unit.executorRequest ?? ResourceRequest())
+        let key = ExplanationKey(role: unit.role, request: total, constraints: unit.constraints, group: unit.group, members: unit.members.count)
+        if let known = cache[key] { return known }
         var tally: [String: Int] = [:]
         var mostFree: [String: Int64] = [:]
         var book = self.book
+        let hard = unit.constraints.filter { !$0.isSoft }
+        let prepared = hard.map { book.prepare($0, group: unit.group, members: unit.members.count) }
         for (number, agent) in self.agents.enumerated() {
-            let free = agent.free(for: unit.role)
             guard agent.pools.contains(where: { $0.isEligible(for: unit.role) }) else {
                 tally["no resources for role '\(unit.role)'", default: 0] += 1
                 continue
             }
+            let free = agent.free(for: unit.role)
             let checks: [(String, Int64, Int64)] =
                 [("cpus", free.cpus, total.cpus.milli), ("mem", free.mem, total.mem.milli), ("disk", free.disk, total.disk.milli),
                  ("gpus", free.gpus, total.gpus.milli), ("ports", free.ports * 1000, Int64(total.portCount) * 1000)]
@@ -491,14 +500,12 @@ private struct Round {
                 mostFree[failing.0] = max(mostFree[failing.0] ?? .min, failing.1)
                 continue
             }
-            if let broken = unit.constraints.first(where: {
-                !$0.isSoft && !book.holds($0, group: unit.group, value: self.fieldValues[number][$0.field])
-            }) {
-                tally["constraint \(broken) unsatisfiable", default: 0] += 1
+            if let broken = prepared.indices.first(where: { !prepared[$0].holds(onAgentValue: book.value(ofField: prepared[$0].field, agent: number)) }) {
+                tally["constraint \(hard[broken]) unsatisfiable", default: 0] += 1
             }
         }
         let count = self.agents.count
-        return tally.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { reason, agents in
+        let reasons = tally.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { reason, agents in
             var text = "\(reason) on \(agents) of \(count) agent\(count == 1 ? "" : "s")"
             if reason.hasPrefix("insufficient ") {
                 let name = String(reason.dropFirst("insufficient ".count))
@@ -517,5 +524,15 @@ private struct Round {
             }
             return text
         }
+        cache[key] = reasons
+        return reasons
+    }
+
+    struct ExplanationKey: Hashable {
+        var role: String
+        var request: ResourceRequest
+        var constraints: [PlacementConstraint]
+        var group: String
+        var members: Int
     }
 }
