@@ -48,6 +48,14 @@ let package = Package(
             dependencies: ["Mesos", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .testTarget(
+            name: "MesosTests",
+            dependencies: [
+                "Mesos",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
             name: "MesosOffersTests",
             dependencies: [
                 "Mesos", "MesosOffers",

@@ -83,8 +83,14 @@ struct AgentState {
     /// Takes `request` from the eligible pools (reserved ones first) and returns the resources taken, with the
     /// named ports chosen. The caller has checked that it fits.
     mutating func take(_ request: ResourceRequest, role: String) -> (resources: [Resource], namedPorts: [String: UInt64]) {
-        var order = self.pools.indices.filter { self.pools[$0].isEligible(for: role) }
-        order.sort { (self.pools[$0].reservationRole == "*" ? 1 : 0) < (self.pools[$1].reservationRole == "*" ? 1 : 0) }
+        // Reserved pools first, then unreserved; most agents have a single pool.
+        let order: [Int]
+        if self.pools.count == 1 {
+            order = self.pools[0].isEligible(for: role) ? [0] : []
+        } else {
+            let eligible = self.pools.indices.filter { self.pools[$0].isEligible(for: role) }
+            order = eligible.filter { self.pools[$0].reservationRole != "*" } + eligible.filter { self.pools[$0].reservationRole == "*" }
+        }
         var taken: [Resource] = []
         func takeScalar(_ name: String, _ amount: Int64, _ keyPath: WritableKeyPath<Amounts, Int64>?) {
             var remaining = amount

@@ -355,11 +355,13 @@ private struct Round {
         }
         var byAccept: [AcceptKey: Pending] = [:]
         var placedTasks = Set<Int>()
+        var offerIDsByKey: [AcceptKey: [OfferID]] = [:]
         for entry in self.placed {
             let unit = self.unitList[entry.unit]
             let agent = self.agents[entry.agent]
             let key = AcceptKey(agent: entry.agent, role: self.allocationRole(of: agent, for: unit.role))
-            let offerIDs = self.offers(of: agent, role: key.role).map(\.id)
+            let offerIDs = offerIDsByKey[key] ?? self.offers(of: agent, role: key.role).map(\.id)
+            offerIDsByKey[key] = offerIDs
             var infos: [TaskInfo] = []
             for (position, member) in unit.members.enumerated() {
                 placedTasks.insert(member)
@@ -420,7 +422,7 @@ private struct Round {
                 operations.append(launch)
             }
             operations += pending.groups
-            let offerIDs = self.offers(of: agent, role: key.role).map(\.id)
+            let offerIDs = offerIDsByKey[key]!
             used.formUnion(offerIDs.map(\.value))
             accepts.append(AcceptPlan(agentID: agent.agentID, offerIDs: offerIDs, operations: operations))
         }
