@@ -44,7 +44,7 @@ struct Pool {
     var templates: [String: Resource] = [:]
     var free = Amounts()
     var otherScalars: [String: Int64] = [:]
-    var portRanges: [ClosedRange<UInt64>] = []
+    var portRanges = ValueRanges()
 
     func isEligible(for role: String) -> Bool {
         if let allocationRole, allocationRole != role { return false }
@@ -117,29 +117,14 @@ struct AgentState {
         var ports: [UInt64] = []
         var remaining = request.portCount
         for index in order where remaining > 0 {
-            var picked: [ClosedRange<UInt64>] = []
-            while remaining > 0, let first = self.pools[index].portRanges.first {
-                let count = UInt64(remaining)
-                // `upperBound - lowerBound` is one less than the range's size, and cannot overflow.
-                let upper = first.upperBound - first.lowerBound >= count ? first.lowerBound + count - 1 : first.upperBound
-                picked.append(first.lowerBound...upper)
-                ports += Array(first.lowerBound...upper)
-                remaining -= Int(upper - first.lowerBound + 1)
-                if upper == first.upperBound {
-                    self.pools[index].portRanges.removeFirst()
-                } else {
-                    self.pools[index].portRanges[0] = (upper + 1)...first.upperBound
-                }
-            }
-            guard !picked.isEmpty, var resource = self.pools[index].templates["ports"] else { continue }
-            self.pools[index].free.ports -= Int64(picked.reduce(0) { $0 + $1.count })
-            resource.ranges = Mesos_V1_Value.Ranges()
-            resource.ranges.range = picked.map { range in
-                var value = Mesos_V1_Value.Range()
-                value.begin = range.lowerBound
-                value.end = range.upperBound
-                return value
-            }
+            let available = self.pools[index].portRanges
+            let count = Int(min(available.valueCount, UInt64(remaining)))
+            guard count > 0, let picked = available.first(count), var resource = self.pools[index].templates["ports"] else { continue }
+            self.pools[index].portRanges = available.removingFirst(count)
+            self.pools[index].free.ports -= Int64(count)
+            remaining -= count
+            for range in picked { ports += Array(range) }
+            resource.ranges = Mesos_V1_Value.Ranges(picked)
             taken.append(resource)
         }
         var named: [String: UInt64] = [:]
@@ -170,7 +155,7 @@ extension AgentState {
                         pools.append(
                             Pool(
                                 allocationRole: resource.hasAllocationInfo ? resource.allocationInfo.role : nil,
-                                reservationRole: Self.reservationRole(of: resource)
+                                reservationRole: resource.reservationRole
                             )
                         )
                     }
@@ -210,12 +195,6 @@ extension AgentState {
             && !(resource.hasDisk && (resource.disk.hasPersistence || resource.disk.hasSource || resource.disk.hasVolume))
     }
 
-    /// The role of the top-most reservation, from the refinement stack or the pre-refinement `role` field.
-    static func reservationRole(of resource: Resource) -> String {
-        if let last = resource.reservations.last { return last.role }
-        return resource.hasRole ? resource.role : "*"
-    }
-
     private static func add(_ resource: Resource, to pool: inout Pool) {
         if pool.templates[resource.name] == nil {
             var template = resource
@@ -235,27 +214,11 @@ extension AgentState {
             default: pool.otherScalars[resource.name, default: 0] += amount
             }
         case .ranges where resource.name == "ports":
-            let ranges = resource.ranges.range.filter { $0.begin <= $0.end }.map { $0.begin...$0.end }
-            pool.portRanges = Self.coalesce(pool.portRanges + ranges)
+            pool.portRanges += ValueRanges(resource.ranges.range.filter { $0.begin <= $0.end }.map { $0.begin...$0.end })
             // A count of ports, saturated (a range from the network may span all of UInt64).
-            let cap = Int64(Int32.max)
-            pool.free.ports = pool.portRanges.reduce(0) { total, range in
-                min(total + min(Int64(clamping: range.upperBound - range.lowerBound), cap) + 1, cap)
-            }
+            pool.free.ports = Int64(min(pool.portRanges.valueCount, UInt64(Int32.max)))
         default:
             break  // sets and other ranges: not requested by quantity
         }
-    }
-
-    static func coalesce(_ ranges: [ClosedRange<UInt64>]) -> [ClosedRange<UInt64>] {
-        var result: [ClosedRange<UInt64>] = []
-        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
-            if let last = result.last, last.upperBound == .max || range.lowerBound <= last.upperBound + 1 {
-                result[result.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
-            } else {
-                result.append(range)
-            }
-        }
-        return result
     }
 }
