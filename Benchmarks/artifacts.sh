@@ -28,6 +28,7 @@ cleanup() {
 trap cleanup EXIT
 head -c 100M /dev/urandom > "$work/big.bin"
 head -c 64K /dev/urandom > "$work/small.bin"
+chmod 755 "$work"; chmod 644 "$work"/*.bin  # nginx's workers run as www-data
 
 echo "# building the artifact benchmark (release)" >&2
 swift build -c release --package-path "$here" --product ArtifactBenchmark >&2
@@ -63,7 +64,8 @@ sleep 0.5
 # wrk URL CLIENTS -> "req_per_s MBps errors"
 measure() {
   local url=$1 clients=$2 threads=$(( $2 < 2 ? 1 : 2 ))
-  local out; out=$(wrk -t"$threads" -c"$clients" -d"${duration}s" "$url" 2>&1)
+  # A generous timeout: a 100 MB response to each of 256 clients takes seconds; errors must mean errors.
+  local out; out=$(wrk -t"$threads" -c"$clients" -d"${duration}s" --timeout 60s "$url" 2>&1)
   local rps; rps=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
   local transfer; transfer=$(echo "$out" | awk '/^Transfer\/sec:/ {print $2}')
   local mbps; mbps=$(echo "$transfer" | awk '{ v = $1 + 0; if ($1 ~ /GB$/) v *= 1024; else if ($1 ~ /KB$/) v /= 1024; else if ($1 ~ /B$/ && $1 !~ /MB$/) v /= 1048576; printf "%.1f", v }')
@@ -83,7 +85,8 @@ for file in big small; do
   done
 done
 
-out=$(wrk -t2 -c1000 -d"${duration}s" "$ours_small" 2>&1)
+out=$(wrk -t2 -c1000 -d"${duration}s" --timeout 60s "$ours_small" 2>&1)
+echo "$out" | grep -E 'Socket errors|Non-2xx' >&2 || true
 requests=$(echo "$out" | awk '/requests in/ {print $1}')
 errors=$(echo "$out" | awk '/Socket errors/ { gsub(/,/, ""); s += $4 + $6 + $8 + $10 } /Non-2xx/ { s += $NF } END { print s + 0 }')
 echo "bench=artifacts-concurrency server=swift-mesos clients=1000 requests=$requests errors=$errors"

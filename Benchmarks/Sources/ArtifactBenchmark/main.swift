@@ -9,12 +9,12 @@ var configuration = ArtifactServerConfiguration()
 configuration.host = "127.0.0.1"
 configuration.maximumConnections = 4096
 let server = try await ArtifactServer.bind(configuration)
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }  // unbuffered
 for path in CommandLine.arguments.dropFirst() {
     let artifact = try await server.register(file: path)
-    print("url=\(artifact.url)")
+    say("url=\(artifact.url)")
 }
-print("ready pid=\(getpid())")
-fflush(stdout)
+say("ready pid=\(getpid())")
 let serving = Task { try await server.run() }
 // Stop when the driver closes our standard input.
 _ = FileHandle.standardInput.readDataToEndOfFile()
