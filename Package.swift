@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "MesosCodecs", targets: ["MesosCodecs"]),
         .library(name: "MesosOffers", targets: ["MesosOffers"]),
         .library(name: "MesosArtifacts", targets: ["MesosArtifacts"]),
+        .library(name: "MesosHTTP", targets: ["MesosHTTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
@@ -61,6 +62,25 @@ let package = Package(
                 "Mesos", "MesosOffers",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        // libcurl (apt: libcurl4-openssl-dev), with a shim for its variadic setopt/getinfo.
+        .systemLibrary(name: "CMesosCurl", path: "Sources/CMesosCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // The HTTP/1.1 transport on libcurl: one multi handle on its own thread, streaming with back-pressure.
+        .target(
+            name: "MesosHTTP",
+            dependencies: [
+                "CMesosCurl",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "MesosHTTPTests",
+            dependencies: [
+                "MesosHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // zlib, for the deterministic .tar.gz of registered directories (apt: zlib1g-dev).
