@@ -112,10 +112,11 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
                 return self.send(.notFound, keepAlive: keepAlive, head: head, context: context)
             }
         }
-        let etag = "\"\(entry.sha256)\""
+        let etag = entry.etagHeader
         var headers = HTTPHeaders()
+        headers.reserveCapacity(10)
         headers.add(name: "ETag", value: etag)
-        headers.add(name: "Last-Modified", value: HTTPDate.format(entry.lastModified))
+        headers.add(name: "Last-Modified", value: entry.lastModifiedHeader)
         headers.add(name: "Cache-Control", value: "public, max-age=31536000, immutable")
         headers.add(name: "Accept-Ranges", value: "bytes")
 
@@ -171,7 +172,7 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     private func writeHead(_ status: HTTPResponseStatus, headers: HTTPHeaders, keepAlive: Bool, context: ChannelHandlerContext) {
         var headers = headers
-        headers.add(name: "Date", value: HTTPDate.format(Int64(time(nil))))
+        headers.add(name: "Date", value: HTTPDate.now())
         headers.add(name: "Server", value: "swift-mesos-artifacts")
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
         let version = self.request?.version ?? .http1_1

@@ -18,6 +18,19 @@ final class ArtifactRegistry: Sendable {
         var name: String
         /// Seconds since the epoch, for Last-Modified.
         var lastModified: Int64
+        /// Header values, made once at registration rather than per request.
+        let etagHeader: String
+        let lastModifiedHeader: String
+
+        init(source: Source, sha256: String, size: Int, name: String, lastModified: Int64) {
+            self.source = source
+            self.sha256 = sha256
+            self.size = size
+            self.name = name
+            self.lastModified = lastModified
+            self.etagHeader = "\"" + sha256 + "\""
+            self.lastModifiedHeader = HTTPDate.format(lastModified)
+        }
     }
 
     private let entries = Mutex<[String: Entry]>([:])

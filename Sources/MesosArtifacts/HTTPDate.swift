@@ -1,9 +1,21 @@
 import Glibc
+import Synchronization
 
 /// HTTP dates (RFC 9110 IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.
 enum HTTPDate {
     private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    private static let cache = Mutex<(second: Int64, text: String)>((-1, ""))
+
+    /// The current time, formatted once per second.
+    static func now() -> String {
+        let second = Int64(time(nil))
+        return Self.cache.withLock { cache in
+            if cache.second != second { cache = (second, Self.format(second)) }
+            return cache.text
+        }
+    }
 
     static func format(_ seconds: Int64) -> String {
         var time = time_t(seconds)
