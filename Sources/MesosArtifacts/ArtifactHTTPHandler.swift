@@ -13,8 +13,9 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// Sent down the pipeline on graceful shutdown: finish the response under way, then close.
     struct DrainEvent {}
 
-    /// Files are sent with `sendfile` in regions of this size.
-    static let regionSize = 4 << 20
+    /// Files are sent with `sendfile` in regions of this size; each completed region counts as activity for the
+    /// idle timeout, so a download moving at more than regionSize per idle timeout is never cut.
+    static let regionSize = 1 << 20
 
     private let registry: ArtifactRegistry
     private let context: ServerContext
@@ -22,7 +23,11 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var hasBody = false
     private var responding = false
     private var draining = false
-    private var headerTimer: Scheduled<Void>?
+    /// One repeating check per connection (not a timer per request): closes the connection when it has waited
+    /// longer than the header timeout for a request head to complete.
+    private var headerCheck: RepeatedTask?
+    /// When the connection started waiting for the next request head; nil while a request is being answered.
+    private var waitingSince: NIODeadline? = .now()
     private var started = ContinuousClock.now
 
     init(registry: ArtifactRegistry, context: ServerContext) {
@@ -31,24 +36,27 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        self.armHeaderTimer(context)
+        self.waitingSince = .now()
+        let timeout = TimeAmount(self.context.configuration.headerTimeout)
+        let interval = TimeAmount.nanoseconds(max(50_000_000, timeout.nanoseconds / 4))
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        self.headerCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            let (handler, context) = loopBound.value
+            guard let since = handler.waitingSince, handler.request == nil, !handler.responding,
+                NIODeadline.now() - since >= timeout
+            else { return }
+            handler.context.logger?.debug(
+                "artifact server: request head timed out",
+                metadata: ["mesos.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"]
+            )
+            context.close(promise: nil)
+        }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.headerTimer?.cancel()
+        self.headerCheck?.cancel()
         context.fireChannelInactive()
-    }
-
-    private func armHeaderTimer(_ context: ChannelHandlerContext) {
-        self.headerTimer?.cancel()
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        self.headerTimer = context.eventLoop.scheduleTask(in: TimeAmount(self.context.configuration.headerTimeout)) {
-            let (handler, context) = loopBound.value
-            guard handler.request == nil, !handler.responding else { return }
-            handler.context.logger?.debug("artifact server: request head timed out", metadata: ["mesos.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
-            context.close(promise: nil)
-        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -65,7 +73,7 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch self.unwrapInboundIn(data) {
         case .head(let head):
-            self.headerTimer?.cancel()
+            self.waitingSince = nil
             self.request = head
             self.hasBody = false
             self.started = .now
@@ -235,7 +243,7 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             if !keepAlive || handler.draining {
                 context.close(promise: nil)
             } else {
-                handler.armHeaderTimer(context)
+                handler.waitingSince = .now()
             }
         }
     }

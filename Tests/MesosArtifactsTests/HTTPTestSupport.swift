@@ -12,6 +12,9 @@ struct CurlResponse {
 }
 
 enum HTTPTestSupport {
+    /// Compares bytes without letting a failed `#expect(a == b)` diff megabytes element by element.
+    static func same(_ a: [UInt8], _ b: [UInt8]) -> Bool { a == b }
+
     /// A fresh directory under /tmp, removed by the caller.
     static func temporaryDirectory() -> URL {
         let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("artifacts-test-\(UUID().uuidString)")

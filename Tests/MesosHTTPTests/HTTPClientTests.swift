@@ -131,7 +131,7 @@ struct HTTPClientTests {
         await server.stop()
     }
 
-    @Test("a slow consumer pauses the transfer: memory stays bounded")
+    @Test("a slow consumer pauses the transfer: what is buffered stays bounded")
     func backPressure() async throws {
         let server = try await TestHTTPServer.start()
         var configuration = HTTPClientConfiguration()
@@ -139,10 +139,11 @@ struct HTTPClientTests {
         let response = try await HTTPClient(configuration: configuration).stream(
             HTTPRequest(method: "GET", url: server.baseURL + "/stream/3000/65536")  // about 200 MB
         )
-        let before = Self.residentKilobytes()
-        try await Task.sleep(for: .seconds(1))  // the consumer is away; without back-pressure all of it would pile up
-        let during = Self.residentKilobytes()
-        #expect(during - before < 32 * 1024, "resident memory grew by \(during - before) KiB while the consumer slept")
+        // The consumer is away for a second. The server only writes a chunk once the previous one left, so what it
+        // managed to send is what the client (socket buffers, libcurl, the body's queue) took in meanwhile.
+        try await Task.sleep(for: .seconds(1))
+        let sent = server.streamedBytes.load(ordering: .relaxed)
+        #expect(sent < 32 << 20, "\(sent) bytes were taken in while the consumer read nothing")
         var total = 0
         for try await chunk in response.body { total += chunk.readableBytes }
         #expect(total == 3000 * 65536)
@@ -187,22 +188,4 @@ struct HTTPClientTests {
         #expect(after?.code == .shutdown)
         await server.stop()
     }
-
-    static func residentKilobytes() -> Int {
-        guard let file = fopen("/proc/self/statm", "r") else { return 0 }
-        defer { fclose(file) }
-        var size = 0
-        var resident = 0
-        fscanf_wrapper(file, &size, &resident)
-        return resident * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
-    }
-}
-
-/// `fscanf` is variadic; read two numbers by hand.
-private func fscanf_wrapper(_ file: UnsafeMutablePointer<FILE>, _ first: inout Int, _ second: inout Int) {
-    var buffer = [CChar](repeating: 0, count: 128)
-    guard fgets(&buffer, 128, file) != nil else { return }
-    let fields = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: " ")
-    first = fields.count > 0 ? Int(fields[0]) ?? 0 : 0
-    second = fields.count > 1 ? Int(fields[1]) ?? 0 : 0
 }

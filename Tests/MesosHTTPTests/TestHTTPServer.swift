@@ -12,6 +12,8 @@ final class TestHTTPServer: Sendable {
     let channel: any Channel
     let connections = Atomic<Int>(0)
     let closedStreams = Atomic<Int>(0)
+    /// Bytes of `/stream` bodies the server has handed to the socket (it writes a chunk once the last one is flushed).
+    let streamedBytes = Atomic<Int>(0)
 
     var port: Int { self.channel.localAddress!.port! }
     var baseURL: String { "http://127.0.0.1:\(self.port)" }
@@ -112,6 +114,7 @@ final class TestHTTPServer: Sendable {
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(chunk)))).whenSuccess {
                 let (handler, context) = loopBound.value
+                handler.server()?.streamedBytes.add(chunk.readableBytes, ordering: .relaxed)
                 handler.writeChunks(context, chunk: chunk, left: left - 1)
             }
         }
