@@ -49,7 +49,7 @@ struct ArtifactServerTests {
             #expect(artifact.name == "app.jar")
             #expect(artifact.url == "\(server.baseURL)/a/\(sha)/app.jar")
 
-            let response = try H.curl(artifact.url)
+            let response = try await H.curl(artifact.url)
             #expect(response.status == 200)
             #expect(H.same(response.body, bytes), "\(response.body.count) of \(bytes.count) bytes")
             #expect(response.header("Content-Length") == "300000")
@@ -64,7 +64,7 @@ struct ArtifactServerTests {
     func head() async throws {
         try await Self.withServer { server, _ in
             let artifact = try server.register(data: Array("hello".utf8), as: "hello.txt")
-            let response = try H.curl(artifact.url, method: "HEAD")
+            let response = try await H.curl(artifact.url, method: "HEAD")
             #expect(response.status == 200)
             #expect(response.header("Content-Length") == "5")
             #expect(response.body.isEmpty)
@@ -77,18 +77,18 @@ struct ArtifactServerTests {
             let file = directory.appendingPathComponent("a.bin")
             try H.write(H.randomBytes(1000, seed: 2), to: file)
             let artifact = try await server.register(file: file.path)
-            let first = try H.curl(artifact.url)
+            let first = try await H.curl(artifact.url)
             let etag = try #require(first.header("ETag"))
             let modified = try #require(first.header("Last-Modified"))
-            #expect(try H.curl(artifact.url, headers: ["If-None-Match": etag]).status == 304)
-            #expect(try H.curl(artifact.url, headers: ["If-None-Match": "\"other\", W/\(etag)"]).status == 304)
-            #expect(try H.curl(artifact.url, headers: ["If-None-Match": "*"]).status == 304)
-            #expect(try H.curl(artifact.url, headers: ["If-None-Match": "\"other\""]).status == 200)
-            let notModified = try H.curl(artifact.url, headers: ["If-Modified-Since": modified])
+            #expect(try await H.curl(artifact.url, headers: ["If-None-Match": etag]).status == 304)
+            #expect(try await H.curl(artifact.url, headers: ["If-None-Match": "\"other\", W/\(etag)"]).status == 304)
+            #expect(try await H.curl(artifact.url, headers: ["If-None-Match": "*"]).status == 304)
+            #expect(try await H.curl(artifact.url, headers: ["If-None-Match": "\"other\""]).status == 200)
+            let notModified = try await H.curl(artifact.url, headers: ["If-Modified-Since": modified])
             #expect(notModified.status == 304)
             #expect(notModified.body.isEmpty)
             #expect(notModified.header("ETag") == etag)
-            #expect(try H.curl(artifact.url, headers: ["If-Modified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"]).status == 200)
+            #expect(try await H.curl(artifact.url, headers: ["If-Modified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"]).status == 200)
         }
     }
 
@@ -97,24 +97,24 @@ struct ArtifactServerTests {
         try await Self.withServer { server, _ in
             let bytes = H.randomBytes(1000, seed: 3)
             let artifact = try server.register(data: bytes, as: "r.bin")
-            let middle = try H.curl(artifact.url, headers: ["Range": "bytes=10-19"])
+            let middle = try await H.curl(artifact.url, headers: ["Range": "bytes=10-19"])
             #expect(middle.status == 206)
             #expect(middle.body == Array(bytes[10...19]))
             #expect(middle.header("Content-Range") == "bytes 10-19/1000")
             #expect(middle.header("Content-Length") == "10")
-            let suffix = try H.curl(artifact.url, headers: ["Range": "bytes=-5"])
+            let suffix = try await H.curl(artifact.url, headers: ["Range": "bytes=-5"])
             #expect(suffix.body == Array(bytes[995...]))
-            let open = try H.curl(artifact.url, headers: ["Range": "bytes=990-"])
+            let open = try await H.curl(artifact.url, headers: ["Range": "bytes=990-"])
             #expect(open.body == Array(bytes[990...]))
-            let past = try H.curl(artifact.url, headers: ["Range": "bytes=900-5000"])
+            let past = try await H.curl(artifact.url, headers: ["Range": "bytes=900-5000"])
             #expect(past.header("Content-Range") == "bytes 900-999/1000")
-            let bad = try H.curl(artifact.url, headers: ["Range": "bytes=1000-"])
+            let bad = try await H.curl(artifact.url, headers: ["Range": "bytes=1000-"])
             #expect(bad.status == 416)
             #expect(bad.header("Content-Range") == "bytes */1000")
-            let several = try H.curl(artifact.url, headers: ["Range": "bytes=0-1,5-6"])
+            let several = try await H.curl(artifact.url, headers: ["Range": "bytes=0-1,5-6"])
             #expect(several.status == 200)
             #expect(H.same(several.body, bytes))
-            let stale = try H.curl(artifact.url, headers: ["Range": "bytes=0-1", "If-Range": "\"old\""])
+            let stale = try await H.curl(artifact.url, headers: ["Range": "bytes=0-1", "If-Range": "\"old\""])
             #expect(stale.status == 200)
         }
     }
@@ -126,7 +126,7 @@ struct ArtifactServerTests {
     func notFound(path: String) async throws {
         try await Self.withServer { server, _ in
             _ = try server.register(data: [1], as: "one")
-            let response = try H.curl(server.baseURL + path)
+            let response = try await H.curl(server.baseURL + path)
             #expect(response.status == 404, "\(path)")
             #expect(!String(decoding: response.body, as: UTF8.self).contains("root:"))
         }
@@ -137,10 +137,10 @@ struct ArtifactServerTests {
         try await Self.withServer { server, _ in
             let artifact = try server.register(data: [1, 2, 3], as: "data bin")
             #expect(artifact.url.hasSuffix("/data%20bin"))
-            #expect(try H.curl(artifact.url).body == [1, 2, 3])
-            #expect(try H.curl(server.baseURL + "/a/\(artifact.sha256)/other").status == 404)
-            #expect(try H.curl(server.baseURL + "/a/\(artifact.sha256)/x%2Fdata%20bin").status == 404)
-            #expect(try H.curl(server.baseURL + "/a/\(artifact.sha256)/data%20bin?x=1").status == 200)
+            #expect(try await H.curl(artifact.url).body == [1, 2, 3])
+            #expect(try await H.curl(server.baseURL + "/a/\(artifact.sha256)/other").status == 404)
+            #expect(try await H.curl(server.baseURL + "/a/\(artifact.sha256)/x%2Fdata%20bin").status == 404)
+            #expect(try await H.curl(server.baseURL + "/a/\(artifact.sha256)/data%20bin?x=1").status == 200)
         }
     }
 
@@ -149,9 +149,9 @@ struct ArtifactServerTests {
         try await Self.withServer(Self.configuration { $0.secretToken = "s3cret" }) { server, _ in
             let artifact = try server.register(data: [7], as: "t")
             #expect(artifact.url == "\(server.baseURL)/t/s3cret/a/\(artifact.sha256)/t")
-            #expect(try H.curl(artifact.url).status == 200)
-            #expect(try H.curl(server.baseURL + "/a/\(artifact.sha256)/t").status == 404)
-            #expect(try H.curl(server.baseURL + "/t/s3creX/a/\(artifact.sha256)/t").status == 404)
+            #expect(try await H.curl(artifact.url).status == 200)
+            #expect(try await H.curl(server.baseURL + "/a/\(artifact.sha256)/t").status == 404)
+            #expect(try await H.curl(server.baseURL + "/t/s3creX/a/\(artifact.sha256)/t").status == 404)
         }
     }
 
@@ -159,7 +159,7 @@ struct ArtifactServerTests {
     func methods() async throws {
         try await Self.withServer { server, _ in
             let artifact = try server.register(data: [7], as: "m")
-            let response = try H.curl(artifact.url, method: "DELETE")
+            let response = try await H.curl(artifact.url, method: "DELETE")
             #expect(response.status == 405)
             #expect(response.header("Allow") == "GET, HEAD")
         }
@@ -172,10 +172,10 @@ struct ArtifactServerTests {
             try H.write(Array("version 1".utf8), to: file)
             let first = try await server.register(file: file.path)
             try H.write(Array("version 2!".utf8), to: file)
-            #expect(try H.curl(first.url).status == 404)
+            #expect(try await H.curl(first.url).status == 404)
             let second = try await server.register(file: file.path)
             #expect(second.sha256 != first.sha256)
-            #expect(try H.curl(second.url).body == Array("version 2!".utf8))
+            #expect(try await H.curl(second.url).body == Array("version 2!".utf8))
         }
     }
 
@@ -196,7 +196,7 @@ struct ArtifactServerTests {
             #expect(first.sha256 == second.sha256)
 
             let download = directory.appendingPathComponent("download.tar.gz")
-            try H.write(try H.curl(first.url).body, to: download)
+            try H.write(try await H.curl(first.url).body, to: download)
             let out = directory.appendingPathComponent("out")
             try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
             #expect(try H.run("/bin/tar", ["-xzf", download.path, "-C", out.path]).status == 0)
@@ -230,7 +230,7 @@ struct ArtifactServerTests {
         try await Self.withServer(Self.configuration { $0.host = "0.0.0.0" }) { server, _ in
             #expect(!server.baseURL.contains("0.0.0.0"))
             let artifact = try server.register(data: [1], as: "x")
-            #expect(try H.curl(artifact.url).status == 200)
+            #expect(try await H.curl(artifact.url).status == 200)
         }
         try await Self.withServer(Self.configuration { $0.host = "0.0.0.0"; $0.masterHost = "127.0.0.1" }) { server, _ in
             #expect(server.baseURL.hasPrefix("http://127.0.0.1:"))
@@ -262,9 +262,9 @@ struct ArtifactServerLimitTests {
     func hugeHeaders() async throws {
         try await ArtifactServerTests.withServer(ArtifactServerTests.configuration { $0.maximumHeaderSize = 4096 }) { server, _ in
             let artifact = try server.register(data: [1], as: "h")
-            let response = try H.curl(artifact.url, headers: ["X-Padding": String(repeating: "a", count: 8000)])
+            let response = try await H.curl(artifact.url, headers: ["X-Padding": String(repeating: "a", count: 8000)])
             #expect(response.status == 431)
-            #expect(try H.curl(artifact.url, headers: ["X-Padding": String(repeating: "a", count: 1000)]).status == 200)
+            #expect(try await H.curl(artifact.url, headers: ["X-Padding": String(repeating: "a", count: 1000)]).status == 200)
         }
     }
 
@@ -275,7 +275,7 @@ struct ArtifactServerLimitTests {
             defer { close(fd) }
             H.send(fd, "GET /a/")
             let started = ContinuousClock.now
-            let (_, closed) = H.readToEnd(fd)
+            let (_, closed) = await H.readToEnd(fd)
             #expect(closed)
             #expect(ContinuousClock.now - started < .seconds(3))
         }
@@ -291,10 +291,10 @@ struct ArtifactServerLimitTests {
             try await Task.sleep(for: .milliseconds(100))
             let third = try H.rawConnection(port: server.localAddress.port!)
             defer { close(third) }
-            #expect(H.readToEnd(third).closed)
+            #expect(await H.readToEnd(third).closed)
             let path = "/a/\(artifact.sha256)/c"
             H.send(first, "GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            #expect(H.readToEnd(first).text.hasPrefix("HTTP/1.1 200 OK"))
+            #expect(await H.readToEnd(first).text.hasPrefix("HTTP/1.1 200 OK"))
         }
     }
 
@@ -306,13 +306,13 @@ struct ArtifactServerLimitTests {
             let file = directory.appendingPathComponent("slow")
             try H.write(bytes, to: file)
             let artifact = try await server.register(file: file.path)
-            let response = try H.curl(artifact.url, extra: ["--limit-rate", "4M"])  // about 3 s
+            let response = try await H.curl(artifact.url, extra: ["--limit-rate", "4M"])  // about 3 s
             #expect(H.same(response.body, bytes), "\(response.body.count) of \(bytes.count) bytes")
             let idle = try H.rawConnection(port: server.localAddress.port!)
             defer { close(idle) }
             H.send(idle, "GET /a/\(artifact.sha256)/slow HTTP/1.1\r\nHost: x\r\nRange: bytes=0-0\r\n\r\n")
             let started = ContinuousClock.now
-            #expect(H.readToEnd(idle).closed)  // served, then closed once idle for a second
+            #expect(await H.readToEnd(idle).closed)  // served, then closed once idle for a second
             #expect(ContinuousClock.now - started < .seconds(4))
         }
     }
@@ -332,7 +332,7 @@ struct ArtifactServerLimitTests {
                 for index in 0..<24 {
                     group.addTask {
                         let (artifact, bytes) = all[index % all.count]
-                        return try H.curl(artifact.url).body == bytes
+                        return try await H.curl(artifact.url).body == bytes
                     }
                 }
                 for try await intact in group { #expect(intact) }
@@ -355,7 +355,7 @@ struct ArtifactServerLimitTests {
                     let group = ServiceGroup(services: [server], logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
                     try await group.run()
                 }
-                let download = Task { try H.curl(artifact.url, extra: ["--limit-rate", "4M"]) }
+                let download = Task { try await H.curl(artifact.url, extra: ["--limit-rate", "4M"]) }
                 try await Task.sleep(for: .milliseconds(500))
                 trigger.triggerGracefulShutdown()
                 // The listener closes soon after (how soon depends on the load of the whole test run).
@@ -387,8 +387,8 @@ struct ArtifactServerLimitTests {
         }
         try await ArtifactServerTests.withServer(configuration) { server, _ in
             let artifact = try server.register(data: Array(repeating: 1, count: 1234), as: "o")
-            _ = try H.curl(artifact.url)
-            _ = try H.curl(server.baseURL + "/nope")
+            _ = try await H.curl(artifact.url)
+            _ = try await H.curl(server.baseURL + "/nope")
             try await Task.sleep(for: .milliseconds(100))
             let lines = store.records.withLock { $0 }.filter { $0.1 == "artifact request" }
             #expect(lines.map { $0.2["http.status"]?.description } == ["200", "404"])

@@ -4,7 +4,7 @@ import MesosArtifacts
 import Synchronization
 
 /// A response as `curl` saw it.
-struct CurlResponse {
+struct CurlResponse: Sendable {
     var status: Int
     var headers: [String: String]
     var body: [UInt8]
@@ -50,8 +50,25 @@ enum HTTPTestSupport {
         return (process.terminationStatus, output)
     }
 
+    /// Runs blocking work on a thread of its own, so it never holds one of Swift concurrency's few threads (on a
+    /// 2-core machine, two blocked tests would stall every other test and the servers' async work).
+    static func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+
     /// `curl` with `--path-as-is`, so traversal attempts reach the server as written.
-    static func curl(_ url: String, method: String? = nil, headers: [String: String] = [:], extra: [String] = []) throws -> CurlResponse {
+    static func curl(_ url: String, method: String? = nil, headers: [String: String] = [:], extra: [String] = []) async throws -> CurlResponse {
+        try await Self.offload { try Self.curlBlocking(url, method: method, headers: headers, extra: extra) }
+    }
+
+    /// Reads until the server closes (or 5 s pass), off the cooperative threads.
+    static func readToEnd(_ fd: Int32) async -> (text: String, closed: Bool) {
+        (try? await Self.offload { Self.readToEndBlocking(fd) }) ?? ("", false)
+    }
+
+    private static func curlBlocking(_ url: String, method: String? = nil, headers: [String: String] = [:], extra: [String] = []) throws -> CurlResponse {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let headerFile = directory.appendingPathComponent("headers").path
@@ -97,8 +114,7 @@ enum HTTPTestSupport {
         _ = text.utf8CString.withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// Reads until the server closes (or 5 s pass); returns what arrived.
-    static func readToEnd(_ fd: Int32) -> (text: String, closed: Bool) {
+    private static func readToEndBlocking(_ fd: Int32) -> (text: String, closed: Bool) {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
