@@ -1,4 +1,5 @@
 internal import CMesosCurl
+import FoundationEssentials
 import Glibc
 import NIOCore
 import Synchronization
@@ -182,7 +183,7 @@ final class Transfer: @unchecked Sendable {
         var lines: [String] = ["Expect:"]  // never wait for 100-continue
         switch configuration.authentication {
         case .none: break
-        case .basic(let principal, let secret): lines.append("Authorization: Basic " + Base64.encode(Array("\(principal):\(secret)".utf8)))
+        case .basic(let principal, let secret): lines.append("Authorization: Basic " + Data("\(principal):\(secret)".utf8).base64EncodedString())
         case .bearer(let token): lines.append("Authorization: Bearer " + token)
         }
         for header in configuration.headers + request.headers { lines.append("\(header.name): \(header.value)") }
@@ -315,23 +316,5 @@ extension String {
         var text = Substring(self)
         while let last = text.last, predicate(last) { text = text.dropLast() }
         return String(text)
-    }
-}
-
-/// Standard base64, for Basic credentials.
-enum Base64 {
-    static func encode(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        var index = 0
-        while index < bytes.count {
-            let chunk = bytes[index..<min(index + 3, bytes.count)]
-            let value = chunk.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (16 - 8 * UInt32($1.offset)) }
-            for position in 0..<4 {
-                out.append(position <= chunk.count ? alphabet[Int((value >> (18 - 6 * UInt32(position))) & 63)] : UInt8(ascii: "="))
-            }
-            index += 3
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
