@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "MesosOffers", targets: ["MesosOffers"]),
         .library(name: "MesosArtifacts", targets: ["MesosArtifacts"]),
         .library(name: "MesosHTTP", targets: ["MesosHTTP"]),
+        .library(name: "MesosScheduler", targets: ["MesosScheduler"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
@@ -83,6 +84,9 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // The v1 Scheduler API client (so far: every call as a typed value).
+        .target(name: "MesosScheduler", dependencies: ["Mesos", "MesosCodecs", "MesosHTTP"]),
+        .testTarget(name: "MesosSchedulerTests", dependencies: ["Mesos", "MesosCodecs", "MesosScheduler"]),
         // zlib, for the deterministic .tar.gz of registered directories (apt: zlib1g-dev).
         .systemLibrary(name: "CMesosZlib", path: "Sources/CMesosZlib", providers: [.apt(["zlib1g-dev"])]),
         // The embedded artifact file server: content-addressed URLs, sendfile, ranges, conditional GETs, limits.
