@@ -63,6 +63,20 @@ enum HTTPTestSupport {
         try await Self.offload { try Self.curlBlocking(url, method: method, headers: headers, extra: extra) }
     }
 
+    /// Reads at least `count` bytes, or until the server closes or 5 s pass without data, off the cooperative threads.
+    static func readBytes(_ fd: Int32, atLeast count: Int) async -> [UInt8] {
+        (try? await Self.offload {
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while received.count < count {
+                let got = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if got <= 0 { break }
+                received += buffer[..<got]
+            }
+            return received
+        }) ?? []
+    }
+
     /// Reads until the server closes (or 5 s pass), off the cooperative threads.
     static func readToEnd(_ fd: Int32) async -> (text: String, closed: Bool) {
         (try? await Self.offload { Self.readToEndBlocking(fd) }) ?? ("", false)
