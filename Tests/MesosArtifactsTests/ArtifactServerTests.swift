@@ -282,8 +282,10 @@ struct ArtifactServerLimitTests {
             H.send(fd, "GET /a/")
             let started = ContinuousClock.now
             let (_, closed) = await H.readToEnd(fd)
+            // Closed by the server (not the 10 s receive timeout), well before a slow client could pin it; the bound
+            // is loose because the whole test run shares two cores.
             #expect(closed)
-            #expect(ContinuousClock.now - started < .seconds(3))
+            #expect(ContinuousClock.now - started < .seconds(8))
         }
     }
 
@@ -320,7 +322,7 @@ struct ArtifactServerLimitTests {
             H.send(idle, "GET /a/\(artifact.sha256)/slow HTTP/1.1\r\nHost: x\r\nRange: bytes=0-0\r\n\r\n")
             let started = ContinuousClock.now
             #expect(await H.readToEnd(idle).closed)  // served, then closed once idle for a second
-            #expect(ContinuousClock.now - started < .seconds(4))
+            #expect(ContinuousClock.now - started < .seconds(8))
         }
     }
 

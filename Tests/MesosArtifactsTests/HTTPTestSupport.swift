@@ -63,7 +63,7 @@ enum HTTPTestSupport {
         try await Self.offload { try Self.curlBlocking(url, method: method, headers: headers, extra: extra) }
     }
 
-    /// Reads at least `count` bytes, or until the server closes or 5 s pass without data, off the cooperative threads.
+    /// Reads at least `count` bytes, or until the server closes or 10 s pass without data, off the cooperative threads.
     static func readBytes(_ fd: Int32, atLeast count: Int) async -> [UInt8] {
         (try? await Self.offload {
             var received: [UInt8] = []
@@ -77,7 +77,7 @@ enum HTTPTestSupport {
         }) ?? []
     }
 
-    /// Reads until the server closes (or 5 s pass), off the cooperative threads.
+    /// Reads until the server closes (or 10 s pass without data), off the cooperative threads.
     static func readToEnd(_ fd: Int32) async -> (text: String, closed: Bool) {
         (try? await Self.offload { Self.readToEndBlocking(fd) }) ?? ("", false)
     }
@@ -119,7 +119,7 @@ enum HTTPTestSupport {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else { throw POSIXError(.ECONNREFUSED) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         return fd
     }
