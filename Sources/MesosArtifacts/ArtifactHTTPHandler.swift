@@ -29,6 +29,8 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// When the connection started waiting for the next request head; nil while a request is being answered.
     private var waitingSince: NIODeadline? = .now()
     private var started = ContinuousClock.now
+    /// When the response under way last got a piece of its body out.
+    private var lastProgress = NIODeadline.now()
 
     init(registry: ArtifactRegistry, context: ServerContext) {
         self.registry = registry
@@ -64,6 +66,12 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             self.draining = true
             if self.request == nil && !self.responding { context.close(promise: nil) }
         } else if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
+            // Between requests, idle means idle. During a download, only a download that stopped moving is cut.
+            if self.responding
+                && NIODeadline.now() - self.lastProgress < TimeAmount(self.context.configuration.downloadStallTimeout)
+            {
+                return
+            }
             context.close(promise: nil)
         } else {
             context.fireUserInboundEventTriggered(event)
@@ -162,10 +170,14 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             case .file:
                 let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
                 fd = -1
-                // In pieces, so each one's completion tells the idle timer a slow download is still moving.
+                // In pieces, so each one's completion tells the stall check a slow download is still moving.
+                self.lastProgress = .now()
+                let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
                 for start in stride(from: range.lowerBound, to: range.upperBound, by: Self.regionSize) {
                     let region = FileRegion(fileHandle: handle, readerIndex: start, endIndex: min(start + Self.regionSize, range.upperBound))
-                    context.write(self.wrapOutboundOut(.body(.fileRegion(region))), promise: nil)
+                    let written = context.eventLoop.makePromise(of: Void.self)
+                    written.futureResult.whenSuccess { loopBound.value.lastProgress = .now() }
+                    context.write(self.wrapOutboundOut(.body(.fileRegion(region))), promise: written)
                 }
                 self.finish(status, bytes: bodyBytes, keepAlive: keepAlive, head: head, context: context) { try? handle.close() }
                 return

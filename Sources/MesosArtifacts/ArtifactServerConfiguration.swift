@@ -17,8 +17,11 @@ public struct ArtifactServerConfiguration: Sendable {
     public var secretToken: String?
     /// Connections beyond this are closed at once.
     public var maximumConnections = 1024
-    /// A connection with no traffic for this long is closed.
+    /// A connection with no traffic for this long, between requests, is closed.
     public var idleTimeout: Duration = .seconds(60)
+    /// A download that makes no progress (the client stopped reading) for this long is closed. Slow downloads that
+    /// keep moving are never cut.
+    public var downloadStallTimeout: Duration = .seconds(60)
     /// A request head that has not fully arrived this long after the connection opened (or the previous response
     /// ended) closes the connection: slow clients cannot pin it.
     public var headerTimeout: Duration = .seconds(10)

@@ -306,9 +306,12 @@ struct ArtifactServerLimitTests {
         }
     }
 
-    @Test("a slow download outlives the idle timeout while it moves; an idle connection does not")
+    @Test("a slow download outlives the idle timeout while it moves; an idle connection does not; a stalled one is cut")
     func slowDownload() async throws {
-        let configuration = ArtifactServerTests.configuration { $0.idleTimeout = .seconds(1) }
+        let configuration = ArtifactServerTests.configuration {
+            $0.idleTimeout = .seconds(1)
+            $0.downloadStallTimeout = .seconds(2)
+        }
         try await ArtifactServerTests.withServer(configuration) { server, directory in
             let bytes = H.randomBytes(12_000_000, seed: 30)
             let file = directory.appendingPathComponent("slow")
@@ -323,6 +326,14 @@ struct ArtifactServerLimitTests {
             let started = ContinuousClock.now
             #expect(await H.readToEnd(idle).closed)  // served, then closed once idle for a second
             #expect(ContinuousClock.now - started < .seconds(8))
+
+            // A client that asks and then stops reading is cut after the stall timeout: it never gets it all.
+            let stalled = try H.rawConnection(port: server.localAddress.port!)
+            defer { close(stalled) }
+            H.send(stalled, "GET /a/\(artifact.sha256)/slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            try await Task.sleep(for: .seconds(5))
+            let received = await H.readBytes(stalled, atLeast: Int.max).count
+            #expect(received < bytes.count, "a stalled download got \(received) bytes: it was not cut")
         }
     }
 
