@@ -153,7 +153,13 @@ public final class ArtifactServer: Service, Sendable {
         let root = Self.lastComponent(path)
         let name = try Self.validated(name ?? root + ".tar.gz")
         let temporary = self.workDirectory + "/pack-\(getpid())-\(self.packs.add(1, ordering: .relaxed).newValue)"
-        let packed = try DirectoryArchive.pack(directory: path, rootName: root, to: temporary)
+        let packed: (sha256: String, size: Int)
+        do {
+            packed = try DirectoryArchive.pack(directory: path, rootName: root, to: temporary)
+        } catch {
+            unlink(temporary)  // a half-written archive is never left behind
+            throw error
+        }
         let final = self.workDirectory + "/" + packed.sha256 + ".tar.gz"
         guard rename(temporary, final) == 0 else {
             unlink(temporary)

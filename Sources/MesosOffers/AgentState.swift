@@ -73,13 +73,6 @@ struct AgentState {
         self.pools.reduce(0) { $0 + ($1.isEligible(for: role) ? $1.otherScalars[name, default: 0] : 0) }
     }
 
-    /// Whether everything `request` asks for is free for `role`.
-    func fits(_ request: ResourceRequest, need: Amounts, role: String) -> Bool {
-        guard self.free(for: role).covers(need) else { return false }
-        for (name, amount) in request.scalars where self.freeScalar(name, for: role) < amount.milli { return false }
-        return true
-    }
-
     /// Takes `request` from the eligible pools (reserved ones first) and returns the resources taken, with the
     /// named ports chosen. The caller has checked that it fits.
     mutating func take(_ request: ResourceRequest, role: String) -> (resources: [Resource], namedPorts: [String: UInt64]) {

@@ -80,12 +80,12 @@ struct ConstraintBook {
         }
     }
 
-    /// Counts one task of `group` placed on `agent` (or removes it, with `by: -1`).
-    mutating func record(group: String, agent: Int, by delta: Int32 = 1) {
+    /// Counts one task of `group` placed on `agent`.
+    mutating func record(group: String, agent: Int) {
         guard !self.fields.isEmpty else { return }
         for field in self.fields.indices {
             let id = self.agentValues[field][agent]
-            if id >= 0 { self[counts: group][field][Int(id)] += delta }
+            if id >= 0 { self[counts: group][field][Int(id)] += 1 }
         }
     }
 

@@ -306,7 +306,7 @@ private struct Round {
             switch kind {
             case .binPacking: score = 0
             case .spreading: score = index.score(agent)
-            case .fitness(let fitness): score = fitness(task, self.view(agent, role: unit.role))
+            case .fitness(let fitness): score = fitness(task, self.view(agent, slot: slot))
             }
             if best.map({ penalty < $0.penalty || (penalty == $0.penalty && score > $0.score) }) ?? true {
                 best = (agent, penalty, score)
@@ -319,16 +319,11 @@ private struct Round {
         return best?.agent
     }
 
-    private func view(_ agent: Int, role: String) -> AgentView {
+    /// What a fitness function sees: the index's free amounts and what the agent offered the role at the start.
+    private func view(_ agent: Int, slot: Int) -> AgentView {
         let state = self.agents[agent]
-        let free = state.free(for: role)
-        var offered = Amounts()
-        for offer in state.offers {
-            for resource in offer.resources where resource.type == .scalar {
-                if resource.name == "cpus" { offered.cpus += resource.scalar.quantity.milli }
-                if resource.name == "mem" { offered.mem += resource.scalar.quantity.milli }
-            }
-        }
+        let free = self.indexes[slot].free(agent)
+        let offered = self.offered[slot][agent]
         return AgentView(
             agentID: state.agentID,
             hostname: state.hostname,
