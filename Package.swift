@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "MesosArtifacts", targets: ["MesosArtifacts"]),
         .library(name: "MesosHTTP", targets: ["MesosHTTP"]),
         .library(name: "MesosScheduler", targets: ["MesosScheduler"]),
+        .library(name: "MesosLocal", targets: ["MesosLocal"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
@@ -114,6 +115,27 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
+        // A local master with agents that run real processes: for demos and integration tests.
+        .target(
+            name: "MesosLocal",
+            dependencies: [
+                "Mesos", "MesosCodecs", "MesosRecordIO", "MesosHTTP",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "MesosLocalTests",
+            dependencies: [
+                "Mesos", "MesosCodecs", "MesosRecordIO", "MesosHTTP", "MesosLocal",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -1,0 +1,30 @@
+public import Mesos
+
+// The contract between the local master and its in-process agents.
+//
+// The master owns the cluster's bookkeeping (frameworks, offers, resources, the task table it reports
+// to schedulers); an agent owns what happens on its machine (sandboxes, the fetcher, processes,
+// executors and the executor API, the status update stream of each task). They talk only through
+// `LocalAgent`'s methods (master → agent) and this delegate (agent → master), the way the real
+// master and agent talk through libprocess messages.
+
+/// What an agent tells its master. Called from the agent's own threads/tasks; implementations must be
+/// quick and must not call back into the agent synchronously while holding a lock.
+public protocol LocalAgentDelegate: AnyObject, Sendable {
+    /// A status update to forward to the task's framework, as the real agent's status update manager
+    /// sends it: `uuid` set (16 random bytes), `source`, `reason`, `agent_id`, `executor_id`,
+    /// `timestamp` filled in. The agent sends the updates of one task one at a time, in order, and
+    /// re-sends the oldest unacknowledged one until the master calls
+    /// ``LocalAgent/acknowledge(frameworkID:taskID:uuid:)`` with its uuid.
+    func agent(_ agentID: AgentID, didSend status: TaskStatus, frameworkID: FrameworkID)
+
+    /// A framework message from an executor (`Executor.Call.MESSAGE`), to deliver to the scheduler
+    /// as a `MESSAGE` event.
+    func agent(_ agentID: AgentID, didReceiveMessage data: [UInt8], from executorID: ExecutorID, frameworkID: FrameworkID)
+
+    /// An executor (custom, or the agent's built-in command executor for a command task) has
+    /// terminated: its resources are free again, and schedulers get a `FAILURE` event for custom
+    /// executors. `status` is the wait status as Mesos reports it (`WEXITSTATUS`/signal encoded as
+    /// the real agent does in `Event.Failure.status`), nil when unknown.
+    func agent(_ agentID: AgentID, executorTerminated executorID: ExecutorID, frameworkID: FrameworkID, status: Int32?)
+}
