@@ -28,3 +28,21 @@ public protocol LocalAgentDelegate: AnyObject, Sendable {
     /// the real agent does in `Event.Failure.status`), nil when unknown.
     func agent(_ agentID: AgentID, executorTerminated executorID: ExecutorID, frameworkID: FrameworkID, status: Int32?)
 }
+
+/// What the master asks of an agent (``LocalAgent`` is the implementation; the master only sees this).
+/// Every method returns quickly; effects are reported through ``LocalAgentDelegate``.
+public protocol LocalAgentHandle: AnyObject, Sendable {
+    /// The agent's ID, hostname, port, resources, attributes and domain.
+    var agentInfo: AgentInfo { get }
+    /// `http://host:port` of the agent's own endpoint (executor API, `/files`).
+    var endpoint: String { get }
+    /// Launches tasks the master has validated: a command task when `executor` is nil, else tasks for a custom
+    /// executor (`asGroup` false) or a task group for the default executor (`asGroup` true).
+    func launch(framework: FrameworkInfo, executor: ExecutorInfo?, tasks: [TaskInfo], asGroup: Bool)
+    func kill(frameworkID: FrameworkID, taskID: TaskID, killPolicy: KillPolicy?)
+    func shutdownExecutor(frameworkID: FrameworkID, executorID: ExecutorID)
+    func shutdownFramework(frameworkID: FrameworkID)
+    func acknowledge(frameworkID: FrameworkID, taskID: TaskID, uuid: [UInt8])
+    func sendMessage(frameworkID: FrameworkID, executorID: ExecutorID, data: [UInt8])
+    func stop() async
+}

@@ -1,0 +1,363 @@
+import Synchronization
+import Logging
+import FoundationEssentials
+import Mesos
+import MesosCodecs
+import NIOCore
+import NIOHTTP1
+
+extension LocalMaster {
+    // MARK: SUBSCRIBE
+
+    func subscribe(_ subscribe: SchedulerCall.Subscribe, contentType: ContentType) -> LocalHTTPResponse {
+        let streamID = UUID().uuidString.lowercased()
+        let headers: HTTPHeaders = ["Content-Type": contentType.mediaType, "Mesos-Stream-Id": streamID]
+        return .stream(status: .ok, headers: headers) { [weak self] writer in
+            self?.attach(subscribe, writer: writer, streamID: streamID, codec: MessageCodec(contentType))
+        }
+    }
+
+    private func attach(_ subscribe: SchedulerCall.Subscribe, writer: LocalHTTPStreamWriter, streamID: String, codec: MessageCodec) {
+        var effects = Effects()
+        let frameworkID: String? = self.state.withLock { state in
+            var info = subscribe.frameworkInfo
+            let subscription = Subscription(streamID: streamID, writer: writer, codec: codec, lastHeartbeat: .now)
+            if info.hasID, state.completedFrameworks.contains(info.id.value) {
+                effects.send(.error("Framework has been removed"), to: subscription)
+                effects.closes.append(writer)
+                return nil
+            }
+            let id: String
+            if info.hasID {
+                id = info.id.value
+                if let old = state.frameworks[id]?.subscription {
+                    // The new connection takes over; the old stream hears so and is closed.
+                    effects.send(.error("Framework failed over"), to: old)
+                    effects.closes.append(old.writer)
+                    self.logger.info("local master: framework \(id) failed over to stream \(streamID)")
+                }
+            } else {
+                id = "\(self.masterID.uppercased())-\(String(state.nextFramework).leftPadded(to: 4))"
+                state.nextFramework += 1
+                info.id = FrameworkID(id)
+            }
+            var record = state.frameworks[id] ?? FrameworkRecord(info: info, registeredTime: Date().timeIntervalSince1970)
+            record.info = info
+            record.subscription = subscription
+            record.failoverDeadline = nil
+            record.suppressedRoles = Set(subscribe.suppressedRoles)
+            state.frameworks[id] = record
+
+            var event = SchedulerEvent()
+            event.type = .subscribed
+            event.subscribed.frameworkID = FrameworkID(id)
+            event.subscribed.heartbeatIntervalSeconds = Double(self.configuration.heartbeatInterval.components.seconds)
+                + Double(self.configuration.heartbeatInterval.components.attoseconds) / 1e18
+            event.subscribed.masterInfo = state.masterInfo
+            effects.send(event, to: subscription)
+            effects.send(.heartbeat, to: subscription)
+            // Offers made to the previous connection are withdrawn.
+            for (offerID, offer) in state.offers where offer.frameworkID == id {
+                state.offers[offerID] = nil
+                effects.send(.rescind(offer.offer.id), to: subscription)
+            }
+            state.allocationWanted = true
+            return id
+        }
+        self.perform(effects)
+        if let frameworkID {
+            writer.whenClosed { [weak self] in self?.disconnected(frameworkID: frameworkID, streamID: streamID) }
+        }
+    }
+
+    /// The subscription's connection closed: the framework keeps its tasks for its `failover_timeout`.
+    func disconnected(frameworkID: String, streamID: String) {
+        var effects = Effects()
+        self.state.withLock { state in
+            guard var framework = state.frameworks[frameworkID], framework.subscription?.streamID == streamID else { return }
+            framework.subscription = nil
+            let timeout = framework.info.failoverTimeout
+            framework.failoverDeadline = .now + .nanoseconds(Int64(max(0, min(timeout, 1e9)) * 1e9))
+            state.frameworks[frameworkID] = framework
+            for (offerID, offer) in state.offers where offer.frameworkID == frameworkID { state.offers[offerID] = nil }
+            state.allocationWanted = true
+            self.logger.info("local master: framework \(frameworkID) disconnected; failover timeout \(timeout) s")
+            if timeout <= 0 { self.removeFramework(frameworkID, state: &state, effects: &effects) }
+        }
+        self.perform(effects)
+    }
+
+    /// TEARDOWN, or the end of the failover timeout: kill everything, forget the framework.
+    func removeFramework(_ id: String, state: inout State, effects: inout Effects) {
+        guard let framework = state.frameworks.removeValue(forKey: id) else { return }
+        state.completedFrameworks.insert(id)
+        if let subscription = framework.subscription { effects.closes.append(subscription.writer) }
+        for (offerID, offer) in state.offers where offer.frameworkID == id { state.offers[offerID] = nil }
+        var agentsInvolved = Set(framework.tasks.values.map(\.agentID))
+        agentsInvolved.formUnion(framework.executors.values.map(\.agentID))
+        for task in framework.tasks.values where !task.released {
+            state.agents[task.agentID]?.used -= task.resources
+        }
+        for executor in framework.executors.values {
+            state.agents[executor.agentID]?.used -= executor.resources
+        }
+        let frameworkID = framework.info.id
+        for agentID in agentsInvolved {
+            guard let agent = state.agents[agentID]?.handle else { continue }
+            effects.agent { agent.shutdownFramework(frameworkID: frameworkID) }
+        }
+        state.allocationWanted = true
+        self.logger.info("local master: framework \(id) removed")
+    }
+
+    // MARK: Other calls
+
+    func call(_ call: SchedulerCall, streamID: String?, principal: String?, acceptType: ContentType) -> LocalHTTPResponse {
+        var effects = Effects()
+        let response: LocalHTTPResponse = self.state.withLock { state in
+            let id = call.frameworkID.value
+            guard let framework = state.frameworks[id] else { return .text(.badRequest, "Framework cannot be found") }
+            if let principal, principal != framework.info.principal {
+                return .text(
+                    .badRequest,
+                    "Authenticated principal '\(principal)' does not match principal '\(framework.info.principal)' set in `FrameworkInfo`"
+                )
+            }
+            guard let subscription = framework.subscription else {
+                return .text(.forbidden, "Framework is not subscribed")
+            }
+            guard let streamID else {
+                return .text(.badRequest, "All non-subscribe calls should include the 'Mesos-Stream-Id' header")
+            }
+            guard streamID == subscription.streamID else {
+                return .text(
+                    .badRequest,
+                    "The stream ID '\(streamID)' included in this request didn't match the stream ID currently associated with framework ID \(id)"
+                )
+            }
+            switch call.type {
+            case .teardown:
+                self.removeFramework(id, state: &state, effects: &effects)
+            case .accept:
+                self.accept(call.accept, frameworkID: id, state: &state, effects: &effects)
+            case .decline:
+                self.decline(call.decline.offerIds, filters: call.decline.filters, frameworkID: id, state: &state)
+            case .acceptInverseOffers, .declineInverseOffers:
+                break  // No maintenance schedules here, so no inverse offers: nothing to accept or decline.
+            case .revive:
+                self.revive(roles: call.revive.roles, frameworkID: id, state: &state)
+            case .suppress:
+                let roles = call.suppress.roles.isEmpty ? framework.roles : call.suppress.roles
+                state.frameworks[id]?.suppressedRoles.formUnion(roles)
+            case .kill:
+                self.kill(call.kill, frameworkID: id, state: &state, effects: &effects)
+            case .shutdown:
+                if let agent = state.agents[call.shutdown.agentID.value]?.handle {
+                    let frameworkID = framework.info.id
+                    let executorID = call.shutdown.executorID
+                    effects.agent { agent.shutdownExecutor(frameworkID: frameworkID, executorID: executorID) }
+                }
+            case .acknowledge:
+                self.acknowledge(call.acknowledge, frameworkID: id, state: &state, effects: &effects)
+            case .acknowledgeOperationStatus:
+                break  // Operations here never ask for feedback (no resource providers), so nothing awaits it.
+            case .reconcile:
+                self.reconcile(call.reconcile.tasks, frameworkID: id, state: &state, effects: &effects)
+            case .reconcileOperations:
+                return self.reconcileOperations(call.reconcileOperations, state: state, contentType: acceptType)
+            case .message:
+                if let agent = state.agents[call.message.agentID.value]?.handle {
+                    let frameworkID = framework.info.id
+                    let message = call.message
+                    effects.agent {
+                        agent.sendMessage(frameworkID: frameworkID, executorID: message.executorID, data: Array(message.data))
+                    }
+                }
+            case .request:
+                break  // The allocator ignores resource requests, as Mesos's does.
+            case .updateFramework:
+                return self.updateFramework(call.updateFramework, frameworkID: id, state: &state, effects: &effects)
+            case .unknown, .subscribe:
+                return .empty(.notImplemented)
+            }
+            return .empty(.accepted)
+        }
+        self.perform(effects)
+        return response
+    }
+
+    private func updateFramework(
+        _ update: SchedulerCall.UpdateFramework,
+        frameworkID id: String,
+        state: inout State,
+        effects: inout Effects
+    ) -> LocalHTTPResponse {
+        guard var framework = state.frameworks[id] else { return .text(.badRequest, "Framework cannot be found") }
+        let new = update.frameworkInfo
+        let old = framework.info
+        // The fields Mesos does not let a framework change once registered.
+        if new.user != old.user { return .text(.badRequest, "Updating 'FrameworkInfo.user' is unsupported") }
+        if new.checkpoint != old.checkpoint {
+            return .text(.badRequest, "Updating 'FrameworkInfo.checkpoint' is unsupported")
+        }
+        if new.principal != old.principal {
+            return .text(.badRequest, "Changing framework's principal is not allowed.")
+        }
+        framework.info = new
+        framework.suppressedRoles = Set(update.suppressedRoles)
+        state.frameworks[id] = framework
+        // Offers for roles the framework left are withdrawn.
+        let roles = Set(framework.roles)
+        for (offerID, offer) in state.offers where offer.frameworkID == id && !roles.contains(offer.role) {
+            state.offers[offerID] = nil
+            effects.send(.rescind(offer.offer.id), to: framework.subscription)
+        }
+        state.allocationWanted = true
+        return .empty(.ok)
+    }
+
+    private func reconcileOperations(
+        _ call: SchedulerCall.ReconcileOperations,
+        state: State,
+        contentType: ContentType
+    ) -> LocalHTTPResponse {
+        // No operation here asks for feedback, so every operation a framework names is unknown.
+        var response = Mesos_V1_Scheduler_Response()
+        response.type = .reconcileOperations
+        response.reconcileOperations = Mesos_V1_Scheduler_Response.ReconcileOperations()
+        for operation in call.operations {
+            var status = OperationStatus()
+            status.operationID = operation.operationID
+            status.state = .operationUnknown
+            if operation.hasAgentID { status.agentID = operation.agentID }
+            response.reconcileOperations.operationStatuses.append(status)
+        }
+        guard let body = try? MessageCodec(contentType).encode(response) else { return .empty(.internalServerError) }
+        return .full(status: .ok, headers: ["Content-Type": contentType.mediaType], body: ByteBuffer(bytes: body))
+    }
+
+    // MARK: Offers
+
+    private func decline(_ offerIDs: [OfferID], filters: Filters, frameworkID: String, state: inout State) {
+        for offerID in offerIDs {
+            guard let offer = state.offers[offerID.value], offer.frameworkID == frameworkID else { continue }
+            state.offers[offerID.value] = nil
+            self.addFilter(filters, agentID: offer.agentID, role: offer.role, resources: offer.resources, frameworkID: frameworkID, state: &state)
+        }
+        state.allocationWanted = true
+    }
+
+    func addFilter(_ filters: Filters, agentID: String, role: String, resources: Resources, frameworkID: String, state: inout State) {
+        // Filters.refuse_seconds defaults to 5 s; Mesos caps it at a year and ignores non-positive values.
+        var seconds = filters.refuseSeconds
+        if !seconds.isFinite || seconds > 365 * 24 * 3600 { seconds = 365 * 24 * 3600 }
+        guard seconds > 0, !resources.isEmpty else { return }
+        let until = ContinuousClock.now + .nanoseconds(Int64(seconds * 1e9))
+        state.frameworks[frameworkID]?.filters.append(
+            OfferFilter(agentID: agentID, role: role, resources: resources.unallocated(), until: until)
+        )
+    }
+
+    private func revive(roles: [String], frameworkID: String, state: inout State) {
+        guard var framework = state.frameworks[frameworkID] else { return }
+        let roles = roles.isEmpty ? Set(framework.roles) : Set(roles)
+        framework.filters.removeAll { roles.contains($0.role) }
+        framework.suppressedRoles.subtract(roles)
+        state.frameworks[frameworkID] = framework
+        state.allocationWanted = true
+    }
+
+    // MARK: Tasks
+
+    private func kill(_ kill: SchedulerCall.Kill, frameworkID: String, state: inout State, effects: inout Effects) {
+        guard let task = state.frameworks[frameworkID]?.tasks[kill.taskID.value] else {
+            // Unknown: Mesos answers with the reconciliation of that task.
+            var task = SchedulerCall.Reconcile.Task()
+            task.taskID = kill.taskID
+            if kill.hasAgentID { task.agentID = kill.agentID }
+            self.reconcile([task], frameworkID: frameworkID, state: &state, effects: &effects)
+            return
+        }
+        if kill.hasAgentID, kill.agentID.value != task.agentID { return }
+        guard let agent = state.agents[task.agentID]?.handle else { return }
+        let frameworkID = FrameworkID(frameworkID)
+        let taskID = kill.taskID
+        let policy = kill.hasKillPolicy ? kill.killPolicy : nil
+        effects.agent { agent.kill(frameworkID: frameworkID, taskID: taskID, killPolicy: policy) }
+    }
+
+    private func acknowledge(_ ack: SchedulerCall.Acknowledge, frameworkID: String, state: inout State, effects: inout Effects) {
+        guard let task = state.frameworks[frameworkID]?.tasks[ack.taskID.value],
+            let agent = state.agents[ack.agentID.value]?.handle
+        else { return }
+        // The terminal update acknowledged: the task is complete and leaves the framework's task list.
+        if task.terminal, task.latestStatus?.uuid == ack.uuid {
+            state.frameworks[frameworkID]?.tasks[ack.taskID.value] = nil
+        }
+        let fid = FrameworkID(frameworkID)
+        let taskID = ack.taskID
+        let uuid = Array(ack.uuid)
+        effects.agent { agent.acknowledge(frameworkID: fid, taskID: taskID, uuid: uuid) }
+    }
+
+    func reconcile(_ tasks: [SchedulerCall.Reconcile.Task], frameworkID: String, state: inout State, effects: inout Effects) {
+        guard let framework = state.frameworks[frameworkID] else { return }
+        func latest(_ task: TaskRecord) -> TaskStatus {
+            var status = TaskStatus.fromMaster(
+                taskID: task.info.taskID,
+                state: task.state,
+                message: "Reconciliation: Latest task state",
+                reason: .reconciliation,
+                agentID: AgentID(task.agentID),
+                executorID: task.executorID.map { ExecutorID($0) }
+            )
+            if let last = task.latestStatus {
+                if last.hasHealthy { status.healthy = last.healthy }
+                if last.hasCheckStatus { status.checkStatus = last.checkStatus }
+                if last.hasContainerStatus { status.containerStatus = last.containerStatus }
+            }
+            return status
+        }
+        if tasks.isEmpty {
+            for task in framework.tasks.values.sorted(by: { $0.info.taskID.value < $1.info.taskID.value }) {
+                effects.send(.update(latest(task)), to: framework.subscription)
+            }
+            return
+        }
+        let aware = framework.partitionAware
+        for wanted in tasks {
+            let status: TaskStatus
+            if let task = framework.tasks[wanted.taskID.value] {
+                status = latest(task)
+            } else if wanted.hasAgentID, state.agents[wanted.agentID.value] != nil {
+                status = .fromMaster(
+                    taskID: wanted.taskID, state: aware ? .taskGone : .taskLost,
+                    message: "Reconciliation: Task is unknown to the agent", reason: .reconciliation,
+                    agentID: wanted.agentID
+                )
+            } else if wanted.hasAgentID, let removal = state.removedAgents[wanted.agentID.value] {
+                let (stateIfAware, message): (TaskState, String) =
+                    removal == .unreachable
+                    ? (.taskUnreachable, "Reconciliation: Task is unreachable")
+                    : (.taskGoneByOperator, "Reconciliation: Task is gone")
+                status = .fromMaster(
+                    taskID: wanted.taskID, state: aware ? stateIfAware : .taskLost, message: message,
+                    reason: .reconciliation, agentID: wanted.agentID
+                )
+            } else {
+                status = .fromMaster(
+                    taskID: wanted.taskID, state: aware ? .taskUnknown : .taskLost,
+                    message: "Reconciliation: Task is unknown", reason: .reconciliation,
+                    agentID: wanted.hasAgentID ? wanted.agentID : nil
+                )
+            }
+            effects.send(.update(status), to: framework.subscription)
+        }
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        self.count >= width ? self : String(repeating: "0", count: width - self.count) + self
+    }
+}

@@ -1,0 +1,134 @@
+import NIOHTTP1
+import Synchronization
+import Logging
+import FoundationEssentials
+public import Mesos
+import MesosCodecs
+import MesosRecordIO
+import NIOCore
+
+// Fault injection, for tests of clients: each makes the master do what a real one does when things go wrong.
+extension LocalMaster {
+    /// Drops the subscription of `frameworkID` as a dying master would: when `midRecord`, the connection closes
+    /// after half of a record (a HEARTBEAT's length line and part of its body). The framework is disconnected and
+    /// keeps its tasks for its `failover_timeout`.
+    public func dropSubscription(of frameworkID: FrameworkID, midRecord: Bool = true) {
+        let writer = self.state.withLock { state in state.frameworks[frameworkID.value]?.subscription?.writer }
+        guard let writer else { return }
+        if midRecord {
+            var partial = ByteBuffer()
+            partial.writeString("20\n{\"type\":\"HEART")
+            writer.abort(after: partial)
+        } else {
+            writer.abort()
+        }
+    }
+
+    /// While stalled, no HEARTBEAT events go out (the connection stays open and silent).
+    public func stallHeartbeats(_ stalled: Bool) {
+        self.state.withLock { $0.heartbeatsStalled = stalled }
+    }
+
+    /// Answers 503 "Master has not finished recovery" to scheduler calls for `duration`, as a recovering master.
+    public func beUnavailable(for duration: Duration) {
+        self.state.withLock { $0.unavailableUntil = .now + duration }
+    }
+
+    /// Makes this master a standby that redirects every request to `leader` (`host:port`) with 307 and a
+    /// scheme-relative `Location`, as a non-leading Mesos master does; nil makes it the leader again.
+    public func redirect(to leader: String?) {
+        var effects = Effects()
+        self.state.withLock { state in
+            state.leader = leader
+            guard leader != nil else { return }
+            // A master that lost leadership drops its schedulers' streams.
+            for id in state.frameworks.keys {
+                if let writer = state.frameworks[id]?.subscription?.writer { effects.closes.append(writer) }
+            }
+        }
+        self.perform(effects)
+    }
+
+    /// Restarts the master process, as far as clients can tell: every connection is dropped, the port stops
+    /// answering for `downtime`, and then the master is back on the same port. Frameworks are known again
+    /// (as after Mesos's registry recovery) but unsubscribed: a call on an old stream gets 403 "Framework is not
+    /// subscribed" until the framework subscribes again with its ID. Tasks keep running on their agents.
+    public func restart(downtime: Duration = .milliseconds(200)) async throws {
+        let port = self.port
+        let writers = self.state.withLock { state -> [LocalHTTPStreamWriter] in
+            var writers: [LocalHTTPStreamWriter] = []
+            for id in state.frameworks.keys {
+                if let writer = state.frameworks[id]?.subscription?.writer { writers.append(writer) }
+                state.frameworks[id]?.subscription = nil
+                // The failover timeout starts again when the new master learns of the framework.
+                state.frameworks[id]?.failoverDeadline = nil
+            }
+            state.offers.removeAll()
+            return writers
+        }
+        let server = self.server.withLock { server in
+            defer { server = nil }
+            return server
+        }
+        await server?.stop()
+        for writer in writers { writer.abort() }
+        try await Task.sleep(for: downtime)
+        try await self.bind(port: port)
+        self.state.withLock { state in
+            let now = ContinuousClock.now
+            for id in state.frameworks.keys {
+                let timeout = state.frameworks[id]?.info.failoverTimeout ?? 0
+                state.frameworks[id]?.failoverDeadline = now + .nanoseconds(Int64(max(0, min(timeout, 1e9)) * 1e9))
+            }
+        }
+    }
+
+    /// Removes an agent as a partition or an operator would: its tasks are reported lost (or unreachable/gone
+    /// to partition-aware frameworks), its offers rescinded, frameworks told with a FAILURE event; its processes
+    /// are stopped.
+    public func removeAgent(_ agentID: AgentID, reason: AgentRemoval) async {
+        var effects = Effects()
+        let handle = self.state.withLock { state -> (any LocalAgentHandle)? in
+            guard let agent = state.agents.removeValue(forKey: agentID.value) else { return nil }
+            state.removedAgents[agentID.value] = reason
+            for (offerID, offer) in state.offers where offer.agentID == agentID.value {
+                state.offers[offerID] = nil
+                effects.send(.rescind(offer.offer.id), to: state.frameworks[offer.frameworkID]?.subscription)
+            }
+            for id in state.frameworks.keys {
+                guard var framework = state.frameworks[id] else { continue }
+                let aware = framework.partitionAware
+                for task in framework.tasks.values where task.agentID == agentID.value {
+                    let taskState: TaskState
+                    let why: TaskStatus.Reason
+                    let message: String
+                    switch reason {
+                    case .unreachable:
+                        taskState = aware ? .taskUnreachable : .taskLost
+                        why = .agentRemoved
+                        message = "Agent \(agent.info.hostname) is unreachable"
+                    case .gone:
+                        taskState = aware ? .taskGoneByOperator : .taskLost
+                        why = aware ? .agentRemovedByOperator : .agentRemoved
+                        message = "Agent \(agent.info.hostname) has been marked gone"
+                    }
+                    let status = TaskStatus.fromMaster(
+                        taskID: task.info.taskID, state: taskState, message: message, reason: why,
+                        agentID: agentID, executorID: task.executorID.map { ExecutorID($0) }
+                    )
+                    framework.tasks[task.info.taskID.value] = nil
+                    effects.send(.update(status), to: framework.subscription)
+                }
+                framework.executors = framework.executors.filter { $0.value.agentID != agentID.value }
+                state.frameworks[id] = framework
+                var failure = SchedulerEvent()
+                failure.type = .failure
+                failure.failure.agentID = agentID
+                effects.send(failure, to: framework.subscription)
+            }
+            return agent.handle
+        }
+        self.perform(effects)
+        await handle?.stop()
+    }
+}

@@ -1,0 +1,205 @@
+import NIOHTTP1
+import FoundationEssentials
+public import Logging
+public import Mesos
+import MesosCodecs
+import NIOCore
+import Synchronization
+
+/// A Mesos 1.11 master in this process: the v1 scheduler API (`/api/v1/scheduler`), offers from its agents,
+/// task launch and status updates, reconciliation, failover, and the read-only endpoints clients use
+/// (`/master/state`, `/version`, `/health`, `/redirect`). It answers as the real master does, status codes and
+/// texts included; tests can also make it misbehave (see the fault methods).
+///
+/// Most users want ``LocalCluster``, which starts a master with agents.
+public final class LocalMaster: Sendable {
+    public let configuration: LocalMasterConfiguration
+    let logger: Logger
+    let masterID: String
+    let state: Mutex<State>
+    let server: Mutex<LocalHTTPServer?>
+    let ticker: Mutex<Task<Void, Never>?>
+
+    struct State {
+        var masterInfo = MasterInfo()
+        var frameworks: [String: FrameworkRecord] = [:]
+        /// Frameworks torn down or timed out: re-subscribing with their ID is refused.
+        var completedFrameworks: Set<String> = []
+        var agents: [String: AgentRecord] = [:]
+        var removedAgents: [String: AgentRemoval] = [:]
+        var offers: [String: OfferRecord] = [:]
+        var nextFramework = 0
+        var nextOffer = 0
+        var nextAgent = 0
+        var allocationWanted = true
+        var lastAllocation = ContinuousClock.now
+        // Faults.
+        var unavailableUntil: ContinuousClock.Instant?
+        var leader: String?
+        var heartbeatsStalled = false
+    }
+
+    public init(configuration: LocalMasterConfiguration = LocalMasterConfiguration()) {
+        self.configuration = configuration
+        self.logger = configuration.logger
+        self.masterID = UUID().uuidString.lowercased()
+        self.state = Mutex(State())
+        self.server = Mutex(nil)
+        self.ticker = Mutex(nil)
+    }
+
+    /// `http://host:port` once started.
+    public var url: String {
+        let port = self.server.withLock { $0?.port } ?? self.configuration.port
+        return "http://\(self.configuration.host):\(port)"
+    }
+
+    /// The port it listens on (after ``start()``).
+    public var port: Int { self.server.withLock { $0?.port } ?? self.configuration.port }
+
+    /// Starts listening and allocating.
+    public func start() async throws {
+        try await self.bind(port: self.configuration.port)
+        let ticker = Task { [weak self] in
+            while !Task.isCancelled {
+                guard let self else { return }
+                self.tick()
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        self.ticker.withLock { $0 = ticker }
+    }
+
+    func bind(port: Int) async throws {
+        let server = try await LocalHTTPServer.start(
+            host: self.configuration.host,
+            port: port,
+            logger: self.logger
+        ) { [weak self] request in
+            guard let self else { return .text(.serviceUnavailable, "Master is shutting down") }
+            return self.handle(request)
+        }
+        self.server.withLock { $0 = server }
+        self.state.withLock { state in
+            var info = MasterInfo()
+            info.id = self.masterID
+            info.ip = Self.ipv4Number(self.configuration.host)
+            info.port = UInt32(server.port)
+            info.pid = "master@\(self.configuration.host):\(server.port)"
+            info.hostname = self.configuration.hostname
+            info.version = "1.11.0"
+            info.address.hostname = self.configuration.hostname
+            info.address.ip = self.configuration.host
+            info.address.port = Int32(server.port)
+            var agentUpdate = MasterInfo.Capability()
+            agentUpdate.type = .agentUpdate
+            var agentDraining = MasterInfo.Capability()
+            agentDraining.type = .agentDraining
+            info.capabilities = [agentUpdate, agentDraining]
+            state.masterInfo = info
+        }
+    }
+
+    /// Stops: closes every subscription, stops the agents' tasks, stops listening.
+    public func stop() async {
+        self.ticker.withLock { $0?.cancel() }
+        let (writers, agents) = self.state.withLock { state in
+            (
+                state.frameworks.values.compactMap { $0.subscription?.writer },
+                state.agents.values.map(\.handle)
+            )
+        }
+        for writer in writers { writer.finish() }
+        for agent in agents { await agent.stop() }
+        let server = self.server.withLock { server in
+            defer { server = nil }
+            return server
+        }
+        await server?.stop()
+    }
+
+    // MARK: Agents
+
+    /// The ID the next agent should take (`<master id>-S<n>`, as the real master assigns).
+    public func nextAgentID() -> AgentID {
+        self.state.withLock { state in
+            defer { state.nextAgent += 1 }
+            return AgentID("\(self.masterID.uppercased())-S\(state.nextAgent)")
+        }
+    }
+
+    /// Registers a started agent: its resources are offered from the next allocation on.
+    public func register(agent: any LocalAgentHandle) {
+        let info = agent.agentInfo
+        self.state.withLock { state in
+            state.agents[info.id.value] = AgentRecord(
+                handle: agent,
+                info: info,
+                total: Resources(info.resources),
+                registeredTime: Date().timeIntervalSince1970
+            )
+            state.allocationWanted = true
+        }
+        self.logger.info("local master: agent \(info.id.value) registered at \(agent.endpoint)")
+    }
+
+    // MARK: Ticks
+
+    /// Heartbeats, offer timeouts, failover timeouts and allocation; runs every 20 ms.
+    func tick() {
+        var effects = Effects()
+        self.state.withLock { state in
+            let now = ContinuousClock.now
+            // Heartbeats.
+            if !state.heartbeatsStalled {
+                for id in state.frameworks.keys {
+                    guard let subscription = state.frameworks[id]?.subscription,
+                        now - subscription.lastHeartbeat >= self.configuration.heartbeatInterval
+                    else { continue }
+                    effects.send(.heartbeat, to: subscription)
+                    state.frameworks[id]?.subscription?.lastHeartbeat = now
+                }
+            }
+            // Offer timeouts.
+            if let timeout = self.configuration.offerTimeout {
+                for (id, offer) in state.offers where now - offer.created >= timeout {
+                    state.offers[id] = nil
+                    effects.send(.rescind(offer.offer.id), to: state.frameworks[offer.frameworkID]?.subscription)
+                    state.allocationWanted = true
+                }
+            }
+            // Failover timeouts.
+            for (id, framework) in state.frameworks {
+                if let deadline = framework.failoverDeadline, now >= deadline {
+                    self.logger.info("local master: framework \(id) failover timeout passed; removing it")
+                    self.removeFramework(id, state: &state, effects: &effects)
+                }
+            }
+            // Expired filters make resources offerable again.
+            for id in state.frameworks.keys {
+                let before = state.frameworks[id]?.filters.count ?? 0
+                state.frameworks[id]?.filters.removeAll { $0.until <= now }
+                if state.frameworks[id]?.filters.count != before { state.allocationWanted = true }
+            }
+            if state.allocationWanted, now - state.lastAllocation >= self.configuration.allocationInterval {
+                state.allocationWanted = false
+                state.lastAllocation = now
+                self.allocate(state: &state, effects: &effects)
+            }
+        }
+        self.perform(effects)
+    }
+
+    func perform(_ effects: Effects) {
+        for (writer, buffer) in effects.writes { writer.write(buffer) }
+        for writer in effects.closes { writer.finish() }
+        for action in effects.agentActions { action() }
+    }
+
+    static func ipv4Number(_ address: String) -> UInt32 {
+        // Mesos stores the IP in network byte order in a uint32 (127.0.0.1 → 16777343).
+        let parts = address.split(separator: ".").compactMap { UInt32($0) }
+        guard parts.count == 4 else { return 0 }
+        return parts[0] | parts[1] << 8 | parts[2] << 16 | parts[3] << 24
+    }
+}

@@ -1,0 +1,38 @@
+import NIOHTTP1
+import Synchronization
+public import Logging
+
+/// How a ``LocalMaster`` runs. The defaults are Apache Mesos 1.11's, except where a local master should be quicker
+/// (the allocation interval).
+public struct LocalMasterConfiguration: Sendable {
+    /// The address to listen on.
+    public var host: String = "127.0.0.1"
+    /// 0: any free port.
+    public var port: Int = 0
+    /// The hostname in `MasterInfo` and in `/state`.
+    public var hostname: String = "127.0.0.1"
+    /// `heartbeat_interval_seconds` of `SUBSCRIBED`; a `HEARTBEAT` event goes out this often (Mesos: 15 s).
+    public var heartbeatInterval: Duration = .seconds(15)
+    /// How often the allocator makes offers (Mesos: 1 s; here 50 ms, so a local cluster answers at once).
+    public var allocationInterval: Duration = .milliseconds(50)
+    /// Offers not used in this long are rescinded (Mesos: none by default).
+    public var offerTimeout: Duration?
+    /// HTTP Basic credentials for schedulers (`--authenticate_http_frameworks` with `--credentials`):
+    /// principal → secret. Nil: no authentication.
+    public var credentials: [String: String]?
+    /// Where the master keeps what it persists across a restart (frameworks, for `restart(persistingState:)`).
+    public var workDirectory: String?
+    public var logger: Logger = Logger(label: "mesos.local.master")
+
+    public init() {}
+}
+
+/// What kind of removal an agent suffers in ``LocalMaster/removeAgent(_:reason:)``.
+public enum AgentRemoval: Sendable {
+    /// The agent stopped answering (a partition): partition-aware frameworks get `TASK_UNREACHABLE`, others
+    /// `TASK_LOST`.
+    case unreachable
+    /// An operator marked the agent gone: partition-aware frameworks get `TASK_GONE_BY_OPERATOR`, others
+    /// `TASK_LOST`.
+    case gone
+}

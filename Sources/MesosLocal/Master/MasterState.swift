@@ -1,0 +1,176 @@
+import NIOHTTP1
+import Synchronization
+import Logging
+import FoundationEssentials
+import Mesos
+import MesosCodecs
+import MesosRecordIO
+import NIOCore
+
+// The master's bookkeeping, as plain values mutated under one lock (see `LocalMaster`). Everything that leaves
+// the lock (events to write, commands for agents) is collected in `Effects` and carried out after unlocking.
+
+/// A subscription: the stream a framework's events go to.
+struct Subscription {
+    let streamID: String
+    let writer: LocalHTTPStreamWriter
+    let codec: MessageCodec
+    var lastHeartbeat: ContinuousClock.Instant
+}
+
+struct FrameworkRecord {
+    var info: FrameworkInfo
+    var id: String { self.info.id.value }
+    var subscription: Subscription?
+    /// Disconnected frameworks are removed at this instant (their `failover_timeout`).
+    var failoverDeadline: ContinuousClock.Instant?
+    var suppressedRoles: Set<String> = []
+    /// Tasks by ID, live and terminal-but-unacknowledged.
+    var tasks: [String: TaskRecord] = [:]
+    /// Offer filters: (agent, role) → resources refused and until when.
+    var filters: [OfferFilter] = []
+    /// The resources allocated to each of its roles (tasks, executors and outstanding offers), for DRF.
+    var executors: [String: ExecutorRecord] = [:]
+    var registeredTime: Double
+
+    var roles: [String] {
+        if self.info.capabilities.contains(where: { $0.type == .multiRole }) { return self.info.roles }
+        return [self.info.hasRole ? self.info.role : "*"]
+    }
+
+    var partitionAware: Bool { self.info.capabilities.contains { $0.type == .partitionAware } }
+}
+
+struct ExecutorRecord {
+    var info: ExecutorInfo
+    var agentID: String
+    var resources: Resources
+}
+
+struct TaskRecord {
+    var info: TaskInfo
+    var frameworkID: String
+    var agentID: String
+    var executorID: String?
+    var role: String
+    var resources: Resources
+    /// The state of the latest update the agent sent (`Task.status_update_state`).
+    var state: TaskState = .taskStaging
+    /// Its resources went back to the agent (terminal update seen, or framework removed).
+    var released = false
+    var latestStatus: TaskStatus?
+    /// Set once a terminal update was sent; the record goes when that update is acknowledged.
+    var terminal: Bool { Self.isTerminal(self.state) }
+
+    static func isTerminal(_ state: TaskState) -> Bool {
+        switch state {
+        case .taskFinished, .taskFailed, .taskKilled, .taskError, .taskLost, .taskDropped, .taskGone,
+            .taskGoneByOperator:
+            true
+        default:
+            false
+        }
+    }
+}
+
+struct OfferFilter {
+    var agentID: String
+    var role: String
+    var resources: Resources
+    var until: ContinuousClock.Instant
+}
+
+struct OfferRecord {
+    var offer: Offer
+    var frameworkID: String
+    var agentID: String
+    var role: String
+    var resources: Resources
+    var created: ContinuousClock.Instant
+}
+
+struct AgentRecord {
+    let handle: any LocalAgentHandle
+    var info: AgentInfo
+    var total: Resources
+    /// Resources held by tasks and executors, by framework.
+    var used: Resources = Resources()
+    var registeredTime: Double
+}
+
+/// What to do once the lock is released.
+struct Effects {
+    var writes: [(LocalHTTPStreamWriter, ByteBuffer)] = []
+    var closes: [LocalHTTPStreamWriter] = []
+    var agentActions: [@Sendable () -> Void] = []
+
+    mutating func send(_ event: SchedulerEvent, to subscription: Subscription?) {
+        guard let subscription else { return }
+        guard let bytes = try? subscription.codec.encode(event) else { return }
+        var buffer = ByteBuffer()
+        RecordIOEncoder.frame(bytes, into: &buffer)
+        self.writes.append((subscription.writer, buffer))
+    }
+
+    mutating func agent(_ action: @escaping @Sendable () -> Void) { self.agentActions.append(action) }
+}
+
+extension TaskStatus {
+    /// A status update the master itself makes (`protobuf::createStatusUpdate` with `SOURCE_MASTER`): no uuid,
+    /// so the framework does not acknowledge it.
+    static func fromMaster(
+        taskID: TaskID,
+        state: TaskState,
+        message: String,
+        reason: Reason,
+        agentID: AgentID? = nil,
+        executorID: ExecutorID? = nil
+    ) -> TaskStatus {
+        var status = TaskStatus()
+        status.taskID = taskID
+        status.state = state
+        status.source = .master
+        status.message = message
+        status.reason = reason
+        if let agentID { status.agentID = agentID }
+        if let executorID { status.executorID = executorID }
+        status.timestamp = Date().timeIntervalSince1970
+        return status
+    }
+}
+
+extension SchedulerEvent {
+    static func update(_ status: TaskStatus) -> SchedulerEvent {
+        var event = SchedulerEvent()
+        event.type = .update
+        event.update.status = status
+        return event
+    }
+
+    static func error(_ message: String) -> SchedulerEvent {
+        var event = SchedulerEvent()
+        event.type = .error
+        event.error.message = message
+        return event
+    }
+
+    static var heartbeat: SchedulerEvent {
+        var event = SchedulerEvent()
+        event.type = .heartbeat
+        return event
+    }
+
+    static func rescind(_ offerID: OfferID) -> SchedulerEvent {
+        var event = SchedulerEvent()
+        event.type = .rescind
+        event.rescind.offerID = offerID
+        return event
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces and tabs.
+    var trimmedOfSpaces: String {
+        String(self.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}
