@@ -186,7 +186,11 @@ final class Transfer: @unchecked Sendable {
         case .basic(let principal, let secret): lines.append("Authorization: Basic " + Data("\(principal):\(secret)".utf8).base64EncodedString())
         case .bearer(let token): lines.append("Authorization: Bearer " + token)
         }
-        for header in configuration.headers + request.headers { lines.append("\(header.name): \(header.value)") }
+        let headers = configuration.headers + request.headers
+        for header in headers { lines.append("\(header.name): \(header.value)") }
+        // libcurl labels a POST body application/x-www-form-urlencoded unless told otherwise: a request without a
+        // Content-Type goes out without one.
+        if !headers.contains(where: { $0.name.lowercased() == "content-type" }) { lines.append("Content-Type:") }
         for line in lines { self.headerList = curl_slist_append(self.headerList, line) }
         c_mesos_curl_setopt_pointer(h, CURLOPT_HTTPHEADER, self.headerList)
 

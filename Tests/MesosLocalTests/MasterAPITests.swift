@@ -1,0 +1,255 @@
+import Foundation
+import Mesos
+import MesosCodecs
+import MesosHTTP
+import MesosLocal
+import NIOCore
+import Testing
+
+/// The local master's scheduler API, observed over real HTTP with libcurl, against what the real 1.11 master
+/// answered in the recordings.
+@Suite("Local master: scheduler API", .timeLimit(.minutes(2)))
+struct MasterAPITests {
+    static func withMaster(
+        _ configure: (inout LocalMasterConfiguration) -> Void = { _ in },
+        _ body: (LocalMaster) async throws -> Void
+    ) async throws {
+        var configuration = LocalMasterConfiguration()
+        configure(&configuration)
+        let master = LocalMaster(configuration: configuration)
+        try await master.start()
+        do {
+            try await body(master)
+        } catch {
+            await master.stop()
+            throw error
+        }
+        await master.stop()
+    }
+
+    @Test("SUBSCRIBE answers 200 with a RecordIO stream: Mesos-Stream-Id, SUBSCRIBED first, then HEARTBEAT", arguments: [ContentType.json, .protobuf])
+    func subscribe(contentType: ContentType) async throws {
+        try await Self.withMaster { master in
+            let scheduler = try await RawScheduler.subscribe(master.url, contentType: contentType)
+            #expect(scheduler.subscribeHead.status == 200)
+            #expect(scheduler.subscribeHead.header("Content-Type") == contentType.mediaType)
+            #expect(scheduler.subscribeHead.header("Transfer-Encoding") == "chunked")
+            #expect(UUID(uuidString: scheduler.streamID) != nil)
+            let subscribed = scheduler.subscribed.subscribed
+            #expect(subscribed.frameworkID.value.hasSuffix("-0000"))
+            #expect(subscribed.heartbeatIntervalSeconds == 15)
+            #expect(subscribed.masterInfo.version == "1.11.0")
+            #expect(subscribed.masterInfo.port == UInt32(master.port))
+            #expect(subscribed.masterInfo.ip == 16_777_343)
+            let heartbeat = try await scheduler.next(heartbeats: true)
+            #expect(heartbeat?.type == .heartbeat)
+            // A second framework gets the next ID.
+            let second = try await RawScheduler.subscribe(master.url, contentType: contentType)
+            #expect(second.frameworkID.value.hasSuffix("-0001"))
+        }
+    }
+
+    @Test("HEARTBEAT events come every heartbeat interval")
+    func heartbeats() async throws {
+        try await Self.withMaster({ $0.heartbeatInterval = .milliseconds(100) }) { master in
+            let scheduler = try await RawScheduler.subscribe(master.url)
+            #expect(scheduler.subscribed.subscribed.heartbeatIntervalSeconds == 0.1)
+            for _ in 0..<4 {
+                let event = try await scheduler.next(timeout: .seconds(5), heartbeats: true)
+                #expect(event?.type == .heartbeat)
+            }
+        }
+    }
+
+    /// The recorded error exchanges, replayed against the local master: same status, same text.
+    static let recordedErrors: [Recorded.Exchange] = {
+        let all = (try? Recorded.exchanges("json/calls.json")) ?? []
+        return all.filter { $0.name.hasPrefix("ERR") || $0.name.hasPrefix("OK ") }
+    }()
+
+    @Test("answers every recorded request as the real master did", arguments: Self.recordedErrors)
+    func recorded(exchange: Recorded.Exchange) async throws {
+        let recordedFramework = "18d6e804-c1d1-408a-88d4-3bd14da45902-0001"
+        let recordedStream = "b91a07a5-042d-49e9-834c-e138a51b69ef"
+        try await Self.withMaster { master in
+            let scheduler = try await RawScheduler.subscribe(master.url)
+            let framework = scheduler.frameworkID.value
+            func ours(_ text: String) -> String {
+                text.replacingOccurrences(of: recordedFramework, with: framework)
+                    .replacingOccurrences(of: recordedStream, with: scheduler.streamID)
+            }
+            let headers = exchange.headers.map { (name: $0.key, value: ours($0.value)) }
+            let response = try await HTTPClient().execute(
+                HTTPRequest(
+                    method: exchange.method,
+                    url: master.url + "/api/v1/scheduler",
+                    headers: headers,
+                    body: exchange.method == "GET" ? nil : Array(ours(exchange.body).utf8)
+                )
+            )
+            #expect(response.status == exchange.status)
+            #expect(String(buffer: response.body) == ours(exchange.responseBody))
+            for name in ["Content-Type", "Allow"] {
+                #expect(response.head.header(name) == exchange.responseHeaders[name])
+            }
+        }
+    }
+
+    @Test("a second SUBSCRIBE with the framework ID takes over: the old stream gets ERROR and ends")
+    func failover() async throws {
+        try await Self.withMaster { master in
+            let first = try await RawScheduler.subscribe(master.url, RawScheduler.frameworkInfo(failoverTimeout: 60))
+            var info = RawScheduler.frameworkInfo(failoverTimeout: 60)
+            info.id = first.frameworkID
+            let second = try await RawScheduler.subscribe(master.url, info)
+            #expect(second.frameworkID == first.frameworkID)
+            #expect(second.streamID != first.streamID)
+            let error = try await first.next()
+            #expect(error?.type == .error)
+            #expect(error?.error.message == "Framework failed over")
+            #expect(try await first.next() == nil)
+            // The old stream ID no longer works; the new one does.
+            var revive = SchedulerCall()
+            revive.type = .revive
+            let stale = try await second.call(revive, streamID: first.streamID)
+            #expect(stale.status == 400)
+            #expect(String(buffer: stale.body).contains("didn't match the stream ID"))
+            #expect(try await second.call(revive).status == 202)
+        }
+    }
+
+    @Test("after a master restart an old stream's calls get 403 until the framework subscribes again with its ID")
+    func restart() async throws {
+        try await Self.withMaster { master in
+            let scheduler = try await RawScheduler.subscribe(master.url, RawScheduler.frameworkInfo(failoverTimeout: 60))
+            try await master.restart(downtime: .milliseconds(100))
+            #expect(try await scheduler.next(timeout: .seconds(5)) == nil)
+            var revive = SchedulerCall()
+            revive.type = .revive
+            let stale = try await scheduler.call(revive)
+            #expect(stale.status == 403)
+            #expect(String(buffer: stale.body) == "Framework is not subscribed")
+            var info = RawScheduler.frameworkInfo(failoverTimeout: 60)
+            info.id = scheduler.frameworkID
+            let again = try await RawScheduler.subscribe(master.url, info)
+            #expect(again.frameworkID == scheduler.frameworkID)
+            #expect(try await again.call(revive).status == 202)
+        }
+    }
+
+    @Test("re-SUBSCRIBE without the top-level framework_id is refused as the real master does")
+    func resubscribeWithoutTopLevelID() async throws {
+        try await Self.withMaster { master in
+            let scheduler = try await RawScheduler.subscribe(master.url)
+            var call = SchedulerCall()
+            call.type = .subscribe
+            call.subscribe.frameworkInfo = RawScheduler.frameworkInfo()
+            call.subscribe.frameworkInfo.id = scheduler.frameworkID
+            let response = try await HTTPClient().execute(
+                HTTPRequest(
+                    url: master.url + "/api/v1/scheduler",
+                    headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
+                    body: try MessageCodec(.json).encode(call)
+                )
+            )
+            #expect(response.status == 400)
+            #expect(String(buffer: response.body) == "Failed to validate scheduler::Call: 'framework_id' differs from 'subscribe.framework_info.id'")
+        }
+    }
+
+    @Test("TEARDOWN ends the stream; subscribing again with that ID gets ERROR \"Framework has been removed\"")
+    func teardown() async throws {
+        try await Self.withMaster { master in
+            let scheduler = try await RawScheduler.subscribe(master.url)
+            var teardown = SchedulerCall()
+            teardown.type = .teardown
+            #expect(try await scheduler.call(teardown).status == 202)
+            #expect(try await scheduler.next(timeout: .seconds(5)) == nil)
+            var revive = SchedulerCall()
+            revive.type = .revive
+            let after = try await scheduler.call(revive)
+            #expect(after.status == 400)
+            #expect(String(buffer: after.body) == "Framework cannot be found")
+            var info = RawScheduler.frameworkInfo()
+            info.id = scheduler.frameworkID
+            await #expect(throws: RawScheduler.Failure.self) { try await RawScheduler.subscribe(master.url, info) }
+        }
+    }
+
+    @Test("a standby answers 307 with a scheme-relative Location under /master, /redirect names the leader")
+    func redirect() async throws {
+        try await Self.withMaster { master in
+            master.redirect(to: "127.0.0.1:5080")
+            let client = HTTPClient()
+            let call = try await client.execute(
+                HTTPRequest(url: master.url + "/api/v1/scheduler", headers: [("Content-Type", "application/json")], body: Array("{}".utf8))
+            )
+            #expect(call.status == 307)
+            #expect(call.head.header("Location") == "//127.0.0.1:5080/master/api/v1/scheduler")
+            let state = try await client.execute(HTTPRequest(method: "GET", url: master.url + "/master/state"))
+            #expect(state.head.header("Location") == "//127.0.0.1:5080/master/state")
+            let probe = try await client.execute(HTTPRequest(method: "GET", url: master.url + "/master/redirect"))
+            #expect(probe.status == 307)
+            #expect(probe.head.header("Location") == "//127.0.0.1:5080")
+            master.redirect(to: nil)
+            let leader = try await client.execute(HTTPRequest(method: "GET", url: master.url + "/redirect"))
+            #expect(leader.head.header("Location") == "//127.0.0.1:\(master.port)")
+        }
+    }
+
+    @Test("a recovering master answers 503 for a while, then serves")
+    func unavailable() async throws {
+        try await Self.withMaster { master in
+            master.beUnavailable(for: .milliseconds(300))
+            let client = HTTPClient()
+            let request = HTTPRequest(url: master.url + "/api/v1/scheduler", headers: [("Content-Type", "application/json")], body: Array("{}".utf8))
+            let during = try await client.execute(request)
+            #expect(during.status == 503)
+            #expect(String(buffer: during.body) == "Master has not finished recovery")
+            try await Task.sleep(for: .milliseconds(400))
+            let after = try await client.execute(request)
+            #expect(after.status == 400)  // served: a call without a type
+        }
+    }
+
+    @Test("HTTP Basic authentication: 401 with the realm, principal mismatch refused, principal filled in")
+    func authentication() async throws {
+        try await Self.withMaster({ $0.credentials = ["fw-principal": "secret"] }) { master in
+            await #expect(throws: RawScheduler.Failure.self) { try await RawScheduler.subscribe(master.url) }
+            let bare = try await HTTPClient().execute(
+                HTTPRequest(url: master.url + "/api/v1/scheduler", headers: [("Content-Type", "application/json")], body: Array("{}".utf8))
+            )
+            #expect(bare.status == 401)
+            #expect(bare.head.header("WWW-Authenticate") == "Basic realm=\"mesos-master-scheduler\"")
+            #expect(String(buffer: bare.body) == "401 Unauthorized.")
+            let good = [(name: "Authorization", value: "Basic " + Data("fw-principal:secret".utf8).base64EncodedString())]
+            var other = RawScheduler.frameworkInfo()
+            other.principal = "other"
+            do {
+                _ = try await RawScheduler.subscribe(master.url, other, headers: good)
+                Issue.record("a mismatched principal was accepted")
+            } catch let failure as RawScheduler.Failure {
+                #expect(failure.description.contains("Authenticated principal 'fw-principal' does not match principal 'other' set in `FrameworkInfo`"))
+            }
+            _ = try await RawScheduler.subscribe(master.url, headers: good)
+        }
+    }
+
+    @Test("/master/state, /version and /health answer in the real master's shapes")
+    func readOnlyEndpoints() async throws {
+        try await Self.withMaster { master in
+            let scheduler = try await RawScheduler.subscribe(master.url)
+            let client = HTTPClient()
+            let state = try await client.execute(HTTPRequest(method: "GET", url: master.url + "/master/state"))
+            #expect(state.status == 200)
+            let json = try JSONSerialization.jsonObject(with: Data(state.body.readableBytesView)) as? [String: Any]
+            #expect(json?["version"] as? String == "1.11.0")
+            let frameworks = json?["frameworks"] as? [[String: Any]]
+            #expect(frameworks?.first?["id"] as? String == scheduler.frameworkID.value)
+            #expect(frameworks?.first?["active"] as? Bool == true)
+            let version = try await client.execute(HTTPRequest(method: "GET", url: master.url + "/version"))
+            #expect(String(buffer: version.body).contains("\"version\":\"1.11.0\""))
+            #expect(try await client.execute(HTTPRequest(method: "GET", url: master.url + "/health")).status == 200)
+        }
+    }
+}
