@@ -1,0 +1,207 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One request to the agent's endpoint, fully read.
+struct AgentHTTPRequest: Sendable {
+    var method: HTTPMethod
+    var uri: String
+    var headers: HTTPHeaders
+    var body: [UInt8]
+
+    /// The path without the query.
+    var path: String {
+        if let question = self.uri.firstIndex(of: "?") { return String(self.uri[..<question]) }
+        return self.uri
+    }
+
+    /// The query parameters, percent-decoded; the first occurrence of a name wins.
+    var query: [String: String] {
+        guard let question = self.uri.firstIndex(of: "?") else { return [:] }
+        var result: [String: String] = [:]
+        for pair in self.uri[self.uri.index(after: question)...].split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = Self.percentDecode(parts[0])
+            let value = parts.count > 1 ? Self.percentDecode(parts[1]) : ""
+            if result[name] == nil { result[name] = value }
+        }
+        return result
+    }
+
+    static func percentDecode(_ text: Substring) -> String {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            switch byte {
+            case UInt8(ascii: "+"):
+                bytes.append(UInt8(ascii: " "))
+            case UInt8(ascii: "%"):
+                guard let high = iterator.next(), let low = iterator.next(),
+                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+                else {
+                    bytes.append(byte)
+                    continue
+                }
+                bytes.append(value)
+            default:
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Writes the answer to one request on its connection. Safe from any thread: every write hops to the channel's
+/// event loop.
+struct AgentHTTPResponder: Sendable {
+    let channel: any Channel
+    let keepAlive: Bool
+    let version: HTTPVersion
+
+    /// A whole response with `Content-Length`.
+    func respond(_ status: HTTPResponseStatus, contentType: String? = nil, headers extra: [(String, String)] = [], body: [UInt8] = []) {
+        var headers = HTTPHeaders()
+        if let contentType { headers.add(name: "Content-Type", value: contentType) }
+        for (name, value) in extra { headers.add(name: name, value: value) }
+        headers.add(name: "Content-Length", value: String(body.count))
+        if !self.keepAlive { headers.add(name: "Connection", value: "close") }
+        let head = HTTPResponseHead(version: self.version, status: status, headers: headers)
+        let channel = self.channel
+        let keepAlive = self.keepAlive
+        channel.eventLoop.execute {
+            channel.write(HTTPServerResponsePart.head(head), promise: nil)
+            if !body.isEmpty {
+                channel.write(HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(bytes: body))), promise: nil)
+            }
+            let done = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+            if !keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
+        }
+    }
+
+    /// A plain-text answer, as libprocess writes its errors.
+    func respond(_ status: HTTPResponseStatus, text: String, headers: [(String, String)] = []) {
+        self.respond(
+            status,
+            contentType: text.isEmpty && status != .ok ? nil : "text/plain; charset=utf-8",
+            headers: headers,
+            body: Array(text.utf8)
+        )
+    }
+
+    /// Starts a chunked streaming response (`200 OK`, `Transfer-Encoding: chunked`).
+    func startStream(contentType: String) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Transfer-Encoding", value: "chunked")
+        let head = HTTPResponseHead(version: self.version, status: .ok, headers: headers)
+        let channel = self.channel
+        channel.eventLoop.execute {
+            channel.writeAndFlush(HTTPServerResponsePart.head(head), promise: nil)
+        }
+    }
+
+    /// One chunk of a streaming response.
+    func send(_ bytes: [UInt8]) {
+        let channel = self.channel
+        channel.eventLoop.execute {
+            channel.writeAndFlush(
+                HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(bytes: bytes))),
+                promise: nil
+            )
+        }
+    }
+
+    /// Ends a streaming response and closes the connection.
+    func finish() {
+        let channel = self.channel
+        channel.eventLoop.execute {
+            channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    var connectionID: ObjectIdentifier { ObjectIdentifier(self.channel) }
+}
+
+/// Receives requests for the agent's router.
+protocol AgentHTTPRouter: AnyObject, Sendable {
+    func handle(_ request: AgentHTTPRequest, responder: AgentHTTPResponder)
+    func connectionClosed(_ connection: ObjectIdentifier)
+}
+
+/// Collects one request (head, body, end) and hands it to the router.
+final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    static let maximumBodySize = 16 << 20
+
+    private let router: any AgentHTTPRouter
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var tooLarge = false
+
+    init(router: any AgentHTTPRouter) { self.router = router }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch self.unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            self.body = []
+            self.tooLarge = false
+        case .body(let buffer):
+            guard !self.tooLarge else { return }
+            if self.body.count + buffer.readableBytes > Self.maximumBodySize {
+                self.tooLarge = true
+                self.body = []
+            } else {
+                self.body.append(contentsOf: buffer.readableBytesView)
+            }
+        case .end:
+            guard let head = self.head else { return }
+            self.head = nil
+            let responder = AgentHTTPResponder(
+                channel: context.channel,
+                keepAlive: head.isKeepAlive && !self.tooLarge,
+                version: head.version
+            )
+            if self.tooLarge {
+                responder.respond(.payloadTooLarge, text: "Request body is too large")
+                return
+            }
+            let request = AgentHTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: self.body)
+            self.body = []
+            self.router.handle(request, responder: responder)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.router.connectionClosed(ObjectIdentifier(context.channel))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+enum AgentHTTPServer {
+    /// Binds `host:port` and serves `router` on the shared NIO event loop group.
+    static func bind(host: String, port: Int, router: any AgentHTTPRouter) async throws(LocalAgentError) -> any Channel {
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try sync.addHandler(AgentHTTPHandler(router: router))
+                }
+            }
+        do {
+            return try await bootstrap.bind(host: host, port: port).get()
+        } catch {
+            throw LocalAgentError(code: .bindFailed, message: "Failed to bind \(host):\(port)", underlying: error)
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import Glibc
+
+/// Starts processes the way the Mesos POSIX launcher does: each in a process group of its own (so a signal reaches
+/// the whole tree), stdin from `/dev/null`, stdout and stderr appended to files in the sandbox, a clean signal mask.
+/// Exits are observed by `waitpid` on a dedicated thread per process, never on a Swift concurrency thread.
+enum ProcessLauncher {
+    struct Spec: Sendable {
+        /// Looked up in `PATH` when it has no slash; `argv[0]` when nil.
+        var executable: String? = nil
+        var argv: [String]
+        var environment: [String: String]
+        var directory: String
+        var stdoutPath: String
+        var stderrPath: String
+    }
+
+    /// Starts `spec`; the new process leads its own process group (pgid == pid).
+    static func spawn(_ spec: Spec) throws(LocalAgentError) -> pid_t {
+        guard let executable = spec.executable ?? spec.argv.first else {
+            throw LocalAgentError(code: .launchFailed, message: "Empty command")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, spec.stdoutPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, spec.stderrPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard let addChdir = Self.addChdir else {
+            throw LocalAgentError(code: .launchFailed, message: "posix_spawn_file_actions_addchdir_np is not available")
+        }
+        _ = addChdir(&actions, spec.directory)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        let flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        posix_spawnattr_setflags(&attributes, Int16(flags))
+
+        let argv = spec.argv.map { strdup($0) } + [nil]
+        let envp = spec.environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        // posix_spawnp: `value` of a non-shell command is looked up in PATH, as execvp does for Mesos.
+        let result = argv.withUnsafeBufferPointer { argvBuffer in
+            envp.withUnsafeBufferPointer { envBuffer in
+                posix_spawnp(
+                    &pid,
+                    executable,
+                    &actions,
+                    &attributes,
+                    UnsafeMutablePointer(mutating: argvBuffer.baseAddress!),
+                    UnsafeMutablePointer(mutating: envBuffer.baseAddress!)
+                )
+            }
+        }
+        guard result == 0 else {
+            throw LocalAgentError(
+                code: .launchFailed,
+                message: "Failed to execute '\(executable)': \(String(cString: strerror(result)))"
+            )
+        }
+        return pid
+    }
+
+    private typealias AddChdir = @convention(c) (
+        UnsafeMutablePointer<posix_spawn_file_actions_t>?, UnsafePointer<CChar>?
+    ) -> Int32
+
+    /// glibc 2.29+ has `posix_spawn_file_actions_addchdir_np`; its header is not visible to Swift, the symbol is.
+    private static let addChdir: AddChdir? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addchdir_np") else {
+            return nil
+        }
+        return unsafeBitCast(symbol, to: AddChdir.self)
+    }()
+
+    /// Calls `onExit` with the raw wait status once `pid` has exited, from a thread of its own.
+    static func watch(_ pid: pid_t, onExit: @escaping @Sendable (Int32) -> Void) {
+        startThread {
+            var status: Int32 = 0
+            while true {
+                let result = waitpid(pid, &status, 0)
+                if result == pid { break }
+                if result == -1 && errno == EINTR { continue }
+                status = -1  // not our child any more (somebody else reaped it): unknown status
+                break
+            }
+            onExit(status)
+        }
+    }
+
+    /// Waits for `pid` without blocking the caller's thread.
+    static func exitStatus(of pid: pid_t) async -> Int32 {
+        await withCheckedContinuation { continuation in
+            self.watch(pid) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Sends `signal` to the process group led by `pid`, and to `pid` itself in case it left the group.
+    static func signalGroup(_ pid: pid_t, _ signal: Int32) {
+        guard pid > 0 else { return }
+        _ = killpg(pid, signal)
+        _ = kill(pid, signal)
+    }
+
+    private final class ThreadBody {
+        let run: @Sendable () -> Void
+        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+    }
+
+    static func startThread(_ body: @escaping @Sendable () -> Void) {
+        let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+        var thread = pthread_t()
+        let result = pthread_create(
+            &thread,
+            nil,
+            { raw in
+                guard let raw else { return nil }
+                Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue().run()
+                return nil
+            },
+            context
+        )
+        if result == 0 {
+            pthread_detach(thread)
+        } else {
+            Unmanaged<ThreadBody>.fromOpaque(context).takeRetainedValue().run()
+        }
+    }
+}
+
+/// A wait status decoded as stout's `WSTRINGIFY` prints it.
+struct WaitStatus: Sendable, Hashable {
+    var raw: Int32
+
+    var exited: Bool { self.raw & 0x7f == 0 }
+    var exitCode: Int32 { (self.raw >> 8) & 0xff }
+    var signaled: Bool { self.raw & 0x7f != 0 && self.raw & 0x7f != 0x7f }
+    var signal: Int32 { self.raw & 0x7f }
+    var succeeded: Bool { self.raw >= 0 && self.exited && self.exitCode == 0 }
+
+    /// "exited with status 1", "terminated with signal Terminated".
+    var description: String {
+        if self.raw < 0 { return "terminated with unknown status" }
+        if self.exited { return "exited with status \(self.exitCode)" }
+        if self.signaled {
+            let name = strsignal(self.signal).map { String(cString: $0) } ?? "Unknown signal \(self.signal)"
+            return "terminated with signal \(name)"
+        }
+        return "wait status \(self.raw)"
+    }
+}
