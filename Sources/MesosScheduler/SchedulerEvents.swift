@@ -92,6 +92,8 @@ final class SubscriptionDriver: @unchecked Sendable {
     /// Thrown once `pending` is delivered; then the sequence is over.
     private var failure: MesosError?
     private var finished = false
+    /// A framework ID from SUBSCRIBED not yet written to the store.
+    private var unsaved: FrameworkID?
     private var logger: Logger
 
     init(client: SchedulerClient) {
@@ -163,6 +165,7 @@ final class SubscriptionDriver: @unchecked Sendable {
             } catch {
                 throw MesosError(code: .framing, message: "\(error)", underlying: error)
             }
+            await self.saveFrameworkID()
             if self.failure == nil && !self.finished {
                 self.connection = connection
             }
@@ -211,7 +214,10 @@ final class SubscriptionDriver: @unchecked Sendable {
                 ? .milliseconds(Int64(min(subscribed.heartbeatIntervalSeconds, 86_400) * 1000)) : nil
             let isResubscription: Bool = self.client.state.withLock { state in
                 state.subscriptions += 1
-                if subscribed.hasFrameworkID { state.frameworkID = subscribed.frameworkID }
+                if subscribed.hasFrameworkID {
+                state.frameworkID = subscribed.frameworkID
+                self.unsaved = subscribed.frameworkID
+            }
                 state.heartbeatInterval = interval
                 state.streamID = connection.streamID
                 state.url = connection.url
@@ -404,7 +410,20 @@ final class SubscriptionDriver: @unchecked Sendable {
                 throw MesosError(code: .framing, message: "\(error)", underlying: error)
             }
         }
+        await self.saveFrameworkID()
         if self.failure == nil { self.connection = connection }
+    }
+
+    /// Writes the framework ID of the last SUBSCRIBED to the store. A store that fails cannot be reported through the
+    /// events, so it is logged (at warning) and the subscription goes on.
+    private func saveFrameworkID() async {
+        guard let id = self.unsaved, let store = self.client.configuration.frameworkIDStore else { return }
+        self.unsaved = nil
+        do {
+            try await store.save(id)
+        } catch {
+            self.logger.warning("the framework ID could not be stored", metadata: ["mesos.error": "\(error)"])
+        }
     }
 
     /// Asks a master where the leader is (`GET /master/redirect`: 307 with its address); nil when it does not say.
