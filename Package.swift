@@ -85,9 +85,27 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        // The v1 Scheduler API client (so far: every call as a typed value).
-        .target(name: "MesosScheduler", dependencies: ["Mesos", "MesosCodecs", "MesosHTTP"]),
-        .testTarget(name: "MesosSchedulerTests", dependencies: ["Mesos", "MesosCodecs", "MesosScheduler"]),
+        // The v1 Scheduler API client: subscription, every call and event, leader detection, reconnect, failover.
+        .target(
+            name: "MesosScheduler",
+            dependencies: [
+                "Mesos", "MesosCodecs", "MesosHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(
+            name: "MesosSchedulerTests",
+            dependencies: [
+                "Mesos", "MesosCodecs", "MesosRecordIO", "MesosHTTP", "MesosScheduler",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
         // zlib, for the deterministic .tar.gz of registered directories (apt: zlib1g-dev).
         .systemLibrary(name: "CMesosZlib", path: "Sources/CMesosZlib", providers: [.apt(["zlib1g-dev"])]),
         // The embedded artifact file server: content-addressed URLs, sendfile, ranges, conditional GETs, limits.

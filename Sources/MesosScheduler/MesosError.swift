@@ -10,7 +10,7 @@ public struct MesosError: Error, CustomStringConvertible {
         private enum Base: Hashable, Sendable {
             case notLeader, unauthorized, forbidden, unsubscribed, badRequest, methodNotAllowed, notAcceptable
             case unsupportedMediaType, rateLimited, unavailable, endpointNotFound, unexpectedStatus, framing, transport
-            case cancelled
+            case cancelled, heartbeatTimeout, redirectLoop, errorEvent
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -43,8 +43,14 @@ public struct MesosError: Error, CustomStringConvertible {
         public static let framing = Code(.framing)
         /// The connection failed (see ``MesosError/underlying``).
         public static let transport = Code(.transport)
-        /// The operation was cancelled.
+        /// The operation was cancelled (the task was cancelled, or the client stopped).
         public static let cancelled = Code(.cancelled)
+        /// No byte arrived on the event stream for the configured number of heartbeat intervals.
+        public static let heartbeatTimeout = Code(.heartbeatTimeout)
+        /// The masters' 307 answers led back to a URL already tried (no leader yet, or masters that disagree).
+        public static let redirectLoop = Code(.redirectLoop)
+        /// The master sent an ERROR event (the framework was refused or removed); its text is the message.
+        public static let errorEvent = Code(.errorEvent)
 
         public var description: String { String(describing: self.base) }
     }
@@ -92,7 +98,8 @@ public struct MesosError: Error, CustomStringConvertible {
     /// Worth trying again (elsewhere, or after a pause): not the leader, rate limited, unavailable, not found
     /// (a recovering master), a dropped connection.
     public var isRetryable: Bool {
-        [.notLeader, .rateLimited, .unavailable, .endpointNotFound, .transport].contains(self.code)
+        [.notLeader, .rateLimited, .unavailable, .endpointNotFound, .transport, .heartbeatTimeout, .redirectLoop]
+            .contains(self.code)
     }
 
     public var description: String {

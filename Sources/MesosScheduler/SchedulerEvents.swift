@@ -1,0 +1,453 @@
+import Logging
+import Mesos
+import MesosCodecs
+import MesosHTTP
+import NIOCore
+import Synchronization
+
+/// The events of a ``SchedulerClient``'s subscription, across re-subscriptions, as they arrive.
+///
+/// Iterate it once, from one task. The sequence is pull-based: events are read from the connection only as fast as
+/// they are consumed, and a consumer that falls behind pauses the transfer (memory stays bounded). It ends (nil)
+/// after ``SchedulerClient/stop(teardown:)``, and throws ``MesosError`` when the client gives up: the reason is the
+/// last ``SchedulerClient/Event/disconnected(_:willReconnect:)`` with `willReconnect` false (`.cancelled` when the
+/// consuming task is cancelled, which also drops the stream).
+public struct SchedulerEvents: AsyncSequence, Sendable {
+    public typealias Element = SchedulerClient.Event
+    public typealias Failure = any Error
+
+    /// The driver, until an iterator takes it.
+    private final class Handoff: Sendable {
+        let driver: Mutex<SubscriptionDriver?>
+        init(_ driver: SubscriptionDriver) { self.driver = Mutex(driver) }
+    }
+
+    private let handoff: Handoff
+
+    init(driver: SubscriptionDriver) {
+        self.handoff = Handoff(driver)
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        public typealias Element = SchedulerClient.Event
+        private let driver: SubscriptionDriver?
+
+        init(_ driver: SubscriptionDriver?) { self.driver = driver }
+
+        /// The next event; nil once the client has stopped.
+        ///
+        /// - Throws: ``MesosError`` when the subscription is lost for good.
+        public mutating func next() async throws -> SchedulerClient.Event? {
+            guard let driver = self.driver else {
+                throw MesosError(code: .cancelled, message: "the events of a subscription can be iterated only once")
+            }
+            return try await driver.next()
+        }
+    }
+
+    /// The iterator; a second one throws on its first `next()` (the first one owns the stream).
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(self.handoff.driver.withLock { driver in
+            defer { driver = nil }
+            return driver
+        })
+    }
+}
+
+/// Holds the iterator of the stream's body so that a child task may read it while its parent waits.
+///
+/// `@unchecked Sendable`: used by one task at a time, either the consuming task or the one child task it awaits
+/// (``SubscriptionDriver/read(_:timeout:)``).
+final class BodyReader: @unchecked Sendable {
+    private var iterator: HTTPBody.AsyncIterator
+
+    init(_ body: HTTPBody) {
+        self.iterator = body.makeAsyncIterator()
+    }
+
+    func next() async throws -> ByteBuffer? {
+        try await self.iterator.next()
+    }
+}
+
+/// One established subscription: the body being read and what has arrived of it.
+struct Connection {
+    var url: String
+    var streamID: String?
+    var reader: BodyReader
+    var decoder: MesosEventDecoder<SchedulerEvent>
+    var buffer = ByteBuffer()
+}
+
+/// Drives the subscription for ``SchedulerEvents``: reads and decodes, watches heartbeats, subscribes again.
+///
+/// `@unchecked Sendable`: it is created by ``SchedulerClient/subscribe(_:suppressedRoles:offerConstraints:)``,
+/// handed over once through ``SchedulerEvents`` (a Mutex) and from then on used only by the task that iterates.
+final class SubscriptionDriver: @unchecked Sendable {
+    private let client: SchedulerClient
+    private var connection: Connection?
+    /// Decoded events not yet delivered, in order.
+    private var pending: [SchedulerClient.Event] = []
+    private var pendingIndex = 0
+    /// Thrown once `pending` is delivered; then the sequence is over.
+    private var failure: MesosError?
+    private var finished = false
+    /// A framework ID from SUBSCRIBED not yet written to the store.
+    private var unsaved: FrameworkID?
+    private var logger: Logger
+
+    init(client: SchedulerClient) {
+        self.client = client
+        self.logger = client.logger
+    }
+
+    /// Subscribes (with retries, as the policy allows) and waits for the first event.
+    func start() async throws {
+        try await self.establish(isResubscription: false)
+        if let failure = self.failure {
+            self.finished = true
+            throw failure
+        }
+    }
+
+    func next() async throws -> SchedulerClient.Event? {
+        while true {
+            if self.pendingIndex < self.pending.count {
+                let event = self.pending[self.pendingIndex]
+                self.pendingIndex += 1
+                if self.pendingIndex == self.pending.count {
+                    self.pending.removeAll(keepingCapacity: true)
+                    self.pendingIndex = 0
+                }
+                return event
+            }
+            if let failure = self.failure {
+                self.failure = nil
+                self.finished = true
+                throw failure
+            }
+            if self.finished { return nil }
+            if self.client.isStopped {
+                self.finish()
+                continue
+            }
+            if Task.isCancelled {
+                self.lose(MesosError(code: .cancelled, message: "the task consuming the events was cancelled"))
+                continue
+            }
+            if self.connection == nil {
+                do {
+                    try await self.establish(isResubscription: true)
+                } catch let error as MesosError {
+                    self.lose(error, reconnecting: false)
+                }
+                continue
+            }
+            await self.readMore()
+        }
+    }
+
+    // MARK: Reading
+
+    /// Reads one chunk from the connection and decodes what it completes; on failure, loses the connection.
+    private func readMore() async {
+        guard var connection = self.connection else { return }
+        self.connection = nil  // taken while reading; put back below
+        do {
+            let interval = self.client.state.withLock { $0.heartbeatInterval }
+            let timeout = interval.map { $0 * max(1, self.client.configuration.heartbeatTolerance) }
+            guard var chunk = try await self.read(connection.reader, timeout: timeout) else {
+                throw MesosError(code: .transport, message: "the master closed the event stream")
+            }
+            connection.buffer.writeBuffer(&chunk)
+            do {
+                try self.decode(&connection)
+            } catch {
+                throw MesosError(code: .framing, message: "\(error)", underlying: error)
+            }
+            await self.saveFrameworkID()
+            if self.failure == nil && !self.finished {
+                self.connection = connection
+            }
+        } catch {
+            if self.client.isStopped {
+                self.finish()
+            } else if Task.isCancelled {
+                self.lose(MesosError(code: .cancelled, message: "the task consuming the events was cancelled", underlying: error))
+            } else {
+                self.lose(MesosError(transport: error))
+            }
+        }
+    }
+
+    /// Decodes every whole record in the buffer into `pending`.
+    private func decode(_ connection: inout Connection) throws {
+        while let event = try connection.decoder.decode(buffer: &connection.buffer) {
+            self.handle(event, connection: connection)
+            if self.failure != nil { return }
+        }
+        if connection.buffer.readerIndex > 64 << 10 { connection.buffer.discardReadBytes() }
+    }
+
+    /// One chunk of the body, or nil at its end; throws `.heartbeatTimeout` when nothing comes within `timeout`.
+    private func read(_ reader: BodyReader, timeout: Duration?) async throws -> ByteBuffer? {
+        guard let timeout else { return try await reader.next() }
+        return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try await reader.next() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw MesosError(code: .heartbeatTimeout, message: "no data on the event stream for \(timeout)")
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { return nil }
+            return first
+        }
+    }
+
+    private func handle(_ message: SchedulerEvent, connection: Connection) {
+        let event: SchedulerClient.Event
+        if message.type == .subscribed {
+            let subscribed = message.subscribed
+            let interval: Duration? =
+                subscribed.hasHeartbeatIntervalSeconds && subscribed.heartbeatIntervalSeconds.isFinite
+                    && subscribed.heartbeatIntervalSeconds > 0
+                ? .milliseconds(Int64(min(subscribed.heartbeatIntervalSeconds, 86_400) * 1000)) : nil
+            let isResubscription: Bool = self.client.state.withLock { state in
+                state.subscriptions += 1
+                if subscribed.hasFrameworkID {
+                state.frameworkID = subscribed.frameworkID
+                self.unsaved = subscribed.frameworkID
+            }
+                state.heartbeatInterval = interval
+                state.streamID = connection.streamID
+                state.url = connection.url
+                if state.phase == .subscribing { state.phase = .subscribed }
+                return state.subscriptions > 1
+            }
+            self.logger[metadataKey: "mesos.framework_id"] = "\(subscribed.frameworkID.value)"
+            self.logger.debug("subscribed", metadata: ["mesos.resubscription": "\(isResubscription)"])
+            event = .subscribed(
+                SchedulerClient.Subscription(
+                    frameworkID: subscribed.frameworkID,
+                    heartbeatInterval: interval,
+                    masterInfo: subscribed.hasMasterInfo ? subscribed.masterInfo : nil,
+                    streamID: connection.streamID,
+                    url: connection.url,
+                    isResubscription: isResubscription,
+                    event: subscribed
+                )
+            )
+        } else {
+            event = SchedulerClient.Event(message)
+        }
+        self.client.metrics.event(event.name)
+        self.pending.append(event)
+        if case .error(let text) = event {
+            self.lose(MesosError(code: .errorEvent, message: text), reconnecting: false)
+        }
+    }
+
+    // MARK: Losing and finding the master
+
+    /// Ends the current stream: the events decoded so far stay ahead of the notice.
+    private func lose(_ error: MesosError, reconnecting: Bool? = nil) {
+        self.connection = nil
+        self.client.state.withLock { state in
+            state.streamID = nil
+            state.heartbeatInterval = nil
+        }
+        if self.client.isStopped {
+            self.finish()
+            return
+        }
+        let willReconnect =
+            reconnecting ?? (self.client.configuration.reconnect.enabled && error.code != .cancelled && Self.isRecoverable(error))
+        self.logger.debug("subscription lost", metadata: ["mesos.error": "\(error)", "mesos.reconnect": "\(willReconnect)"])
+        self.client.metrics.event("disconnected")
+        self.pending.append(.disconnected(error, willReconnect: willReconnect))
+        if !willReconnect { self.failure = error }
+    }
+
+    private func finish() {
+        self.connection = nil
+        self.finished = true
+    }
+
+    /// Whether subscribing again may help after `error`.
+    static func isRecoverable(_ error: MesosError) -> Bool {
+        error.isRetryable || error.code == .framing || error.code == .unsubscribed
+    }
+
+
+    /// Subscribes until it works or the policy gives up; then the first event(s) are in `pending`.
+    private func establish(isResubscription: Bool) async throws {
+        let policy = self.client.configuration.reconnect
+        let clock = ContinuousClock()
+        let started = clock.now
+        var failures = 0
+        var generator = SystemRandomNumberGenerator()
+        while true {
+            if self.client.isStopped { throw MesosError(code: .cancelled, message: "the client was stopped") }
+            try Task.checkCancellation()
+            do {
+                try await self.attempt()
+                self.client.metrics.subscription("subscribed")
+                return
+            } catch let error as MesosError {
+                self.client.metrics.subscription(error.code.description)
+                failures += 1
+                guard Self.isRecoverable(error) && error.code != .unsubscribed,
+                    policy.allowsAnotherAttempt(after: failures, elapsed: clock.now - started)
+                else {
+                    if self.client.isStopped { throw MesosError(code: .cancelled, message: "the client was stopped") }
+                    throw error
+                }
+                let delay = policy.delay(attempt: failures, using: &generator)
+                self.logger.debug(
+                    "subscribe failed; retrying",
+                    metadata: ["mesos.error": "\(error)", "mesos.attempt": "\(failures)", "mesos.delay": "\(delay)"]
+                )
+                self.client.state.withLock { $0.nextMaster += 1 }
+                guard await self.client.pause(for: delay) else {
+                    throw MesosError(code: .cancelled, message: "stopped while waiting to subscribe again")
+                }
+            } catch {
+                throw MesosError(transport: error)
+            }
+        }
+    }
+
+    /// One attempt: a candidate master, its redirects, the stream's head, then its first event.
+    private func attempt() async throws {
+        let masters = self.client.configuration.masters
+        guard !masters.isEmpty else { throw MesosError(code: .endpointNotFound, message: "no master configured") }
+        let index = self.client.state.withLock { $0.nextMaster } % masters.count
+        var url = SchedulerClient.endpoint(masters[index])
+        if self.client.configuration.probeLeader, let leader = try? await self.probeLeader(masters[index]) {
+            url = leader
+        }
+        var visited: [String] = []
+        while true {
+            visited.append(url)
+            let response = try await self.post(url)
+            if response.status == 200 {
+                try await self.accept(response, url: url)
+                return
+            }
+            let body = await Self.collect(response.body, limit: 4096)
+            let error =
+                MesosError(response: response.head, body: body, url: url)
+                ?? MesosError(code: .unexpectedStatus, message: "SUBSCRIBE answered HTTP \(response.status)", httpStatus: response.status)
+            guard error.code == .notLeader, let leader = error.leaderURL else { throw error }
+            if visited.contains(leader) {
+                throw MesosError(
+                    code: .redirectLoop,
+                    message: "circular redirect: " + (visited + [leader]).joined(separator: " → "),
+                    httpStatus: 307,
+                    leaderURL: leader
+                )
+            }
+            if visited.count > self.client.configuration.maximumRedirects {
+                throw MesosError(code: .redirectLoop, message: "more than \(self.client.configuration.maximumRedirects) redirects", httpStatus: 307, leaderURL: leader)
+            }
+            self.logger.debug("redirected to the leader", metadata: ["mesos.master": "\(leader)"])
+            url = leader
+        }
+    }
+
+    /// POSTs SUBSCRIBE to `url` on the stream's HTTP client and returns once the head has arrived.
+    private func post(_ url: String) async throws -> HTTPStreamingResponse {
+        let call = self.client.subscribeCall()
+        let body: [UInt8]
+        do {
+            body = try self.client.codec.encode(call)
+        } catch {
+            throw MesosError(code: .badRequest, message: "the SUBSCRIBE call cannot be encoded: \(error)", underlying: error)
+        }
+        let mediaType = self.client.codec.contentType.mediaType
+        let request = HTTPRequest(method: "POST", url: url, headers: [("Content-Type", mediaType), ("Accept", mediaType)], body: body)
+        self.logger.trace("subscribing", metadata: ["mesos.master": "\(url)"])
+        do {
+            return try await self.client.streamHTTP.stream(request)
+        } catch {
+            throw MesosError(transport: error)
+        }
+    }
+
+    /// Takes a 200 answer: the stream ID, then waits for the first event.
+    private func accept(_ response: HTTPStreamingResponse, url: String) async throws {
+        let streamID = response.head.header("Mesos-Stream-Id")
+        var connection = Connection(
+            url: url,
+            streamID: streamID,
+            reader: BodyReader(response.body),
+            decoder: MesosEventDecoder(
+                SchedulerEvent.self,
+                codec: self.client.codec,
+                maximumRecordSize: self.client.configuration.maximumRecordSize
+            )
+        )
+        self.logger[metadataKey: "mesos.stream_id"] = "\(streamID ?? "")"
+        let clock = ContinuousClock()
+        let deadline = clock.now + self.client.configuration.subscribeTimeout
+        let before = self.pending.count - self.pendingIndex
+        while self.pending.count - self.pendingIndex == before && self.failure == nil {
+            let left = deadline - clock.now
+            guard left > .zero else {
+                throw MesosError(code: .heartbeatTimeout, message: "no SUBSCRIBED event within \(self.client.configuration.subscribeTimeout)")
+            }
+            let chunk: ByteBuffer?
+            do {
+                chunk = try await self.read(connection.reader, timeout: left)
+            } catch {
+                throw MesosError(transport: error)
+            }
+            guard var chunk else { throw MesosError(code: .transport, message: "the master closed the stream before SUBSCRIBED") }
+            connection.buffer.writeBuffer(&chunk)
+            do {
+                try self.decode(&connection)
+            } catch {
+                throw MesosError(code: .framing, message: "\(error)", underlying: error)
+            }
+        }
+        await self.saveFrameworkID()
+        if self.failure == nil { self.connection = connection }
+    }
+
+    /// Writes the framework ID of the last SUBSCRIBED to the store. A store that fails cannot be reported through the
+    /// events, so it is logged (at warning) and the subscription goes on.
+    private func saveFrameworkID() async {
+        guard let id = self.unsaved, let store = self.client.configuration.frameworkIDStore else { return }
+        self.unsaved = nil
+        do {
+            try await store.save(id)
+        } catch {
+            self.logger.warning("the framework ID could not be stored", metadata: ["mesos.error": "\(error)"])
+        }
+    }
+
+    /// Asks a master where the leader is (`GET /master/redirect`: 307 with its address); nil when it does not say.
+    private func probeLeader(_ master: String) async throws -> String? {
+        var base = Substring(master)
+        while base.hasSuffix("/") { base = base.dropLast() }
+        if base.hasSuffix("/api/v1/scheduler") { base = base.dropLast("/api/v1/scheduler".count) }
+        let url = String(base) + "/master/redirect"
+        let response = try await self.client.callHTTP.execute(HTTPRequest(method: "GET", url: url))
+        guard response.status == 307, let location = response.head.header("Location"),
+            let leader = MesosError.resolve(location, against: url)
+        else { return nil }
+        return SchedulerClient.endpoint(leader)
+    }
+
+    /// Up to `limit` bytes of a body (an error's text); the rest is dropped with the transfer.
+    static func collect(_ body: HTTPBody, limit: Int) async -> [UInt8] {
+        var bytes: [UInt8] = []
+        do {
+            for try await chunk in body {
+                bytes += chunk.readableBytesView.prefix(limit - bytes.count)
+                if bytes.count >= limit { break }
+            }
+        } catch {}
+        return bytes
+    }
+}
