@@ -12,6 +12,9 @@ let package = Package(
         .library(name: "MesosHTTP", targets: ["MesosHTTP"]),
         .library(name: "MesosScheduler", targets: ["MesosScheduler"]),
         .library(name: "MesosLocal", targets: ["MesosLocal"]),
+        .library(name: "MesosLauncher", targets: ["MesosLauncher"]),
+        .executable(name: "mesos-submit", targets: ["mesos-submit"]),
+        .executable(name: "mesos-local", targets: ["mesos-local"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
@@ -21,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         // The Mesos v1 messages (generated from Protos/, committed) and hand-written helpers.
@@ -153,6 +157,40 @@ let package = Package(
                 "Mesos", "MesosCodecs", "MesosRecordIO", "MesosHTTP", "MesosLocal",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The framework runtime: task specs with artifacts → offers matched, launched, tracked, retried.
+        .target(
+            name: "MesosLauncher",
+            dependencies: [
+                "Mesos", "MesosOffers", "MesosArtifacts", "MesosScheduler",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "MesosLauncherTests",
+            dependencies: [
+                "Mesos", "MesosLauncher", "MesosLocal", "MesosScheduler",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Run a command, with its local files, on Mesos (or on a local cluster in the same process).
+        .executableTarget(
+            name: "mesos-submit",
+            dependencies: [
+                "Mesos", "MesosCodecs", "MesosHTTP", "MesosOffers", "MesosScheduler", "MesosLauncher", "MesosLocal",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A local Mesos master with agents, as a command.
+        .executableTarget(
+            name: "mesos-local",
+            dependencies: [
+                "Mesos", "MesosLocal",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -8,7 +8,7 @@ import MesosCodecs
 extension LocalMaster {
     // MARK: ACCEPT
 
-    func accept(_ accept: SchedulerCall.Accept, frameworkID: String, state: inout State, effects: inout Effects) {
+    func accept(_ accept: SchedulerCall.Accept, frameworkID: String, state: inout State, effects: inout MasterEffects) {
         guard let framework = state.frameworks[frameworkID] else { return }
         if let problem = self.validateOffers(accept.offerIds, frameworkID: frameworkID, state: state) {
             // Every offer named goes back; every task gets a status update saying why.
@@ -105,8 +105,8 @@ extension LocalMaster {
     /// `validation::task::validate` (the parts that apply to a local agent); nil when valid.
     private func validate(
         _ task: TaskInfo,
-        agent: AgentRecord,
-        framework: FrameworkRecord,
+        agent: MasterAgent,
+        framework: MasterFramework,
         available: Resources,
         role: String,
         executorKnown: Bool
@@ -157,11 +157,11 @@ extension LocalMaster {
     private func launch(
         _ task: TaskInfo,
         role: String,
-        agent: AgentRecord,
+        agent: MasterAgent,
         available: inout Resources,
-        framework: FrameworkRecord,
+        framework: MasterFramework,
         state: inout State,
-        effects: inout Effects
+        effects: inout MasterEffects
     ) {
         let frameworkID = framework.id
         let executorKnown = task.hasExecutor && state.frameworks[frameworkID]?.executors[task.executor.executorID.value] != nil
@@ -182,13 +182,13 @@ extension LocalMaster {
             if !executorKnown {
                 let executorResources = Self.allocated(task.executor.resources, to: role)
                 available -= executorResources
-                state.frameworks[frameworkID]?.executors[task.executor.executorID.value] = ExecutorRecord(
+                state.frameworks[frameworkID]?.executors[task.executor.executorID.value] = MasterExecutor(
                     info: task.executor, agentID: agent.info.id.value, resources: executorResources.unallocated()
                 )
                 state.agents[agent.info.id.value]?.used += executorResources.unallocated()
             }
         }
-        state.frameworks[frameworkID]?.tasks[task.taskID.value] = TaskRecord(
+        state.frameworks[frameworkID]?.tasks[task.taskID.value] = MasterTask(
             info: task, frameworkID: frameworkID, agentID: agent.info.id.value, executorID: executorID, role: role,
             resources: taskResources.unallocated()
         )
@@ -204,11 +204,11 @@ extension LocalMaster {
     private func launchGroup(
         _ operation: Offer.Operation.LaunchGroup,
         role: String,
-        agent: AgentRecord,
+        agent: MasterAgent,
         available: inout Resources,
-        framework: FrameworkRecord,
+        framework: MasterFramework,
         state: inout State,
-        effects: inout Effects
+        effects: inout MasterEffects
     ) {
         let frameworkID = framework.id
         let executor = operation.executor
@@ -250,7 +250,7 @@ extension LocalMaster {
         available -= total
         if !executorKnown {
             let executorResources = Self.allocated(executor.resources, to: role)
-            state.frameworks[frameworkID]?.executors[executor.executorID.value] = ExecutorRecord(
+            state.frameworks[frameworkID]?.executors[executor.executorID.value] = MasterExecutor(
                 info: executor, agentID: agent.info.id.value, resources: executorResources.unallocated()
             )
             state.agents[agent.info.id.value]?.used += executorResources.unallocated()
@@ -258,7 +258,7 @@ extension LocalMaster {
         var launched: [TaskInfo] = []
         for task in tasks {
             let taskResources = Self.allocated(task.resources, to: role)
-            state.frameworks[frameworkID]?.tasks[task.taskID.value] = TaskRecord(
+            state.frameworks[frameworkID]?.tasks[task.taskID.value] = MasterTask(
                 info: task, frameworkID: frameworkID, agentID: agent.info.id.value,
                 executorID: executor.executorID.value, role: role, resources: taskResources.unallocated()
             )

@@ -8,7 +8,7 @@ import MesosCodecs
 extension LocalMaster {
     /// One allocation round, as Mesos's hierarchical allocator does it in spirit: each agent's free resources go
     /// to the active (framework, role) with the lowest dominant share that does not filter them, whole.
-    func allocate(state: inout State, effects: inout Effects) {
+    func allocate(state: inout State, effects: inout MasterEffects) {
         let clusterTotal = state.agents.values.reduce(Resources()) { $0 + $1.total }
         var offeredByAgent: [String: Resources] = [:]
         var allocatedByFramework: [String: Resources] = [:]
@@ -64,10 +64,10 @@ extension LocalMaster {
     private func makeOffer(
         _ resources: Resources,
         role: String,
-        agent: AgentRecord,
-        framework: FrameworkRecord,
+        agent: MasterAgent,
+        framework: MasterFramework,
         state: inout State,
-        effects: inout Effects
+        effects: inout MasterEffects
     ) {
         var offer = Offer()
         offer.id = OfferID("\(self.masterID.uppercased())-O\(state.nextOffer)")
@@ -77,7 +77,7 @@ extension LocalMaster {
         offer.hostname = agent.info.hostname
         offer.url.scheme = "http"
         offer.url.address.hostname = agent.info.hostname
-        if let endpoint = URLParts(agent.handle.endpoint) {
+        if let endpoint = MasterURLParts(agent.handle.endpoint) {
             offer.url.address.ip = endpoint.host
             offer.url.address.port = Int32(endpoint.port)
         }
@@ -94,7 +94,7 @@ extension LocalMaster {
         offer.executorIds = framework.executors.values
             .filter { $0.agentID == agent.info.id.value }
             .map(\.info.executorID)
-        state.offers[offer.id.value] = OfferRecord(
+        state.offers[offer.id.value] = MasterOffer(
             offer: offer, frameworkID: framework.id, agentID: agent.info.id.value, role: role,
             resources: resources, created: .now
         )
@@ -106,7 +106,7 @@ extension LocalMaster {
 }
 
 /// `http://host:port` split up.
-struct URLParts {
+struct MasterURLParts {
     var host: String
     var port: Int
 
@@ -124,7 +124,7 @@ struct URLParts {
 
 extension LocalMaster: LocalAgentDelegate {
     public func agent(_ agentID: AgentID, didSend status: TaskStatus, frameworkID: FrameworkID) {
-        var effects = Effects()
+        var effects = MasterEffects()
         self.state.withLock { state in
             guard var framework = state.frameworks[frameworkID.value] else { return }
             if var task = framework.tasks[status.taskID.value] {
@@ -144,7 +144,7 @@ extension LocalMaster: LocalAgentDelegate {
     }
 
     public func agent(_ agentID: AgentID, didReceiveMessage data: [UInt8], from executorID: ExecutorID, frameworkID: FrameworkID) {
-        var effects = Effects()
+        var effects = MasterEffects()
         self.state.withLock { state in
             var event = SchedulerEvent()
             event.type = .message
@@ -157,7 +157,7 @@ extension LocalMaster: LocalAgentDelegate {
     }
 
     public func agent(_ agentID: AgentID, executorTerminated executorID: ExecutorID, frameworkID: FrameworkID, status: Int32?) {
-        var effects = Effects()
+        var effects = MasterEffects()
         self.state.withLock { state in
             guard let executor = state.frameworks[frameworkID.value]?.executors.removeValue(forKey: executorID.value) else {
                 return  // The command executor of a command task: not the framework's executor, no FAILURE.

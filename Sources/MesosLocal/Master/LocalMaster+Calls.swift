@@ -18,10 +18,10 @@ extension LocalMaster {
     }
 
     private func attach(_ subscribe: SchedulerCall.Subscribe, writer: LocalHTTPStreamWriter, streamID: String, codec: MessageCodec) {
-        var effects = Effects()
+        var effects = MasterEffects()
         let frameworkID: String? = self.state.withLock { state in
             var info = subscribe.frameworkInfo
-            let subscription = Subscription(streamID: streamID, writer: writer, codec: codec, lastHeartbeat: .now)
+            let subscription = MasterSubscription(streamID: streamID, writer: writer, codec: codec, lastHeartbeat: .now)
             if info.hasID, state.completedFrameworks.contains(info.id.value) {
                 effects.send(.error("Framework has been removed"), to: subscription)
                 effects.closes.append(writer)
@@ -41,7 +41,7 @@ extension LocalMaster {
                 state.nextFramework += 1
                 info.id = FrameworkID(id)
             }
-            var record = state.frameworks[id] ?? FrameworkRecord(info: info, registeredTime: Date().timeIntervalSince1970)
+            var record = state.frameworks[id] ?? MasterFramework(info: info, registeredTime: Date().timeIntervalSince1970)
             record.info = info
             record.subscription = subscription
             record.failoverDeadline = nil
@@ -72,7 +72,7 @@ extension LocalMaster {
 
     /// The subscription's connection closed: the framework keeps its tasks for its `failover_timeout`.
     func disconnected(frameworkID: String, streamID: String) {
-        var effects = Effects()
+        var effects = MasterEffects()
         self.state.withLock { state in
             guard var framework = state.frameworks[frameworkID], framework.subscription?.streamID == streamID else { return }
             framework.subscription = nil
@@ -88,7 +88,7 @@ extension LocalMaster {
     }
 
     /// TEARDOWN, or the end of the failover timeout: kill everything, forget the framework.
-    func removeFramework(_ id: String, state: inout State, effects: inout Effects) {
+    func removeFramework(_ id: String, state: inout State, effects: inout MasterEffects) {
         guard let framework = state.frameworks.removeValue(forKey: id) else { return }
         state.completedFrameworks.insert(id)
         if let subscription = framework.subscription { effects.closes.append(subscription.writer) }
@@ -113,7 +113,7 @@ extension LocalMaster {
     // MARK: Other calls
 
     func call(_ call: SchedulerCall, streamID: String?, principal: String?, acceptType: ContentType) -> LocalHTTPResponse {
-        var effects = Effects()
+        var effects = MasterEffects()
         let response: LocalHTTPResponse = self.state.withLock { state in
             let id = call.frameworkID.value
             guard let framework = state.frameworks[id] else { return .text(.badRequest, "Framework cannot be found") }
@@ -190,7 +190,7 @@ extension LocalMaster {
         _ update: SchedulerCall.UpdateFramework,
         frameworkID id: String,
         state: inout State,
-        effects: inout Effects
+        effects: inout MasterEffects
     ) -> LocalHTTPResponse {
         guard var framework = state.frameworks[id] else { return .text(.badRequest, "Framework cannot be found") }
         let new = update.frameworkInfo
@@ -254,7 +254,7 @@ extension LocalMaster {
         guard seconds > 0, !resources.isEmpty else { return }
         let until = ContinuousClock.now + .nanoseconds(Int64(seconds * 1e9))
         state.frameworks[frameworkID]?.filters.append(
-            OfferFilter(agentID: agentID, role: role, resources: resources.unallocated(), until: until)
+            MasterOfferFilter(agentID: agentID, role: role, resources: resources.unallocated(), until: until)
         )
     }
 
@@ -269,7 +269,7 @@ extension LocalMaster {
 
     // MARK: Tasks
 
-    private func kill(_ kill: SchedulerCall.Kill, frameworkID: String, state: inout State, effects: inout Effects) {
+    private func kill(_ kill: SchedulerCall.Kill, frameworkID: String, state: inout State, effects: inout MasterEffects) {
         guard let task = state.frameworks[frameworkID]?.tasks[kill.taskID.value] else {
             // Unknown: Mesos answers with the reconciliation of that task.
             var task = SchedulerCall.Reconcile.Task()
@@ -286,7 +286,7 @@ extension LocalMaster {
         effects.agent { agent.kill(frameworkID: frameworkID, taskID: taskID, killPolicy: policy) }
     }
 
-    private func acknowledge(_ ack: SchedulerCall.Acknowledge, frameworkID: String, state: inout State, effects: inout Effects) {
+    private func acknowledge(_ ack: SchedulerCall.Acknowledge, frameworkID: String, state: inout State, effects: inout MasterEffects) {
         guard let task = state.frameworks[frameworkID]?.tasks[ack.taskID.value],
             let agent = state.agents[ack.agentID.value]?.handle
         else { return }
@@ -300,9 +300,9 @@ extension LocalMaster {
         effects.agent { agent.acknowledge(frameworkID: fid, taskID: taskID, uuid: uuid) }
     }
 
-    func reconcile(_ tasks: [SchedulerCall.Reconcile.Task], frameworkID: String, state: inout State, effects: inout Effects) {
+    func reconcile(_ tasks: [SchedulerCall.Reconcile.Task], frameworkID: String, state: inout State, effects: inout MasterEffects) {
         guard let framework = state.frameworks[frameworkID] else { return }
-        func latest(_ task: TaskRecord) -> TaskStatus {
+        func latest(_ task: MasterTask) -> TaskStatus {
             var status = TaskStatus.fromMaster(
                 taskID: task.info.taskID,
                 state: task.state,

@@ -37,7 +37,7 @@ extension LocalMaster {
     /// Makes this master a standby that redirects every request to `leader` (`host:port`) with 307 and a
     /// scheme-relative `Location`, as a non-leading Mesos master does; nil makes it the leader again.
     public func redirect(to leader: String?) {
-        var effects = Effects()
+        var effects = MasterEffects()
         self.state.withLock { state in
             state.leader = leader
             guard leader != nil else { return }
@@ -87,7 +87,7 @@ extension LocalMaster {
     /// to partition-aware frameworks), its offers rescinded, frameworks told with a FAILURE event; its processes
     /// are stopped.
     public func removeAgent(_ agentID: AgentID, reason: AgentRemoval) async {
-        var effects = Effects()
+        var effects = MasterEffects()
         let handle = self.state.withLock { state -> (any LocalAgentHandle)? in
             guard let agent = state.agents.removeValue(forKey: agentID.value) else { return nil }
             state.removedAgents[agentID.value] = reason

@@ -8,7 +8,7 @@ import Mesos
 extension LocalMaster {
     func stateJSON() -> [UInt8] {
         let snapshot = self.state.withLock { $0 }
-        let json = JSONWriter()
+        let json = MasterJSONWriter()
         json.object {
             json.field("version", "1.11.0")
             json.field("git_tag", "1.11.0")
@@ -24,7 +24,7 @@ extension LocalMaster {
                     json.field("id", agent.info.id.value)
                     json.field("hostname", agent.info.hostname)
                     json.field("port", Double(agent.info.port))
-                    json.field("pid", "slave(1)@\(URLParts(agent.handle.endpoint).map { "\($0.host):\($0.port)" } ?? "")")
+                    json.field("pid", "slave(1)@\(MasterURLParts(agent.handle.endpoint).map { "\($0.host):\($0.port)" } ?? "")")
                     json.field("active", true)
                     json.field("version", "1.11.0")
                     json.field("registered_time", agent.registeredTime)
@@ -126,7 +126,7 @@ extension LocalMaster {
 }
 
 /// A minimal JSON text writer (the state endpoints' shapes are not messages, so the codecs do not apply).
-final class JSONWriter {
+final class MasterJSONWriter {
     var bytes: [UInt8] = []
     private var needsComma = [false]
 

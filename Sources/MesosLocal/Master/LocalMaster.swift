@@ -22,12 +22,12 @@ public final class LocalMaster: Sendable {
 
     struct State {
         var masterInfo = MasterInfo()
-        var frameworks: [String: FrameworkRecord] = [:]
+        var frameworks: [String: MasterFramework] = [:]
         /// Frameworks torn down or timed out: re-subscribing with their ID is refused.
         var completedFrameworks: Set<String> = []
-        var agents: [String: AgentRecord] = [:]
+        var agents: [String: MasterAgent] = [:]
         var removedAgents: [String: AgentRemoval] = [:]
-        var offers: [String: OfferRecord] = [:]
+        var offers: [String: MasterOffer] = [:]
         var nextFramework = 0
         var nextOffer = 0
         var nextAgent = 0
@@ -132,7 +132,7 @@ public final class LocalMaster: Sendable {
     public func register(agent: any LocalAgentHandle) {
         let info = agent.agentInfo
         self.state.withLock { state in
-            state.agents[info.id.value] = AgentRecord(
+            state.agents[info.id.value] = MasterAgent(
                 handle: agent,
                 info: info,
                 total: Resources(info.resources),
@@ -147,7 +147,7 @@ public final class LocalMaster: Sendable {
 
     /// Heartbeats, offer timeouts, failover timeouts and allocation; runs every 20 ms.
     func tick() {
-        var effects = Effects()
+        var effects = MasterEffects()
         self.state.withLock { state in
             let now = ContinuousClock.now
             // Heartbeats.
@@ -190,7 +190,7 @@ public final class LocalMaster: Sendable {
         self.perform(effects)
     }
 
-    func perform(_ effects: Effects) {
+    func perform(_ effects: MasterEffects) {
         for (writer, buffer) in effects.writes { writer.write(buffer) }
         for writer in effects.closes { writer.finish() }
         for action in effects.agentActions { action() }

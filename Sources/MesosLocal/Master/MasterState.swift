@@ -8,29 +8,29 @@ import MesosRecordIO
 import NIOCore
 
 // The master's bookkeeping, as plain values mutated under one lock (see `LocalMaster`). Everything that leaves
-// the lock (events to write, commands for agents) is collected in `Effects` and carried out after unlocking.
+// the lock (events to write, commands for agents) is collected in `MasterEffects` and carried out after unlocking.
 
 /// A subscription: the stream a framework's events go to.
-struct Subscription {
+struct MasterSubscription {
     let streamID: String
     let writer: LocalHTTPStreamWriter
     let codec: MessageCodec
     var lastHeartbeat: ContinuousClock.Instant
 }
 
-struct FrameworkRecord {
+struct MasterFramework {
     var info: FrameworkInfo
     var id: String { self.info.id.value }
-    var subscription: Subscription?
+    var subscription: MasterSubscription?
     /// Disconnected frameworks are removed at this instant (their `failover_timeout`).
     var failoverDeadline: ContinuousClock.Instant?
     var suppressedRoles: Set<String> = []
     /// Tasks by ID, live and terminal-but-unacknowledged.
-    var tasks: [String: TaskRecord] = [:]
+    var tasks: [String: MasterTask] = [:]
     /// Offer filters: (agent, role) → resources refused and until when.
-    var filters: [OfferFilter] = []
+    var filters: [MasterOfferFilter] = []
     /// The resources allocated to each of its roles (tasks, executors and outstanding offers), for DRF.
-    var executors: [String: ExecutorRecord] = [:]
+    var executors: [String: MasterExecutor] = [:]
     var registeredTime: Double
 
     var roles: [String] {
@@ -41,13 +41,13 @@ struct FrameworkRecord {
     var partitionAware: Bool { self.info.capabilities.contains { $0.type == .partitionAware } }
 }
 
-struct ExecutorRecord {
+struct MasterExecutor {
     var info: ExecutorInfo
     var agentID: String
     var resources: Resources
 }
 
-struct TaskRecord {
+struct MasterTask {
     var info: TaskInfo
     var frameworkID: String
     var agentID: String
@@ -73,14 +73,14 @@ struct TaskRecord {
     }
 }
 
-struct OfferFilter {
+struct MasterOfferFilter {
     var agentID: String
     var role: String
     var resources: Resources
     var until: ContinuousClock.Instant
 }
 
-struct OfferRecord {
+struct MasterOffer {
     var offer: Offer
     var frameworkID: String
     var agentID: String
@@ -89,7 +89,7 @@ struct OfferRecord {
     var created: ContinuousClock.Instant
 }
 
-struct AgentRecord {
+struct MasterAgent {
     let handle: any LocalAgentHandle
     var info: AgentInfo
     var total: Resources
@@ -99,12 +99,12 @@ struct AgentRecord {
 }
 
 /// What to do once the lock is released.
-struct Effects {
+struct MasterEffects {
     var writes: [(LocalHTTPStreamWriter, ByteBuffer)] = []
     var closes: [LocalHTTPStreamWriter] = []
     var agentActions: [@Sendable () -> Void] = []
 
-    mutating func send(_ event: SchedulerEvent, to subscription: Subscription?) {
+    mutating func send(_ event: SchedulerEvent, to subscription: MasterSubscription?) {
         guard let subscription else { return }
         guard let bytes = try? subscription.codec.encode(event) else { return }
         var buffer = ByteBuffer()

@@ -1,0 +1,470 @@
+import FoundationEssentials
+public import Logging
+public import Mesos
+public import MesosArtifacts
+public import MesosOffers
+public import MesosScheduler
+
+/// How a ``MesosLauncher`` runs.
+public struct LauncherConfiguration: Sendable {
+    /// The scheduler client's settings: masters, content type, credentials, TLS, framework ID store, reconnects.
+    public var scheduler: SchedulerConfiguration
+    /// The framework: name, user, roles, capabilities, `failover_timeout`. The launcher adds the capabilities it
+    /// relies on (TASK_KILLING_STATE, PARTITION_AWARE) when missing.
+    public var framework: FrameworkInfo
+    /// The embedded artifact server (started on the first local artifact).
+    public var artifacts = ArtifactServerConfiguration()
+    /// How tasks are placed on offers.
+    public var matching = MatchingConfiguration()
+    public var logger: Logger?
+
+    public init(masters: [String], frameworkName: String = "swift-mesos") {
+        self.scheduler = SchedulerConfiguration(masters: masters)
+        var framework = FrameworkInfo()
+        framework.name = frameworkName
+        framework.user = ProcessInfoLite.userName
+        self.framework = framework
+    }
+}
+
+/// What ``MesosLauncher/shutdown(_:)`` does with the tasks still running.
+public enum LauncherShutdown: Sendable {
+    /// Kill them, wait for their end (up to `grace`), then TEARDOWN the framework.
+    case killTasks(grace: Duration = .seconds(10))
+    /// Leave them running and disconnect without TEARDOWN: a later process with the same framework ID (see
+    /// ``SchedulerConfiguration/frameworkIDStore``) fails over and finds them.
+    case leaveRunning
+}
+
+/// The framework runtime: submit task specs and get them run, with their artifacts, on a Mesos cluster.
+///
+/// It subscribes, places pending tasks on offers with ``OfferMatcher``, launches them, declines what it does not
+/// use, suppresses offers when nothing is pending and revives them when work arrives, acknowledges every update,
+/// retries failed tasks by their policy, reconciles after every re-subscription, and reports each task's outcome
+/// with its exit code.
+///
+/// ```swift
+/// let launcher = MesosLauncher(configuration: LauncherConfiguration(masters: ["http://127.0.0.1:5050"]))
+/// try await launcher.start()
+/// var spec = TaskSpec(name: "hello", shell: "cat greeting.txt")
+/// spec.artifacts = [.file("greeting.txt")]
+/// let outcome = try await launcher.submit(spec).result()
+/// print(outcome.exitCode ?? -1)
+/// await launcher.shutdown(.killTasks())
+/// ```
+public actor MesosLauncher {
+    public let configuration: LauncherConfiguration
+    private let logger: Logger
+    private let client: SchedulerClient
+    private var artifactServer: ArtifactServer?
+    private var artifactTask: Task<Void, any Error>?
+    private var loop: Task<Void, Never>?
+    private var pending: [Pending] = []
+    private var active: [String: Active] = [:]
+    private var suppressed = false
+    private var stopping = false
+    private var failure: LauncherError?
+    private var nextSerial = 0
+
+    private struct Pending {
+        var request: TaskRequest
+        var handle: TaskHandle
+        var spec: TaskSpec
+        var attempt: Int
+    }
+
+    private struct Active {
+        var handle: TaskHandle
+        var spec: TaskSpec
+        var attempt: Int
+        var request: TaskRequest
+        var agent: AgentInfo?
+        var killed = false
+        var lastStatus: TaskStatus?
+    }
+
+    public init(configuration: LauncherConfiguration) {
+        self.configuration = configuration
+        self.logger = configuration.logger ?? Logger(label: "mesos.launcher", factory: { _ in SwiftLogNoOpLogHandler() })
+        self.client = SchedulerClient(configuration: configuration.scheduler)
+    }
+
+    /// The framework's ID once subscribed.
+    public nonisolated var frameworkID: FrameworkID? { self.client.frameworkID }
+
+    /// The artifact server's base URL, once a local artifact was registered.
+    public var artifactBaseURL: String? { self.artifactServer?.baseURL }
+
+    /// Subscribes and starts the event loop; returns once subscribed.
+    ///
+    /// - Throws: ``MesosError`` when the master cannot be reached or refuses the framework.
+    public func start() async throws {
+        var framework = self.configuration.framework
+        for wanted in [FrameworkInfo.Capability.TypeEnum.taskKillingState, .partitionAware]
+        where !framework.capabilities.contains(where: { $0.type == wanted }) {
+            var capability = FrameworkInfo.Capability()
+            capability.type = wanted
+            framework.capabilities.append(capability)
+        }
+        let events = try await self.client.subscribe(framework, suppressedRoles: [])
+        self.loop = Task {
+            do {
+                for try await event in events { await self.handle(event) }
+                await self.ended(LauncherError("the event stream ended"))
+            } catch {
+                await self.ended(LauncherError("the subscription ended", underlying: error))
+            }
+        }
+    }
+
+    /// Queues a task; it launches on the next suitable offer.
+    ///
+    /// - Throws: ``LauncherError`` when the launcher is stopping, or an artifact cannot be registered.
+    public func submit(_ spec: TaskSpec) async throws -> TaskHandle {
+        if let failure = self.failure { throw failure }
+        guard !self.stopping else { throw LauncherError("the launcher is shutting down") }
+        let template = try await self.template(for: spec)
+        let client = self.client
+        let handle = TaskHandle(name: spec.name, frameworkID: { client.frameworkID }) { [weak self] handle in
+            try await self?.kill(handle)
+        }
+        self.enqueue(spec: spec, template: template, handle: handle, attempt: 1)
+        try await self.reviveIfNeeded()
+        return handle
+    }
+
+    /// Stops taking offers and ends the framework's session (see ``LauncherShutdown``).
+    public func shutdown(_ mode: LauncherShutdown = .killTasks()) async {
+        self.stopping = true
+        for task in self.pending {
+            task.handle.finish(.failure(LauncherError("the launcher shut down before the task was launched")))
+        }
+        self.pending.removeAll()
+        try? await self.client.suppress()
+        switch mode {
+        case .killTasks(let grace):
+            for (id, task) in self.active {
+                self.active[id]?.killed = true
+                try? await self.client.kill(taskID: TaskID(id), agentID: task.agent?.id)
+            }
+            let deadline = ContinuousClock.now + grace
+            while !self.active.isEmpty, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            try? await self.client.stop(teardown: true)
+        case .leaveRunning:
+            try? await self.client.stop(teardown: false)
+        }
+        for task in self.active.values {
+            task.handle.finish(.failure(LauncherError("the launcher shut down while the task was running")))
+        }
+        self.active.removeAll()
+        self.loop?.cancel()
+        if let server = self.artifactServer { await server.shutdownGracefully() }
+        self.artifactTask?.cancel()
+    }
+
+    // MARK: Tasks
+
+    private func template(for spec: TaskSpec) async throws -> TaskInfo {
+        var task = TaskInfo()
+        task.name = spec.name
+        var command = CommandInfo()
+        switch spec.command {
+        case .shell(let line):
+            command.shell = true
+            command.value = line
+        case .argv(let argv):
+            command.shell = false
+            command.value = argv.first ?? ""
+            command.arguments = argv
+        case nil:
+            break
+        }
+        if !spec.environment.isEmpty {
+            command.environment.variables = spec.environment.sorted { $0.key < $1.key }.map { name, value in
+                var variable = Mesos_V1_Environment.Variable()
+                variable.name = name
+                variable.value = value
+                return variable
+            }
+        }
+        for artifact in spec.artifacts {
+            command.uris.append(try await self.uri(for: artifact))
+        }
+        if spec.executor == nil { task.command = command }
+        if let container = spec.container { task.container = container }
+        if let healthCheck = spec.healthCheck { task.healthCheck = healthCheck }
+        if let grace = spec.killGracePeriod {
+            task.killPolicy.gracePeriod.nanoseconds = Int64(grace.components.seconds) * 1_000_000_000
+                + Int64(grace.components.attoseconds / 1_000_000_000)
+        }
+        if !spec.labels.isEmpty {
+            task.labels.labels = spec.labels.sorted { $0.key < $1.key }.map { key, value in
+                var label = Mesos_V1_Label()
+                label.key = key
+                label.value = value
+                return label
+            }
+        }
+        if var executor = spec.executor {
+            // Artifacts go to the executor's command: the agent fetches them into the executor's sandbox.
+            executor.command.uris += command.uris
+            task.executor = executor
+        }
+        return task
+    }
+
+    private func uri(for artifact: TaskSpec.Artifact) async throws -> CommandInfo.URI {
+        switch artifact {
+        case .uri(let uri):
+            return uri
+        case .file(let path, let executable, let extract, let cache, let outputFile):
+            let server = try await self.server()
+            return try await server.register(file: path).uri(executable: executable, extract: extract, cache: cache, outputFile: outputFile)
+        case .directory(let path, let extract, let cache):
+            let server = try await self.server()
+            return try await server.register(directory: path).uri(extract: extract, cache: cache)
+        }
+    }
+
+    private func server() async throws -> ArtifactServer {
+        if let server = self.artifactServer { return server }
+        var configuration = self.configuration.artifacts
+        if configuration.masterHost == nil, let master = self.configuration.scheduler.masters.first {
+            configuration.masterHost = Self.host(of: master)
+        }
+        let server = try await ArtifactServer.bind(configuration)
+        self.artifactServer = server
+        self.artifactTask = Task { try await server.run() }
+        return server
+    }
+
+    static func host(of url: String) -> String? {
+        var rest = Substring(url)
+        if let scheme = rest.firstRange(of: "://") { rest = rest[scheme.upperBound...] }
+        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+        if let colon = rest.lastIndex(of: ":") { rest = rest[..<colon] }
+        return rest.isEmpty ? nil : String(rest)
+    }
+
+    private func enqueue(spec: TaskSpec, template: TaskInfo, handle: TaskHandle, attempt: Int) {
+        self.nextSerial += 1
+        let base = spec.name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" }
+        let taskID = TaskID("\(String(base)).\(UUID().uuidString.prefix(8).lowercased())")
+        var template = template
+        template.taskID = taskID
+        var request = TaskRequest(
+            taskID: taskID,
+            role: spec.role ?? self.defaultRole,
+            resources: ResourceRequest(
+                cpus: ScalarQuantity(spec.resources.cpus),
+                mem: ScalarQuantity(spec.resources.mem),
+                disk: ScalarQuantity(spec.resources.disk),
+                gpus: ScalarQuantity(spec.resources.gpus),
+                ports: spec.resources.ports
+            ),
+            constraints: spec.constraints,
+            group: spec.group ?? spec.name,
+            template: template
+        )
+        if let executor = template.hasExecutor ? template.executor : nil { request.executor = executor }
+        handle.attempt(taskID: taskID)
+        self.pending.append(Pending(request: request, handle: handle, spec: spec, attempt: attempt))
+    }
+
+    private var defaultRole: String {
+        let framework = self.configuration.framework
+        if let first = framework.roles.first { return first }
+        return framework.hasRole ? framework.role : "*"
+    }
+
+    private func kill(_ handle: TaskHandle) async throws {
+        if let index = self.pending.firstIndex(where: { $0.handle === handle }) {
+            let task = self.pending.remove(at: index)
+            var status = TaskStatus()
+            status.taskID = task.request.taskID
+            status.state = .taskKilled
+            status.message = "Killed before it was launched"
+            task.handle.finish(.success(TaskOutcome(state: .taskKilled, exitCode: nil, status: status, attempts: task.attempt)))
+            return
+        }
+        guard let (id, task) = self.active.first(where: { $0.value.handle === handle }) else { return }
+        self.active[id]?.killed = true
+        try await self.client.kill(taskID: TaskID(id), agentID: task.agent?.id)
+    }
+
+    // MARK: Events
+
+    private func handle(_ event: SchedulerClient.Event) async {
+        do {
+            switch event {
+            case .subscribed(let subscription):
+                if subscription.isResubscription, !self.active.isEmpty {
+                    // Nothing is forgotten across a re-subscription: ask for the state of every task we know.
+                    try await self.client.reconcile(tasks: self.active.map { (TaskID($0.key), $0.value.agent?.id) })
+                }
+                self.suppressed = false
+                try await self.reviveIfNeeded()
+            case .offers(let offers):
+                try await self.place(offers)
+            case .update(let status):
+                try await self.update(status)
+            case .error(let message):
+                self.ended(LauncherError("the master ended the framework: \(message)"))
+            case .disconnected(let error, let willReconnect):
+                self.logger.warning("launcher: subscription lost (\(error)); reconnecting: \(willReconnect)")
+                if !willReconnect { self.ended(LauncherError("the subscription was lost", underlying: error)) }
+            case .failure(let agentID, let executorID, let status):
+                self.logger.info("launcher: failure agent=\(agentID?.value ?? "-") executor=\(executorID?.value ?? "-") status=\(status.map(String.init) ?? "-")")
+            default:
+                break
+            }
+        } catch {
+            self.logger.warning("launcher: handling \(event) failed: \(error)")
+        }
+    }
+
+    private func place(_ offers: [Offer]) async throws {
+        if self.pending.isEmpty || self.stopping {
+            try await self.client.decline(offerIDs: offers.map(\.id), filters: Self.filters(refuse: 120))
+            try await self.suppressIfIdle()
+            return
+        }
+        let running = self.active.compactMap { id, task in
+            task.agent.map { RunningTask(taskID: TaskID(id), group: task.request.group, agent: $0) }
+        }
+        let matcher = OfferMatcher(configuration: self.configuration.matching)
+        let result = matcher.match(tasks: self.pending.map(\.request), offers: offers, running: running)
+        let agents = Dictionary(offers.map { ($0.agentID.value, $0) }, uniquingKeysWith: { first, _ in first })
+        var placed: Set<String> = []
+        for placement in result.placements { placed.insert(placement.taskID.value) }
+        var launched: [Pending] = []
+        self.pending.removeAll { task in
+            guard placed.contains(task.request.taskID.value) else { return false }
+            launched.append(task)
+            return true
+        }
+        for task in launched {
+            let placement = result.placements.first { $0.taskID == task.request.taskID }
+            var agent = AgentInfo()
+            var endpoint: String?
+            if let offer = placement.flatMap({ agents[$0.agentID.value] }) {
+                agent.id = offer.agentID
+                agent.hostname = offer.hostname
+                agent.attributes = offer.attributes
+                if offer.hasDomain { agent.domain = offer.domain }
+                if offer.hasURL {
+                    let address = offer.url.address
+                    let host = address.hasIp ? address.ip : address.hostname
+                    endpoint = "\(offer.url.scheme.isEmpty ? "http" : offer.url.scheme)://\(host):\(address.port)"
+                }
+            }
+            task.handle.placed(on: agent.id, endpoint: endpoint)
+            self.active[task.request.taskID.value] = Active(
+                handle: task.handle, spec: task.spec, attempt: task.attempt, request: task.request, agent: agent
+            )
+        }
+        // Leftovers come straight back while work is waiting; otherwise the master may hold them for a while.
+        let refuse: Double = self.pending.isEmpty ? 5 : 0
+        for accept in result.accepts {
+            try await self.client.accept(offerIDs: accept.offerIDs, operations: accept.operations, filters: Self.filters(refuse: refuse))
+        }
+        for decline in result.declines {
+            try await self.client.decline(offerIDs: decline.offerIDs, filters: Self.filters(refuse: decline.refuseSeconds))
+        }
+        if !result.unplaced.isEmpty {
+            self.logger.debug("launcher: not placed this round: \(result.unplaced.map(\.description).joined(separator: ", "))")
+        }
+        try await self.suppressIfIdle()
+    }
+
+    private static func filters(refuse seconds: Double) -> Filters {
+        var filters = Filters()
+        filters.refuseSeconds = seconds
+        return filters
+    }
+
+    private func update(_ status: TaskStatus) async throws {
+        defer { Task { _ = try? await self.client.acknowledge(status) } }
+        guard var task = self.active[status.taskID.value] else { return }
+        task.lastStatus = status
+        self.active[status.taskID.value] = task
+        task.handle.yield(status)
+        guard Self.isTerminal(status.state) else { return }
+        self.active[status.taskID.value] = nil
+        let policy = task.spec.retry
+        if !task.killed, !self.stopping, policy.retryOn.contains(status.state), task.attempt < policy.attempts {
+            let delay = policy.backoff * (1 << min(task.attempt - 1, 16))
+            self.logger.info("launcher: \(task.spec.name) attempt \(task.attempt) ended \(status.state); retrying in \(delay)")
+            let spec = task.spec
+            let handle = task.handle
+            let attempt = task.attempt + 1
+            Task {
+                try? await Task.sleep(for: delay)
+                await self.retry(spec: spec, handle: handle, attempt: attempt)
+            }
+            return
+        }
+        task.handle.finish(
+            .success(TaskOutcome(state: status.state, exitCode: TaskOutcome.exitCode(of: status), status: status, attempts: task.attempt))
+        )
+        try await self.suppressIfIdle()
+    }
+
+    private func retry(spec: TaskSpec, handle: TaskHandle, attempt: Int) async {
+        guard !self.stopping, !handle.isDone else { return }
+        do {
+            let template = try await self.template(for: spec)
+            self.enqueue(spec: spec, template: template, handle: handle, attempt: attempt)
+            try await self.reviveIfNeeded()
+        } catch {
+            handle.finish(.failure(LauncherError("retrying \(spec.name) failed", underlying: error)))
+        }
+    }
+
+    static func isTerminal(_ state: TaskState) -> Bool {
+        switch state {
+        case .taskFinished, .taskFailed, .taskKilled, .taskError, .taskLost, .taskDropped, .taskGone,
+            .taskGoneByOperator, .taskUnknown:
+            true
+        default:
+            false
+        }
+    }
+
+    private func reviveIfNeeded() async throws {
+        guard !self.pending.isEmpty, !self.stopping else { return }
+        if self.suppressed {
+            self.suppressed = false
+            try await self.client.revive()
+        }
+    }
+
+    private func suppressIfIdle() async throws {
+        guard self.pending.isEmpty, !self.suppressed else { return }
+        self.suppressed = true
+        try await self.client.suppress()
+    }
+
+    private func ended(_ error: LauncherError) {
+        guard self.failure == nil else { return }
+        self.failure = error
+        for task in self.pending { task.handle.finish(.failure(error)) }
+        for task in self.active.values { task.handle.finish(.failure(error)) }
+        self.pending.removeAll()
+        self.active.removeAll()
+    }
+}
+
+/// The user running this process, for `FrameworkInfo.user`.
+enum ProcessInfoLite {
+    static var userName: String {
+        if let user = getenv("USER") { return String(cString: user) }
+        return "root"
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

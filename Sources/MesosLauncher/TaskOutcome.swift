@@ -1,0 +1,76 @@
+public import Mesos
+
+/// How a submitted task ended.
+public struct TaskOutcome: Sendable {
+    /// The terminal state of the last attempt.
+    public var state: TaskState
+    /// The exit code, when the task's command exited or was killed by a signal (128 + signal number), as a shell
+    /// reports it. Nil when it never ran (lost, dropped, invalid…).
+    public var exitCode: Int32?
+    /// The terminal status as the master sent it.
+    public var status: TaskStatus
+    /// How many attempts were made.
+    public var attempts: Int
+
+    /// FINISHED with exit code 0.
+    public var succeeded: Bool { self.state == .taskFinished && (self.exitCode ?? 0) == 0 }
+
+    /// The exit code a status stands for: "Command exited with status N" → N, "Command terminated with signal
+    /// Terminated" → 143; FINISHED without a message → 0.
+    public static func exitCode(of status: TaskStatus) -> Int32? {
+        let message = status.message
+        if let range = message.range(of: "exited with status ") {
+            let digits = message[range.upperBound...].prefix { $0.isNumber || $0 == "-" }
+            if let code = Int32(digits) { return code }
+        }
+        if let range = message.range(of: "terminated with signal ") {
+            let name = String(message[range.upperBound...].prefix { $0 != "\n" && $0 != "," && $0 != "(" })
+                .trimmingCharacters(in: " ")
+            if let signal = Self.signalNumbers[name] ?? Int32(name) { return 128 + signal }
+        }
+        switch status.state {
+        case .taskFinished: return 0
+        default: return nil
+        }
+    }
+
+    /// `strsignal` names (glibc's) → numbers.
+    static let signalNumbers: [String: Int32] = [
+        "Hangup": 1, "Interrupt": 2, "Quit": 3, "Illegal instruction": 4, "Trace/breakpoint trap": 5, "Aborted": 6,
+        "Bus error": 7, "Floating point exception": 8, "Killed": 9, "User defined signal 1": 10,
+        "Segmentation fault": 11, "User defined signal 2": 12, "Broken pipe": 13, "Alarm clock": 14,
+        "Terminated": 15,
+    ]
+}
+
+/// Why a task's handle failed without an outcome.
+public struct LauncherError: Error, CustomStringConvertible {
+    public var message: String
+    public var underlying: (any Error)?
+
+    public init(_ message: String, underlying: (any Error)? = nil) {
+        self.message = message
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        self.underlying.map { "\(self.message): \($0)" } ?? self.message
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: Character) -> String {
+        String(self.drop { $0 == set }.reversed().drop { $0 == set }.reversed())
+    }
+
+    func range(of needle: String) -> Range<Index>? {
+        var index = self.startIndex
+        while index < self.endIndex {
+            if self[index...].hasPrefix(needle) {
+                return index..<self.index(index, offsetBy: needle.count)
+            }
+            index = self.index(after: index)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Mesos
+import MesosCodecs
+import MesosHTTP
+import MesosLauncher
+import MesosLocal
+import MesosOffers
+import MesosScheduler
+
+/// Exit statuses of mesos-submit besides the task's own (documented in --help).
+enum ExitStatus {
+    static let usage: Int32 = 64
+    static let taskInvalid: Int32 = 65
+    static let unreachable: Int32 = 69
+    static let internalError: Int32 = 70
+    static let taskLost: Int32 = 75
+    static let unauthorized: Int32 = 77
+    static let timeout: Int32 = 124
+    static let interrupted: Int32 = 130
+}
+
+@main
+struct MesosSubmit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mesos-submit",
+        abstract: "Run a command, with its local files, on a Mesos cluster and exit with its exit status.",
+        discussion: """
+            Without --master, mesos-submit starts a local Mesos master with agents in its own process, so
+            `mesos-submit -- echo hello` works anywhere. Local files and directories given with --artifact are
+            served by an embedded HTTP server and fetched by the agent into the task's sandbox.
+
+            EXAMPLES
+              mesos-submit -- echo hello
+              mesos-submit --artifact ./app --follow -- ./app/run.sh --verbose
+              mesos-submit --master http://mesos:5050 --cpus 2 --mem 1024 --instances 4 \\
+                  --constraint hostname:UNIQUE -- ./work.sh
+              mesos-submit --artifact tool.tar.gz,extract --uri https://example.com/data.csv -- ./tool/run data.csv
+              mesos-submit --task task.json
+
+            ARTIFACT OPTIONS (after a comma): extract, executable, nocache, as=NAME (output file name)
+
+            EXIT STATUS
+              the task's exit status (several instances: the first non-zero one; a signal N gives 128+N)
+              64 usage error, 65 invalid task (TASK_ERROR), 69 master unreachable, 70 internal error,
+              75 task lost/dropped/gone/unreachable, 77 authentication refused, 124 --timeout reached,
+              130 interrupted (Ctrl-C: the tasks are killed and the framework torn down)
+            """
+    )
+
+    // Cluster and framework.
+    @Option(name: .long, help: "Master URL (repeat for several candidates). Default: $MESOS_MASTER, else a local cluster in this process.")
+    var master: [String] = []
+    @Option(name: .long, help: "Framework name.") var frameworkName = "mesos-submit"
+    @Option(name: .long, help: "Role for the framework and its task.") var role: String?
+    @Option(name: .long, help: "Principal for HTTP Basic authentication.") var principal: String?
+    @Option(name: .long, help: "Secret for --principal.") var secret: String?
+    @Option(name: .long, help: "Read the secret from this file (first line).") var secretFile: String?
+    @Flag(name: .long, help: "Ask the agent to checkpoint the task.") var checkpoint = false
+    @Option(name: .long, help: "Wire format: json or protobuf.") var contentType = "json"
+    @Option(name: .long, help: "Extra framework capability (e.g. GPU_RESOURCES); repeatable.") var capability: [String] = []
+    @Flag(name: .long, help: "Declare the PARTITION_AWARE capability (it is on by default).") var partitionAware = false
+    @Option(name: .long, help: "Seconds the master keeps the framework's tasks after it disconnects.") var failoverTimeout: Double = 0
+
+    // The task.
+    @Option(name: .long, help: "Task name (default: the command's first word).") var name: String?
+    @Flag(inversion: .prefixedNo, help: "Run the command with /bin/sh -c (default) or as argv.") var shell = true
+    @Option(name: .long, help: "Environment variable NAME=VALUE; repeatable.") var env: [String] = []
+    @Option(name: .long, help: "Resources in Mesos's form, e.g. \"cpus:1;mem:256;disk:100\".") var resources: String?
+    @Option(name: .long, help: "CPUs (default 0.1).") var cpus: Double?
+    @Option(name: .long, help: "Memory in MB (default 32).") var mem: Double?
+    @Option(name: .long, help: "Disk in MB.") var disk: Double?
+    @Option(name: .long, help: "GPUs.") var gpus: Double?
+    @Option(name: .long, help: "How many ports (PORT0, PORT1… in the task's environment).") var ports: Int?
+    @Option(name: .long, help: "Local file or directory to ship (repeatable): PATH[,extract][,executable][,nocache][,as=NAME].") var artifact: [String] = []
+    @Option(name: .long, help: "URI for the fetcher (repeatable): URL[,extract][,executable][,nocache][,as=NAME].") var uri: [String] = []
+    @Option(name: .long, help: "Instances of the task to run.") var instances = 1
+    @Option(name: .long, help: "Placement constraint, e.g. hostname:UNIQUE or rack:CLUSTER:r1; repeatable.") var constraint: [String] = []
+    @Option(name: .long, help: "Docker image to run the task in.") var dockerImage: String?
+    @Option(name: .long, help: "Volume HOST_PATH:CONTAINER_PATH[:ro]; repeatable.") var volume: [String] = []
+    @Option(name: .long, help: "Network name for the container; repeatable.") var network: [String] = []
+    @Option(name: .long, help: "Kill the task after this many seconds.") var killAfter: Double?
+    @Option(name: .long, help: "Grace period in seconds between SIGTERM and SIGKILL.") var killGracePeriod: Double?
+    @Option(name: .long, help: "Attempts per instance for failed or lost tasks.") var attempts = 1
+    @Option(name: .long, help: "A TaskInfo in JSON (the Mesos v1 form) to launch instead of a command.") var task: String?
+    @Option(name: .long, help: "A TaskGroupInfo in JSON to launch as a group (default executor).") var taskGroup: String?
+
+    // Output.
+    @Flag(name: .long, help: "Stream the task's stdout and stderr while it runs.") var follow = false
+    @Flag(name: .long, help: "One JSON object per event on stdout, for machines.") var json = false
+    @Option(name: .long, help: "Give up (killing the tasks) after this many seconds.") var timeout: Double?
+    @Flag(name: .long, help: "Log what happens (to stderr).") var verbose = false
+
+    // The embedded cluster.
+    @Option(name: .long, help: "Agents of the local cluster (without --master).") var localAgents = 1
+    @Option(name: .long, help: "Resources of each local agent.") var localResources = "cpus:4;mem:4096;disk:10000;ports:[31000-32000]"
+
+    @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
+
+    func validate() throws {
+        if self.command.isEmpty && self.task == nil && self.taskGroup == nil {
+            throw ValidationError("give a command after --, or --task/--task-group")
+        }
+        if self.instances < 1 { throw ValidationError("--instances must be at least 1") }
+        if !["json", "protobuf"].contains(self.contentType) { throw ValidationError("--content-type must be json or protobuf") }
+        for text in self.constraint {
+            do { _ = try PlacementConstraint(parsing: text) } catch { throw ValidationError("\(error)") }
+        }
+        for text in self.env where !text.contains("=") {
+            throw ValidationError("--env wants NAME=VALUE, got '\(text)'")
+        }
+    }
+
+    func run() async throws {
+        let code = await Runner(options: self).run()
+        throw ExitCode(code)
+    }
+}
