@@ -27,8 +27,11 @@ test: build
 	@# The full log goes to .build/test.log; the screen gets failures, suites and the runner's summary.
 	$(SWIFT) test 2>&1 | tee .build/test.log | grep -vE '^(◇|↳ )|^✔ Test "' ; exit $${PIPESTATUS[0]}
 
-# Until mesos-submit lands, `make run` runs the test suite.
-run: test
+# The demo: mesos-submit ships a local directory to a task on the embedded local master (or on $(MESOS_MASTER)).
+run: deps
+	$(SWIFT) build --product mesos-submit
+	@echo
+	.build/debug/mesos-submit --artifact Examples/demo/app --follow $(if $(MESOS_MASTER),--master $(MESOS_MASTER)) -- ./app/run.sh
 
 $(PROTOC_GEN_SWIFT):
 	rm -rf .build-protoc/src
