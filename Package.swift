@@ -171,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "MesosLauncherTests",
             dependencies: [
-                "Mesos", "MesosLauncher", "MesosLocal", "MesosScheduler",
+                "Mesos", "MesosLauncher", "MesosLocal", "MesosScheduler", "MesosOffers",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,0 +1,136 @@
+import Foundation
+import Mesos
+import MesosLauncher
+import MesosLocal
+import MesosOffers
+import MesosScheduler
+import Testing
+
+/// The launcher end to end: a local cluster in the test process (or the real master in MESOS_MASTER), real tasks.
+@Suite("Launcher against a master", .timeLimit(.minutes(3)))
+struct LauncherTests {
+    /// Runs `body` with a launcher subscribed to MESOS_MASTER, or to a local cluster started for the test.
+    static func withLauncher(
+        agents: Int = 1,
+        attributes: [Int: String] = [:],
+        _ body: (MesosLauncher, LocalCluster?) async throws -> Void
+    ) async throws {
+        if let master = ProcessInfo.processInfo.environment["MESOS_MASTER"], !master.isEmpty {
+            let launcher = MesosLauncher(configuration: LauncherConfiguration(masters: [master], frameworkName: "swift-mesos-tests"))
+            try await launcher.start()
+            try await body(launcher, nil)
+            await launcher.shutdown(.killTasks(grace: .seconds(5)))
+            return
+        }
+        var configuration = LocalClusterConfiguration()
+        configuration.agents = agents
+        configuration.agentAttributes = attributes
+        try await LocalCluster.with(configuration) { cluster in
+            let launcher = MesosLauncher(configuration: LauncherConfiguration(masters: [cluster.url], frameworkName: "swift-mesos-tests"))
+            try await launcher.start()
+            do {
+                try await body(launcher, cluster)
+            } catch {
+                await launcher.shutdown(.killTasks(grace: .seconds(2)))
+                throw error
+            }
+            await launcher.shutdown(.killTasks(grace: .seconds(2)))
+        }
+    }
+
+    @Test("a command's exit status is the outcome's exit code; its updates arrive in order")
+    func exitCodes() async throws {
+        try await Self.withLauncher { launcher, _ in
+            let ok = try await launcher.submit(TaskSpec(name: "ok", shell: "true"))
+            let three = try await launcher.submit(TaskSpec(name: "three", shell: "exit 3"))
+            let killed = try await launcher.submit(TaskSpec(name: "self-killed", shell: "kill -9 $$"))
+            let okOutcome = try await ok.result()
+            #expect(okOutcome.state == .taskFinished)
+            #expect(okOutcome.exitCode == 0)
+            #expect(okOutcome.succeeded)
+            let threeOutcome = try await three.result()
+            #expect(threeOutcome.state == .taskFailed)
+            #expect(threeOutcome.exitCode == 3)
+            #expect(threeOutcome.status.message == "Command exited with status 3")
+            let killedOutcome = try await killed.result()
+            #expect(killedOutcome.state == .taskFailed)
+            #expect(killedOutcome.exitCode == 137)
+            var states: [TaskState] = []
+            for await status in ok.updates { states.append(status.state) }
+            #expect(states == [.taskStarting, .taskRunning, .taskFinished])
+        }
+    }
+
+    @Test("local files and directories reach the sandbox through the artifact server")
+    func artifacts() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("launcher-artifacts-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("tool"), withIntermediateDirectories: true)
+        try "42\n".write(to: directory.appendingPathComponent("tool/answer.txt"), atomically: true, encoding: .utf8)
+        try "#!/bin/sh\necho run\n".write(to: directory.appendingPathComponent("script.sh"), atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await Self.withLauncher { launcher, _ in
+            var spec = TaskSpec(name: "artifacts", shell: "test \"$(cat tool/answer.txt)\" = 42 && test -x script.sh && ./script.sh")
+            spec.artifacts = [
+                .directory(directory.appendingPathComponent("tool").path),
+                .file(directory.appendingPathComponent("script.sh").path, executable: true),
+            ]
+            let outcome = try await launcher.submit(spec).result()
+            #expect(outcome.state == .taskFinished, "\(outcome.status.message)")
+        }
+    }
+
+    @Test("a failing task is retried by its policy, each attempt with a new task ID")
+    func retries() async throws {
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("retry-\(UUID().uuidString.prefix(6))").path
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        try await Self.withLauncher { launcher, _ in
+            // Fails on the first attempt, succeeds on the second (the marker file survives across attempts).
+            var spec = TaskSpec(name: "flaky", shell: "if [ -e \(marker) ]; then exit 0; else touch \(marker); exit 1; fi")
+            spec.retry = TaskSpec.RetryPolicy(attempts: 3, backoff: .milliseconds(50))
+            let handle = try await launcher.submit(spec)
+            let outcome = try await handle.result()
+            #expect(outcome.state == .taskFinished)
+            #expect(outcome.attempts == 2)
+            var ids = Set<String>()
+            for await status in handle.updates { ids.insert(status.taskID.value) }
+            #expect(ids.count == 2)
+        }
+    }
+
+    @Test("kill ends a running task with TASK_KILLED and no retry")
+    func kill() async throws {
+        try await Self.withLauncher { launcher, _ in
+            var spec = TaskSpec(name: "sleeper", shell: "sleep 60")
+            spec.retry = TaskSpec.RetryPolicy(attempts: 3, backoff: .milliseconds(10), retryOn: [.taskKilled, .taskFailed])
+            spec.killGracePeriod = .seconds(1)
+            let handle = try await launcher.submit(spec)
+            for await status in handle.updates where status.state == .taskRunning { break }
+            try await handle.kill()
+            let outcome = try await handle.result()
+            #expect(outcome.state == .taskKilled)
+            #expect(outcome.attempts == 1)
+            #expect(outcome.exitCode == 143)
+        }
+    }
+
+    @Test("instances with rack:UNIQUE run at once on different agents")
+    func unique() async throws {
+        guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
+        try await Self.withLauncher(agents: 3, attributes: [0: "rack:r0", 1: "rack:r1", 2: "rack:r2"]) { launcher, _ in
+            var handles: [TaskHandle] = []
+            for index in 0..<3 {
+                var spec = TaskSpec(name: "spread-\(index)", shell: "sleep 1")
+                spec.group = "spread"
+                spec.constraints = [try PlacementConstraint(parsing: "rack:UNIQUE")]
+                handles.append(try await launcher.submit(spec))
+            }
+            var agents = Set<String>()
+            for handle in handles {
+                let outcome = try await handle.result()
+                #expect(outcome.state == .taskFinished)
+                agents.insert(outcome.status.agentID.value)
+            }
+            #expect(agents.count == 3)
+        }
+    }
+}
