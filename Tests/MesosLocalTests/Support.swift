@@ -178,6 +178,18 @@ final class RawScheduler: Sendable {
         }
     }
 
+    /// Consumes events until the stream ends; false if it did not end within `timeout`.
+    func waitForEnd(timeout: Duration = .seconds(5)) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard let event = try? await self.next(timeout: deadline - .now, heartbeats: true) else {
+                return self.ended
+            }
+            _ = event
+        }
+        return false
+    }
+
     /// Waits for an event that satisfies `predicate`, skipping others.
     func next(where predicate: (SchedulerEvent) -> Bool, timeout: Duration = .seconds(20)) async throws -> SchedulerEvent {
         let deadline = ContinuousClock.now + timeout

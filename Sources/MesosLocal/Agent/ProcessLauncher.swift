@@ -29,6 +29,9 @@ enum ProcessLauncher {
             throw LocalAgentError(code: .launchFailed, message: "posix_spawn_file_actions_addchdir_np is not available")
         }
         _ = addChdir(&actions, spec.directory)
+        // Nothing of this process leaks into the task: without this, a task would hold the master's and the
+        // clients' sockets open (a connection the master closes would stay up while the task runs).
+        if let closeFrom = Self.addCloseFrom { _ = closeFrom(&actions, 3) }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -82,6 +85,16 @@ enum ProcessLauncher {
             return nil
         }
         return unsafeBitCast(symbol, to: AddChdir.self)
+    }()
+
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
+
+    /// glibc 2.34+ has `posix_spawn_file_actions_addclosefrom_np` (close every descriptor from N on in the child).
+    private static let addCloseFrom: AddCloseFrom? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+            return nil
+        }
+        return unsafeBitCast(symbol, to: AddCloseFrom.self)
     }()
 
     /// Calls `onExit` with the raw wait status once `pid` has exited, from a thread of its own.

@@ -78,11 +78,9 @@ package final class LocalHTTPStreamWriter: Sendable {
     package func abort(after partial: ByteBuffer? = nil) {
         guard !self.closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let channel = self.channel
-        if let partial {
-            channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(partial))).whenComplete { _ in
-                channel.close(promise: nil)
-            }
-        } else {
+        channel.eventLoop.execute {
+            // On the event loop the partial write goes to the socket at once, before the close.
+            if let partial { channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(partial)), promise: nil) }
             channel.close(promise: nil)
         }
         self.runCloseHandlers()

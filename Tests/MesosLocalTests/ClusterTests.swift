@@ -1,0 +1,292 @@
+import Foundation
+import Mesos
+import MesosCodecs
+import MesosHTTP
+import MesosLocal
+import NIOCore
+import Testing
+
+/// A master with real agents, observed over HTTP as a scheduler sees it: offers, launches, status updates and
+/// acknowledgements, kills, reconciliation, filters, failover, agent loss.
+@Suite("Local cluster: tasks end to end", .timeLimit(.minutes(3)))
+struct ClusterTests {
+    static func withCluster(
+        agents: Int = 1,
+        retry: Duration = .seconds(10),
+        _ body: (LocalCluster) async throws -> Void
+    ) async throws {
+        var configuration = LocalClusterConfiguration()
+        configuration.agents = agents
+        configuration.statusUpdateRetryInterval = retry
+        configuration.agentAttributes = [0: "rack:r1;level:3"]
+        try await LocalCluster.with(configuration, body)
+    }
+
+    static func offers(_ scheduler: RawScheduler) async throws -> [Offer] {
+        try await scheduler.next(where: { $0.type == .offers }).offers.offers
+    }
+
+    static func task(_ id: String, on offer: Offer, command: String, cpus: Double = 0.1) -> TaskInfo {
+        var task = TaskInfo()
+        task.name = id
+        task.taskID = TaskID(id)
+        task.agentID = offer.agentID
+        task.resources = [Resource(name: "cpus", scalar: ScalarQuantity(cpus)), Resource(name: "mem", scalar: 32)]
+        task.command.value = command
+        return task
+    }
+
+    static func accept(_ scheduler: RawScheduler, _ offers: [OfferID], _ tasks: [TaskInfo], refuse: Double = 0) async throws {
+        var call = SchedulerCall()
+        call.type = .accept
+        call.accept.offerIds = offers
+        var operation = Offer.Operation()
+        operation.type = .launch
+        operation.launch.taskInfos = tasks
+        call.accept.operations = [operation]
+        call.accept.filters.refuseSeconds = refuse
+        let response = try await scheduler.call(call)
+        #expect(response.status == 202)
+    }
+
+    static func update(_ scheduler: RawScheduler, _ task: String) async throws -> TaskStatus {
+        try await scheduler.next(where: { $0.type == .update && $0.status.taskID.value == task }).status
+    }
+
+    @Test("offers carry the agent's resources, attributes and URL, allocated to the framework's role")
+    func offers() async throws {
+        try await Self.withCluster { cluster in
+            let scheduler = try await RawScheduler.subscribe(cluster.url)
+            let offers = try await Self.offers(scheduler)
+            #expect(offers.count == 1)
+            let offer = try #require(offers.first)
+            let agent = cluster.agents[0]
+            #expect(offer.agentID == agent.agentInfo.id)
+            #expect(offer.frameworkID == scheduler.frameworkID)
+            #expect(offer.allocationInfo.role == "*")
+            #expect(offer.url.address.port == Int32(URL(string: agent.endpoint)?.port ?? -1))
+            let resources = Resources(offer.resources)
+            #expect(resources.cpus == 4)
+            #expect(resources.mem == 4096)
+            #expect(resources.disk == 10000)
+            #expect(resources.ports.description == "[31000-32000]")
+            #expect(offer.resources.allSatisfy { $0.allocationInfo.role == "*" && $0.role == "*" })
+            #expect(offer.attributes.map(\.name).sorted() == ["level", "rack"])
+        }
+    }
+
+    @Test("a launched command reports STARTING, RUNNING, FINISHED with uuids; acknowledged, it leaves the state", arguments: [ContentType.json, .protobuf])
+    func launch(contentType: ContentType) async throws {
+        try await Self.withCluster { cluster in
+            let scheduler = try await RawScheduler.subscribe(cluster.url, contentType: contentType)
+            let offer = try #require(try await Self.offers(scheduler).first)
+            try await Self.accept(scheduler, [offer.id], [Self.task("t1", on: offer, command: "echo hello")])
+            var states: [TaskState] = []
+            while states.last.map({ ![.taskFinished, .taskFailed].contains($0) }) ?? true {
+                let status = try await Self.update(scheduler, "t1")
+                #expect(status.uuid.count == 16)
+                #expect(status.source == .executor)
+                #expect(status.agentID == offer.agentID)
+                #expect(status.executorID.value == "t1")
+                states.append(status.state)
+                if status.state == .taskFinished { #expect(status.message == "Command exited with status 0") }
+                try await scheduler.acknowledge(status)
+            }
+            #expect(states == [.taskStarting, .taskRunning, .taskFinished])
+            // Once the terminal update is acknowledged, the task is no longer the framework's.
+            try await Task.sleep(for: .milliseconds(100))
+            let state = try await HTTPClient().execute(HTTPRequest(method: "GET", url: cluster.url + "/master/state"))
+            let json = try JSONSerialization.jsonObject(with: Data(state.body.readableBytesView)) as? [String: Any]
+            let frameworks = json?["frameworks"] as? [[String: Any]]
+            #expect((frameworks?.first?["tasks"] as? [Any])?.isEmpty == true)
+        }
+    }
+
+    @Test("an unacknowledged update is sent again, and the next one waits for its acknowledgement")
+    func retriesUntilAcknowledged() async throws {
+        try await Self.withCluster(retry: .milliseconds(300)) { cluster in
+            let scheduler = try await RawScheduler.subscribe(cluster.url)
+            let offer = try #require(try await Self.offers(scheduler).first)
+            try await Self.accept(scheduler, [offer.id], [Self.task("t2", on: offer, command: "sleep 0.2")])
+            let first = try await Self.update(scheduler, "t2")
+            #expect(first.state == .taskStarting)
+            let again = try await Self.update(scheduler, "t2")
+            #expect(again.state == .taskStarting)
+            #expect(again.uuid == first.uuid)
+            try await scheduler.acknowledge(first)
+            let running = try await Self.update(scheduler, "t2")
+            #expect(running.state == .taskRunning)
+        }
+    }
+
+    @Test("ACCEPT with an unknown offer: 202, then TASK_LOST (TASK_DROPPED when partition-aware) with REASON_INVALID_OFFERS")
+    func invalidOffer() async throws {
+        try await Self.withCluster { cluster in
+            for aware in [false, true] {
+                let info = RawScheduler.frameworkInfo(capabilities: aware ? [.partitionAware] : [])
+                let scheduler = try await RawScheduler.subscribe(cluster.url, info)
+                var offer = Offer()
+                offer.agentID = cluster.agents[0].agentInfo.id
+                try await Self.accept(scheduler, [OfferID("no-such-offer")], [Self.task("lost", on: offer, command: "true")])
+                let status = try await Self.update(scheduler, "lost")
+                #expect(status.state == (aware ? .taskDropped : .taskLost))
+                #expect(status.reason == .invalidOffers)
+                #expect(status.source == .master)
+                #expect(status.message == "Task launched with invalid offers: Offer no-such-offer is no longer valid")
+                #expect(!status.hasUuid)
+            }
+        }
+    }
+
+    @Test("a task asking for more than offered gets TASK_ERROR with the master's reason; the offer's resources return")
+    func invalidTask() async throws {
+        try await Self.withCluster { cluster in
+            let scheduler = try await RawScheduler.subscribe(cluster.url)
+            let offer = try #require(try await Self.offers(scheduler).first)
+            try await Self.accept(scheduler, [offer.id], [Self.task("big", on: offer, command: "true", cpus: 64)])
+            let status = try await Self.update(scheduler, "big")
+            #expect(status.state == .taskError)
+            #expect(status.reason == .taskInvalid)
+            #expect(status.message.hasPrefix("Total resources"))
+            #expect(status.message.contains("is more than available"))
+            let again = try await Self.offers(scheduler)
+            #expect(Resources(again.flatMap(\.resources)).cpus == 4)
+        }
+    }
+
+    @Test("KILL: TASK_KILLING for frameworks that know it, then TASK_KILLED by SIGTERM")
+    func kill() async throws {
+        try await Self.withCluster { cluster in
+            let scheduler = try await RawScheduler.subscribe(cluster.url, RawScheduler.frameworkInfo(capabilities: [.taskKillingState]))
+            let offer = try #require(try await Self.offers(scheduler).first)
+            try await Self.accept(scheduler, [offer.id], [Self.task("sleeper", on: offer, command: "sleep 60")])
+            while true {
+                let status = try await Self.update(scheduler, "sleeper")
+                try await scheduler.acknowledge(status)
+                if status.state == .taskRunning { break }
+            }
+            var kill = SchedulerCall()
+            kill.type = .kill
+            kill.kill.taskID = "sleeper"
+            kill.kill.agentID = offer.agentID
+            #expect(try await scheduler.call(kill).status == 202)
+            let killing = try await Self.update(scheduler, "sleeper")
+            #expect(killing.state == .taskKilling)
+            try await scheduler.acknowledge(killing)
+            let killed = try await Self.update(scheduler, "sleeper")
+            #expect(killed.state == .taskKilled)
+            #expect(killed.message == "Command terminated with signal Terminated")
+        }
+    }
+
+    @Test("RECONCILE: implicit gives each task's latest state; explicit for an unknown task gives TASK_LOST")
+    func reconcile() async throws {
+        try await Self.withCluster { cluster in
+            let scheduler = try await RawScheduler.subscribe(cluster.url)
+            let offer = try #require(try await Self.offers(scheduler).first)
+            try await Self.accept(scheduler, [offer.id], [Self.task("long", on: offer, command: "sleep 60")])
+            while true {
+                let status = try await Self.update(scheduler, "long")
+                try await scheduler.acknowledge(status)
+                if status.state == .taskRunning { break }
+            }
+            var implicit = SchedulerCall()
+            implicit.type = .reconcile
+            implicit.reconcile = SchedulerCall.Reconcile()
+            #expect(try await scheduler.call(implicit).status == 202)
+            let latest = try await Self.update(scheduler, "long")
+            #expect(latest.state == .taskRunning)
+            #expect(latest.reason == .reconciliation)
+            #expect(latest.message == "Reconciliation: Latest task state")
+            #expect(latest.source == .master)
+            #expect(!latest.hasUuid)
+            var explicit = SchedulerCall()
+            explicit.type = .reconcile
+            var unknown = SchedulerCall.Reconcile.Task()
+            unknown.taskID = "ghost"
+            explicit.reconcile.tasks = [unknown]
+            #expect(try await scheduler.call(explicit).status == 202)
+            let ghost = try await Self.update(scheduler, "ghost")
+            #expect(ghost.state == .taskLost)
+            #expect(ghost.message == "Reconciliation: Task is unknown")
+        }
+    }
+
+    @Test("DECLINE with refuse_seconds holds the agent back; REVIVE brings it back at once; SUPPRESS stops offers")
+    func filters() async throws {
+        try await Self.withCluster { cluster in
+            let scheduler = try await RawScheduler.subscribe(cluster.url)
+            let offer = try #require(try await Self.offers(scheduler).first)
+            var decline = SchedulerCall()
+            decline.type = .decline
+            decline.decline.offerIds = [offer.id]
+            decline.decline.filters.refuseSeconds = 60
+            #expect(try await scheduler.call(decline).status == 202)
+            await #expect(throws: RawScheduler.Failure.self) {
+                _ = try await scheduler.next(where: { $0.type == .offers }, timeout: .milliseconds(500))
+            }
+            var revive = SchedulerCall()
+            revive.type = .revive
+            #expect(try await scheduler.call(revive).status == 202)
+            let again = try await Self.offers(scheduler)
+            #expect(again.first?.agentID == offer.agentID)
+            var suppress = SchedulerCall()
+            suppress.type = .suppress
+            #expect(try await scheduler.call(suppress).status == 202)
+            decline.decline.offerIds = again.map(\.id)
+            decline.decline.filters.refuseSeconds = 0
+            #expect(try await scheduler.call(decline).status == 202)
+            await #expect(throws: RawScheduler.Failure.self) {
+                _ = try await scheduler.next(where: { $0.type == .offers }, timeout: .milliseconds(500))
+            }
+        }
+    }
+
+    @Test("a framework that disconnects keeps its tasks within failover_timeout and finds them on re-subscribing")
+    func failoverKeepsTasks() async throws {
+        try await Self.withCluster { cluster in
+            let first = try await RawScheduler.subscribe(cluster.url, RawScheduler.frameworkInfo(failoverTimeout: 60))
+            let offer = try #require(try await Self.offers(first).first)
+            try await Self.accept(first, [offer.id], [Self.task("survivor", on: offer, command: "sleep 60")])
+            while true {
+                let status = try await Self.update(first, "survivor")
+                try await first.acknowledge(status)
+                if status.state == .taskRunning { break }
+            }
+            cluster.master.dropSubscription(of: first.frameworkID, midRecord: true)
+            #expect(await first.waitForEnd())
+            // Half a record, then the connection closed: the decoder says the stream was truncated.
+            #expect(first.endError != nil)
+            var info = RawScheduler.frameworkInfo(failoverTimeout: 60)
+            info.id = first.frameworkID
+            let second = try await RawScheduler.subscribe(cluster.url, info)
+            var reconcile = SchedulerCall()
+            reconcile.type = .reconcile
+            reconcile.reconcile = SchedulerCall.Reconcile()
+            #expect(try await second.call(reconcile).status == 202)
+            let status = try await Self.update(second, "survivor")
+            #expect(status.state == .taskRunning)
+        }
+    }
+
+    @Test("an agent removed: tasks TASK_LOST (TASK_UNREACHABLE when partition-aware) and a FAILURE event")
+    func agentRemoved() async throws {
+        try await Self.withCluster { cluster in
+            let scheduler = try await RawScheduler.subscribe(cluster.url, RawScheduler.frameworkInfo(capabilities: [.partitionAware]))
+            let offer = try #require(try await Self.offers(scheduler).first)
+            try await Self.accept(scheduler, [offer.id], [Self.task("stranded", on: offer, command: "sleep 60")])
+            while true {
+                let status = try await Self.update(scheduler, "stranded")
+                try await scheduler.acknowledge(status)
+                if status.state == .taskRunning { break }
+            }
+            await cluster.master.removeAgent(offer.agentID, reason: .unreachable)
+            let status = try await Self.update(scheduler, "stranded")
+            #expect(status.state == .taskUnreachable)
+            #expect(status.source == .master)
+            let failure = try await scheduler.next(where: { $0.type == .failure })
+            #expect(failure.failure.agentID == offer.agentID)
+            #expect(!failure.failure.hasExecutorID)
+        }
+    }
+}
