@@ -194,6 +194,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // End-to-end tests across modules: the client against the local cluster and its faults.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "Mesos", "MesosCodecs", "MesosScheduler", "MesosLocal", "MesosLauncher",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "MesosRecordIOTests",
             dependencies: ["MesosRecordIO", .product(name: "NIOCore", package: "swift-nio")]

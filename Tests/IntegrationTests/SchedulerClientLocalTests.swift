@@ -1,0 +1,246 @@
+import Foundation
+import Mesos
+import MesosCodecs
+import MesosLocal
+import MesosScheduler
+import Synchronization
+import Testing
+
+/// The scheduler client against the local master and its agents, through the faults a real cluster has:
+/// dropped streams, master restarts, stalled heartbeats, recovery windows, standbys.
+@Suite("Scheduler client against the local cluster", .timeLimit(.minutes(3)))
+struct SchedulerClientLocalTests {
+    static func framework(failoverTimeout: Double = 60) -> FrameworkInfo {
+        var info = FrameworkInfo()
+        info.user = "root"
+        info.name = "integration"
+        info.failoverTimeout = failoverTimeout
+        var capability = FrameworkInfo.Capability()
+        capability.type = .taskKillingState
+        info.capabilities = [capability]
+        return info
+    }
+
+    static func configuration(_ url: String, contentType: ContentType = .json) -> SchedulerConfiguration {
+        var configuration = SchedulerConfiguration(masters: [url])
+        configuration.contentType = contentType
+        configuration.reconnect = .exponentialBackoff(initial: .milliseconds(50), maximum: .milliseconds(500), maximumDuration: .seconds(20))
+        return configuration
+    }
+
+    static func task(_ id: String, on offer: Offer, command: String) -> TaskInfo {
+        var task = TaskInfo()
+        task.name = id
+        task.taskID = TaskID(id)
+        task.agentID = offer.agentID
+        task.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
+        task.command.value = command
+        return task
+    }
+
+    /// Drives the events: records them, acknowledges updates, launches `tasks` on the first offer.
+    final class Driver: Sendable {
+        struct State {
+            var updates: [TaskStatus] = []
+            var subscriptions: [SchedulerClient.Subscription] = []
+            var disconnects = 0
+            var launched = false
+            var error: (any Error)?
+        }
+        final class Box: Sendable {
+            let state = Mutex(State())
+        }
+        let box = Box()
+        let task: Task<Void, Never>
+
+        init(client: SchedulerClient, events: SchedulerEvents, tasks: @escaping @Sendable (Offer) -> [TaskInfo]) {
+            let box = self.box
+            self.task = Task {
+                do {
+                    for try await event in events {
+                        switch event {
+                        case .subscribed(let subscription):
+                            box.state.withLock { $0.subscriptions.append(subscription) }
+                        case .offers(let offers):
+                            let launch = box.state.withLock { state -> Bool in
+                                defer { state.launched = true }
+                                return !state.launched
+                            }
+                            if launch, let offer = offers.first {
+                                try await client.accept(offerIDs: [offer.id], operations: [.launch(tasks(offer))])
+                            } else {
+                                try await client.decline(offerIDs: offers.map(\.id))
+                            }
+                        case .update(let status):
+                            box.state.withLock { $0.updates.append(status) }
+                            _ = try await client.acknowledge(status)
+                        case .disconnected:
+                            box.state.withLock { $0.disconnects += 1 }
+                        default:
+                            break
+                        }
+                    }
+                } catch {
+                    box.state.withLock { $0.error = error }
+                }
+            }
+        }
+
+        func states(of task: String) -> [TaskState] {
+            self.box.state.withLock { $0.updates.filter { $0.taskID.value == task }.map(\.state) }
+        }
+
+        func wait(timeout: Duration = .seconds(20), until condition: (State) -> Bool) async throws {
+            let deadline = ContinuousClock.now + timeout
+            while !self.box.state.withLock({ condition($0) }) {
+                guard ContinuousClock.now < deadline else {
+                    Issue.record("condition not reached within \(timeout)")
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+
+    @Test("subscribe, offer, accept, updates and acknowledgements end to end", arguments: [ContentType.json, .protobuf])
+    func endToEnd(contentType: ContentType) async throws {
+        try await LocalCluster.with { cluster in
+            let client = SchedulerClient(configuration: Self.configuration(cluster.url, contentType: contentType))
+            let events = try await client.subscribe(Self.framework())
+            let driver = Driver(client: client, events: events) { [Self.task("t", on: $0, command: "echo hi")] }
+            try await driver.wait { $0.updates.contains { $0.state == .taskFinished } }
+            #expect(driver.states(of: "t") == [.taskStarting, .taskRunning, .taskFinished])
+            try await client.stop(teardown: true)
+            driver.task.cancel()
+        }
+    }
+
+    @Test("a stream dropped mid-record: the client fails over on its own and no update is lost or repeated")
+    func droppedStream() async throws {
+        try await LocalCluster.with { cluster in
+            let client = SchedulerClient(configuration: Self.configuration(cluster.url))
+            let events = try await client.subscribe(Self.framework())
+            let driver = Driver(client: client, events: events) { [Self.task("d", on: $0, command: "sleep 1")] }
+            try await driver.wait { $0.updates.contains { $0.state == .taskRunning } }
+            cluster.master.dropSubscription(of: try #require(client.frameworkID), midRecord: true)
+            try await driver.wait { $0.updates.contains { $0.state == .taskFinished } }
+            let subscriptions = driver.box.state.withLock { $0.subscriptions }
+            #expect(subscriptions.count == 2)
+            #expect(subscriptions.last?.isResubscription == true)
+            #expect(subscriptions.first?.frameworkID == subscriptions.last?.frameworkID)
+            #expect(driver.box.state.withLock { $0.disconnects } == 1)
+            #expect(driver.states(of: "d") == [.taskStarting, .taskRunning, .taskFinished])
+            try await client.stop(teardown: true)
+            driver.task.cancel()
+        }
+    }
+
+    @Test("a master restart: re-subscribed within the backoff schedule, tasks still running")
+    func masterRestart() async throws {
+        try await LocalCluster.with { cluster in
+            let client = SchedulerClient(configuration: Self.configuration(cluster.url))
+            let events = try await client.subscribe(Self.framework())
+            let driver = Driver(client: client, events: events) { [Self.task("r", on: $0, command: "sleep 2")] }
+            try await driver.wait { $0.updates.contains { $0.state == .taskRunning } }
+            try await cluster.master.restart(downtime: .milliseconds(300))
+            try await driver.wait { $0.subscriptions.count == 2 }
+            try await driver.wait { $0.updates.contains { $0.state == .taskFinished } }
+            #expect(driver.states(of: "r").last == .taskFinished)
+            try await client.stop(teardown: true)
+            driver.task.cancel()
+        }
+    }
+
+    @Test("heartbeats stop: the watchdog drops the silent stream and the client re-subscribes")
+    func heartbeatStall() async throws {
+        var configuration = LocalClusterConfiguration()
+        configuration.master.heartbeatInterval = .milliseconds(100)
+        try await LocalCluster.with(configuration) { cluster in
+            var schedulerConfiguration = Self.configuration(cluster.url)
+            schedulerConfiguration.heartbeatTolerance = 3
+            let client = SchedulerClient(configuration: schedulerConfiguration)
+            let events = try await client.subscribe(Self.framework())
+            let driver = Driver(client: client, events: events) { _ in [] }
+            try await Task.sleep(for: .milliseconds(300))
+            cluster.master.stallHeartbeats(true)
+            try await driver.wait { $0.disconnects >= 1 }
+            cluster.master.stallHeartbeats(false)
+            try await driver.wait { $0.subscriptions.count >= 2 }
+            #expect(driver.box.state.withLock { $0.subscriptions.last?.isResubscription } == true)
+            try await client.stop(teardown: true)
+            driver.task.cancel()
+        }
+    }
+
+    @Test("a master answering 503 while it recovers: the client waits it out")
+    func unavailableWindow() async throws {
+        try await LocalCluster.with { cluster in
+            cluster.master.beUnavailable(for: .milliseconds(600))
+            let client = SchedulerClient(configuration: Self.configuration(cluster.url))
+            let started = ContinuousClock.now
+            let events = try await client.subscribe(Self.framework())
+            #expect(ContinuousClock.now - started >= .milliseconds(500))
+            let driver = Driver(client: client, events: events) { _ in [] }
+            try await driver.wait { !$0.subscriptions.isEmpty }
+            try await client.stop(teardown: true)
+            driver.task.cancel()
+        }
+    }
+
+    @Test("a standby redirects to the leader; two standbys pointing at each other end in a typed error")
+    func redirects() async throws {
+        try await LocalCluster.with { leader in
+            let standby = LocalMaster()
+            try await standby.start()
+            standby.redirect(to: "127.0.0.1:\(leader.master.port)")
+            let client = SchedulerClient(configuration: Self.configuration(standby.url))
+            let events = try await client.subscribe(Self.framework())
+            let driver = Driver(client: client, events: events) { _ in [] }
+            #expect(client.leaderURL?.contains(":\(leader.master.port)/") == true)
+            try await client.stop(teardown: true)
+            driver.task.cancel()
+
+            let other = LocalMaster()
+            try await other.start()
+            standby.redirect(to: "127.0.0.1:\(other.port)")
+            other.redirect(to: "127.0.0.1:\(standby.port)")
+            var configuration = Self.configuration(standby.url)
+            configuration.reconnect = .never
+            let looping = SchedulerClient(configuration: configuration)
+            do {
+                _ = try await looping.subscribe(Self.framework())
+                Issue.record("a redirect loop subscribed")
+            } catch let error as MesosError {
+                #expect(error.code == .redirectLoop)
+            }
+            await standby.stop()
+            await other.stop()
+        }
+    }
+
+    @Test("a new process fails the framework over with the stored ID and finds its running task")
+    func failoverToNewProcess() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fwid-\(UUID().uuidString.prefix(6))").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try await LocalCluster.with { cluster in
+            var configuration = Self.configuration(cluster.url)
+            configuration.frameworkIDStore = FileFrameworkIDStore(path: path)
+            let first = SchedulerClient(configuration: configuration)
+            let events = try await first.subscribe(Self.framework())
+            let driver = Driver(client: first, events: events) { [Self.task("kept", on: $0, command: "sleep 30")] }
+            try await driver.wait { $0.updates.contains { $0.state == .taskRunning } }
+            try await first.stop(teardown: false)
+            driver.task.cancel()
+
+            let second = SchedulerClient(configuration: configuration)
+            let again = try await second.subscribe(Self.framework())
+            #expect(second.frameworkID == first.frameworkID)
+            let follower = Driver(client: second, events: again) { _ in [] }
+            try await second.reconcile()
+            try await follower.wait { $0.updates.contains { $0.taskID.value == "kept" } }
+            #expect(follower.states(of: "kept").first == .taskRunning)
+            try await second.stop(teardown: true)
+            follower.task.cancel()
+        }
+    }
+}
