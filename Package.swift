@@ -157,6 +157,8 @@ let package = Package(
                 "Mesos", "MesosCodecs", "MesosRecordIO", "MesosHTTP", "MesosLocal",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
