@@ -681,3 +681,22 @@ struct SchedulerClientIntegrationTests {
         }
     }
 }
+
+/// The README's example, compiled (never run) so it stays true.
+enum ReadmeExample {
+    static func run() async throws {
+        var configuration = SchedulerConfiguration(masters: ["http://m1:5050", "http://m2:5050"])
+        configuration.frameworkIDStore = FileFrameworkIDStore(path: "framework-id")  // fail over after a restart
+        let client = SchedulerClient(configuration: configuration)
+        var info = FrameworkInfo()
+        (info.user, info.name, info.failoverTimeout) = ("root", "hello", 3600)
+        for try await event in try await client.subscribe(info) {
+            switch event {
+            case .offers(let offers): try await client.decline(offerIDs: offers.map(\.id))
+            case .update(let status): try await client.acknowledge(status)
+            case .disconnected(let reason, let willReconnect): print(reason, willReconnect)
+            default: break
+            }
+        }
+    }
+}
