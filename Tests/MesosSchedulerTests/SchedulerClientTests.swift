@@ -331,6 +331,96 @@ struct SchedulerClientTests {
         }
     }
 
+    @Test("heartbeats within the tolerance keep the stream; events pushed later arrive")
+    func heartbeatsKeepTheStream() async throws {
+        try await Self.withMasters { masters in
+            let master = masters[0]
+            var subscribed = ScriptedMaster.recordedEvents(.json)[0]
+            subscribed.subscribed.heartbeatIntervalSeconds = 0.1
+            master.setFallback(.stream(.init(records: [try MessageCodec(.json).encode(subscribed)])))
+            var configuration = Self.configuration([master.url])
+            configuration.heartbeatTolerance = 3
+            let client = SchedulerClient(configuration: configuration)
+            var iterator = try await client.subscribe(Self.framework).makeAsyncIterator()
+            #expect(try await Self.next(&iterator, 1) == ["subscribed"])
+            var heartbeat = SchedulerEvent()
+            heartbeat.type = .heartbeat
+            for _ in 0..<8 {
+                try master.push(heartbeat)
+                #expect(try await Self.next(&iterator, 1) == ["heartbeat"])
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let update = ScriptedMaster.recordedEvents(.json)[3]
+            try master.push(update)
+            #expect(try await Self.next(&iterator, 1) == ["update:t1:taskStarting"])
+            #expect(master.subscribes.count == 1)
+            try await client.stop()
+        }
+    }
+
+    @Test("a malformed record is a framing error; the client re-subscribes")
+    func malformedStream() async throws {
+        try await Self.withMasters { masters in
+            let master = masters[0]
+            let records = ScriptedMaster.recordedRecords(.json)
+            master.script(.stream(.init(records: [records[0], Array("{not json".utf8), records[1]])))
+            let client = SchedulerClient(configuration: Self.configuration([master.url]))
+            var iterator = try await client.subscribe(Self.framework).makeAsyncIterator()
+            #expect(try await Self.next(&iterator, 3) == ["subscribed", "disconnected:framing:true", "resubscribed"])
+            try await client.stop()
+        }
+    }
+
+    @Test("with ReconnectPolicy.never the first loss ends the events")
+    func neverReconnect() async throws {
+        try await Self.withMasters { masters in
+            let master = masters[0]
+            let records = ScriptedMaster.recordedRecords(.json)
+            master.script(.stream(.init(records: Array(records[0..<2]), dropAfter: 100_000)))
+            var configuration = Self.configuration([master.url])
+            configuration.reconnect = .never
+            let client = SchedulerClient(configuration: configuration)
+            var iterator = try await client.subscribe(Self.framework).makeAsyncIterator()
+            #expect(try await Self.next(&iterator, 3) == ["subscribed", "heartbeat", "disconnected:transport:false"])
+            #expect(await Self.mesosError { _ = try await iterator.next() }?.code == .transport)
+            #expect(master.subscribes.count == 1)
+        }
+    }
+
+    @Test("stop() interrupts a subscription that is waiting to retry")
+    func stopWhileRetrying() async throws {
+        try await Self.withMasters { masters in
+            let master = masters[0]
+            master.setFallback(.status(503, "No leader elected"))
+            var configuration = Self.configuration([master.url])
+            configuration.reconnect = .exponentialBackoff(initial: .seconds(30), maximum: .seconds(30))
+            let client = SchedulerClient(configuration: configuration)
+            let subscriber = Task { await Self.mesosError { _ = try await client.subscribe(Self.framework) }?.code }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while master.subscribes.isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            try await Task.sleep(for: .milliseconds(50))
+            let started = ContinuousClock.now
+            try await client.stop()
+            #expect(await subscriber.value == .cancelled)
+            #expect(ContinuousClock.now - started < .seconds(5))
+        }
+    }
+
+    @Test("the give-up policy by duration")
+    func givingUpByDuration() async throws {
+        try await Self.withMasters { masters in
+            let master = masters[0]
+            master.setFallback(.status(503, "No leader elected"))
+            var configuration = Self.configuration([master.url])
+            configuration.reconnect = .exponentialBackoff(initial: .milliseconds(20), maximum: .milliseconds(40), maximumDuration: .milliseconds(300))
+            let client = SchedulerClient(configuration: configuration)
+            let started = ContinuousClock.now
+            #expect(await Self.mesosError { _ = try await client.subscribe(Self.framework) }?.code == .unavailable)
+            #expect(ContinuousClock.now - started >= .milliseconds(300))
+            #expect(master.subscribes.count > 2)
+        }
+    }
+
     @Test("503 and 404 while the master recovers are retried")
     func unavailableWindow() async throws {
         try await Self.withMasters { masters in
