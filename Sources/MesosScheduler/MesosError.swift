@@ -96,7 +96,7 @@ public struct MesosError: Error, CustomStringConvertible {
     }
 
     /// Worth trying again (elsewhere, or after a pause): not the leader, rate limited, unavailable, not found
-    /// (a recovering master), a dropped connection.
+    /// (a recovering master), a dropped connection, a stalled stream, a redirect loop (an election under way).
     public var isRetryable: Bool {
         [.notLeader, .rateLimited, .unavailable, .endpointNotFound, .transport, .heartbeatTimeout, .redirectLoop]
             .contains(self.code)

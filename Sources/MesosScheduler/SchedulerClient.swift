@@ -248,6 +248,9 @@ public final class SchedulerClient: Sendable {
     }
 
     private func sendUnmetered(_ call: SchedulerCall) async throws -> [UInt8] {
+        guard call.type != .subscribe else {
+            throw MesosError(code: .badRequest, message: "SUBSCRIBE opens the event stream: use subscribe(_:), not send(_:)")
+        }
         let target: (url: String, streamID: String)? = self.state.withLock { state in
             guard state.phase != .stopped || call.type == .teardown, let url = state.url, let streamID = state.streamID else {
                 return nil

@@ -451,3 +451,7 @@ final class SubscriptionDriver: @unchecked Sendable {
         return bytes
     }
 }
+
+/// The iterator belongs to the task that iterates.
+@available(*, unavailable)
+extension SchedulerEvents.AsyncIterator: Sendable {}

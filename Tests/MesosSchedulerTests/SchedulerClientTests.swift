@@ -331,6 +331,96 @@ struct SchedulerClientTests {
         }
     }
 
+    @Test("heartbeats within the tolerance keep the stream; events pushed later arrive")
+    func heartbeatsKeepTheStream() async throws {
+        try await Self.withMasters { masters in
+            let master = masters[0]
+            var subscribed = ScriptedMaster.recordedEvents(.json)[0]
+            subscribed.subscribed.heartbeatIntervalSeconds = 0.1
+            master.setFallback(.stream(.init(records: [try MessageCodec(.json).encode(subscribed)])))
+            var configuration = Self.configuration([master.url])
+            configuration.heartbeatTolerance = 3
+            let client = SchedulerClient(configuration: configuration)
+            var iterator = try await client.subscribe(Self.framework).makeAsyncIterator()
+            #expect(try await Self.next(&iterator, 1) == ["subscribed"])
+            var heartbeat = SchedulerEvent()
+            heartbeat.type = .heartbeat
+            for _ in 0..<8 {
+                try master.push(heartbeat)
+                #expect(try await Self.next(&iterator, 1) == ["heartbeat"])
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let update = ScriptedMaster.recordedEvents(.json)[3]
+            try master.push(update)
+            #expect(try await Self.next(&iterator, 1) == ["update:t1:taskStarting"])
+            #expect(master.subscribes.count == 1)
+            try await client.stop()
+        }
+    }
+
+    @Test("a malformed record is a framing error; the client re-subscribes")
+    func malformedStream() async throws {
+        try await Self.withMasters { masters in
+            let master = masters[0]
+            let records = ScriptedMaster.recordedRecords(.json)
+            master.script(.stream(.init(records: [records[0], Array("{not json".utf8), records[1]])))
+            let client = SchedulerClient(configuration: Self.configuration([master.url]))
+            var iterator = try await client.subscribe(Self.framework).makeAsyncIterator()
+            #expect(try await Self.next(&iterator, 3) == ["subscribed", "disconnected:framing:true", "resubscribed"])
+            try await client.stop()
+        }
+    }
+
+    @Test("with ReconnectPolicy.never the first loss ends the events")
+    func neverReconnect() async throws {
+        try await Self.withMasters { masters in
+            let master = masters[0]
+            let records = ScriptedMaster.recordedRecords(.json)
+            master.script(.stream(.init(records: Array(records[0..<2]), dropAfter: 100_000)))
+            var configuration = Self.configuration([master.url])
+            configuration.reconnect = .never
+            let client = SchedulerClient(configuration: configuration)
+            var iterator = try await client.subscribe(Self.framework).makeAsyncIterator()
+            #expect(try await Self.next(&iterator, 3) == ["subscribed", "heartbeat", "disconnected:transport:false"])
+            #expect(await Self.mesosError { _ = try await iterator.next() }?.code == .transport)
+            #expect(master.subscribes.count == 1)
+        }
+    }
+
+    @Test("stop() interrupts a subscription that is waiting to retry")
+    func stopWhileRetrying() async throws {
+        try await Self.withMasters { masters in
+            let master = masters[0]
+            master.setFallback(.status(503, "No leader elected"))
+            var configuration = Self.configuration([master.url])
+            configuration.reconnect = .exponentialBackoff(initial: .seconds(30), maximum: .seconds(30))
+            let client = SchedulerClient(configuration: configuration)
+            let subscriber = Task { await Self.mesosError { _ = try await client.subscribe(Self.framework) }?.code }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while master.subscribes.isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            try await Task.sleep(for: .milliseconds(50))
+            let started = ContinuousClock.now
+            try await client.stop()
+            #expect(await subscriber.value == .cancelled)
+            #expect(ContinuousClock.now - started < .seconds(5))
+        }
+    }
+
+    @Test("the give-up policy by duration")
+    func givingUpByDuration() async throws {
+        try await Self.withMasters { masters in
+            let master = masters[0]
+            master.setFallback(.status(503, "No leader elected"))
+            var configuration = Self.configuration([master.url])
+            configuration.reconnect = .exponentialBackoff(initial: .milliseconds(20), maximum: .milliseconds(40), maximumDuration: .milliseconds(300))
+            let client = SchedulerClient(configuration: configuration)
+            let started = ContinuousClock.now
+            #expect(await Self.mesosError { _ = try await client.subscribe(Self.framework) }?.code == .unavailable)
+            #expect(ContinuousClock.now - started >= .milliseconds(300))
+            #expect(master.subscribes.count > 2)
+        }
+    }
+
     @Test("503 and 404 while the master recovers are retried")
     func unavailableWindow() async throws {
         try await Self.withMasters { masters in
@@ -391,13 +481,37 @@ struct SchedulerClientTests {
 
     @Test("the leader probe (GET /master/redirect) finds the leader first")
     func leaderProbe() async throws {
-        try await Self.withMasters { masters in
-            let master = masters[0]
-            var configuration = Self.configuration([master.url])
+        try await Self.withMasters(2) { masters in
+            let (standby, leader) = (masters[0], masters[1])
+            standby.setProbeAnswer(port: leader.port)
+            var configuration = Self.configuration([standby.url])
             configuration.probeLeader = true
             let client = SchedulerClient(configuration: configuration)
             _ = try await client.subscribe(Self.framework)
-            #expect(client.leaderURL == "http://127.0.0.1:\(master.port)/api/v1/scheduler")
+            #expect(client.leaderURL == "http://127.0.0.1:\(leader.port)/api/v1/scheduler")
+            #expect(standby.subscribes.isEmpty, "SUBSCRIBE went straight to the leader")
+            #expect(leader.subscribes.count == 1)
+            try await client.stop()
+        }
+    }
+
+    @Test("credentials and extra headers go on the subscription and on calls")
+    func credentials() async throws {
+        try await Self.withMasters { masters in
+            let master = masters[0]
+            var configuration = Self.configuration([master.url])
+            configuration.http.authentication = .basic(principal: "fw-principal", secret: "s3cret")
+            configuration.headers = [("X-Trace", "abc")]
+            let client = SchedulerClient(configuration: configuration)
+            _ = try await client.subscribe(Self.framework)
+            try await client.revive()
+            let expected = "Basic " + Data("fw-principal:s3cret".utf8).base64EncodedString()
+            for received in master.subscribes + master.calls {
+                #expect(received.header("Authorization") == expected)
+                #expect(received.header("X-Trace") == "abc")
+            }
+            let raw = await Self.mesosError { try await client.send(.subscribe(Self.framework)) }
+            #expect(raw?.code == .badRequest, "SUBSCRIBE is not a call to send on the calls' connection")
             try await client.stop()
         }
     }
@@ -573,7 +687,8 @@ struct SchedulerClientTests {
                 }
                 try await Task.sleep(for: .milliseconds(50))
             }
-            #expect(last < total / 2, "the server wrote \(last) of \(total) bytes to a consumer that read nothing")
+            // About 4 MiB on loopback (socket buffers and the transport's high watermark) of about 38 MiB.
+            #expect(last < 16 << 20, "the server wrote \(last) of \(total) bytes to a consumer that read nothing")
 
             var indices: [UInt64] = []
             for _ in 0..<count {
@@ -653,6 +768,25 @@ struct SchedulerClientIntegrationTests {
             #expect(subscription.streamID != nil)
             try await client.revive()
             try await client.stop(teardown: true)
+        }
+    }
+}
+
+/// The README's example, compiled (never run) so it stays true.
+enum ReadmeExample {
+    static func run() async throws {
+        var configuration = SchedulerConfiguration(masters: ["http://m1:5050", "http://m2:5050"])
+        configuration.frameworkIDStore = FileFrameworkIDStore(path: "framework-id")  // fail over after a restart
+        let client = SchedulerClient(configuration: configuration)
+        var info = FrameworkInfo()
+        (info.user, info.name, info.failoverTimeout) = ("root", "hello", 3600)
+        for try await event in try await client.subscribe(info) {
+            switch event {
+            case .offers(let offers): try await client.decline(offerIDs: offers.map(\.id))
+            case .update(let status): try await client.acknowledge(status)
+            case .disconnected(let reason, let willReconnect): print(reason, willReconnect)
+            default: break
+            }
         }
     }
 }

@@ -58,6 +58,7 @@ final class ScriptedMaster: Sendable {
         var contentType: String? { self.headers.first(name: "Content-Type") }
         var accept: String? { self.headers.first(name: "Accept") }
         var streamID: String? { self.headers.first(name: "Mesos-Stream-Id") }
+        func header(_ name: String) -> String? { self.headers.first(name: name) }
     }
 
     private struct State {
@@ -74,6 +75,7 @@ final class ScriptedMaster: Sendable {
         var connections = 0
         var streams = 0
         var streamedBytes = 0
+        var probePort: Int?
     }
 
     let channel: any Channel
@@ -117,6 +119,9 @@ final class ScriptedMaster: Sendable {
     func script(_ answers: SubscribeAnswer...) { self.state.withLock { $0.script += answers } }
     /// The answer once the script is used up.
     func setFallback(_ answer: SubscribeAnswer) { self.state.withLock { $0.fallback = answer } }
+    /// `GET /master/redirect` names the master on this port (default: itself).
+    func setProbeAnswer(port: Int) { self.state.withLock { $0.probePort = port } }
+    fileprivate var probePort: Int { self.state.withLock { $0.probePort } ?? self.port }
     /// Calls get 403 "Framework is not subscribed" (a master that restarted).
     func setNotSubscribed(_ value: Bool) { self.state.withLock { $0.notSubscribed = value } }
     /// The framework now has another stream: calls with the old stream ID get the master's 400.
@@ -260,7 +265,7 @@ final class ScriptedMaster: Sendable {
             let path = String(head.uri.prefix { $0 != "?" })
             if head.method == .GET && path.hasSuffix("/redirect") {
                 var headers = HTTPHeaders()
-                headers.add(name: "Location", value: "//127.0.0.1:\(self.master.port)")
+                headers.add(name: "Location", value: "//127.0.0.1:\(self.master.probePort)")
                 return self.send(context, status: .temporaryRedirect, headers: headers, text: "")
             }
             guard path.hasSuffix("/api/v1/scheduler") else { return self.send(context, status: .notFound, text: "") }
