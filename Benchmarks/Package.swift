@@ -35,6 +35,24 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // Launch throughput, allocation rounds, scheduler calls and stream decoding, failover time, mesos-submit
+        // latency and many instances with an artifact, against local masters (cluster.sh).
+        .executableTarget(
+            name: "ClusterBenchmark",
+            dependencies: [
+                .product(name: "Mesos", package: root),
+                .product(name: "MesosCodecs", package: root),
+                .product(name: "MesosRecordIO", package: root),
+                .product(name: "MesosHTTP", package: root),
+                .product(name: "MesosScheduler", package: root),
+                .product(name: "MesosLauncher", package: root),
+                .product(name: "MesosLocal", package: root),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // Serves files with MesosArtifacts for artifacts.sh, which drives it and nginx with wrk.
         .executableTarget(
             name: "ArtifactBenchmark",

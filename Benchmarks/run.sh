@@ -5,16 +5,16 @@
 #   - bench=decode-stream-memory lines: resident memory while streaming a corpus in 64 KiB reads,
 #   - bench=decode-ratio lines: our events/s over mesos-go's and pymesos's, per corpus (best of REPS),
 # then runs the offer-matching benchmark (bench=match..., see Sources/MatchBenchmark/main.swift) and the artifact
-# server against nginx (bench=artifacts..., see artifacts.sh).
-# `run.sh decode|match|artifacts` runs only that part.
+# server against nginx (bench=artifacts..., see artifacts.sh) and the cluster parts (see cluster.sh).
+# `run.sh decode|match|artifacts|cluster` runs only that part.
 # Env: PEERS (../shared/bench/peers), CORPUS_DIR (/tmp/peers-corpus), CORPUS_MB (100), REPS (3),
 #      SKIP_PEERS=1 to reuse the peers' results of an earlier run in RESULTS.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mode=${1:-all}
 case "$mode" in
-  all|decode|match|artifacts) ;;
-  *) echo "usage: $0 [decode|match|artifacts]" >&2; exit 2 ;;
+  all|decode|match|artifacts|cluster) ;;
+  *) echo "usage: $0 [decode|match|artifacts|cluster]" >&2; exit 2 ;;
 esac
 
 # OfferMatcher rounds, task memory, packing quality and a validation pass (about a minute).
@@ -29,6 +29,10 @@ if [ "$mode" = match ]; then
 fi
 if [ "$mode" = artifacts ]; then
   "$here/artifacts.sh"
+  exit
+fi
+if [ "$mode" = cluster ]; then
+  "$here/cluster.sh"
   exit
 fi
 
@@ -78,4 +82,6 @@ awk '
 
 [ "$mode" = decode ] && exit
 match_bench
+"$here/artifacts.sh"
+"$here/cluster.sh"
 "$here/artifacts.sh"

@@ -194,6 +194,9 @@ public final class ArtifactServer: Service, Sendable {
         return name
     }
 
+    /// Requests answered and body bytes sent so far (downloads cut short count what was sent).
+    public var served: (requests: Int, bytes: Int) { self.context.totals.withLock { $0 } }
+
     // MARK: - Running
 
     /// Serves until the task is cancelled (connections close at once) or a graceful shutdown is triggered (no new

@@ -10,6 +10,8 @@ final class ServerContext: Sendable {
     private let metrics: any MetricsFactory
     private let bytes: Counter
     private let counters = Mutex<[Int: Counter]>([:])
+    /// Totals kept here too, so a framework can tell what it served without a metrics backend.
+    let totals = Mutex<(requests: Int, bytes: Int)>((0, 0))
 
     init(configuration: ArtifactServerConfiguration) {
         self.configuration = configuration
@@ -48,6 +50,10 @@ final class ServerContext: Sendable {
         }
         counter.increment()
         if !failed && bytes > 0 { self.bytes.increment(by: bytes) }
+        self.totals.withLock { totals in
+            totals.requests += 1
+            if !failed { totals.bytes += bytes }
+        }
     }
 
     private static func constantTimeEqual(_ a: Substring, _ b: String) -> Bool {

@@ -92,6 +92,9 @@ public actor MesosLauncher {
     /// The framework's ID once subscribed.
     public nonisolated var frameworkID: FrameworkID? { self.client.frameworkID }
 
+    /// Body bytes the artifact server has sent (0 before the first local artifact).
+    public var artifactBytesServed: Int { self.artifactServer?.served.bytes ?? 0 }
+
     /// The artifact server's base URL, once a local artifact was registered.
     public var artifactBaseURL: String? { self.artifactServer?.baseURL }
 
@@ -110,9 +113,9 @@ public actor MesosLauncher {
         self.loop = Task {
             do {
                 for try await event in events { await self.handle(event) }
-                await self.ended(LauncherError("the event stream ended"))
+                self.ended(LauncherError("the event stream ended"))
             } catch {
-                await self.ended(LauncherError("the subscription ended", underlying: error))
+                self.ended(LauncherError("the subscription ended", underlying: error))
             }
         }
     }

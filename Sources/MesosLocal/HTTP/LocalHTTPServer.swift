@@ -69,7 +69,7 @@ package final class LocalHTTPStreamWriter: Sendable {
     package func finish() {
         guard !self.closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let channel = self.channel
-        channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in channel.close(promise: nil) }
+        channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in Self.hangUp(channel) }
         self.runCloseHandlers()
     }
 
@@ -81,9 +81,15 @@ package final class LocalHTTPStreamWriter: Sendable {
         channel.eventLoop.execute {
             // On the event loop the partial write goes to the socket at once, before the close.
             if let partial { channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(partial)), promise: nil) }
-            channel.close(promise: nil)
+            Self.hangUp(channel)
         }
         self.runCloseHandlers()
+    }
+
+    /// Sends FIN first (a shutdown reaches the peer even if a child process inherited the descriptor), then
+    /// closes.
+    static func hangUp(_ channel: any Channel) {
+        channel.close(mode: .output).whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// Runs `handler` once when the stream ends for any reason (the client went away included).

@@ -37,7 +37,20 @@ public final class LocalMaster: Sendable {
         var unavailableUntil: ContinuousClock.Instant?
         var leader: String?
         var heartbeatsStalled = false
+        var allocation = AllocationStatistics()
     }
+
+    /// How long the allocator's rounds took (for benchmarks): rounds made and their durations.
+    public struct AllocationStatistics: Sendable {
+        public var rounds = 0
+        public var total = Duration.zero
+        public var maximum = Duration.zero
+        /// The mean time per round.
+        public var mean: Duration { self.rounds == 0 ? .zero : self.total / self.rounds }
+    }
+
+    /// The allocator's rounds so far.
+    public var allocationStatistics: AllocationStatistics { self.state.withLock { $0.allocation } }
 
     public init(configuration: LocalMasterConfiguration = LocalMasterConfiguration()) {
         self.configuration = configuration
@@ -184,7 +197,12 @@ public final class LocalMaster: Sendable {
             if state.allocationWanted, now - state.lastAllocation >= self.configuration.allocationInterval {
                 state.allocationWanted = false
                 state.lastAllocation = now
+                let started = ContinuousClock.now
                 self.allocate(state: &state, effects: &effects)
+                let took = ContinuousClock.now - started
+                state.allocation.rounds += 1
+                state.allocation.total += took
+                state.allocation.maximum = max(state.allocation.maximum, took)
             }
         }
         self.perform(effects)
