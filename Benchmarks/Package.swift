@@ -35,6 +35,20 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // Times scheduler calls on the client's one keep-alive calls connection against an in-process NIO master.
+        .executableTarget(
+            name: "SchedulerCallBenchmark",
+            dependencies: [
+                .product(name: "Mesos", package: root),
+                .product(name: "MesosCodecs", package: root),
+                .product(name: "MesosRecordIO", package: root),
+                .product(name: "MesosScheduler", package: root),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // Serves files with MesosArtifacts for artifacts.sh, which drives it and nginx with wrk.
         .executableTarget(
             name: "ArtifactBenchmark",

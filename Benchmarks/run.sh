@@ -4,17 +4,18 @@
 #   - every peer's line and ours, in the peers' format (peer=... corpus=... events_per_s=...),
 #   - bench=decode-stream-memory lines: resident memory while streaming a corpus in 64 KiB reads,
 #   - bench=decode-ratio lines: our events/s over mesos-go's and pymesos's, per corpus (best of REPS),
-# then runs the offer-matching benchmark (bench=match..., see Sources/MatchBenchmark/main.swift) and the artifact
-# server against nginx (bench=artifacts..., see artifacts.sh).
-# `run.sh decode|match|artifacts` runs only that part.
+# then runs the offer-matching benchmark (bench=match..., see Sources/MatchBenchmark/main.swift), the artifact
+# server against nginx (bench=artifacts..., see artifacts.sh) and scheduler calls on one keep-alive connection
+# (bench=scheduler-calls..., see Sources/SchedulerCallBenchmark/main.swift).
+# `run.sh decode|match|artifacts|calls` runs only that part.
 # Env: PEERS (../shared/bench/peers), CORPUS_DIR (/tmp/peers-corpus), CORPUS_MB (100), REPS (3),
 #      SKIP_PEERS=1 to reuse the peers' results of an earlier run in RESULTS.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mode=${1:-all}
 case "$mode" in
-  all|decode|match|artifacts) ;;
-  *) echo "usage: $0 [decode|match|artifacts]" >&2; exit 2 ;;
+  all|decode|match|artifacts|calls) ;;
+  *) echo "usage: $0 [decode|match|artifacts|calls]" >&2; exit 2 ;;
 esac
 
 # OfferMatcher rounds, task memory, packing quality and a validation pass (about a minute).
@@ -25,6 +26,20 @@ match_bench() {
 }
 if [ "$mode" = match ]; then
   match_bench
+  exit
+fi
+
+# SchedulerClient calls per second against an in-process master (CALLS calls, 1 and 8 concurrent callers).
+calls_bench() {
+  echo "# building the scheduler call benchmark (release)" >&2
+  swift build -c release --package-path "$here" --product SchedulerCallBenchmark >&2
+  local bin
+  bin="$(swift build -c release --package-path "$here" --show-bin-path)/SchedulerCallBenchmark"
+  "$bin" calls="${CALLS:-20000}" concurrency=1
+  "$bin" calls="${CALLS:-20000}" concurrency=8
+}
+if [ "$mode" = calls ]; then
+  calls_bench
   exit
 fi
 if [ "$mode" = artifacts ]; then
@@ -79,3 +94,4 @@ awk '
 [ "$mode" = decode ] && exit
 match_bench
 "$here/artifacts.sh"
+calls_bench

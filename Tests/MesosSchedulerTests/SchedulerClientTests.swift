@@ -458,7 +458,12 @@ struct SchedulerClientTests {
             let client = SchedulerClient(configuration: Self.configuration([master.url]))
             let error = await Self.mesosError { _ = try await client.subscribe(Self.framework) }
             #expect(error?.code == .unauthorized)
+            #expect(error?.message == "401 Unauthorized.")
             #expect(master.subscribes.count == 1)
+            // Nothing was established: the same client may try again, and then holds its one subscription.
+            _ = try await client.subscribe(Self.framework)
+            #expect(await Self.mesosError { _ = try await client.subscribe(Self.framework) }?.code == .cancelled)
+            try await client.stop()
         }
     }
 
