@@ -75,7 +75,13 @@ public struct ReconnectPolicy: Sendable {
         maximumAttempts: Int? = nil,
         maximumDuration: Duration? = nil
     ) -> ReconnectPolicy {
-        ReconnectPolicy(enabled: true, initial: initial, maximum: maximum, maximumAttempts: maximumAttempts, maximumDuration: maximumDuration)
+        ReconnectPolicy(
+            enabled: true,
+            initial: initial,
+            maximum: maximum,
+            maximumAttempts: maximumAttempts,
+            maximumDuration: maximumDuration
+        )
     }
 
     /// False for ``never``.
