@@ -582,6 +582,22 @@ struct SchedulerClientTests {
         }
     }
 
+    @Test("a redirect chain longer than maximumRedirects ends in MesosError.redirectLoop")
+    func tooManyRedirects() async throws {
+        try await Self.withMasters(3) { masters in
+            masters[0].setFallback(.redirect(toPort: masters[1].port))
+            masters[1].setFallback(.redirect(toPort: masters[2].port))
+            var configuration = Self.configuration([masters[0].url])
+            configuration.maximumRedirects = 1
+            configuration.reconnect = .never
+            let client = SchedulerClient(configuration: configuration)
+            let error = await Self.mesosError { _ = try await client.subscribe(Self.framework) }
+            #expect(error?.code == .redirectLoop)
+            #expect(error?.leaderURL == "http://127.0.0.1:\(masters[2].port)/master/api/v1/scheduler")
+            #expect(masters[2].subscribes.isEmpty)
+        }
+    }
+
     @Test("a stale stream ID: the master's 400 and 403, with its text")
     func staleStream() async throws {
         try await Self.withMasters { masters in
