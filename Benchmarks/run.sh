@@ -84,4 +84,3 @@ awk '
 match_bench
 "$here/artifacts.sh"
 "$here/cluster.sh"
-"$here/artifacts.sh"

@@ -129,7 +129,15 @@ public final class SchedulerClient: Sendable {
             throw MesosError(code: .cancelled, message: "this client has already subscribed (or was stopped); make a new one")
         }
         let driver = SubscriptionDriver(client: self)
-        try await driver.start()
+        do {
+            try await driver.start()
+        } catch {
+            // Nothing was established: the client may subscribe again (unless it was stopped).
+            self.state.withLock { state in
+                if state.phase == .subscribing { state.phase = .idle }
+            }
+            throw error
+        }
         return SchedulerEvents(driver: driver)
     }
 

@@ -59,7 +59,7 @@ public struct SchedulerConfiguration: Sendable {
 /// The default, `.exponentialBackoff()`, starts at 250 ms, is capped at 10 s and never gives up: a scheduler
 /// normally outlives master fail-overs. Give up with `maximumAttempts` or `maximumDuration`.
 public struct ReconnectPolicy: Sendable {
-    /// Never subscribe again: the first loss ends the event stream.
+    /// Never subscribe again: the first loss ends the event stream, and the first SUBSCRIBE gets one attempt.
     public static let never = ReconnectPolicy(enabled: false, initial: .zero, maximum: .zero, maximumAttempts: nil, maximumDuration: nil)
 
     /// Exponential backoff with full jitter.
@@ -75,7 +75,13 @@ public struct ReconnectPolicy: Sendable {
         maximumAttempts: Int? = nil,
         maximumDuration: Duration? = nil
     ) -> ReconnectPolicy {
-        ReconnectPolicy(enabled: true, initial: initial, maximum: maximum, maximumAttempts: maximumAttempts, maximumDuration: maximumDuration)
+        ReconnectPolicy(
+            enabled: true,
+            initial: initial,
+            maximum: maximum,
+            maximumAttempts: maximumAttempts,
+            maximumDuration: maximumDuration
+        )
     }
 
     /// False for ``never``.

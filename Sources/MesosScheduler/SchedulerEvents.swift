@@ -348,7 +348,12 @@ final class SubscriptionDriver: @unchecked Sendable {
                 )
             }
             if visited.count > self.client.configuration.maximumRedirects {
-                throw MesosError(code: .redirectLoop, message: "more than \(self.client.configuration.maximumRedirects) redirects", httpStatus: 307, leaderURL: leader)
+                throw MesosError(
+                    code: .redirectLoop,
+                    message: "more than \(self.client.configuration.maximumRedirects) redirects",
+                    httpStatus: 307,
+                    leaderURL: leader
+                )
             }
             self.logger.debug("redirected to the leader", metadata: ["mesos.master": "\(leader)"])
             url = leader
@@ -394,7 +399,8 @@ final class SubscriptionDriver: @unchecked Sendable {
         while self.pending.count - self.pendingIndex == before && self.failure == nil {
             let left = deadline - clock.now
             guard left > .zero else {
-                throw MesosError(code: .heartbeatTimeout, message: "no SUBSCRIBED event within \(self.client.configuration.subscribeTimeout)")
+                let timeout = self.client.configuration.subscribeTimeout
+                throw MesosError(code: .heartbeatTimeout, message: "no SUBSCRIBED event within \(timeout)")
             }
             let chunk: ByteBuffer?
             do {

@@ -33,8 +33,7 @@ func line(_ name: String, _ fields: KeyValuePairs<String, Any>) {
         default: text += " \(key)=\(value)"
         }
     }
-    print(text)
-    fflush(stdout)
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
 
 func seconds(_ duration: Duration) -> Double {
@@ -97,6 +96,13 @@ final class LocalProcess {
         self.process.interrupt()
         self.process.waitUntilExit()
     }
+}
+
+/// A shared counter.
+final class Count: Sendable {
+    private let value = Atomic<Int>(0)
+    func add(_ amount: Int) { self.value.add(amount, ordering: .relaxed) }
+    var current: Int { self.value.load(ordering: .relaxed) }
 }
 
 func framework(_ name: String) -> FrameworkInfo {
@@ -176,7 +182,7 @@ func offerCycle(agents: Int = 100, frameworks: Int = 10, duration: Duration = .s
     configuration.master.allocationInterval = .milliseconds(50)
     configuration.logger.logLevel = .critical
     try await LocalCluster.with(configuration) { cluster in
-        let offers = Atomic<Int>(0)
+        let offers = Count()
         var tasks: [Task<Void, Never>] = []
         var clients: [SchedulerClient] = []
         for index in 0..<frameworks {
@@ -189,7 +195,7 @@ func offerCycle(agents: Int = 100, frameworks: Int = 10, duration: Duration = .s
                 do {
                     for try await event in events {
                         if case .offers(let list) = event {
-                            offers.add(list.count, ordering: .relaxed)
+                            offers.add(list.count)
                             try await client.decline(offerIDs: list.map(\.id), filters: filters)
                         }
                     }
@@ -204,7 +210,7 @@ func offerCycle(agents: Int = 100, frameworks: Int = 10, duration: Duration = .s
         line("local-offer-cycle", [
             "agents": agents, "frameworks": frameworks, "rounds": rounds,
             "round_mean_ms": milliseconds(mean), "round_max_ms": milliseconds(after.maximum),
-            "offers_per_s": Double(offers.load(ordering: .relaxed)) / seconds(duration),
+            "offers_per_s": Double(offers.current) / seconds(duration),
         ])
         for task in tasks { task.cancel() }
         for client in clients { try? await client.stop(teardown: true) }
@@ -339,25 +345,25 @@ func stream(corpus path: String, name: String) async throws {
 func failover(rounds: Int = 10) async throws {
     try await LocalCluster.with { cluster in
         let client = SchedulerClient(configuration: SchedulerConfiguration(masters: [cluster.url]))
-        let subscriptions = Atomic<Int>(0)
+        let subscriptions = Count()
         var info = framework("failover-bench")
         info.failoverTimeout = 300
         let events = try await client.subscribe(info)
         let drain = Task {
             do {
                 for try await event in events {
-                    if case .subscribed = event { subscriptions.add(1, ordering: .relaxed) }
+                    if case .subscribed = event { subscriptions.add(1) }
                 }
             } catch {}
         }
         var fromDrop: [Double] = []
         var fromBack: [Double] = []
         for _ in 0..<rounds {
-            let before = subscriptions.load(ordering: .relaxed)
+            let before = subscriptions.current
             let dropped = ContinuousClock.now
             try await cluster.master.restart(downtime: .milliseconds(100))
             let back = ContinuousClock.now
-            while subscriptions.load(ordering: .relaxed) == before { try await Task.sleep(for: .milliseconds(1)) }
+            while subscriptions.current == before { try await Task.sleep(for: .milliseconds(1)) }
             let done = ContinuousClock.now
             fromDrop.append(milliseconds(done - dropped))
             fromBack.append(milliseconds(done - back))
