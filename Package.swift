@@ -204,6 +204,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The seeds' examples, each run by ExamplesTests against a local cluster (or MESOS_MASTER).
+        .executableTarget(
+            name: "example-library-distribution",
+            dependencies: ["Mesos", "MesosLauncher", "MesosLocal", "MesosHTTP", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Examples/LibraryDistribution"
+        ),
+        .executableTarget(
+            name: "example-web-server",
+            dependencies: ["Mesos", "MesosLauncher", "MesosLocal", "MesosHTTP", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Examples/WebServer"
+        ),
+        .testTarget(
+            name: "ExamplesTests",
+            dependencies: ["example-library-distribution", "example-web-server"]
+        ),
         .testTarget(
             name: "MesosRecordIOTests",
             dependencies: ["MesosRecordIO", .product(name: "NIOCore", package: "swift-nio")]

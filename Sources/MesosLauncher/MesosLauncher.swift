@@ -363,7 +363,8 @@ public actor MesosLauncher {
                     endpoint = "\(offer.url.scheme.isEmpty ? "http" : offer.url.scheme)://\(host):\(address.port)"
                 }
             }
-            task.handle.placed(on: agent.id, endpoint: endpoint)
+            let ports = placement.map { Array(Resources($0.resources).ports.flatMap { $0 }) } ?? []
+            task.handle.placed(on: agent.id, endpoint: endpoint, ports: ports)
             self.active[task.request.taskID.value] = Active(
                 handle: task.handle, spec: task.spec, attempt: task.attempt, request: task.request, agent: agent
             )
@@ -371,7 +372,8 @@ public actor MesosLauncher {
         // Leftovers come straight back while work is waiting; otherwise the master may hold them for a while.
         let refuse: Double = self.pending.isEmpty ? 5 : 0
         for accept in result.accepts {
-            try await self.client.accept(offerIDs: accept.offerIDs, operations: accept.operations, filters: Self.filters(refuse: refuse))
+            let operations = accept.operations.map(Self.withPortEnvironment)
+            try await self.client.accept(offerIDs: accept.offerIDs, operations: operations, filters: Self.filters(refuse: refuse))
         }
         for decline in result.declines {
             try await self.client.decline(offerIDs: decline.offerIDs, filters: Self.filters(refuse: decline.refuseSeconds))
@@ -380,6 +382,41 @@ public actor MesosLauncher {
             self.logger.debug("launcher: not placed this round: \(result.unplaced.map(\.description).joined(separator: ", "))")
         }
         try await self.suppressIfIdle()
+    }
+
+    /// Tells each task its ports, as Marathon does: `PORT0`, `PORT1`… and `PORT` (the first), in its command's
+    /// environment (and the executor's, for custom executors).
+    static func withPortEnvironment(_ operation: Offer.Operation) -> Offer.Operation {
+        func addPorts(_ task: inout TaskInfo) {
+            let ports = Array(Resources(task.resources).ports.flatMap { $0 })
+            guard !ports.isEmpty else { return }
+            var variables: [Mesos_V1_Environment.Variable] = []
+            for (index, port) in ports.enumerated() {
+                var variable = Mesos_V1_Environment.Variable()
+                variable.name = "PORT\(index)"
+                variable.value = String(port)
+                variables.append(variable)
+            }
+            var first = Mesos_V1_Environment.Variable()
+            first.name = "PORT"
+            first.value = String(ports[0])
+            variables.append(first)
+            if task.hasCommand {
+                task.command.environment.variables += variables
+            } else if task.hasExecutor {
+                task.executor.command.environment.variables += variables
+            }
+        }
+        var operation = operation
+        switch operation.type {
+        case .launch:
+            for index in operation.launch.taskInfos.indices { addPorts(&operation.launch.taskInfos[index]) }
+        case .launchGroup:
+            for index in operation.launchGroup.taskGroup.tasks.indices { addPorts(&operation.launchGroup.taskGroup.tasks[index]) }
+        default:
+            break
+        }
+        return operation
     }
 
     private static func filters(refuse seconds: Double) -> Filters {

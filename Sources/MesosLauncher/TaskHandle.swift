@@ -23,6 +23,7 @@ public final class TaskHandle: Sendable {
         var taskID: TaskID?
         var agentID: AgentID?
         var agentEndpoint: String?
+        var ports: [UInt64] = []
     }
 
     init(
@@ -42,6 +43,8 @@ public final class TaskHandle: Sendable {
     public var agentID: AgentID? { self.state.withLock { $0.agentID } }
     /// `http://host:port` of that agent (its `/files` endpoints serve the sandbox), from the offer's URL.
     public var agentEndpoint: String? { self.state.withLock { $0.agentEndpoint } }
+    /// The port numbers the current attempt was given (also in its environment as `PORT0`, `PORT1`…).
+    public var ports: [UInt64] { self.state.withLock { $0.ports } }
     /// The framework the task runs under.
     public let frameworkID: @Sendable () -> FrameworkID?
 
@@ -73,10 +76,11 @@ public final class TaskHandle: Sendable {
         }
     }
 
-    func placed(on agentID: AgentID, endpoint: String?) {
+    func placed(on agentID: AgentID, endpoint: String?, ports: [UInt64]) {
         self.state.withLock { state in
             state.agentID = agentID
             state.agentEndpoint = endpoint
+            state.ports = ports
         }
     }
     func yield(_ status: TaskStatus) { self.continuation.yield(status) }
