@@ -239,6 +239,18 @@ struct AgentCommandTaskTests {
         }
     }
 
+    @Test("a task ID that could leave the sandbox tree fails the task instead")
+    func invalidTaskID() async throws {
+        try await AgentTest.withAgent { agent, delegate in
+            agent.launch(framework: AgentTest.framework(), executor: nil, tasks: [AgentTest.task("../escape", shell: "touch x")], asGroup: false)
+            let failed = try await delegate.terminal("../escape")
+            #expect(failed.state == .taskFailed)
+            #expect(failed.source == .agent)
+            #expect(failed.reason == .containerLaunchFailed)
+            #expect(!FileManager.default.fileExists(atPath: agent.configuration.workDirectory + "/slaves/agent-test-S0/frameworks/escape"))
+        }
+    }
+
     @Test("stop() kills running tasks")
     func stopKills() async throws {
         let work = AgentTest.makeTemporaryDirectory()

@@ -315,7 +315,6 @@ extension AgentCore {
         case .taskGone: "TASK_GONE"
         case .taskGoneByOperator: "TASK_GONE_BY_OPERATOR"
         case .taskUnknown: "TASK_UNKNOWN"
-        default: "TASK_UNKNOWN"
         }
     }
 }

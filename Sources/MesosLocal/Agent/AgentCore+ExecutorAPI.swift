@@ -305,6 +305,9 @@ extension AgentCore {
         event.type = .subscribed
         event.subscribed.executorInfo = executor.info
         event.subscribed.frameworkInfo = framework.info
+        // `user` and `name` are required: a master that left them out must not stop the subscription.
+        if !framework.info.hasUser { event.subscribed.frameworkInfo.user = "" }
+        if !framework.info.hasName { event.subscribed.frameworkInfo.name = "" }
         event.subscribed.agentInfo = self.agentInfo
         event.subscribed.containerID = executor.containerID
         self.send(event, to: executor)

@@ -177,6 +177,24 @@ final class AgentCore: @unchecked Sendable {
             framework = FrameworkRecord(info: frameworkInfo)
             self.frameworks[frameworkInfo.id.value] = framework
         }
+        // IDs become directory names: refuse what could leave the sandbox tree (the master validates this too).
+        let ids = tasks.map(\.taskID.value) + (executor.map { [$0.executorID.value] } ?? [])
+        if let bad = ids.first(where: { !Self.isValidPathComponent($0) }) {
+            for task in tasks {
+                var status = TaskStatus()
+                status.taskID = task.taskID
+                status.state = .taskFailed
+                status.source = .agent
+                status.reason = .containerLaunchFailed
+                status.message = "Failed to launch container: '\(bad)' cannot name a sandbox directory"
+                status.agentID = self.agentID
+                if let executor { status.executorID = executor.executorID } else { status.executorID = ExecutorID(task.taskID.value) }
+                status.timestamp = AgentClock.now()
+                status.uuid = Data(AgentUUID.random())
+                self.enqueue(status, framework: framework, executor: nil)
+            }
+            return
+        }
         guard let executor else {
             for task in tasks { self.launchCommandTask(task, framework: framework) }
             return
@@ -202,6 +220,10 @@ final class AgentCore: @unchecked Sendable {
         unlink(latest)
         symlink(container.value, latest)
         return directory
+    }
+
+    static func isValidPathComponent(_ value: String) -> Bool {
+        !value.isEmpty && value != "." && value != ".." && !value.contains("/") && !value.contains("\0")
     }
 
     static func newContainerID(parent: ContainerID? = nil) -> ContainerID {
