@@ -460,6 +460,19 @@ final class AgentCore: @unchecked Sendable {
                 "cannot kill an unknown task",
                 metadata: ["mesos.framework_id": "\(frameworkID.value)", "mesos.task_id": "\(taskID.value)"]
             )
+            // As `Slave::killTask`: a known framework hears that the task is not here.
+            if let framework = self.frameworks[frameworkID.value], !framework.terminating {
+                var status = TaskStatus()
+                status.taskID = taskID
+                status.state = framework.hasCapability(.partitionAware) ? .taskDropped : .taskLost
+                status.source = .agent
+                status.reason = .executorTerminated
+                status.message = "Cannot find executor"
+                status.agentID = self.agentID
+                status.timestamp = AgentClock.now()
+                status.uuid = Data(AgentUUID.random())
+                self.enqueue(status, framework: framework, executor: nil)
+            }
             return
         }
         switch executor.kind {

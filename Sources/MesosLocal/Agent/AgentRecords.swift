@@ -98,6 +98,7 @@ final class TaskRecord: @unchecked Sendable {
     let containerID: ContainerID
     var group: Int?
     var killing = false
+    var killedByCompletionTimeout = false
     var killStart: ContinuousClock.Instant?
     var killDeadline: ContinuousClock.Instant?
     var escalation = 0
