@@ -47,9 +47,9 @@ final class TestExecutorClient {
         return call
     }
 
-    func subscribe(accept: ContentType = .json) async throws {
+    func subscribe(accept: ContentType = .json, _ subscribe: ExecutorCall.Subscribe = ExecutorCall.Subscribe()) async throws {
         var call = self.baseCall(.subscribe)
-        call.subscribe = ExecutorCall.Subscribe()
+        call.subscribe = subscribe
         let response = try await self.client.stream(
             HTTPRequest(
                 url: self.url,
@@ -303,6 +303,47 @@ struct AgentExecutorAPITests {
             let group = try await executor.next()
             #expect(group.type == .launchGroup)
             #expect(group.launchGroup.taskGroup.tasks.map(\.taskID.value) == ["g1", "g2"])
+        }
+    }
+
+    @Test("re-SUBSCRIBE: the old connection is closed, unacknowledged updates are taken, unknown STAGING tasks dropped")
+    func resubscribe() async throws {
+        try await AgentTest.withAgent { agent, delegate in
+            agent.launch(
+                framework: AgentTest.framework(),
+                executor: Self.executor("exec-5"),
+                tasks: [AgentTest.task("r1", shell: "x"), AgentTest.task("r2", shell: "y")],
+                asGroup: false
+            )
+            try await Task.sleep(for: .milliseconds(200))
+            let first = TestExecutorClient(agent: agent, executorID: "exec-5")
+            try await first.subscribe()
+            #expect(try await first.next().type == .subscribed)
+            let launched = [try await first.next(), try await first.next()]
+            #expect(launched.map(\.launch.task.taskID.value) == ["r1", "r2"])
+
+            var subscribe = ExecutorCall.Subscribe()
+            var update = ExecutorCall.Update()
+            update.status.taskID = TaskID("r1")
+            update.status.state = .taskRunning
+            update.status.source = .executor
+            let uuid = AgentTestUUID.make()
+            update.status.uuid = Data(uuid)
+            subscribe.unacknowledgedUpdates = [update]
+            subscribe.unacknowledgedTasks = [launched[0].launch.task]
+            let second = TestExecutorClient(agent: agent, executorID: "exec-5")
+            try await second.subscribe(subscribe)
+            #expect(try await second.next().type == .subscribed)
+            await #expect(throws: (any Error).self) { _ = try await first.next() }  // closed by the agent
+
+            let lost = try await delegate.terminal("r2")
+            #expect(lost.state == .taskLost)
+            #expect(lost.reason == .agentRestarted)
+            #expect(lost.message == "Task launched during agent restart")
+            #expect(delegate.updates("r1").map { Array($0.uuid) } == [uuid])
+            let acknowledged = try await second.next()
+            #expect(acknowledged.type == .acknowledged)
+            #expect(Array(acknowledged.acknowledged.uuid) == uuid)
         }
     }
 

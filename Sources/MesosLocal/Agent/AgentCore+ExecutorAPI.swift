@@ -202,7 +202,7 @@ extension AgentCore {
 
         switch call.type {
         case .subscribe:
-            self.subscribe(executor, framework: framework, responder: responder, contentType: acceptType)
+            self.subscribe(call.subscribe, executor, framework: framework, responder: responder, contentType: acceptType)
         case .update:
             self.executorUpdate(call.update.status, executor: executor, framework: framework)
             responder.respond(.accepted)
@@ -285,15 +285,32 @@ extension AgentCore {
         return "Failed to convert JSON into Call protobuf: " + error.message
     }
 
+    /// `Slave::subscribe`: a terminating executor (or framework) is told to shut down; otherwise the executor
+    /// becomes RUNNING on this connection (closing an older one), its unacknowledged updates are taken again, tasks
+    /// it never heard of on a re-subscription are dropped, and it gets SUBSCRIBED and its queued tasks.
     private func subscribe(
+        _ subscribe: ExecutorCall.Subscribe,
         _ executor: ExecutorRecord,
         framework: FrameworkRecord,
         responder: AgentHTTPResponder,
         contentType: ContentType
     ) {
+        if framework.terminating || executor.phase == .terminating || executor.phase == .terminated {
+            let previous = executor.subscriber
+            executor.subscriber = responder
+            executor.contentType = contentType
+            responder.startStream(contentType: contentType.mediaType)
+            var shutdown = ExecutorEvent()
+            shutdown.type = .shutdown
+            self.send(shutdown, to: executor)
+            responder.finish()
+            executor.subscriber = previous?.connectionID == responder.connectionID ? nil : previous
+            return
+        }
         if let previous = executor.subscriber, previous.connectionID != responder.connectionID {
             previous.finish()
         }
+        let resubscribing = executor.phase == .running
         executor.subscriber = responder
         executor.contentType = contentType
         responder.startStream(contentType: contentType.mediaType)
@@ -301,6 +318,25 @@ extension AgentCore {
             executor.phase = .running
             executor.generation += 1  // cancels the registration timer
         }
+
+        for update in subscribe.unacknowledgedUpdates {
+            self.executorUpdate(update.status, executor: executor, framework: framework)
+        }
+        if resubscribing {
+            let known = Set(subscribe.unacknowledgedTasks.map(\.taskID.value))
+            for task in executor.orderedTasks where task.state == .taskStaging && !known.contains(task.info.taskID.value) {
+                var status = self.agentStatus(task.info.taskID, executor: executor, state: self.lostState(framework))
+                status.message = "Task launched during agent restart"
+                status.reason = .agentRestarted
+                self.enqueue(status, framework: framework, executor: executor)
+            }
+        }
+        if executor.tasks.isEmpty && executor.queued.isEmpty {
+            // Never sent a task, and all of its queued tasks were killed before delivery.
+            self.shutdown(executor, framework: framework)
+            return
+        }
+
         var event = ExecutorEvent()
         event.type = .subscribed
         event.subscribed.executorInfo = executor.info
@@ -312,12 +348,6 @@ extension AgentCore {
         event.subscribed.containerID = executor.containerID
         self.send(event, to: executor)
 
-        if executor.phase == .terminating {
-            var shutdown = ExecutorEvent()
-            shutdown.type = .shutdown
-            self.send(shutdown, to: executor)
-            return
-        }
         let queued = executor.queued
         executor.queued.removeAll()
         for entry in queued { self.deliver(entry.tasks, asGroup: entry.asGroup, to: executor) }
