@@ -83,6 +83,11 @@ extension AgentCore {
 
     /// Hands tasks to a subscribed executor: `LAUNCH` for each, or one `LAUNCH_GROUP`.
     func deliver(_ tasks: [TaskInfo], asGroup: Bool, to executor: ExecutorRecord) {
+        let tasks = tasks.map { task in
+            var task = task
+            if !task.hasAgentID { task.agentID = self.agentID }
+            return task
+        }
         for task in tasks {
             executor.add(TaskRecord(info: task, directory: executor.directory, containerID: executor.containerID))
         }
@@ -108,8 +113,18 @@ extension AgentCore {
         do {
             payload = try MessageCodec(executor.contentType).encode(event)
         } catch {
-            self.logger.error("cannot encode an executor event", metadata: ["mesos.error": "\(error)"])
-            return
+            // A message missing a required field (a master that left one out): send what there is, as the
+            // executor's reader ignores what it does not know, rather than never delivering the event.
+            self.logger.warning("an executor event lacks required fields", metadata: ["mesos.error": "\(error)"])
+            do {
+                switch executor.contentType {
+                case .json: payload = try event.jsonUTF8Bytes(options: .mesos)
+                case .protobuf: payload = try event.serializedBytes(partial: true)
+                }
+            } catch {
+                self.logger.error("cannot encode an executor event", metadata: ["mesos.error": "\(error)"])
+                return
+            }
         }
         subscriber.send(Array("\(payload.count)\n".utf8) + payload)
     }
