@@ -347,6 +347,33 @@ struct AgentExecutorAPITests {
         }
     }
 
+    @Test("KILL before the executor subscribed: TASK_KILLED, REASON_TASK_KILLED_DURING_LAUNCH (the whole group for a group)")
+    func killBeforeDelivery() async throws {
+        try await AgentTest.withAgent { agent, delegate in
+            agent.launch(framework: AgentTest.framework(), executor: Self.executor("exec-6"), tasks: [AgentTest.task("solo", shell: "x")], asGroup: false)
+            agent.launch(
+                framework: AgentTest.framework(),
+                executor: Self.executor("exec-6"),
+                tasks: [AgentTest.task("m1", shell: "x"), AgentTest.task("m2", shell: "y")],
+                asGroup: true
+            )
+            agent.kill(frameworkID: AgentTest.frameworkID, taskID: TaskID("solo"), killPolicy: nil)
+            agent.kill(frameworkID: AgentTest.frameworkID, taskID: TaskID("m2"), killPolicy: nil)
+            let solo = try await delegate.terminal("solo")
+            #expect(solo.state == .taskKilled)
+            #expect(solo.source == .agent)
+            #expect(solo.reason == .taskKilledDuringLaunch)
+            #expect(solo.message == "Killed before delivery to the executor")
+            for id in ["m1", "m2"] {
+                let member = try await delegate.terminal(id)
+                #expect(member.state == .taskKilled)
+                #expect(member.reason == .taskKilledDuringLaunch)
+                #expect(member.message == "A task within the task group was killed before delivery to the executor")
+                #expect(member.executorID.value == "exec-6")
+            }
+        }
+    }
+
     @Test("an executor that never subscribes is killed after the registration timeout and its tasks fail")
     func registrationTimeout() async throws {
         try await AgentTest.withAgent(configure: { $0.executorRegistrationTimeout = .milliseconds(300) }) { agent, delegate in

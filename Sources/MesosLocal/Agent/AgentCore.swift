@@ -494,7 +494,11 @@ final class AgentCore: @unchecked Sendable {
             )
             self.killTaskProcess(task, executor: executor, framework: framework, gracePeriod: grace)
         case .custom:
-            if let task, executor.phase == .running || executor.phase == .terminating {
+            if executor.phase == .terminating || executor.phase == .terminated {
+                self.logger.warning("ignoring a kill: the executor is terminating", metadata: ["mesos.task_id": "\(taskID.value)"])
+                return
+            }
+            if let task, executor.phase == .running {
                 var event = ExecutorEvent()
                 event.type = .kill
                 event.kill.taskID = task.info.taskID
@@ -505,25 +509,39 @@ final class AgentCore: @unchecked Sendable {
                 guard let index = executor.queued.firstIndex(where: { $0.tasks.contains { $0.taskID == taskID } })
                 else { return }
                 let entry = executor.queued.remove(at: index)
-                self.killUnregistered(entry.asGroup ? entry.tasks : entry.tasks.filter { $0.taskID == taskID },
-                    executor: executor, framework: framework)
+                self.killUnregistered(
+                    entry.asGroup ? entry.tasks : entry.tasks.filter { $0.taskID == taskID },
+                    asGroup: entry.asGroup,
+                    executor: executor,
+                    framework: framework
+                )
                 if !entry.asGroup {
                     let rest = entry.tasks.filter { $0.taskID != taskID }
                     if !rest.isEmpty { executor.queued.insert((rest, false), at: index) }
                 }
             }
         case .builtinDefault:
-            guard let task else { return }
+            guard let task else {
+                // Its group waits for the executor's fetch: the whole group is killed before delivery.
+                guard let index = executor.queued.firstIndex(where: { $0.tasks.contains { $0.taskID == taskID } })
+                else { return }
+                let entry = executor.queued.remove(at: index)
+                self.killUnregistered(entry.tasks, asGroup: true, executor: executor, framework: framework)
+                return
+            }
             self.killDefaultExecutorTask(task, executor: executor, framework: framework, killPolicy: killPolicy)
         }
     }
 
-    /// TASK_KILLED for tasks that never reached their executor ("Unregistered executor").
-    func killUnregistered(_ tasks: [TaskInfo], executor: ExecutorRecord, framework: FrameworkRecord) {
+    /// TASK_KILLED for tasks killed before they reached their executor (`Slave::kill`, executor REGISTERING).
+    func killUnregistered(_ tasks: [TaskInfo], asGroup: Bool = false, executor: ExecutorRecord, framework: FrameworkRecord) {
         for task in tasks {
             var status = self.agentStatus(task.taskID, executor: executor, state: .taskKilled)
-            status.message = "Unregistered executor"
-            status.reason = .executorUnregistered
+            status.message =
+                asGroup
+                ? "A task within the task group was killed before delivery to the executor"
+                : "Killed before delivery to the executor"
+            status.reason = .taskKilledDuringLaunch
             self.enqueue(status, framework: framework, executor: executor)
         }
     }
