@@ -171,7 +171,9 @@ struct AgentExecutorAPITests {
             #expect(Array(forwarded.uuid) == runningUUID)  // the executor's uuid is kept
             #expect(forwarded.source == .executor)
             #expect(forwarded.agentID.value == "agent-test-S0")
-            #expect(forwarded.executorID.value == "exec-1")
+            #expect(!forwarded.hasExecutorID)  // as recorded: the agent adds agent_id and container_status only
+            #expect(forwarded.containerStatus.networkInfos.first?.ipAddresses.first?.ipAddress == "127.0.0.1")
+            #expect(forwarded.containerStatus.hasExecutorPid)
             #expect(forwarded.containerStatus.containerID == subscribed.subscribed.containerID)
 
             agent.sendMessage(frameworkID: AgentTest.frameworkID, executorID: ExecutorID("exec-1"), data: Array("ping".utf8))

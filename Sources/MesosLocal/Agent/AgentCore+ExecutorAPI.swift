@@ -381,12 +381,13 @@ extension AgentCore {
         }
     }
 
-    /// An `UPDATE` from an executor, forwarded through the task's stream with the executor's uuid kept, so the
-    /// acknowledgement can be passed back as `ACKNOWLEDGED`.
+    /// An `UPDATE` from an executor, forwarded through the task's stream with the executor's uuid kept (so the
+    /// acknowledgement can be passed back as `ACKNOWLEDGED`), the agent's ID and the container's status added, as
+    /// in the recorded exchange (Fixtures/mesos-1.11/executor/scheduler_stream.recordio).
     private func executorUpdate(_ received: TaskStatus, executor: ExecutorRecord, framework: FrameworkRecord) {
         var status = received
         status.agentID = self.agentID
-        if !status.hasExecutorID { status.executorID = executor.id }
+        // The executor ID stays as the executor wrote it (absent, in the recorded 1.11 exchange).
         if !status.hasTimestamp { status.timestamp = AgentClock.now() }
         if !status.hasContainerStatus {
             status.containerStatus = self.containerStatus(executor.containerID, executorPID: executor.pid)
