@@ -147,6 +147,8 @@ struct AgentExecutorAPITests {
             try await executor.subscribe()
             #expect(executor.head?.status == 200)
             #expect(executor.head?.header("Content-Type") == "application/json")
+            #expect(executor.head?.header("Transfer-Encoding") == "chunked")
+            #expect(executor.head?.header("Date")?.hasSuffix(" GMT") == true)
             let subscribed = try await executor.next()
             #expect(subscribed.type == .subscribed)
             #expect(subscribed.subscribed.executorInfo.executorID.value == "exec-1")

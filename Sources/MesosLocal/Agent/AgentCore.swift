@@ -346,6 +346,7 @@ final class AgentCore: @unchecked Sendable {
             }
             self.queue.async {
                 self.fetches[id] = nil
+                guard !self.stopping else { return }
                 completion(result)
             }
         }
