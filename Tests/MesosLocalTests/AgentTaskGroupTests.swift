@@ -14,7 +14,7 @@ struct AgentTaskGroupTests {
         return executor
     }
 
-    @Test("each task runs in tasks/<taskID> of the executor's sandbox; updates carry the group's executor")
+    @Test("each task runs in containers/<container> of the executor's sandbox, linked as tasks/<taskID>; updates carry the group's executor")
     func groupFinishes() async throws {
         try await AgentTest.withAgent { agent, delegate in
             let tasks = [
@@ -43,7 +43,9 @@ struct AgentTaskGroupTests {
             #expect(AgentTest.read(sandbox + "/tasks/g1/stdout") == "one\n")
             #expect(AgentTest.read(sandbox + "/tasks/g2/stdout") == "two\n")
             let taskSandbox = AgentTest.read(sandbox + "/tasks/g1/sandbox.txt").trimmingCharacters(in: .whitespacesAndNewlines)
-            #expect(taskSandbox.hasSuffix("/runs/" + parents.first! + "/tasks/g1"))
+            let g1Container = try #require(delegate.updates("g1").first?.containerStatus.containerID.value)
+            #expect(taskSandbox.hasSuffix("/runs/" + parents.first! + "/containers/" + g1Container))
+            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: sandbox + "/tasks/g1") == taskSandbox)
             #expect(delegate.snapshot.terminated.map(\.executorID) == ["default-ex-1"])
             #expect(delegate.snapshot.terminated.first?.status == 0)
         }

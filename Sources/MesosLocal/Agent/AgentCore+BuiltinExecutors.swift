@@ -226,14 +226,14 @@ extension AgentCore {
         SandboxLog.append(executor.directory + "/stderr", source: "default_executor.cpp:204", "Received LAUNCH_GROUP event")
         var records: [TaskRecord] = []
         for info in tasks {
-            let directory = executor.directory + "/tasks/" + info.taskID.value
+            // As the default executor lays it out: the task's sandbox is its nested container's,
+            // `containers/<container ID>`, reachable as `tasks/<task ID>` through a symlink.
+            let containerID = Self.newContainerID(parent: executor.containerID)
+            let directory = executor.directory + "/containers/" + containerID.value
             _ = Fetcher.makeDirectories(directory)
-            let record = TaskRecord(
-                info: info,
-                directory: directory,
-                containerID: Self.newContainerID(parent: executor.containerID),
-                group: group
-            )
+            _ = Fetcher.makeDirectories(executor.directory + "/tasks")
+            symlink(directory, executor.directory + "/tasks/" + info.taskID.value)
+            let record = TaskRecord(info: info, directory: directory, containerID: containerID, group: group)
             executor.add(record)
             records.append(record)
         }

@@ -12,7 +12,7 @@ enum ExecutorKind: Sendable {
     case command
     /// A framework's executor process, which talks to the executor API.
     case custom
-    /// The built-in default executor for task groups: each task a process in `tasks/<taskID>`.
+    /// The built-in default executor for task groups: each task a process in `containers/<id>` (`tasks/<taskID>`).
     case builtinDefault
 }
 
