@@ -239,6 +239,62 @@ struct AgentCommandTaskTests {
         }
     }
 
+    @Test("a killed task is TASK_KILLED even when it exits 0 on SIGTERM (1.11's command executor)")
+    func killedCleanExit() async throws {
+        try await AgentTest.withAgent { agent, delegate in
+            let task = AgentTest.task("polite", shell: "trap 'exit 0' TERM; echo ready; while true; do sleep 0.05; done")
+            agent.launch(framework: AgentTest.framework(), executor: nil, tasks: [task], asGroup: false)
+            try await delegate.waitForState("polite", .taskRunning)
+            let stdout = AgentTest.sandbox(agent, executor: "polite") + "/stdout"
+            while !AgentTest.read(stdout).contains("ready") { try await Task.sleep(for: .milliseconds(20)) }
+            agent.kill(frameworkID: AgentTest.frameworkID, taskID: TaskID("polite"), killPolicy: nil)
+            let killed = try await delegate.terminal("polite")
+            #expect(killed.state == .taskKilled)
+            #expect(killed.message == "Command exited with status 0")
+        }
+    }
+
+    @Test("max_completion_time: the task is killed and fails with REASON_MAX_COMPLETION_TIME_REACHED")
+    func maxCompletionTime() async throws {
+        try await AgentTest.withAgent { agent, delegate in
+            var task = AgentTest.task("slow", shell: "sleep 1000")
+            task.maxCompletionTime.nanoseconds = 300_000_000
+            agent.launch(framework: AgentTest.framework(), executor: nil, tasks: [task], asGroup: false)
+            let failed = try await delegate.terminal("slow")
+            #expect(failed.state == .taskFailed)
+            #expect(failed.reason == .maxCompletionTimeReached)
+            #expect(failed.message.hasPrefix("Command terminated with signal "))
+            let stderr = AgentTest.read(AgentTest.sandbox(agent, executor: "slow") + "/stderr")
+            #expect(stderr.contains("Task slow has a max completion time of 300ms"))
+        }
+    }
+
+    @Test("KILL of a task the agent does not know: TASK_LOST, 'Cannot find executor' (TASK_DROPPED if partition-aware)")
+    func killUnknownTask() async throws {
+        try await AgentTest.withAgent { agent, delegate in
+            agent.launch(framework: AgentTest.framework(), executor: nil, tasks: [AgentTest.task("known", shell: "true")], asGroup: false)
+            try await delegate.terminal("known")
+            agent.kill(frameworkID: AgentTest.frameworkID, taskID: TaskID("ghost"), killPolicy: nil)
+            let lost = try await delegate.terminal("ghost")
+            #expect(lost.state == .taskLost)
+            #expect(lost.source == .agent)
+            #expect(lost.reason == .executorTerminated)
+            #expect(lost.message == "Cannot find executor")
+        }
+    }
+
+    @Test("a task ID that could leave the sandbox tree fails the task instead")
+    func invalidTaskID() async throws {
+        try await AgentTest.withAgent { agent, delegate in
+            agent.launch(framework: AgentTest.framework(), executor: nil, tasks: [AgentTest.task("../escape", shell: "touch x")], asGroup: false)
+            let failed = try await delegate.terminal("../escape")
+            #expect(failed.state == .taskFailed)
+            #expect(failed.source == .agent)
+            #expect(failed.reason == .containerLaunchFailed)
+            #expect(!FileManager.default.fileExists(atPath: agent.configuration.workDirectory + "/slaves/agent-test-S0/frameworks/escape"))
+        }
+    }
+
     @Test("stop() kills running tasks")
     func stopKills() async throws {
         let work = AgentTest.makeTemporaryDirectory()

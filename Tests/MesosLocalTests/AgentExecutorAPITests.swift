@@ -47,9 +47,9 @@ final class TestExecutorClient {
         return call
     }
 
-    func subscribe(accept: ContentType = .json) async throws {
+    func subscribe(accept: ContentType = .json, _ subscribe: ExecutorCall.Subscribe = ExecutorCall.Subscribe()) async throws {
         var call = self.baseCall(.subscribe)
-        call.subscribe = ExecutorCall.Subscribe()
+        call.subscribe = subscribe
         let response = try await self.client.stream(
             HTTPRequest(
                 url: self.url,
@@ -147,6 +147,8 @@ struct AgentExecutorAPITests {
             try await executor.subscribe()
             #expect(executor.head?.status == 200)
             #expect(executor.head?.header("Content-Type") == "application/json")
+            #expect(executor.head?.header("Transfer-Encoding") == "chunked")
+            #expect(executor.head?.header("Date")?.hasSuffix(" GMT") == true)
             let subscribed = try await executor.next()
             #expect(subscribed.type == .subscribed)
             #expect(subscribed.subscribed.executorInfo.executorID.value == "exec-1")
@@ -171,7 +173,9 @@ struct AgentExecutorAPITests {
             #expect(Array(forwarded.uuid) == runningUUID)  // the executor's uuid is kept
             #expect(forwarded.source == .executor)
             #expect(forwarded.agentID.value == "agent-test-S0")
-            #expect(forwarded.executorID.value == "exec-1")
+            #expect(!forwarded.hasExecutorID)  // as recorded: the agent adds agent_id and container_status only
+            #expect(forwarded.containerStatus.networkInfos.first?.ipAddresses.first?.ipAddress == "127.0.0.1")
+            #expect(forwarded.containerStatus.hasExecutorPid)
             #expect(forwarded.containerStatus.containerID == subscribed.subscribed.containerID)
 
             agent.sendMessage(frameworkID: AgentTest.frameworkID, executorID: ExecutorID("exec-1"), data: Array("ping".utf8))
@@ -303,6 +307,74 @@ struct AgentExecutorAPITests {
             let group = try await executor.next()
             #expect(group.type == .launchGroup)
             #expect(group.launchGroup.taskGroup.tasks.map(\.taskID.value) == ["g1", "g2"])
+        }
+    }
+
+    @Test("re-SUBSCRIBE: the old connection is closed, unacknowledged updates are taken, unknown STAGING tasks dropped")
+    func resubscribe() async throws {
+        try await AgentTest.withAgent { agent, delegate in
+            agent.launch(
+                framework: AgentTest.framework(),
+                executor: Self.executor("exec-5"),
+                tasks: [AgentTest.task("r1", shell: "x"), AgentTest.task("r2", shell: "y")],
+                asGroup: false
+            )
+            try await Task.sleep(for: .milliseconds(200))
+            let first = TestExecutorClient(agent: agent, executorID: "exec-5")
+            try await first.subscribe()
+            #expect(try await first.next().type == .subscribed)
+            let launched = [try await first.next(), try await first.next()]
+            #expect(launched.map(\.launch.task.taskID.value) == ["r1", "r2"])
+
+            var subscribe = ExecutorCall.Subscribe()
+            var update = ExecutorCall.Update()
+            update.status.taskID = TaskID("r1")
+            update.status.state = .taskRunning
+            update.status.source = .executor
+            let uuid = AgentTestUUID.make()
+            update.status.uuid = Data(uuid)
+            subscribe.unacknowledgedUpdates = [update]
+            subscribe.unacknowledgedTasks = [launched[0].launch.task]
+            let second = TestExecutorClient(agent: agent, executorID: "exec-5")
+            try await second.subscribe(subscribe)
+            #expect(try await second.next().type == .subscribed)
+            await #expect(throws: (any Error).self) { _ = try await first.next() }  // closed by the agent
+
+            let lost = try await delegate.terminal("r2")
+            #expect(lost.state == .taskLost)
+            #expect(lost.reason == .agentRestarted)
+            #expect(lost.message == "Task launched during agent restart")
+            #expect(delegate.updates("r1").map { Array($0.uuid) } == [uuid])
+            let acknowledged = try await second.next()
+            #expect(acknowledged.type == .acknowledged)
+            #expect(Array(acknowledged.acknowledged.uuid) == uuid)
+        }
+    }
+
+    @Test("KILL before the executor subscribed: TASK_KILLED, REASON_TASK_KILLED_DURING_LAUNCH (the whole group for a group)")
+    func killBeforeDelivery() async throws {
+        try await AgentTest.withAgent { agent, delegate in
+            agent.launch(framework: AgentTest.framework(), executor: Self.executor("exec-6"), tasks: [AgentTest.task("solo", shell: "x")], asGroup: false)
+            agent.launch(
+                framework: AgentTest.framework(),
+                executor: Self.executor("exec-6"),
+                tasks: [AgentTest.task("m1", shell: "x"), AgentTest.task("m2", shell: "y")],
+                asGroup: true
+            )
+            agent.kill(frameworkID: AgentTest.frameworkID, taskID: TaskID("solo"), killPolicy: nil)
+            agent.kill(frameworkID: AgentTest.frameworkID, taskID: TaskID("m2"), killPolicy: nil)
+            let solo = try await delegate.terminal("solo")
+            #expect(solo.state == .taskKilled)
+            #expect(solo.source == .agent)
+            #expect(solo.reason == .taskKilledDuringLaunch)
+            #expect(solo.message == "Killed before delivery to the executor")
+            for id in ["m1", "m2"] {
+                let member = try await delegate.terminal(id)
+                #expect(member.state == .taskKilled)
+                #expect(member.reason == .taskKilledDuringLaunch)
+                #expect(member.message == "A task within the task group was killed before delivery to the executor")
+                #expect(member.executorID.value == "exec-6")
+            }
         }
     }
 

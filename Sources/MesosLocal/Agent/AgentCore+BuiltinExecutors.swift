@@ -81,6 +81,7 @@ extension AgentCore {
             }
             task.pid = pid
             SandboxLog.append(log, source: "executor.cpp:740", "Forked command at \(pid)")
+            self.armCompletionTimer(task, executor: executor, framework: framework)
             self.sendExecutorUpdate(task, executor: executor, framework: framework, state: .taskRunning)
         } catch {
             // What mesos-containerizer's exec failure looks like to the command executor: the child exits 1.
@@ -102,13 +103,43 @@ extension AgentCore {
         task.escalation += 1
         if pid > 0 { ProcessLauncher.signalGroup(pid, SIGKILL) }  // what is left of the tree
         let status = WaitStatus(raw: raw)
-        let state: TaskState =
-            status.succeeded ? .taskFinished : (task.killing ? .taskKilled : .taskFailed)
+        let (state, reason) = Self.terminalState(task, status)
         let message = "Command " + status.description
         SandboxLog.append(executor.directory + "/stderr", source: "executor.cpp:1041", "\(message) (pid: \(pid))")
-        self.sendExecutorUpdate(task, executor: executor, framework: framework, state: state, message: message)
+        self.sendExecutorUpdate(task, executor: executor, framework: framework, state: state, message: message, reason: reason)
         // mesos-executor exits (status 0) once its task is terminal.
         self.executorTerminated(executor, framework: framework, status: 0)
+    }
+
+    /// The state both built-in executors report when a task's process ends: a task killed for exceeding its
+    /// `max_completion_time` failed (REASON_MAX_COMPLETION_TIME_REACHED), a killed one was killed whatever its exit
+    /// code, else exit 0 is TASK_FINISHED and anything else TASK_FAILED.
+    static func terminalState(_ task: TaskRecord, _ status: WaitStatus) -> (TaskState, TaskStatus.Reason?) {
+        if task.killedByCompletionTimeout { return (.taskFailed, .maxCompletionTimeReached) }
+        if task.killing { return (.taskKilled, nil) }
+        return (status.succeeded ? .taskFinished : .taskFailed, nil)
+    }
+
+    /// `max_completion_time`: the task is killed at once (no grace period) when it runs longer.
+    func armCompletionTimer(_ task: TaskRecord, executor: ExecutorRecord, framework: FrameworkRecord) {
+        guard task.info.hasMaxCompletionTime, task.info.maxCompletionTime.nanoseconds > 0 else { return }
+        let limit = Duration.nanoseconds(task.info.maxCompletionTime.nanoseconds)
+        let log = task.directory + "/stderr"
+        SandboxLog.append(
+            log,
+            source: "executor.cpp:711",
+            "Task \(task.info.taskID.value) has a max completion time of \(StoutDuration.format(limit))"
+        )
+        self.after(limit) {
+            guard !task.exited, !task.killing, executor.phase != .terminated else { return }
+            SandboxLog.append(
+                log,
+                source: "executor.cpp:1113",
+                "Killing task \(task.info.taskID.value) which exceeded its maximum completion time of \(StoutDuration.format(limit))"
+            )
+            task.killedByCompletionTimeout = true
+            self.killTaskProcess(task, executor: executor, framework: framework, gracePeriod: .zero)
+        }
     }
 
     /// An update from a built-in executor: source SOURCE_EXECUTOR, its executor ID, the task's container.
@@ -195,14 +226,14 @@ extension AgentCore {
         SandboxLog.append(executor.directory + "/stderr", source: "default_executor.cpp:204", "Received LAUNCH_GROUP event")
         var records: [TaskRecord] = []
         for info in tasks {
-            let directory = executor.directory + "/tasks/" + info.taskID.value
+            // As the default executor lays it out: the task's sandbox is its nested container's,
+            // `containers/<container ID>`, reachable as `tasks/<task ID>` through a symlink.
+            let containerID = Self.newContainerID(parent: executor.containerID)
+            let directory = executor.directory + "/containers/" + containerID.value
             _ = Fetcher.makeDirectories(directory)
-            let record = TaskRecord(
-                info: info,
-                directory: directory,
-                containerID: Self.newContainerID(parent: executor.containerID),
-                group: group
-            )
+            _ = Fetcher.makeDirectories(executor.directory + "/tasks")
+            symlink(directory, executor.directory + "/tasks/" + info.taskID.value)
+            let record = TaskRecord(info: info, directory: directory, containerID: containerID, group: group)
             executor.add(record)
             records.append(record)
         }
@@ -250,6 +281,7 @@ extension AgentCore {
                 self.defaultTaskExited(task, executor: executor, framework: framework, pid: pid, status: status)
             }
             self.sendExecutorUpdate(task, executor: executor, framework: framework, state: .taskRunning)
+            self.armCompletionTimer(task, executor: executor, framework: framework)
         } catch {
             SandboxLog.appendRaw(task.directory + "/stderr", error.message + "\n")
             task.exited = true
@@ -265,9 +297,9 @@ extension AgentCore {
         task.escalation += 1
         ProcessLauncher.signalGroup(pid, SIGKILL)
         let status = WaitStatus(raw: raw)
-        let state: TaskState = task.killing ? .taskKilled : (status.succeeded ? .taskFinished : .taskFailed)
+        let (state, reason) = Self.terminalState(task, status)
         let message = "Command " + status.description
-        self.sendExecutorUpdate(task, executor: executor, framework: framework, state: state, message: message)
+        self.sendExecutorUpdate(task, executor: executor, framework: framework, state: state, message: message, reason: reason)
         SandboxLog.append(
             executor.directory + "/stderr",
             source: "default_executor.cpp:972",
@@ -315,7 +347,6 @@ extension AgentCore {
         case .taskGone: "TASK_GONE"
         case .taskGoneByOperator: "TASK_GONE_BY_OPERATOR"
         case .taskUnknown: "TASK_UNKNOWN"
-        default: "TASK_UNKNOWN"
         }
     }
 }

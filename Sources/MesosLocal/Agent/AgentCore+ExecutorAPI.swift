@@ -83,6 +83,11 @@ extension AgentCore {
 
     /// Hands tasks to a subscribed executor: `LAUNCH` for each, or one `LAUNCH_GROUP`.
     func deliver(_ tasks: [TaskInfo], asGroup: Bool, to executor: ExecutorRecord) {
+        let tasks = tasks.map { task in
+            var task = task
+            if !task.hasAgentID { task.agentID = self.agentID }
+            return task
+        }
         for task in tasks {
             executor.add(TaskRecord(info: task, directory: executor.directory, containerID: executor.containerID))
         }
@@ -108,8 +113,18 @@ extension AgentCore {
         do {
             payload = try MessageCodec(executor.contentType).encode(event)
         } catch {
-            self.logger.error("cannot encode an executor event", metadata: ["mesos.error": "\(error)"])
-            return
+            // A message missing a required field (a master that left one out): send what there is, as the
+            // executor's reader ignores what it does not know, rather than never delivering the event.
+            self.logger.warning("an executor event lacks required fields", metadata: ["mesos.error": "\(error)"])
+            do {
+                switch executor.contentType {
+                case .json: payload = try event.jsonUTF8Bytes(options: .mesos)
+                case .protobuf: payload = try event.serializedBytes(partial: true)
+                }
+            } catch {
+                self.logger.error("cannot encode an executor event", metadata: ["mesos.error": "\(error)"])
+                return
+            }
         }
         subscriber.send(Array("\(payload.count)\n".utf8) + payload)
     }
@@ -202,7 +217,7 @@ extension AgentCore {
 
         switch call.type {
         case .subscribe:
-            self.subscribe(executor, framework: framework, responder: responder, contentType: acceptType)
+            self.subscribe(call.subscribe, executor, framework: framework, responder: responder, contentType: acceptType)
         case .update:
             self.executorUpdate(call.update.status, executor: executor, framework: framework)
             responder.respond(.accepted)
@@ -285,15 +300,32 @@ extension AgentCore {
         return "Failed to convert JSON into Call protobuf: " + error.message
     }
 
+    /// `Slave::subscribe`: a terminating executor (or framework) is told to shut down; otherwise the executor
+    /// becomes RUNNING on this connection (closing an older one), its unacknowledged updates are taken again, tasks
+    /// it never heard of on a re-subscription are dropped, and it gets SUBSCRIBED and its queued tasks.
     private func subscribe(
+        _ subscribe: ExecutorCall.Subscribe,
         _ executor: ExecutorRecord,
         framework: FrameworkRecord,
         responder: AgentHTTPResponder,
         contentType: ContentType
     ) {
+        if framework.terminating || executor.phase == .terminating || executor.phase == .terminated {
+            let previous = executor.subscriber
+            executor.subscriber = responder
+            executor.contentType = contentType
+            responder.startStream(contentType: contentType.mediaType)
+            var shutdown = ExecutorEvent()
+            shutdown.type = .shutdown
+            self.send(shutdown, to: executor)
+            responder.finish()
+            executor.subscriber = previous?.connectionID == responder.connectionID ? nil : previous
+            return
+        }
         if let previous = executor.subscriber, previous.connectionID != responder.connectionID {
             previous.finish()
         }
+        let resubscribing = executor.phase == .running
         executor.subscriber = responder
         executor.contentType = contentType
         responder.startStream(contentType: contentType.mediaType)
@@ -301,20 +333,36 @@ extension AgentCore {
             executor.phase = .running
             executor.generation += 1  // cancels the registration timer
         }
+
+        for update in subscribe.unacknowledgedUpdates {
+            self.executorUpdate(update.status, executor: executor, framework: framework)
+        }
+        if resubscribing {
+            let known = Set(subscribe.unacknowledgedTasks.map(\.taskID.value))
+            for task in executor.orderedTasks where task.state == .taskStaging && !known.contains(task.info.taskID.value) {
+                var status = self.agentStatus(task.info.taskID, executor: executor, state: self.lostState(framework))
+                status.message = "Task launched during agent restart"
+                status.reason = .agentRestarted
+                self.enqueue(status, framework: framework, executor: executor)
+            }
+        }
+        if executor.tasks.isEmpty && executor.queued.isEmpty {
+            // Never sent a task, and all of its queued tasks were killed before delivery.
+            self.shutdown(executor, framework: framework)
+            return
+        }
+
         var event = ExecutorEvent()
         event.type = .subscribed
         event.subscribed.executorInfo = executor.info
         event.subscribed.frameworkInfo = framework.info
+        // `user` and `name` are required: a master that left them out must not stop the subscription.
+        if !framework.info.hasUser { event.subscribed.frameworkInfo.user = "" }
+        if !framework.info.hasName { event.subscribed.frameworkInfo.name = "" }
         event.subscribed.agentInfo = self.agentInfo
         event.subscribed.containerID = executor.containerID
         self.send(event, to: executor)
 
-        if executor.phase == .terminating {
-            var shutdown = ExecutorEvent()
-            shutdown.type = .shutdown
-            self.send(shutdown, to: executor)
-            return
-        }
         let queued = executor.queued
         executor.queued.removeAll()
         for entry in queued { self.deliver(entry.tasks, asGroup: entry.asGroup, to: executor) }
@@ -333,12 +381,13 @@ extension AgentCore {
         }
     }
 
-    /// An `UPDATE` from an executor, forwarded through the task's stream with the executor's uuid kept, so the
-    /// acknowledgement can be passed back as `ACKNOWLEDGED`.
+    /// An `UPDATE` from an executor, forwarded through the task's stream with the executor's uuid kept (so the
+    /// acknowledgement can be passed back as `ACKNOWLEDGED`), the agent's ID and the container's status added, as
+    /// in the recorded exchange (Fixtures/mesos-1.11/executor/scheduler_stream.recordio).
     private func executorUpdate(_ received: TaskStatus, executor: ExecutorRecord, framework: FrameworkRecord) {
         var status = received
         status.agentID = self.agentID
-        if !status.hasExecutorID { status.executorID = executor.id }
+        // The executor ID stays as the executor wrote it (absent, in the recorded 1.11 exchange).
         if !status.hasTimestamp { status.timestamp = AgentClock.now() }
         if !status.hasContainerStatus {
             status.containerStatus = self.containerStatus(executor.containerID, executorPID: executor.pid)

@@ -177,6 +177,24 @@ final class AgentCore: @unchecked Sendable {
             framework = FrameworkRecord(info: frameworkInfo)
             self.frameworks[frameworkInfo.id.value] = framework
         }
+        // IDs become directory names: refuse what could leave the sandbox tree (the master validates this too).
+        let ids = tasks.map(\.taskID.value) + (executor.map { [$0.executorID.value] } ?? [])
+        if let bad = ids.first(where: { !Self.isValidPathComponent($0) }) {
+            for task in tasks {
+                var status = TaskStatus()
+                status.taskID = task.taskID
+                status.state = .taskFailed
+                status.source = .agent
+                status.reason = .containerLaunchFailed
+                status.message = "Failed to launch container: '\(bad)' cannot name a sandbox directory"
+                status.agentID = self.agentID
+                if let executor { status.executorID = executor.executorID } else { status.executorID = ExecutorID(task.taskID.value) }
+                status.timestamp = AgentClock.now()
+                status.uuid = Data(AgentUUID.random())
+                self.enqueue(status, framework: framework, executor: nil)
+            }
+            return
+        }
         guard let executor else {
             for task in tasks { self.launchCommandTask(task, framework: framework) }
             return
@@ -202,6 +220,10 @@ final class AgentCore: @unchecked Sendable {
         unlink(latest)
         symlink(container.value, latest)
         return directory
+    }
+
+    static func isValidPathComponent(_ value: String) -> Bool {
+        !value.isEmpty && value != "." && value != ".." && !value.contains("/") && !value.contains("\0")
     }
 
     static func newContainerID(parent: ContainerID? = nil) -> ContainerID {
@@ -324,6 +346,7 @@ final class AgentCore: @unchecked Sendable {
             }
             self.queue.async {
                 self.fetches[id] = nil
+                guard !self.stopping else { return }
                 completion(result)
             }
         }
@@ -438,6 +461,19 @@ final class AgentCore: @unchecked Sendable {
                 "cannot kill an unknown task",
                 metadata: ["mesos.framework_id": "\(frameworkID.value)", "mesos.task_id": "\(taskID.value)"]
             )
+            // As `Slave::killTask`: a known framework hears that the task is not here.
+            if let framework = self.frameworks[frameworkID.value], !framework.terminating {
+                var status = TaskStatus()
+                status.taskID = taskID
+                status.state = framework.hasCapability(.partitionAware) ? .taskDropped : .taskLost
+                status.source = .agent
+                status.reason = .executorTerminated
+                status.message = "Cannot find executor"
+                status.agentID = self.agentID
+                status.timestamp = AgentClock.now()
+                status.uuid = Data(AgentUUID.random())
+                self.enqueue(status, framework: framework, executor: nil)
+            }
             return
         }
         switch executor.kind {
@@ -459,7 +495,11 @@ final class AgentCore: @unchecked Sendable {
             )
             self.killTaskProcess(task, executor: executor, framework: framework, gracePeriod: grace)
         case .custom:
-            if let task, executor.phase == .running || executor.phase == .terminating {
+            if executor.phase == .terminating || executor.phase == .terminated {
+                self.logger.warning("ignoring a kill: the executor is terminating", metadata: ["mesos.task_id": "\(taskID.value)"])
+                return
+            }
+            if let task, executor.phase == .running {
                 var event = ExecutorEvent()
                 event.type = .kill
                 event.kill.taskID = task.info.taskID
@@ -470,25 +510,39 @@ final class AgentCore: @unchecked Sendable {
                 guard let index = executor.queued.firstIndex(where: { $0.tasks.contains { $0.taskID == taskID } })
                 else { return }
                 let entry = executor.queued.remove(at: index)
-                self.killUnregistered(entry.asGroup ? entry.tasks : entry.tasks.filter { $0.taskID == taskID },
-                    executor: executor, framework: framework)
+                self.killUnregistered(
+                    entry.asGroup ? entry.tasks : entry.tasks.filter { $0.taskID == taskID },
+                    asGroup: entry.asGroup,
+                    executor: executor,
+                    framework: framework
+                )
                 if !entry.asGroup {
                     let rest = entry.tasks.filter { $0.taskID != taskID }
                     if !rest.isEmpty { executor.queued.insert((rest, false), at: index) }
                 }
             }
         case .builtinDefault:
-            guard let task else { return }
+            guard let task else {
+                // Its group waits for the executor's fetch: the whole group is killed before delivery.
+                guard let index = executor.queued.firstIndex(where: { $0.tasks.contains { $0.taskID == taskID } })
+                else { return }
+                let entry = executor.queued.remove(at: index)
+                self.killUnregistered(entry.tasks, asGroup: true, executor: executor, framework: framework)
+                return
+            }
             self.killDefaultExecutorTask(task, executor: executor, framework: framework, killPolicy: killPolicy)
         }
     }
 
-    /// TASK_KILLED for tasks that never reached their executor ("Unregistered executor").
-    func killUnregistered(_ tasks: [TaskInfo], executor: ExecutorRecord, framework: FrameworkRecord) {
+    /// TASK_KILLED for tasks killed before they reached their executor (`Slave::kill`, executor REGISTERING).
+    func killUnregistered(_ tasks: [TaskInfo], asGroup: Bool = false, executor: ExecutorRecord, framework: FrameworkRecord) {
         for task in tasks {
             var status = self.agentStatus(task.taskID, executor: executor, state: .taskKilled)
-            status.message = "Unregistered executor"
-            status.reason = .executorUnregistered
+            status.message =
+                asGroup
+                ? "A task within the task group was killed before delivery to the executor"
+                : "Killed before delivery to the executor"
+            status.reason = .taskKilledDuringLaunch
             self.enqueue(status, framework: framework, executor: executor)
         }
     }

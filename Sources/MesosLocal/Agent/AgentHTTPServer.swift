@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -61,6 +62,7 @@ struct AgentHTTPResponder: Sendable {
     /// A whole response with `Content-Length`.
     func respond(_ status: HTTPResponseStatus, contentType: String? = nil, headers extra: [(String, String)] = [], body: [UInt8] = []) {
         var headers = HTTPHeaders()
+        headers.add(name: "Date", value: Self.httpDate())
         if let contentType { headers.add(name: "Content-Type", value: contentType) }
         for (name, value) in extra { headers.add(name: name, value: value) }
         headers.add(name: "Content-Length", value: String(body.count))
@@ -91,8 +93,9 @@ struct AgentHTTPResponder: Sendable {
     /// Starts a chunked streaming response (`200 OK`, `Transfer-Encoding: chunked`).
     func startStream(contentType: String) {
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Date", value: Self.httpDate())
         headers.add(name: "Transfer-Encoding", value: "chunked")
+        headers.add(name: "Content-Type", value: contentType)
         let head = HTTPResponseHead(version: self.version, status: .ok, headers: headers)
         let channel = self.channel
         channel.eventLoop.execute {
@@ -120,6 +123,16 @@ struct AgentHTTPResponder: Sendable {
     }
 
     var connectionID: ObjectIdentifier { ObjectIdentifier(self.channel) }
+
+    /// `Sun, 22 Nov 2026 04:56:32 GMT`, as libprocess dates its responses.
+    static func httpDate() -> String {
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        var buffer = [CChar](repeating: 0, count: 64)
+        let count = strftime(&buffer, buffer.count, "%a, %d %b %Y %H:%M:%S GMT", &parts)
+        return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 }
 
 /// Receives requests for the agent's router.

@@ -12,7 +12,7 @@ enum ExecutorKind: Sendable {
     case command
     /// A framework's executor process, which talks to the executor API.
     case custom
-    /// The built-in default executor for task groups: each task a process in `tasks/<taskID>`.
+    /// The built-in default executor for task groups: each task a process in `containers/<id>` (`tasks/<taskID>`).
     case builtinDefault
 }
 
@@ -98,6 +98,7 @@ final class TaskRecord: @unchecked Sendable {
     let containerID: ContainerID
     var group: Int?
     var killing = false
+    var killedByCompletionTimeout = false
     var killStart: ContinuousClock.Instant?
     var killDeadline: ContinuousClock.Instant?
     var escalation = 0

@@ -71,7 +71,7 @@ final class Fetcher: Sendable {
             }
             outputName = name
         }
-        let destination = outputName.hasPrefix("/") ? outputName : sandbox + "/" + outputName
+        let destination = sandbox + "/" + outputName.drop { $0 == "/" }
 
         if uri.cache && Self.isNet(value) {
             SandboxLog.append(log, source: "fetcher.cpp:349", "Fetching URI '\(value)' from cache")
