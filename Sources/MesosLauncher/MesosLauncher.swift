@@ -428,6 +428,8 @@ public actor MesosLauncher {
     private func update(_ status: TaskStatus) async throws {
         defer { Task { _ = try? await self.client.acknowledge(status) } }
         guard var task = self.active[status.taskID.value] else { return }
+        // The agent sends an update again until it is acknowledged: a repeat (same uuid) is acknowledged, not news.
+        if status.hasUuid, task.lastStatus?.uuid == status.uuid { return }
         task.lastStatus = status
         self.active[status.taskID.value] = task
         task.handle.yield(status)
