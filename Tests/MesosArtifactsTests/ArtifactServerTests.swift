@@ -282,10 +282,10 @@ struct ArtifactServerLimitTests {
             H.send(fd, "GET /a/")
             let started = ContinuousClock.now
             let (_, closed) = await H.readToEnd(fd)
-            // Closed by the server (not the 10 s receive timeout), well before a slow client could pin it; the bound
-            // is loose because the whole test run shares two cores.
+            // Closed by the server: `closed` is false when the 10 s receive timeout ends the read instead. The time
+            // bound only has to stay under that timeout; a loaded two-core run has taken 8.4 s.
             #expect(closed)
-            #expect(ContinuousClock.now - started < .seconds(8))
+            #expect(ContinuousClock.now - started < .seconds(9.5))
         }
     }
 
