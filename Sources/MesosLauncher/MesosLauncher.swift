@@ -16,6 +16,10 @@ public struct LauncherConfiguration: Sendable {
     public var artifacts = ArtifactServerConfiguration()
     /// How tasks are placed on offers.
     public var matching = MatchingConfiguration()
+    /// Where the launcher keeps what a restarted process needs to fail over: the framework ID (unless
+    /// ``SchedulerConfiguration/frameworkIDStore`` is set) and the tasks it had launched. A new launcher with the same
+    /// directory and a `failover_timeout` long enough picks its running tasks up (``MesosLauncher/recoveredTasks``).
+    public var stateDirectory: String?
     public var logger: Logger?
 
     public init(masters: [String], frameworkName: String = "swift-mesos") {
@@ -86,7 +90,65 @@ public actor MesosLauncher {
     public init(configuration: LauncherConfiguration) {
         self.configuration = configuration
         self.logger = configuration.logger ?? Logger(label: "mesos.launcher", factory: { _ in SwiftLogNoOpLogHandler() })
-        self.client = SchedulerClient(configuration: configuration.scheduler)
+        var scheduler = configuration.scheduler
+        if let directory = configuration.stateDirectory, scheduler.frameworkIDStore == nil {
+            scheduler.frameworkIDStore = FileFrameworkIDStore(path: directory + "/framework-id")
+        }
+        self.client = SchedulerClient(configuration: scheduler)
+    }
+
+    /// The tasks a previous process with the same ``LauncherConfiguration/stateDirectory`` had running, picked up on
+    /// ``start()``: their updates and outcomes arrive on these handles.
+    public private(set) var recoveredTasks: [TaskHandle] = []
+
+    /// What is kept of a launched task in the state directory.
+    private struct SavedTask: Codable {
+        var taskID: String
+        var name: String
+        var agentID: String?
+        var attempt: Int
+    }
+
+    private var tasksFile: String? { self.configuration.stateDirectory.map { $0 + "/tasks.json" } }
+
+    private func saveTasks() {
+        guard let path = self.tasksFile else { return }
+        let saved = self.active.map { id, task in
+            SavedTask(taskID: id, name: task.spec.name, agentID: task.agent.map(\.id.value), attempt: task.attempt)
+        }
+        do {
+            let data = try JSONEncoder().encode(saved.sorted { $0.taskID < $1.taskID })
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            self.logger.warning("launcher: cannot save the task list to \(path): \(error)")
+        }
+    }
+
+    private func recoverTasks() {
+        guard let directory = self.configuration.stateDirectory, let path = self.tasksFile else { return }
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        guard let data = FileManager.default.contents(atPath: path),
+            let saved = try? JSONDecoder().decode([SavedTask].self, from: data)
+        else { return }
+        let client = self.client
+        for task in saved {
+            let handle = TaskHandle(name: task.name, frameworkID: { client.frameworkID }) { [weak self] handle in
+                try await self?.kill(handle)
+            }
+            handle.attempt(taskID: TaskID(task.taskID))
+            var agent = AgentInfo()
+            if let agentID = task.agentID {
+                agent.id = AgentID(agentID)
+                handle.placed(on: agent.id, endpoint: nil, ports: [])
+            }
+            var spec = TaskSpec(name: task.name, shell: "")
+            spec.command = nil
+            self.active[task.taskID] = Active(
+                handle: handle, spec: spec, attempt: task.attempt,
+                request: TaskRequest(taskID: TaskID(task.taskID), resources: ResourceRequest()), agent: agent
+            )
+            self.recoveredTasks.append(handle)
+        }
     }
 
     /// The framework's ID once subscribed.
@@ -109,6 +171,7 @@ public actor MesosLauncher {
             capability.type = wanted
             framework.capabilities.append(capability)
         }
+        self.recoverTasks()
         let events = try await self.client.subscribe(framework, suppressedRoles: [])
         self.loop = Task {
             do {
@@ -155,6 +218,8 @@ public actor MesosLauncher {
                 try? await Task.sleep(for: .milliseconds(50))
             }
             try? await self.client.stop(teardown: true)
+            self.active.removeAll()
+            self.saveTasks()
         case .leaveRunning:
             try? await self.client.stop(teardown: false)
         }
@@ -303,7 +368,7 @@ public actor MesosLauncher {
         do {
             switch event {
             case .subscribed(let subscription):
-                if subscription.isResubscription, !self.active.isEmpty {
+                if subscription.isResubscription || !self.recoveredTasks.isEmpty, !self.active.isEmpty {
                     // Nothing is forgotten across a re-subscription: ask for the state of every task we know.
                     try await self.client.reconcile(tasks: self.active.map { (TaskID($0.key), $0.value.agent?.id) })
                 }
@@ -369,6 +434,7 @@ public actor MesosLauncher {
                 handle: task.handle, spec: task.spec, attempt: task.attempt, request: task.request, agent: agent
             )
         }
+        if !launched.isEmpty { self.saveTasks() }
         // Leftovers come straight back while work is waiting; otherwise the master may hold them for a while.
         let refuse: Double = self.pending.isEmpty ? 5 : 0
         for accept in result.accepts {
@@ -435,6 +501,7 @@ public actor MesosLauncher {
         task.handle.yield(status)
         guard Self.isTerminal(status.state) else { return }
         self.active[status.taskID.value] = nil
+        self.saveTasks()
         let policy = task.spec.retry
         if !task.killed, !self.stopping, policy.retryOn.contains(status.state), task.attempt < policy.attempts {
             let delay = policy.backoff * (1 << min(task.attempt - 1, 16))

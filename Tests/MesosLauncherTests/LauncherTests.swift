@@ -133,4 +133,31 @@ struct LauncherTests {
             #expect(agents.count == 3)
         }
     }
+
+    @Test("a restarted process with the same state directory fails over and picks up its running task")
+    func failover() async throws {
+        guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("launcher-state-\(UUID().uuidString.prefix(6))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await LocalCluster.with { cluster in
+            var configuration = LauncherConfiguration(masters: [cluster.url], frameworkName: "failover")
+            configuration.framework.failoverTimeout = 60
+            configuration.stateDirectory = directory
+            let first = MesosLauncher(configuration: configuration)
+            try await first.start()
+            let handle = try await first.submit(TaskSpec(name: "long", shell: "sleep 1"))
+            for await status in handle.updates where status.state == .taskRunning { break }
+            let frameworkID = first.frameworkID
+            await first.shutdown(.leaveRunning)
+
+            let second = MesosLauncher(configuration: configuration)
+            try await second.start()
+            #expect(second.frameworkID == frameworkID)
+            let recovered = await second.recoveredTasks
+            #expect(recovered.map(\.name) == ["long"])
+            let outcome = try await #require(recovered.first).result()
+            #expect(outcome.state == .taskFinished)
+            await second.shutdown(.killTasks(grace: .seconds(2)))
+        }
+    }
 }
