@@ -101,7 +101,6 @@ extension AgentCore {
         guard !task.exited else { return }
         task.exited = true
         task.escalation += 1
-        if pid > 0 { ProcessLauncher.signalGroup(pid, SIGKILL) }  // what is left of the tree
         let status = WaitStatus(raw: raw)
         let (state, reason) = Self.terminalState(task, status)
         let message = "Command " + status.description
@@ -295,7 +294,6 @@ extension AgentCore {
         guard !task.exited else { return }
         task.exited = true
         task.escalation += 1
-        ProcessLauncher.signalGroup(pid, SIGKILL)
         let status = WaitStatus(raw: raw)
         let (state, reason) = Self.terminalState(task, status)
         let message = "Command " + status.description

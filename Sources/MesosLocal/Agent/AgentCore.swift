@@ -9,8 +9,10 @@ import Synchronization
 
 /// The agent's machinery, run like a libprocess actor: every piece of mutable state below is touched only on
 /// `queue`, a serial dispatch queue (that confinement is the invariant behind `@unchecked Sendable`). Public calls,
-/// HTTP requests, process exits, fetch results and timers all arrive as blocks on that queue. Child processes are
-/// reaped on threads of their own (`ProcessLauncher.watch`); fetches run as tasks off the queue.
+/// HTTP requests, process exits, fetch results and timers all arrive as blocks on that queue. A child's exit is
+/// awaited on a thread of its own, without reaping it; it is reaped on the queue (`ProcessLauncher.watch`), so
+/// every signal the queue sends goes to a live process or a zombie, never to a recycled pid. Fetches run as tasks
+/// off the queue.
 final class AgentCore: @unchecked Sendable {
     let queue = DispatchQueue(label: "mesos.local.agent")
     let configuration: LocalAgentConfiguration
@@ -373,9 +375,9 @@ final class AgentCore: @unchecked Sendable {
                 stderrPath: directory + "/stderr"
             )
         )
-        ProcessLauncher.watch(pid) { status in
-            self.queue.async { onExit(pid, status) }
-        }
+        // The rest of the process group is killed and the process reaped on the queue, right before `onExit`:
+        // until then the pid stays a zombie, so no signal this queue sends can reach a recycled pid.
+        ProcessLauncher.watch(pid, on: self.queue, killingGroup: true) { status in onExit(pid, status) }
         return pid
     }
 
@@ -645,7 +647,6 @@ final class AgentCore: @unchecked Sendable {
         guard executor.phase != .terminated else { return }
         executor.phase = .terminated
         executor.generation += 1
-        if let pid = executor.pid { ProcessLauncher.signalGroup(pid, SIGKILL) }
         if !framework.terminating && !self.stopping {
             for task in executor.orderedTasks where !task.state.isTerminal {
                 self.sendExecutorTerminatedUpdate(task.info.taskID, executor: executor, framework: framework)

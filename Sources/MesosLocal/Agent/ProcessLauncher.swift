@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 
 /// Starts processes the way the Mesos POSIX launcher does: each in a process group of its own (so a signal reaches
@@ -112,6 +113,30 @@ enum ProcessLauncher {
         }
     }
 
+    /// Waits on a thread of its own for `pid` to exit *without reaping it*, then on `queue` kills what is left of its
+    /// process group (when `killingGroup`), reaps it and calls `onExit` with the raw wait status. Until that block
+    /// runs the pid is a zombie and cannot be reused, so signals sent from `queue` never reach another process.
+    static func watch(
+        _ pid: pid_t,
+        on queue: DispatchQueue,
+        killingGroup: Bool,
+        onExit: @escaping @Sendable (Int32) -> Void
+    ) {
+        startThread {
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) == -1 && errno == EINTR {}
+            queue.async {
+                if killingGroup { _ = killpg(pid, SIGKILL) }
+                var status: Int32 = 0
+                var result: pid_t
+                repeat {
+                    result = waitpid(pid, &status, 0)
+                } while result == -1 && errno == EINTR
+                onExit(result == pid ? status : -1)
+            }
+        }
+    }
+
     /// Waits for `pid` without blocking the caller's thread.
     static func exitStatus(of pid: pid_t) async -> Int32 {
         await withCheckedContinuation { continuation in
@@ -119,7 +144,8 @@ enum ProcessLauncher {
         }
     }
 
-    /// Sends `signal` to the process group led by `pid`, and to `pid` itself in case it left the group.
+    /// Sends `signal` to the process group led by `pid`, and to `pid` itself in case it left the group. Only for a
+    /// pid not yet reaped (see ``watch(_:on:killingGroup:onExit:)``).
     static func signalGroup(_ pid: pid_t, _ signal: Int32) {
         guard pid > 0 else { return }
         _ = killpg(pid, signal)
