@@ -91,7 +91,8 @@ struct HTTPClientTests {
             try await HTTPClient(configuration: configuration).execute(HTTPRequest(url: server.baseURL + "/hang"))
         }
         #expect(error?.code == .timeout)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Well under the server's hang (60 s); loose, since a loaded two-core run has taken 6 s for the 300 ms.
+        #expect(ContinuousClock.now - started < .seconds(20))
         await server.stop()
     }
 

@@ -396,7 +396,7 @@ struct AgentExecutorAPITests {
     @Test("an executor that exits leaves TASK_FAILED, REASON_EXECUTOR_TERMINATED for its unfinished tasks")
     func executorExits() async throws {
         try await AgentTest.withAgent { agent, delegate in
-            agent.launch(framework: AgentTest.framework(), executor: Self.executor("short", command: "sleep 0.5; exit 2"), tasks: [AgentTest.task("orphan", shell: "x")], asGroup: false)
+            agent.launch(framework: AgentTest.framework(), executor: Self.executor("short", command: "sleep 3; exit 2"), tasks: [AgentTest.task("orphan", shell: "x")], asGroup: false)
             let executor = TestExecutorClient(agent: agent, executorID: "short")
             try await Task.sleep(for: .milliseconds(100))
             try await executor.subscribe()

@@ -366,10 +366,10 @@ struct SchedulerClientTests {
         try await Self.withMasters { masters in
             let master = masters[0]
             var subscribed = ScriptedMaster.recordedEvents(.json)[0]
-            subscribed.subscribed.heartbeatIntervalSeconds = 0.2
+            subscribed.subscribed.heartbeatIntervalSeconds = 1
             master.setFallback(.stream(.init(records: [try MessageCodec(.json).encode(subscribed)])))
             var configuration = Self.configuration([master.url])
-            configuration.heartbeatTolerance = 5  // 1 s without a byte; a heartbeat comes every 100 ms
+            configuration.heartbeatTolerance = 5  // 5 s without a byte (loose for loaded runs); a heartbeat comes every 100 ms
             let client = SchedulerClient(configuration: configuration)
             var iterator = try await client.subscribe(Self.framework).makeAsyncIterator()
             #expect(try await Self.next(&iterator, 1) == ["subscribed"])
