@@ -139,11 +139,14 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
+        // Child processes as Mesos starts them: own process group, clean descriptors and signal mask, reaped off
+        // Swift concurrency's threads. Shared by the local agent and the executor.
+        .target(name: "MesosProcess"),
         // A local master with agents that run real processes: for demos and integration tests.
         .target(
             name: "MesosLocal",
             dependencies: [
-                "Mesos", "MesosCodecs", "MesosRecordIO", "MesosHTTP",
+                "Mesos", "MesosCodecs", "MesosRecordIO", "MesosHTTP", "MesosProcess",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import MesosProcess
 import Dispatch
 import FoundationEssentials
 import Glibc

@@ -1,3 +1,4 @@
+import MesosProcess
 import Dispatch
 import FoundationEssentials
 import Glibc
@@ -365,16 +366,21 @@ final class AgentCore: @unchecked Sendable {
         directory: String,
         onExit: @escaping @Sendable (pid_t, Int32) -> Void
     ) throws(LocalAgentError) -> pid_t {
-        let pid = try ProcessLauncher.spawn(
-            ProcessLauncher.Spec(
-                executable: executable,
-                argv: argv,
-                environment: environment,
-                directory: directory,
-                stdoutPath: directory + "/stdout",
-                stderrPath: directory + "/stderr"
+        let pid: pid_t
+        do {
+            pid = try ProcessLauncher.spawn(
+                ProcessLauncher.Spec(
+                    executable: executable,
+                    argv: argv,
+                    environment: environment,
+                    directory: directory,
+                    stdoutPath: directory + "/stdout",
+                    stderrPath: directory + "/stderr"
+                )
             )
-        )
+        } catch {
+            throw LocalAgentError(code: .launchFailed, message: error.message)
+        }
         // The rest of the process group is killed and the process reaped on the queue, right before `onExit`:
         // until then the pid stays a zombie, so no signal this queue sends can reach a recycled pid.
         ProcessLauncher.watch(pid, on: self.queue, killingGroup: true) { status in onExit(pid, status) }

@@ -1,3 +1,4 @@
+import MesosProcess
 import Glibc
 import Logging
 import Mesos

@@ -1,24 +1,40 @@
-import Dispatch
-import Glibc
+package import Dispatch
+package import Glibc
 
 /// Starts processes the way the Mesos POSIX launcher does: each in a process group of its own (so a signal reaches
 /// the whole tree), stdin from `/dev/null`, stdout and stderr appended to files in the sandbox, a clean signal mask.
 /// Exits are observed by `waitpid` on a dedicated thread per process, never on a Swift concurrency thread.
-enum ProcessLauncher {
-    struct Spec: Sendable {
+package enum ProcessLauncher {
+    package struct Spec: Sendable {
         /// Looked up in `PATH` when it has no slash; `argv[0]` when nil.
-        var executable: String? = nil
-        var argv: [String]
-        var environment: [String: String]
-        var directory: String
-        var stdoutPath: String
-        var stderrPath: String
+        package var executable: String? = nil
+        package var argv: [String]
+        package var environment: [String: String]
+        package var directory: String
+        package var stdoutPath: String
+        package var stderrPath: String
+
+        package init(
+            executable: String? = nil,
+            argv: [String],
+            environment: [String: String],
+            directory: String,
+            stdoutPath: String,
+            stderrPath: String
+        ) {
+            self.executable = executable
+            self.argv = argv
+            self.environment = environment
+            self.directory = directory
+            self.stdoutPath = stdoutPath
+            self.stderrPath = stderrPath
+        }
     }
 
     /// Starts `spec`; the new process leads its own process group (pgid == pid).
-    static func spawn(_ spec: Spec) throws(LocalAgentError) -> pid_t {
+    package static func spawn(_ spec: Spec) throws(ChildProcessError) -> pid_t {
         guard let executable = spec.executable ?? spec.argv.first else {
-            throw LocalAgentError(code: .launchFailed, message: "Empty command")
+            throw ChildProcessError(message: "Empty command")
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -27,7 +43,7 @@ enum ProcessLauncher {
         posix_spawn_file_actions_addopen(&actions, 1, spec.stdoutPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, spec.stderrPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         guard let addChdir = Self.addChdir else {
-            throw LocalAgentError(code: .launchFailed, message: "posix_spawn_file_actions_addchdir_np is not available")
+            throw ChildProcessError(message: "posix_spawn_file_actions_addchdir_np is not available")
         }
         _ = addChdir(&actions, spec.directory)
         // Nothing of this process leaks into the task: without this, a task would hold the master's and the
@@ -68,9 +84,7 @@ enum ProcessLauncher {
             }
         }
         guard result == 0 else {
-            throw LocalAgentError(
-                code: .launchFailed,
-                message: "Failed to execute '\(executable)': \(String(cString: strerror(result)))"
+            throw ChildProcessError(message: "Failed to execute '\(executable)': \(String(cString: strerror(result)))"
             )
         }
         return pid
@@ -99,7 +113,7 @@ enum ProcessLauncher {
     }()
 
     /// Calls `onExit` with the raw wait status once `pid` has exited, from a thread of its own.
-    static func watch(_ pid: pid_t, onExit: @escaping @Sendable (Int32) -> Void) {
+    package static func watch(_ pid: pid_t, onExit: @escaping @Sendable (Int32) -> Void) {
         startThread {
             var status: Int32 = 0
             while true {
@@ -116,7 +130,7 @@ enum ProcessLauncher {
     /// Waits on a thread of its own for `pid` to exit *without reaping it*, then on `queue` kills what is left of its
     /// process group (when `killingGroup`), reaps it and calls `onExit` with the raw wait status. Until that block
     /// runs the pid is a zombie and cannot be reused, so signals sent from `queue` never reach another process.
-    static func watch(
+    package static func watch(
         _ pid: pid_t,
         on queue: DispatchQueue,
         killingGroup: Bool,
@@ -138,7 +152,7 @@ enum ProcessLauncher {
     }
 
     /// Waits for `pid` without blocking the caller's thread.
-    static func exitStatus(of pid: pid_t) async -> Int32 {
+    package static func exitStatus(of pid: pid_t) async -> Int32 {
         await withCheckedContinuation { continuation in
             self.watch(pid) { continuation.resume(returning: $0) }
         }
@@ -146,7 +160,7 @@ enum ProcessLauncher {
 
     /// Sends `signal` to the process group led by `pid`, and to `pid` itself in case it left the group. Only for a
     /// pid not yet reaped (see ``watch(_:on:killingGroup:onExit:)``).
-    static func signalGroup(_ pid: pid_t, _ signal: Int32) {
+    package static func signalGroup(_ pid: pid_t, _ signal: Int32) {
         guard pid > 0 else { return }
         _ = killpg(pid, signal)
         _ = kill(pid, signal)
@@ -157,7 +171,7 @@ enum ProcessLauncher {
         init(_ run: @escaping @Sendable () -> Void) { self.run = run }
     }
 
-    static func startThread(_ body: @escaping @Sendable () -> Void) {
+    package static func startThread(_ body: @escaping @Sendable () -> Void) {
         let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
         var thread = pthread_t()
         let result = pthread_create(
@@ -179,17 +193,18 @@ enum ProcessLauncher {
 }
 
 /// A wait status decoded as stout's `WSTRINGIFY` prints it.
-struct WaitStatus: Sendable, Hashable {
-    var raw: Int32
+package struct WaitStatus: Sendable, Hashable {
+    package var raw: Int32
+    package init(raw: Int32) { self.raw = raw }
 
-    var exited: Bool { self.raw & 0x7f == 0 }
-    var exitCode: Int32 { (self.raw >> 8) & 0xff }
-    var signaled: Bool { self.raw & 0x7f != 0 && self.raw & 0x7f != 0x7f }
-    var signal: Int32 { self.raw & 0x7f }
-    var succeeded: Bool { self.raw >= 0 && self.exited && self.exitCode == 0 }
+    package var exited: Bool { self.raw & 0x7f == 0 }
+    package var exitCode: Int32 { (self.raw >> 8) & 0xff }
+    package var signaled: Bool { self.raw & 0x7f != 0 && self.raw & 0x7f != 0x7f }
+    package var signal: Int32 { self.raw & 0x7f }
+    package var succeeded: Bool { self.raw >= 0 && self.exited && self.exitCode == 0 }
 
     /// "exited with status 1", "terminated with signal Terminated".
-    var description: String {
+    package var description: String {
         if self.raw < 0 { return "terminated with unknown status" }
         if self.exited { return "exited with status \(self.exitCode)" }
         if self.signaled {
@@ -198,4 +213,11 @@ struct WaitStatus: Sendable, Hashable {
         }
         return "wait status \(self.raw)"
     }
+}
+
+/// Why a process could not be started.
+package struct ChildProcessError: Error, CustomStringConvertible {
+    package var message: String
+    package init(message: String) { self.message = message }
+    package var description: String { self.message }
 }
