@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "MesosScheduler", targets: ["MesosScheduler"]),
         .library(name: "MesosLocal", targets: ["MesosLocal"]),
         .library(name: "MesosLauncher", targets: ["MesosLauncher"]),
+        .library(name: "MesosExecutor", targets: ["MesosExecutor"]),
+        .executable(name: "mesos-swift-executor", targets: ["mesos-swift-executor"]),
         .executable(name: "mesos-submit", targets: ["mesos-submit"]),
         .executable(name: "mesos-local", targets: ["mesos-local"]),
     ],
@@ -157,11 +159,32 @@ let package = Package(
         .testTarget(
             name: "MesosLocalTests",
             dependencies: [
-                "Mesos", "MesosCodecs", "MesosRecordIO", "MesosHTTP", "MesosLocal",
+                "Mesos", "MesosCodecs", "MesosRecordIO", "MesosHTTP", "MesosLocal", "MesosProcess",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The v1 Executor API client: environment, subscribe with what is unacknowledged, reliable updates, recovery.
+        .target(
+            name: "MesosExecutor",
+            dependencies: [
+                "Mesos", "MesosCodecs", "MesosHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // A ready executor that runs each task's command as a child process.
+        .executableTarget(
+            name: "mesos-swift-executor",
+            dependencies: ["Mesos", "MesosExecutor", "MesosProcess", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "MesosExecutorTests",
+            dependencies: [
+                "Mesos", "MesosExecutor", "MesosLocal", "MesosScheduler", "mesos-swift-executor",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

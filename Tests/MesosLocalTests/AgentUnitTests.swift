@@ -1,3 +1,4 @@
+import MesosProcess
 import Mesos
 import NIOHTTP1
 @testable import MesosLocal

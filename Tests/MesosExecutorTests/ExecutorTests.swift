@@ -1,0 +1,256 @@
+import Foundation
+import Mesos
+import MesosExecutor
+import MesosLocal
+import MesosScheduler
+import Synchronization
+import Testing
+
+@Suite("Executor environment")
+struct ExecutorEnvironmentTests {
+    static let complete: [String: String] = [
+        "MESOS_AGENT_ENDPOINT": "127.0.0.1:5051",
+        "MESOS_FRAMEWORK_ID": "fw-1",
+        "MESOS_EXECUTOR_ID": "ex-1",
+        "MESOS_DIRECTORY": "/var/lib/mesos/sandbox",
+        "MESOS_CHECKPOINT": "1",
+        "MESOS_RECOVERY_TIMEOUT": "15mins",
+        "MESOS_SUBSCRIPTION_BACKOFF_MAX": "2secs",
+        "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": "5secs",
+    ]
+
+    @Test("the recorded agent environment and the defaults")
+    func recorded() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/mesos-1.11/executor/executor_env.json")
+        let variables = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: String] ?? [:]
+        let environment = try ExecutorEnvironment(variables)
+        #expect(environment.agentURL == "http://127.0.0.1:5051/api/v1/executor")
+        #expect(environment.executorID == "pyexec-1")
+        #expect(environment.checkpoint == false)
+        #expect(environment.shutdownGracePeriod == .seconds(5))
+        #expect(environment.recoveryTimeout == .seconds(900))
+        #expect(environment.subscriptionBackoffMaximum == .seconds(2))
+        #expect(environment.sandbox == environment.directory)
+    }
+
+    @Test("Mesos durations in every unit", arguments: [
+        ("10ns", Duration.nanoseconds(10)), ("3us", .microseconds(3)), ("250ms", .milliseconds(250)),
+        ("5secs", .seconds(5)), ("1.5mins", .seconds(90)), ("2hrs", .seconds(7200)), ("1days", .seconds(86400)),
+        ("1weeks", .seconds(604_800)),
+    ])
+    func durations(text: String, expected: Duration) {
+        #expect(ExecutorEnvironment.parseDuration(text) == expected)
+    }
+
+    @Test("malformed durations are refused", arguments: ["5", "5s", "secs", "-1secs", "1.5", "10 parsecs", ""])
+    func badDurations(text: String) {
+        #expect(ExecutorEnvironment.parseDuration(text) == nil)
+    }
+
+    @Test("each missing or malformed variable is named", arguments: [
+        ("MESOS_AGENT_ENDPOINT", nil as String?), ("MESOS_FRAMEWORK_ID", nil), ("MESOS_EXECUTOR_ID", nil),
+        ("MESOS_DIRECTORY", nil), ("MESOS_AGENT_ENDPOINT", "localhost"), ("MESOS_CHECKPOINT", "yes"),
+        ("MESOS_CHECKPOINT", "true"), ("MESOS_RECOVERY_TIMEOUT", "soon"), ("MESOS_SUBSCRIPTION_BACKOFF_MAX", "2"),
+        ("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "5 seconds"),
+    ])
+    func bad(variable: String, value: String?) {
+        var variables = Self.complete
+        variables[variable] = value
+        #expect(throws: ExecutorEnvironmentError.self) { try ExecutorEnvironment(variables) }
+        do {
+            _ = try ExecutorEnvironment(variables)
+        } catch {
+            #expect(error.variable == variable)
+        }
+    }
+
+    @Test("the complete environment: checkpointing, token, domain socket, TLS")
+    func complete() throws {
+        var variables = Self.complete
+        variables["MESOS_EXECUTOR_AUTHENTICATION_TOKEN"] = "tok"
+        variables["MESOS_DOMAIN_SOCKET"] = "/run/agent.sock"
+        variables["SSL_ENABLED"] = "true"
+        let environment = try ExecutorEnvironment(variables)
+        #expect(environment.checkpoint)
+        #expect(environment.authenticationToken == "tok")
+        #expect(environment.domainSocket == "/run/agent.sock")
+        #expect(environment.agentURL.hasPrefix("https://"))
+    }
+}
+
+/// `mesos-swift-executor`, launched by a local agent for a scheduler's task, runs the task and messages both ways.
+@Suite("Swift executor under a local agent", .timeLimit(.minutes(2)))
+struct SwiftExecutorTests {
+    static var binary: String {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while directory.path.contains(".xctest") { directory = directory.deletingLastPathComponent() }
+        return directory.appendingPathComponent("mesos-swift-executor").path
+    }
+
+    final class Log: Sendable {
+        let updates = Mutex<[TaskStatus]>([])
+        let messages = Mutex<[String]>([])
+        let failures = Mutex<[(ExecutorID?, Int32?)]>([])
+    }
+
+    static func executor(_ id: String) -> ExecutorInfo {
+        var executor = ExecutorInfo()
+        executor.executorID = ExecutorID(id)
+        executor.type = .custom
+        executor.command.shell = false
+        executor.command.value = Self.binary
+        executor.command.arguments = [Self.binary]
+        executor.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
+        return executor
+    }
+
+    func wait(_ what: String, timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("timed out waiting for \(what)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    @Test("runs tasks, reports with the command executor's texts, kills, relays messages both ways, shuts down")
+    func endToEnd() async throws {
+        try await LocalCluster.with { cluster in
+            let client = SchedulerClient(configuration: SchedulerConfiguration(masters: [cluster.url]))
+            var info = FrameworkInfo()
+            info.user = "root"
+            info.name = "executor-test"
+            var killing = FrameworkInfo.Capability()
+            killing.type = .taskKillingState
+            info.capabilities = [killing]
+            let events = try await client.subscribe(info)
+            let log = Log()
+            let launched = Mutex(false)
+            let executor = Self.executor("swift-exec")
+            let driver = Task {
+                do {
+                    for try await event in events {
+                        switch event {
+                        case .offers(let offers):
+                            guard let offer = offers.first, !launched.withLock({ $0 }) else {
+                                try? await client.decline(offerIDs: offers.map(\.id))
+                                continue
+                            }
+                            launched.withLock { $0 = true }
+                            func task(_ id: String, _ command: String) -> TaskInfo {
+                                var task = TaskInfo()
+                                task.name = id
+                                task.taskID = TaskID(id)
+                                task.agentID = offer.agentID
+                                task.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
+                                task.executor = executor
+                                task.data = Data(command.utf8)  // the command line, for mesos-swift-executor
+                                return task
+                            }
+                            try? await client.accept(
+                                offerIDs: [offer.id],
+                                operations: [.launch([
+                                    task("ok", "echo done"),
+                                    task("three", "exit 3"),
+                                    task("talker", "echo hello-from-task >> \"$MESOS_EXECUTOR_MESSAGES_OUT\"; sleep 30"),
+                                ])]
+                            )
+                        case .update(let status):
+                            log.updates.withLock { $0.append(status) }
+                            _ = try? await client.acknowledge(status)
+                        case .message(_, _, let data):
+                            log.messages.withLock { $0.append(String(decoding: data, as: UTF8.self)) }
+                        case .failure(_, let executorID, let status):
+                            log.failures.withLock { $0.append((executorID, status)) }
+                        default:
+                            break
+                        }
+                    }
+                } catch {}
+            }
+            func states(_ task: String) -> [TaskState] {
+                log.updates.withLock { $0.filter { $0.taskID.value == task }.map(\.state) }
+            }
+            try await wait("ok and three to end") {
+                states("ok").last == .taskFinished && states("three").last == .taskFailed
+            }
+            #expect(states("ok") == [.taskStarting, .taskRunning, .taskFinished])
+            let three = log.updates.withLock { $0.last { $0.taskID.value == "three" } }
+            #expect(three?.message == "Command exited with status 3")
+            #expect(three?.source == .executor)
+            #expect(three?.executorID.value == "swift-exec")
+
+            // Task → scheduler, and scheduler → task (the executor appends it to messages.in in the sandbox).
+            try await wait("the task's message") { log.messages.withLock { $0.contains("hello-from-task") } }
+            let agentID = try #require(log.updates.withLock { $0.first?.agentID })
+            try await client.message(agentID: agentID, executorID: executor.executorID, data: Data("hi executor".utf8))
+
+            // KILL: TASK_KILLING (the framework knows it), then TASK_KILLED by SIGTERM.
+            try await wait("talker running") { states("talker").contains(.taskRunning) }
+            try await client.kill(taskID: "talker", agentID: agentID)
+            try await wait("talker killed") { states("talker").last == .taskKilled }
+            #expect(Array(states("talker").suffix(2)) == [.taskKilling, .taskKilled])
+            let killed = log.updates.withLock { $0.last { $0.taskID.value == "talker" } }
+            #expect(killed?.message == "Command terminated with signal Terminated")
+
+            // SHUTDOWN: the executor exits; the framework hears FAILURE for it with status 0.
+            try await client.shutdownExecutor(executor.executorID, agentID: agentID)
+            try await wait("the executor's end") { !log.failures.withLock { $0.isEmpty } }
+            #expect(log.failures.withLock { $0.first?.0 } == executor.executorID)
+            try await client.stop(teardown: true)
+            driver.cancel()
+        }
+    }
+
+    @Test("outside an agent the executor names the missing variable and exits non-zero")
+    func badEnvironment() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.environment = ["PATH": "/usr/bin:/bin", "MESOS_AGENT_ENDPOINT": "127.0.0.1:1"]
+        let pipe = Pipe()
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(output.contains("MESOS_FRAMEWORK_ID"))
+    }
+
+    @Test("an unreachable agent without checkpointing: a clear error and exit")
+    func unreachable() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.environment = [
+            "PATH": "/usr/bin:/bin", "MESOS_AGENT_ENDPOINT": "127.0.0.1:1", "MESOS_FRAMEWORK_ID": "f",
+            "MESOS_EXECUTOR_ID": "e", "MESOS_DIRECTORY": FileManager.default.temporaryDirectory.path, "MESOS_CHECKPOINT": "0",
+        ]
+        let pipe = Pipe()
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(output.contains("lost the agent"))
+        #expect(output.contains("does not checkpoint"))
+    }
+
+    @Test("checkpointing: retries until the recovery timeout, then gives up with exit status 2")
+    func recoveryTimeout() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.environment = [
+            "PATH": "/usr/bin:/bin", "MESOS_AGENT_ENDPOINT": "127.0.0.1:1", "MESOS_FRAMEWORK_ID": "f",
+            "MESOS_EXECUTOR_ID": "e", "MESOS_DIRECTORY": FileManager.default.temporaryDirectory.path, "MESOS_CHECKPOINT": "1",
+            "MESOS_RECOVERY_TIMEOUT": "500ms", "MESOS_SUBSCRIPTION_BACKOFF_MAX": "50ms",
+        ]
+        let pipe = Pipe()
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        #expect(output.contains("did not come back"))
+    }
+}
