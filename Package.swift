@@ -241,9 +241,14 @@ let package = Package(
             dependencies: ["Mesos", "MesosLauncher", "MesosLocal", "MesosHTTP", .product(name: "NIOCore", package: "swift-nio")],
             path: "Examples/WebServer"
         ),
+        .executableTarget(
+            name: "example-custom-executor",
+            dependencies: ["Mesos", "MesosLauncher", "MesosLocal"],
+            path: "Examples/CustomExecutor"
+        ),
         .testTarget(
             name: "ExamplesTests",
-            dependencies: ["example-library-distribution", "example-web-server"]
+            dependencies: ["example-library-distribution", "example-web-server", "example-custom-executor", "mesos-swift-executor"]
         ),
         .testTarget(
             name: "MesosRecordIOTests",

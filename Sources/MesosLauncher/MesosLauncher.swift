@@ -262,6 +262,7 @@ public actor MesosLauncher {
         }
         if spec.executor == nil { task.command = command }
         if let container = spec.container { task.container = container }
+        if let data = spec.data { task.data = Data(data) }
         if let healthCheck = spec.healthCheck { task.healthCheck = healthCheck }
         if let grace = spec.killGracePeriod {
             task.killPolicy.gracePeriod.nanoseconds = Int64(grace.components.seconds) * 1_000_000_000

@@ -90,6 +90,9 @@ public struct TaskSpec: Sendable {
     public var killGracePeriod: Duration?
     public var retry = RetryPolicy.never
     public var artifacts: [Artifact] = []
+    /// Bytes for the executor (`TaskInfo.data`): how a custom executor learns what to run (mesos-swift-executor
+    /// runs them as a shell command line).
+    public var data: [UInt8]?
     /// The application the task belongs to, for UNIQUE/GROUP_BY/MAX_PER constraints; defaults to ``name``.
     public var group: String?
 

@@ -48,4 +48,11 @@ struct ExamplesTests {
         #expect(status == 0, "\(output)")
         #expect(output.contains("the web server answered on port"))
     }
+
+    @Test("custom executor: the launcher's tasks run under mesos-swift-executor")
+    func customExecutor() async throws {
+        let (status, output) = try await Self.run(Self.binary("example-custom-executor"))
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("every task ran under the custom executor as expected"))
+    }
 }
