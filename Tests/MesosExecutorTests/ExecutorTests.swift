@@ -205,6 +205,64 @@ struct SwiftExecutorTests {
         }
     }
 
+    @Test("agent restart with checkpointing: the executor subscribes again and its updates arrive, none lost or doubled")
+    func agentRestart() async throws {
+        try await LocalCluster.with { cluster in
+            let client = SchedulerClient(configuration: SchedulerConfiguration(masters: [cluster.url]))
+            var info = FrameworkInfo()
+            info.user = "root"
+            info.name = "executor-restart"
+            info.checkpoint = true
+            info.failoverTimeout = 60
+            let events = try await client.subscribe(info)
+            let log = Log()
+            let launched = Mutex(false)
+            let executor = Self.executor("restarting-exec")
+            let driver = Task {
+                do {
+                    for try await event in events {
+                        switch event {
+                        case .offers(let offers):
+                            guard let offer = offers.first, !launched.withLock({ $0 }) else {
+                                try? await client.decline(offerIDs: offers.map(\.id))
+                                continue
+                            }
+                            launched.withLock { $0 = true }
+                            var task = TaskInfo()
+                            task.name = "slow"
+                            task.taskID = "slow"
+                            task.agentID = offer.agentID
+                            task.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
+                            task.executor = executor
+                            task.data = Data("sleep 0.5".utf8)  // ends while the endpoint is down
+                            try? await client.accept(offerIDs: [offer.id], operations: [.launch([task])])
+                        case .update(let status):
+                            log.updates.withLock { $0.append(status) }
+                            _ = try? await client.acknowledge(status)
+                        default:
+                            break
+                        }
+                    }
+                } catch {}
+            }
+            try await wait("the task running") { log.updates.withLock { $0.contains { $0.state == .taskRunning } } }
+            // The agent goes away while the task runs and comes back; the task ends while the endpoint is down or
+            // just after, so its terminal update may travel in the executor's new SUBSCRIBE.
+            try await cluster.agents[0].restartEndpoint(downtime: .milliseconds(800))
+            try await wait("the task's end") { log.updates.withLock { $0.contains { $0.state == .taskFinished } } }
+            try await Task.sleep(for: .milliseconds(300))
+            let updates = log.updates.withLock { $0 }
+            let uuids = Set(updates.map(\.uuid))
+            // Every update once (a repeat of an unacknowledged one would carry the same uuid), in order.
+            var seen = Set<Data>()
+            let states = updates.filter { seen.insert($0.uuid).inserted }.map(\.state)
+            #expect(states == [.taskStarting, .taskRunning, .taskFinished])
+            #expect(uuids.count == 3)
+            try await client.stop(teardown: true)
+            driver.cancel()
+        }
+    }
+
     @Test("outside an agent the executor names the missing variable and exits non-zero")
     func badEnvironment() throws {
         let process = Process()

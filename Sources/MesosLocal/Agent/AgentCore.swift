@@ -136,6 +136,26 @@ final class AgentCore: @unchecked Sendable {
         self.fetcher.shutdown()
     }
 
+    /// What a restarting agent looks like to its executors: the endpoint closes (every executor's stream ends, new
+    /// connections are refused) for `downtime`, then listens again on the same port. Processes keep running, as
+    /// with checkpointed recovery; executors of frameworks that do not checkpoint are shut down, as the real agent
+    /// does when their connection drops.
+    func restartEndpoint(downtime: Duration) async throws(LocalAgentError) {
+        let channel = await self.onQueue { () -> (any Channel)? in
+            let channel = self.serverChannel
+            self.serverChannel = nil
+            for framework in self.frameworks.values {
+                for executor in framework.executors.values { executor.subscriber?.finish() }
+            }
+            return channel
+        }
+        try? await channel?.close()
+        try? await Task.sleep(for: downtime)
+        let port = self.published.withLock { $0.port }
+        let reopened = try await AgentHTTPServer.bind(host: self.configuration.bindHost, port: port, router: self)
+        await self.onQueue { self.serverChannel = reopened }
+    }
+
     func onQueue<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
             self.queue.async { continuation.resume(returning: body()) }

@@ -40,6 +40,13 @@ public final class LocalAgent: Sendable {
         try await self.core.start()
     }
 
+    /// Closes the agent's endpoint for `downtime` and opens it again on the same port, as an agent restart looks to
+    /// its executors (fault injection for executor tests): their streams end and they must subscribe again; task
+    /// processes keep running.
+    public func restartEndpoint(downtime: Duration = .milliseconds(500)) async throws {
+        try await self.core.restartEndpoint(downtime: downtime)
+    }
+
     /// The agent's ID, host name, port (known after ``start()``), resources, attributes and domain.
     public var agentInfo: AgentInfo { self.core.agentInfo }
 
