@@ -226,7 +226,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Mesos", "MesosCodecs", "MesosScheduler", "MesosLocal", "MesosLauncher",
+                "Mesos", "MesosCodecs", "MesosScheduler", "MesosLocal", "MesosLauncher", "MesosHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

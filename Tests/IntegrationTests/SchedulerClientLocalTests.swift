@@ -1,6 +1,8 @@
 import Foundation
 import Mesos
 import MesosCodecs
+import MesosHTTP
+import NIOCore
 import MesosLocal
 import MesosScheduler
 import Synchronization
@@ -248,6 +250,52 @@ struct SchedulerClientLocalTests {
             #expect(follower.states(of: "kept").first == .taskRunning)
             try await second.stop(teardown: true)
             follower.task.cancel()
+        }
+    }
+
+    @Test("the calls the other tests do not make: inverse offers, roles, REQUEST, UPDATE_FRAMEWORK, operations")
+    func remainingCalls() async throws {
+        try await LocalCluster.with { cluster in
+            let client = SchedulerClient(configuration: Self.configuration(cluster.url))
+            let events = try await client.subscribe(Self.framework())
+            let operationUpdates = Mutex<[OperationStatus]>([])
+            let subscribed = Mutex(0)
+            let drain = Task {
+                do {
+                    for try await event in events {
+                        switch event {
+                        case .updateOperationStatus(let status): operationUpdates.withLock { $0.append(status) }
+                        case .offers(let offers): try? await client.decline(offerIDs: offers.map(\.id))
+                        case .subscribed: subscribed.withLock { $0 += 1 }
+                        default: break
+                        }
+                    }
+                } catch {}
+            }
+            try await client.acceptInverseOffers([OfferID("no-inverse-offer")])
+            try await client.declineInverseOffers([OfferID("no-inverse-offer")])
+            try await client.suppress(roles: ["*"])
+            try await client.revive(roles: ["*"])
+            try await client.request([Mesos_V1_Request()])
+            var info = Self.framework()
+            info.name = "renamed"
+            try await client.updateFramework(info)
+            let agentID = cluster.agents[0].agentInfo.id
+            try await client.reconcileOperations([(OperationID("op-1"), agentID, nil), (OperationID("op-2"), nil, nil)])
+            let deadline = ContinuousClock.now + .seconds(10)
+            while operationUpdates.withLock({ $0.count }) < 2, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let statuses = operationUpdates.withLock { $0 }
+            #expect(statuses.map(\.operationID.value) == ["op-1", "op-2"])
+            #expect(statuses.allSatisfy { $0.state == .operationUnknown && !$0.hasUuid })
+            #expect(statuses.first?.message == "Reconciliation: Operation is unknown")
+            #expect(statuses.last?.message == "Reconciliation: Operation is unknown and no 'agent_id' was provided")
+            // The rename shows in the master's state.
+            let state = try await HTTPClient().execute(HTTPRequest(method: "GET", url: cluster.url + "/master/state"))
+            #expect(String(decoding: state.body.readableBytesView, as: UTF8.self).contains("\"name\":\"renamed\""))
+            try await client.stop(teardown: true)
+            drain.cancel()
         }
     }
 }

@@ -164,7 +164,7 @@ extension LocalMaster {
             case .reconcile:
                 self.reconcile(call.reconcile.tasks, frameworkID: id, state: &state, effects: &effects)
             case .reconcileOperations:
-                return self.reconcileOperations(call.reconcileOperations, state: state, contentType: acceptType)
+                self.reconcileOperations(call.reconcileOperations, frameworkID: id, state: state, effects: &effects)
             case .message:
                 if let agent = state.agents[call.message.agentID.value]?.handle {
                     let frameworkID = framework.info.id
@@ -216,24 +216,44 @@ extension LocalMaster {
         return .empty(.ok)
     }
 
+    /// RECONCILE_OPERATIONS: answered 202, then one UPDATE_OPERATION_STATUS per operation named (none for the
+    /// implicit form: no operation here asks for feedback, so a framework has no known operations).
     private func reconcileOperations(
         _ call: SchedulerCall.ReconcileOperations,
+        frameworkID: String,
         state: State,
-        contentType: ContentType
-    ) -> LocalHTTPResponse {
-        // No operation here asks for feedback, so every operation a framework names is unknown.
-        var response = Mesos_V1_Scheduler_Response()
-        response.type = .reconcileOperations
-        response.reconcileOperations = Mesos_V1_Scheduler_Response.ReconcileOperations()
+        effects: inout MasterEffects
+    ) {
+        let subscription = state.frameworks[frameworkID]?.subscription
         for operation in call.operations {
             var status = OperationStatus()
             status.operationID = operation.operationID
-            status.state = .operationUnknown
-            if operation.hasAgentID { status.agentID = operation.agentID }
-            response.reconcileOperations.operationStatuses.append(status)
+            if operation.hasAgentID {
+                status.agentID = operation.agentID
+                let agent = operation.agentID.value
+                if state.agents[agent] != nil {
+                    status.state = .operationUnknown
+                    status.message = "Reconciliation: Operation is unknown"
+                } else if state.removedAgents[agent] == .unreachable {
+                    status.state = .operationUnreachable
+                    status.message = "Reconciliation: Agent is unreachable"
+                } else if state.removedAgents[agent] == .gone {
+                    status.state = .operationGoneByOperator
+                    status.message = "Reconciliation: Agent marked gone by operator"
+                } else {
+                    status.state = .operationUnknown
+                    status.message = "Reconciliation: Both operation and agent are unknown"
+                }
+            } else {
+                status.state = .operationUnknown
+                status.message = "Reconciliation: Operation is unknown and no 'agent_id' was provided"
+            }
+            if operation.hasResourceProviderID { status.resourceProviderID = operation.resourceProviderID }
+            var event = SchedulerEvent()
+            event.type = .updateOperationStatus
+            event.updateOperationStatus.status = status
+            effects.send(event, to: subscription)
         }
-        guard let body = try? MessageCodec(contentType).encode(response) else { return .empty(.internalServerError) }
-        return .full(status: .ok, headers: ["Content-Type": contentType.mediaType], body: ByteBuffer(bytes: body))
     }
 
     // MARK: Offers
