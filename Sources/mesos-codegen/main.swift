@@ -232,9 +232,13 @@ enum Kind {
     }
     out.close()
     out.line()
+    out.line("// `fresh`: `m` was a new value when the call began, so a field not yet seen in this call is unset and")
+    out.line("// needs no read of `m` (each read or write of a field in swift-protobuf's storage costs an access check).")
     out.open("extension GeneratedJSONReader {")
     for message in messages {
-        out.open("mutating func read\(ident(message))(_ m: inout \(swiftType(message))) throws(GeneratedCodecFailure) {")
+        guard message.fields.count <= 64 else { fatalError("more than 64 fields: \(message.fullName)") }
+        out.open("mutating func read\(ident(message))(_ m: inout \(swiftType(message)), fresh: Bool) throws(GeneratedCodecFailure) {")
+        if !message.fields.isEmpty { out.line("var seen: UInt64 = 0") }
         out.open("if try self.beginObject() {")
         out.open("repeat {")
         out.line("let field = try self.readKey(GeneratedJSONFields.fields_\(ident(message)))")
@@ -243,25 +247,25 @@ enum Kind {
         for (index, field) in message.fields.enumerated() {
             out.line("case \(index + 1):")
             out.indentLevel += 1
-            jsonDecodeField(&out, field)
+            jsonDecodeField(&out, field, bit: "\(UInt64(1) << UInt64(index))")
             out.indentLevel -= 1
         }
         out.line("default: try self.skipValue()")
         out.close()
         out.close("} while try self.nextMember()")
         out.close()
-        requiredCheck(&out, message, failure: ".invalid")
+        requiredCheck(&out, message)
         out.close()
     }
     out.close()
 }
 
-/// Reads one value of `kind` into `target` (a declaration or assignment prefix such as `let v = `).
+/// Reads one value of `kind` into a new constant `variable`.
 @MainActor func jsonReadValue(_ out: inout Output, _ kind: Kind, into variable: String, onUnknownEnum: String) {
     switch kind {
     case .message(let message):
         out.line("var \(variable) = \(swiftType(message))()")
-        out.line("try self.read\(ident(message))(&\(variable))")
+        out.line("try self.read\(ident(message))(&\(variable), fresh: true)")
     case .enumeration(let e):
         out.line(
             "guard let \(variable) = GeneratedJSONEnums.value_\(ident(e))(try self.readEnum(GeneratedJSONEnums.names_\(ident(e)))) else { \(onUnknownEnum) }"
@@ -271,12 +275,12 @@ enum Kind {
     }
 }
 
-@MainActor func jsonDecodeField(_ out: inout Output, _ field: FieldDescriptor) {
+@MainActor func jsonDecodeField(_ out: inout Output, _ field: FieldDescriptor, bit: String) {
     let (name, _) = names(field)
     if field.isMap {
         let (keyField, valueField) = field.messageType.mapKeyAndValue!
         guard keyField.type == .string else { fatalError("map keys other than strings: \(field.fullName)") }
-        out.line("var map = m.\(name)")
+        out.line("var map = fresh && seen & \(bit) == 0 ? [:] : m.\(name)")
         out.open("if try self.beginObject() {")
         out.open("repeat {")
         out.line("let key = try self.readMapKey()")
@@ -285,10 +289,11 @@ enum Kind {
         out.close("} while try self.nextMember()")
         out.close()
         out.line("m.\(name) = map")
+        out.line("seen |= \(bit)")
         return
     }
     if field.isRepeated {
-        out.line("var list = m.\(name)")
+        out.line("var list = fresh && seen & \(bit) == 0 ? [] : m.\(name)")
         out.open("if try self.beginArray() {")
         out.open("if self.arrayHasElements() {")
         out.open("repeat {")
@@ -304,6 +309,7 @@ enum Kind {
         out.close("} while false")
         out.close()
         out.line("m.\(name) = list")
+        out.line("seen |= \(bit)")
         return
     }
     let conflict = oneofName(field).map { "if m.\($0) != nil { throw .invalid }" }
@@ -312,11 +318,20 @@ enum Kind {
         if let conflict {
             out.line(conflict)
             out.line("var value = \(swiftType(message))()")
+            out.line("try self.read\(ident(message))(&value, fresh: true)")
+            out.line("m.\(name) = value")
         } else {
+            out.open("if fresh && seen & \(bit) == 0 {")
+            out.line("var value = \(swiftType(message))()")
+            out.line("try self.read\(ident(message))(&value, fresh: true)")
+            out.line("m.\(name) = value")
+            out.close("} else {")
+            out.indentLevel += 1
             out.line("var value = m.\(name)")
+            out.line("try self.read\(ident(message))(&value, fresh: false)")
+            out.line("m.\(name) = value")
+            out.close()
         }
-        out.line("try self.read\(ident(message))(&value)")
-        out.line("m.\(name) = value")
     case .enumeration(let e):
         let onUnknown = field.isRequired ? "throw .invalid" : "continue"
         out.line(
@@ -329,13 +344,22 @@ enum Kind {
         if let conflict { out.line(conflict) }
         out.line("m.\(name) = value")
     }
+    out.line("seen |= \(bit)")
 }
 
-@MainActor func requiredCheck(_ out: inout Output, _ message: Descriptor, failure: String) {
-    let required = message.fields.filter(\.isRequired)
+/// Throws `.invalid` if a required field is unset: from the bits of the fields set in this call when `m` was new,
+/// else from `m` itself.
+@MainActor func requiredCheck(_ out: inout Output, _ message: Descriptor) {
+    let required = message.fields.enumerated().filter { $0.element.isRequired }
     guard !required.isEmpty else { return }
-    let tests = required.map { "!m.\(names($0).has)" }.joined(separator: " || ")
-    out.line("if \(tests) { throw \(failure) }")
+    let mask = required.reduce(UInt64(0)) { $0 | UInt64(1) << UInt64($1.offset) }
+    let tests = required.map { "!m.\(names($0.element).has)" }.joined(separator: " || ")
+    out.open("if fresh {")
+    out.line("if seen & \(mask) != \(mask) { throw .invalid }")
+    out.close("} else if \(tests) {")
+    out.indentLevel += 1
+    out.line("throw .invalid")
+    out.close()
 }
 
 // MARK: - JSON encoding
@@ -428,35 +452,42 @@ enum Kind {
     out.line("import FoundationEssentials")
     out.line("internal import Mesos")
     out.line()
+    out.line("// `fresh`: `m` was a new value when the call began (see GeneratedJSONDecoding.swift).")
     out.open("extension GeneratedBinaryReader {")
     for message in messages {
         let repeated = message.fields.filter(\.isRepeated)
-        out.open("mutating func read\(ident(message))(_ m: inout \(swiftType(message))) throws(GeneratedCodecFailure) {")
+        out.open("mutating func read\(ident(message))(_ m: inout \(swiftType(message)), fresh: Bool) throws(GeneratedCodecFailure) {")
+        if !message.fields.isEmpty { out.line("var seen: UInt64 = 0") }
         for (index, field) in repeated.enumerated() {
-            out.line("var list\(index) = m.\(names(field).name)")
-            out.line("var touched\(index) = false")
+            let type = field.isMap ? "[String: \(valueType(kind(field.messageType.mapKeyAndValue!.value)))]" : "[\(valueType(kind(field)))]"
+            out.line("var list\(index): \(type) = \(field.isMap ? "[:]" : "[]")")
         }
         out.open("while self.hasMore {")
         out.open("switch try self.readTag() {")
-        for field in message.fields {
+        for (position, field) in message.fields.enumerated() {
+            let bit = "\(UInt64(1) << UInt64(position))"
             let tag = UInt32(field.number) << 3 | wireType(kind(field))
             out.line("case \(tag):")
             out.indentLevel += 1
             if let index = repeated.firstIndex(where: { $0 === field }) {
+                out.open("if seen & \(bit) == 0 && !fresh {")
+                out.line("list\(index) = m.\(names(field).name)")
+                out.close()
                 binaryDecodeRepeated(&out, field, list: "list\(index)")
-                out.line("touched\(index) = true")
             } else {
-                binaryDecodeSingular(&out, field)
+                binaryDecodeSingular(&out, field, bit: bit)
             }
+            out.line("seen |= \(bit)")
             out.indentLevel -= 1
         }
         out.line("default: throw .fallback")
         out.close()
         out.close()
         for (index, field) in repeated.enumerated() {
-            out.line("if touched\(index) { m.\(names(field).name) = list\(index) }")
+            let position = message.fields.firstIndex(where: { $0 === field })!
+            out.line("if seen & \(UInt64(1) << UInt64(position)) != 0 { m.\(names(field).name) = list\(index) }")
         }
-        requiredCheck(&out, message, failure: ".invalid")
+        requiredCheck(&out, message)
         out.close()
     }
     out.close()
@@ -466,7 +497,7 @@ enum Kind {
     switch kind {
     case .message(let message):
         out.line("var \(variable) = \(swiftType(message))()")
-        out.line("try self.readMessage(&\(variable)) { (reader, message) throws(GeneratedCodecFailure) in try reader.read\(ident(message))(&message) }")
+        out.line("try self.readMessage(&\(variable), fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.read\(ident(message))(&message, fresh: true) }")
     case .enumeration(let e):
         out.line("guard let \(variable) = \(swiftType(e))(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }")
     default:
@@ -495,7 +526,7 @@ enum Kind {
         out.line("case 10: key = try entry.readString()")
         switch valueKind {
         case .message(let message):
-            out.line("case \(valueTag): try entry.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.read\(ident(message))(&message) }")
+            out.line("case \(valueTag): try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.read\(ident(message))(&message, fresh: false) }")
         default:
             out.line("case \(valueTag): value = try entry.read\(scalarName(valueKind))()")
         }
@@ -509,18 +540,29 @@ enum Kind {
     out.line("\(list).append(value)")
 }
 
-@MainActor func binaryDecodeSingular(_ out: inout Output, _ field: FieldDescriptor) {
-    let (name, _) = names(field)
+@MainActor func binaryDecodeSingular(_ out: inout Output, _ field: FieldDescriptor, bit: String) {
+    let (name, has) = names(field)
     switch kind(field) {
     case .message(let message):
+        let read = "{ (reader, message) throws(GeneratedCodecFailure) in try reader.read\(ident(message))(&message, fresh: false) }"
         if let oneof = oneofName(field) {
             out.line("var value = \(swiftType(message))()")
-            out.line("if case .\(name)(let current)? = m.\(oneof) { value = current }")
+            out.line("var wasFresh = true")
+            out.line("if case .\(name)(let current)? = m.\(oneof) { (value, wasFresh) = (current, false) }")
+            out.line("try self.readMessage(&value, fresh: wasFresh) \(read)")
+            out.line("m.\(name) = value")
         } else {
+            out.open("if fresh && seen & \(bit) == 0 {")
+            binaryReadValue(&out, kind(field), into: "value")
+            out.line("m.\(name) = value")
+            out.close("} else {")
+            out.indentLevel += 1
+            out.line("let wasFresh = !m.\(has)")
             out.line("var value = m.\(name)")
+            out.line("try self.readMessage(&value, fresh: wasFresh) \(read)")
+            out.line("m.\(name) = value")
+            out.close()
         }
-        out.line("try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.read\(ident(message))(&message) }")
-        out.line("m.\(name) = value")
     default:
         binaryReadValue(&out, kind(field), into: "value")
         out.line("m.\(name) = value")
@@ -644,10 +686,10 @@ enum Kind {
         let id = ident(message)
         out.open("extension \(swiftType(message)): GeneratedCodable {")
         out.open("static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {")
-        out.line("try reader.read\(id)(&m)")
+        out.line("try reader.read\(id)(&m, fresh: true)")
         out.close()
         out.open("static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {")
-        out.line("try reader.read\(id)(&m)")
+        out.line("try reader.read\(id)(&m, fresh: true)")
         out.close()
         out.line("static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.write\(id)(m) }")
         out.line("static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.write\(id)(m) }")

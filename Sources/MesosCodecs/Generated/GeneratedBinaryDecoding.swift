@@ -4,2380 +4,4157 @@
 import FoundationEssentials
 internal import Mesos
 
+// `fresh`: `m` was a new value when the call began (see GeneratedJSONDecoding.swift).
 extension GeneratedBinaryReader {
-    mutating func readMesos_V1_Address(_ m: inout Mesos_V1_Address) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Address(_ m: inout Mesos_V1_Address, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.hostname = value
+                    seen |= 1
                 case 18:
                     let value = try self.readString()
                     m.ip = value
+                    seen |= 2
                 case 24:
                     let value = try self.readInt32()
                     m.port = value
+                    seen |= 4
                 default: throw .fallback
             }
         }
-        if !m.hasPort { throw .invalid }
+        if fresh {
+            if seen & 4 != 4 { throw .invalid }
+        } else if !m.hasPort {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_AgentID(_ m: inout Mesos_V1_AgentID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_AgentID(_ m: inout Mesos_V1_AgentID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.value = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_AgentInfo(_ m: inout Mesos_V1_AgentInfo) throws(GeneratedCodecFailure) {
-        var list0 = m.resources
-        var touched0 = false
-        var list1 = m.attributes
-        var touched1 = false
+    mutating func readMesos_V1_AgentInfo(_ m: inout Mesos_V1_AgentInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Resource] = []
+        var list1: [Mesos_V1_Attribute] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.hostname = value
+                    seen |= 1
                 case 64:
                     let value = try self.readInt32()
                     m.port = value
+                    seen |= 2
                 case 26:
+                    if seen & 4 == 0 && !fresh {
+                        list0 = m.resources
+                    }
                     var value = Mesos_V1_Resource()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 4
                 case 42:
+                    if seen & 8 == 0 && !fresh {
+                        list1 = m.attributes
+                    }
                     var value = Mesos_V1_Attribute()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Attribute(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Attribute(&message, fresh: true) }
                     list1.append(value)
-                    touched1 = true
+                    seen |= 8
                 case 50:
-                    var value = m.id
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message) }
-                    m.id = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_AgentID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
+                        m.id = value
+                    } else {
+                        let wasFresh = !m.hasID
+                        var value = m.id
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: false) }
+                        m.id = value
+                    }
+                    seen |= 16
                 case 82:
-                    var value = m.domain
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo(&message) }
-                    m.domain = value
+                    if fresh && seen & 32 == 0 {
+                        var value = Mesos_V1_DomainInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo(&message, fresh: true) }
+                        m.domain = value
+                    } else {
+                        let wasFresh = !m.hasDomain
+                        var value = m.domain
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo(&message, fresh: false) }
+                        m.domain = value
+                    }
+                    seen |= 32
                 default: throw .fallback
             }
         }
-        if touched0 { m.resources = list0 }
-        if touched1 { m.attributes = list1 }
-        if !m.hasHostname { throw .invalid }
+        if seen & 4 != 0 { m.resources = list0 }
+        if seen & 8 != 0 { m.attributes = list1 }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasHostname {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Attribute(_ m: inout Mesos_V1_Attribute) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Attribute(_ m: inout Mesos_V1_Attribute, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.name = value
+                    seen |= 1
                 case 16:
                     guard let value = Mesos_V1_Value.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 2
                 case 26:
-                    var value = m.scalar
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message) }
-                    m.scalar = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_Value.Scalar()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: true) }
+                        m.scalar = value
+                    } else {
+                        let wasFresh = !m.hasScalar
+                        var value = m.scalar
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: false) }
+                        m.scalar = value
+                    }
+                    seen |= 4
                 case 34:
-                    var value = m.ranges
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Ranges(&message) }
-                    m.ranges = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_Value.Ranges()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Ranges(&message, fresh: true) }
+                        m.ranges = value
+                    } else {
+                        let wasFresh = !m.hasRanges
+                        var value = m.ranges
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Ranges(&message, fresh: false) }
+                        m.ranges = value
+                    }
+                    seen |= 8
                 case 50:
-                    var value = m.set
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Set(&message) }
-                    m.set = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_Value.Set()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Set(&message, fresh: true) }
+                        m.set = value
+                    } else {
+                        let wasFresh = !m.hasSet
+                        var value = m.set
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Set(&message, fresh: false) }
+                        m.set = value
+                    }
+                    seen |= 16
                 case 42:
-                    var value = m.text
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Text(&message) }
-                    m.text = value
+                    if fresh && seen & 32 == 0 {
+                        var value = Mesos_V1_Value.Text()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Text(&message, fresh: true) }
+                        m.text = value
+                    } else {
+                        let wasFresh = !m.hasText
+                        var value = m.text
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Text(&message, fresh: false) }
+                        m.text = value
+                    }
+                    seen |= 32
                 default: throw .fallback
             }
         }
-        if !m.hasName || !m.hasType { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasName || !m.hasType {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_CapabilityInfo(_ m: inout Mesos_V1_CapabilityInfo) throws(GeneratedCodecFailure) {
-        var list0 = m.capabilities
-        var touched0 = false
+    mutating func readMesos_V1_CapabilityInfo(_ m: inout Mesos_V1_CapabilityInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_CapabilityInfo.Capability] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.capabilities
+                    }
                     guard let value = Mesos_V1_CapabilityInfo.Capability(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.capabilities = list0 }
+        if seen & 1 != 0 { m.capabilities = list0 }
     }
-    mutating func readMesos_V1_CgroupInfo(_ m: inout Mesos_V1_CgroupInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CgroupInfo(_ m: inout Mesos_V1_CgroupInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.netCls
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CgroupInfo_NetCls(&message) }
-                    m.netCls = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_CgroupInfo.NetCls()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CgroupInfo_NetCls(&message, fresh: true) }
+                        m.netCls = value
+                    } else {
+                        let wasFresh = !m.hasNetCls
+                        var value = m.netCls
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CgroupInfo_NetCls(&message, fresh: false) }
+                        m.netCls = value
+                    }
+                    seen |= 1
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_CgroupInfo_NetCls(_ m: inout Mesos_V1_CgroupInfo.NetCls) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CgroupInfo_NetCls(_ m: inout Mesos_V1_CgroupInfo.NetCls, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     let value = try self.readUInt32()
                     m.classid = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_CheckInfo(_ m: inout Mesos_V1_CheckInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CheckInfo(_ m: inout Mesos_V1_CheckInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_CheckInfo.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 1
                 case 18:
-                    var value = m.command
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo_Command(&message) }
-                    m.command = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_CheckInfo.Command()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo_Command(&message, fresh: true) }
+                        m.command = value
+                    } else {
+                        let wasFresh = !m.hasCommand
+                        var value = m.command
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo_Command(&message, fresh: false) }
+                        m.command = value
+                    }
+                    seen |= 2
                 case 26:
-                    var value = m.http
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo_Http(&message) }
-                    m.http = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_CheckInfo.Http()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo_Http(&message, fresh: true) }
+                        m.http = value
+                    } else {
+                        let wasFresh = !m.hasHTTP
+                        var value = m.http
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo_Http(&message, fresh: false) }
+                        m.http = value
+                    }
+                    seen |= 4
                 case 58:
-                    var value = m.tcp
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo_Tcp(&message) }
-                    m.tcp = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_CheckInfo.Tcp()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo_Tcp(&message, fresh: true) }
+                        m.tcp = value
+                    } else {
+                        let wasFresh = !m.hasTcp
+                        var value = m.tcp
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo_Tcp(&message, fresh: false) }
+                        m.tcp = value
+                    }
+                    seen |= 8
                 case 33:
                     let value = try self.readDouble()
                     m.delaySeconds = value
+                    seen |= 16
                 case 41:
                     let value = try self.readDouble()
                     m.intervalSeconds = value
+                    seen |= 32
                 case 49:
                     let value = try self.readDouble()
                     m.timeoutSeconds = value
+                    seen |= 64
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_CheckInfo_Command(_ m: inout Mesos_V1_CheckInfo.Command) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CheckInfo_Command(_ m: inout Mesos_V1_CheckInfo.Command, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.command
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message) }
-                    m.command = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_CommandInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message, fresh: true) }
+                        m.command = value
+                    } else {
+                        let wasFresh = !m.hasCommand
+                        var value = m.command
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message, fresh: false) }
+                        m.command = value
+                    }
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasCommand { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasCommand {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_CheckInfo_Http(_ m: inout Mesos_V1_CheckInfo.Http) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CheckInfo_Http(_ m: inout Mesos_V1_CheckInfo.Http, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     let value = try self.readUInt32()
                     m.port = value
+                    seen |= 1
                 case 18:
                     let value = try self.readString()
                     m.path = value
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasPort { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasPort {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_CheckInfo_Tcp(_ m: inout Mesos_V1_CheckInfo.Tcp) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CheckInfo_Tcp(_ m: inout Mesos_V1_CheckInfo.Tcp, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     let value = try self.readUInt32()
                     m.port = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasPort { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasPort {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_CheckStatusInfo(_ m: inout Mesos_V1_CheckStatusInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CheckStatusInfo(_ m: inout Mesos_V1_CheckStatusInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_CheckInfo.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 1
                 case 18:
-                    var value = m.command
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo_Command(&message) }
-                    m.command = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_CheckStatusInfo.Command()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo_Command(&message, fresh: true) }
+                        m.command = value
+                    } else {
+                        let wasFresh = !m.hasCommand
+                        var value = m.command
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo_Command(&message, fresh: false) }
+                        m.command = value
+                    }
+                    seen |= 2
                 case 26:
-                    var value = m.http
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo_Http(&message) }
-                    m.http = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_CheckStatusInfo.Http()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo_Http(&message, fresh: true) }
+                        m.http = value
+                    } else {
+                        let wasFresh = !m.hasHTTP
+                        var value = m.http
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo_Http(&message, fresh: false) }
+                        m.http = value
+                    }
+                    seen |= 4
                 case 34:
-                    var value = m.tcp
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo_Tcp(&message) }
-                    m.tcp = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_CheckStatusInfo.Tcp()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo_Tcp(&message, fresh: true) }
+                        m.tcp = value
+                    } else {
+                        let wasFresh = !m.hasTcp
+                        var value = m.tcp
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo_Tcp(&message, fresh: false) }
+                        m.tcp = value
+                    }
+                    seen |= 8
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_CheckStatusInfo_Command(_ m: inout Mesos_V1_CheckStatusInfo.Command) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CheckStatusInfo_Command(_ m: inout Mesos_V1_CheckStatusInfo.Command, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     let value = try self.readInt32()
                     m.exitCode = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_CheckStatusInfo_Http(_ m: inout Mesos_V1_CheckStatusInfo.Http) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CheckStatusInfo_Http(_ m: inout Mesos_V1_CheckStatusInfo.Http, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     let value = try self.readUInt32()
                     m.statusCode = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_CheckStatusInfo_Tcp(_ m: inout Mesos_V1_CheckStatusInfo.Tcp) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CheckStatusInfo_Tcp(_ m: inout Mesos_V1_CheckStatusInfo.Tcp, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     let value = try self.readBool()
                     m.succeeded = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_CommandInfo(_ m: inout Mesos_V1_CommandInfo) throws(GeneratedCodecFailure) {
-        var list0 = m.uris
-        var touched0 = false
-        var list1 = m.arguments
-        var touched1 = false
+    mutating func readMesos_V1_CommandInfo(_ m: inout Mesos_V1_CommandInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_CommandInfo.URI] = []
+        var list1: [String] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.uris
+                    }
                     var value = Mesos_V1_CommandInfo.URI()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo_URI(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo_URI(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 case 18:
-                    var value = m.environment
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Environment(&message) }
-                    m.environment = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Environment()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Environment(&message, fresh: true) }
+                        m.environment = value
+                    } else {
+                        let wasFresh = !m.hasEnvironment
+                        var value = m.environment
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Environment(&message, fresh: false) }
+                        m.environment = value
+                    }
+                    seen |= 2
                 case 48:
                     let value = try self.readBool()
                     m.shell = value
+                    seen |= 4
                 case 26:
                     let value = try self.readString()
                     m.value = value
+                    seen |= 8
                 case 58:
+                    if seen & 16 == 0 && !fresh {
+                        list1 = m.arguments
+                    }
                     let value = try self.readString()
                     list1.append(value)
-                    touched1 = true
+                    seen |= 16
                 case 42:
                     let value = try self.readString()
                     m.user = value
+                    seen |= 32
                 default: throw .fallback
             }
         }
-        if touched0 { m.uris = list0 }
-        if touched1 { m.arguments = list1 }
+        if seen & 1 != 0 { m.uris = list0 }
+        if seen & 16 != 0 { m.arguments = list1 }
     }
-    mutating func readMesos_V1_CommandInfo_URI(_ m: inout Mesos_V1_CommandInfo.URI) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CommandInfo_URI(_ m: inout Mesos_V1_CommandInfo.URI, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.value = value
+                    seen |= 1
                 case 16:
                     let value = try self.readBool()
                     m.executable = value
+                    seen |= 2
                 case 24:
                     let value = try self.readBool()
                     m.extract = value
+                    seen |= 4
                 case 32:
                     let value = try self.readBool()
                     m.cache = value
+                    seen |= 8
                 case 42:
                     let value = try self.readString()
                     m.outputFile = value
+                    seen |= 16
                 default: throw .fallback
             }
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_ContainerID(_ m: inout Mesos_V1_ContainerID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_ContainerID(_ m: inout Mesos_V1_ContainerID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.value = value
+                    seen |= 1
                 case 18:
-                    var value = m.parent
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerID(&message) }
-                    m.parent = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_ContainerID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerID(&message, fresh: true) }
+                        m.parent = value
+                    } else {
+                        let wasFresh = !m.hasParent
+                        var value = m.parent
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerID(&message, fresh: false) }
+                        m.parent = value
+                    }
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_ContainerInfo(_ m: inout Mesos_V1_ContainerInfo) throws(GeneratedCodecFailure) {
-        var list0 = m.volumes
-        var touched0 = false
-        var list1 = m.networkInfos
-        var touched1 = false
+    mutating func readMesos_V1_ContainerInfo(_ m: inout Mesos_V1_ContainerInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Volume] = []
+        var list1: [Mesos_V1_NetworkInfo] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_ContainerInfo.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 1
                 case 18:
+                    if seen & 2 == 0 && !fresh {
+                        list0 = m.volumes
+                    }
                     var value = Mesos_V1_Volume()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 2
                 case 34:
                     let value = try self.readString()
                     m.hostname = value
+                    seen |= 4
                 case 26:
-                    var value = m.docker
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo_DockerInfo(&message) }
-                    m.docker = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_ContainerInfo.DockerInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo_DockerInfo(&message, fresh: true) }
+                        m.docker = value
+                    } else {
+                        let wasFresh = !m.hasDocker
+                        var value = m.docker
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo_DockerInfo(&message, fresh: false) }
+                        m.docker = value
+                    }
+                    seen |= 8
                 case 42:
-                    var value = m.mesos
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo_MesosInfo(&message) }
-                    m.mesos = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_ContainerInfo.MesosInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo_MesosInfo(&message, fresh: true) }
+                        m.mesos = value
+                    } else {
+                        let wasFresh = !m.hasMesos
+                        var value = m.mesos
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo_MesosInfo(&message, fresh: false) }
+                        m.mesos = value
+                    }
+                    seen |= 16
                 case 58:
+                    if seen & 32 == 0 && !fresh {
+                        list1 = m.networkInfos
+                    }
                     var value = Mesos_V1_NetworkInfo()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo(&message, fresh: true) }
                     list1.append(value)
-                    touched1 = true
+                    seen |= 32
                 case 66:
-                    var value = m.linuxInfo
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_LinuxInfo(&message) }
-                    m.linuxInfo = value
+                    if fresh && seen & 64 == 0 {
+                        var value = Mesos_V1_LinuxInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_LinuxInfo(&message, fresh: true) }
+                        m.linuxInfo = value
+                    } else {
+                        let wasFresh = !m.hasLinuxInfo
+                        var value = m.linuxInfo
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_LinuxInfo(&message, fresh: false) }
+                        m.linuxInfo = value
+                    }
+                    seen |= 64
                 case 74:
-                    var value = m.rlimitInfo
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_RLimitInfo(&message) }
-                    m.rlimitInfo = value
+                    if fresh && seen & 128 == 0 {
+                        var value = Mesos_V1_RLimitInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_RLimitInfo(&message, fresh: true) }
+                        m.rlimitInfo = value
+                    } else {
+                        let wasFresh = !m.hasRlimitInfo
+                        var value = m.rlimitInfo
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_RLimitInfo(&message, fresh: false) }
+                        m.rlimitInfo = value
+                    }
+                    seen |= 128
                 case 82:
-                    var value = m.ttyInfo
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TTYInfo(&message) }
-                    m.ttyInfo = value
+                    if fresh && seen & 256 == 0 {
+                        var value = Mesos_V1_TTYInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TTYInfo(&message, fresh: true) }
+                        m.ttyInfo = value
+                    } else {
+                        let wasFresh = !m.hasTtyInfo
+                        var value = m.ttyInfo
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TTYInfo(&message, fresh: false) }
+                        m.ttyInfo = value
+                    }
+                    seen |= 256
                 default: throw .fallback
             }
         }
-        if touched0 { m.volumes = list0 }
-        if touched1 { m.networkInfos = list1 }
-        if !m.hasType { throw .invalid }
+        if seen & 2 != 0 { m.volumes = list0 }
+        if seen & 32 != 0 { m.networkInfos = list1 }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasType {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_ContainerInfo_DockerInfo(_ m: inout Mesos_V1_ContainerInfo.DockerInfo) throws(GeneratedCodecFailure) {
-        var list0 = m.portMappings
-        var touched0 = false
-        var list1 = m.parameters
-        var touched1 = false
+    mutating func readMesos_V1_ContainerInfo_DockerInfo(_ m: inout Mesos_V1_ContainerInfo.DockerInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_ContainerInfo.DockerInfo.PortMapping] = []
+        var list1: [Mesos_V1_Parameter] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.image = value
+                    seen |= 1
                 case 16:
                     guard let value = Mesos_V1_ContainerInfo.DockerInfo.Network(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.network = value
+                    seen |= 2
                 case 26:
+                    if seen & 4 == 0 && !fresh {
+                        list0 = m.portMappings
+                    }
                     var value = Mesos_V1_ContainerInfo.DockerInfo.PortMapping()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 4
                 case 32:
                     let value = try self.readBool()
                     m.privileged = value
+                    seen |= 8
                 case 42:
+                    if seen & 16 == 0 && !fresh {
+                        list1 = m.parameters
+                    }
                     var value = Mesos_V1_Parameter()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message, fresh: true) }
                     list1.append(value)
-                    touched1 = true
+                    seen |= 16
                 case 48:
                     let value = try self.readBool()
                     m.forcePullImage = value
+                    seen |= 32
                 case 58:
                     let value = try self.readString()
                     m.volumeDriver = value
+                    seen |= 64
                 default: throw .fallback
             }
         }
-        if touched0 { m.portMappings = list0 }
-        if touched1 { m.parameters = list1 }
-        if !m.hasImage { throw .invalid }
+        if seen & 4 != 0 { m.portMappings = list0 }
+        if seen & 16 != 0 { m.parameters = list1 }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasImage {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_ContainerInfo_DockerInfo_PortMapping(_ m: inout Mesos_V1_ContainerInfo.DockerInfo.PortMapping) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_ContainerInfo_DockerInfo_PortMapping(_ m: inout Mesos_V1_ContainerInfo.DockerInfo.PortMapping, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     let value = try self.readUInt32()
                     m.hostPort = value
+                    seen |= 1
                 case 16:
                     let value = try self.readUInt32()
                     m.containerPort = value
+                    seen |= 2
                 case 26:
                     let value = try self.readString()
                     m.`protocol` = value
+                    seen |= 4
                 default: throw .fallback
             }
         }
-        if !m.hasHostPort || !m.hasContainerPort { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasHostPort || !m.hasContainerPort {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_ContainerInfo_MesosInfo(_ m: inout Mesos_V1_ContainerInfo.MesosInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_ContainerInfo_MesosInfo(_ m: inout Mesos_V1_ContainerInfo.MesosInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.image
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image(&message) }
-                    m.image = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_Image()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image(&message, fresh: true) }
+                        m.image = value
+                    } else {
+                        let wasFresh = !m.hasImage
+                        var value = m.image
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image(&message, fresh: false) }
+                        m.image = value
+                    }
+                    seen |= 1
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_ContainerStatus(_ m: inout Mesos_V1_ContainerStatus) throws(GeneratedCodecFailure) {
-        var list0 = m.networkInfos
-        var touched0 = false
+    mutating func readMesos_V1_ContainerStatus(_ m: inout Mesos_V1_ContainerStatus, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_NetworkInfo] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 34:
-                    var value = m.containerID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerID(&message) }
-                    m.containerID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_ContainerID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerID(&message, fresh: true) }
+                        m.containerID = value
+                    } else {
+                        let wasFresh = !m.hasContainerID
+                        var value = m.containerID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerID(&message, fresh: false) }
+                        m.containerID = value
+                    }
+                    seen |= 1
                 case 10:
+                    if seen & 2 == 0 && !fresh {
+                        list0 = m.networkInfos
+                    }
                     var value = Mesos_V1_NetworkInfo()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 2
                 case 18:
-                    var value = m.cgroupInfo
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CgroupInfo(&message) }
-                    m.cgroupInfo = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_CgroupInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CgroupInfo(&message, fresh: true) }
+                        m.cgroupInfo = value
+                    } else {
+                        let wasFresh = !m.hasCgroupInfo
+                        var value = m.cgroupInfo
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CgroupInfo(&message, fresh: false) }
+                        m.cgroupInfo = value
+                    }
+                    seen |= 4
                 case 24:
                     let value = try self.readUInt32()
                     m.executorPid = value
+                    seen |= 8
                 default: throw .fallback
             }
         }
-        if touched0 { m.networkInfos = list0 }
+        if seen & 2 != 0 { m.networkInfos = list0 }
     }
-    mutating func readMesos_V1_Credential(_ m: inout Mesos_V1_Credential) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Credential(_ m: inout Mesos_V1_Credential, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.principal = value
+                    seen |= 1
                 case 18:
                     let value = try self.readString()
                     m.secret = value
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasPrincipal { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasPrincipal {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_DiscoveryInfo(_ m: inout Mesos_V1_DiscoveryInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_DiscoveryInfo(_ m: inout Mesos_V1_DiscoveryInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_DiscoveryInfo.Visibility(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.visibility = value
+                    seen |= 1
                 case 18:
                     let value = try self.readString()
                     m.name = value
+                    seen |= 2
                 case 26:
                     let value = try self.readString()
                     m.environment = value
+                    seen |= 4
                 case 34:
                     let value = try self.readString()
                     m.location = value
+                    seen |= 8
                 case 42:
                     let value = try self.readString()
                     m.version = value
+                    seen |= 16
                 case 50:
-                    var value = m.ports
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Ports(&message) }
-                    m.ports = value
+                    if fresh && seen & 32 == 0 {
+                        var value = Mesos_V1_Ports()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Ports(&message, fresh: true) }
+                        m.ports = value
+                    } else {
+                        let wasFresh = !m.hasPorts
+                        var value = m.ports
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Ports(&message, fresh: false) }
+                        m.ports = value
+                    }
+                    seen |= 32
                 case 58:
-                    var value = m.labels
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message) }
-                    m.labels = value
+                    if fresh && seen & 64 == 0 {
+                        var value = Mesos_V1_Labels()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
+                        m.labels = value
+                    } else {
+                        let wasFresh = !m.hasLabels
+                        var value = m.labels
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: false) }
+                        m.labels = value
+                    }
+                    seen |= 64
                 default: throw .fallback
             }
         }
-        if !m.hasVisibility { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasVisibility {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_DomainInfo(_ m: inout Mesos_V1_DomainInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_DomainInfo(_ m: inout Mesos_V1_DomainInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.faultDomain
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo_FaultDomain(&message) }
-                    m.faultDomain = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_DomainInfo.FaultDomain()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo_FaultDomain(&message, fresh: true) }
+                        m.faultDomain = value
+                    } else {
+                        let wasFresh = !m.hasFaultDomain
+                        var value = m.faultDomain
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo_FaultDomain(&message, fresh: false) }
+                        m.faultDomain = value
+                    }
+                    seen |= 1
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_DomainInfo_FaultDomain(_ m: inout Mesos_V1_DomainInfo.FaultDomain) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_DomainInfo_FaultDomain(_ m: inout Mesos_V1_DomainInfo.FaultDomain, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.region
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo_FaultDomain_RegionInfo(&message) }
-                    m.region = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_DomainInfo.FaultDomain.RegionInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo_FaultDomain_RegionInfo(&message, fresh: true) }
+                        m.region = value
+                    } else {
+                        let wasFresh = !m.hasRegion
+                        var value = m.region
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo_FaultDomain_RegionInfo(&message, fresh: false) }
+                        m.region = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.zone
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(&message) }
-                    m.zone = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_DomainInfo.FaultDomain.ZoneInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(&message, fresh: true) }
+                        m.zone = value
+                    } else {
+                        let wasFresh = !m.hasZone
+                        var value = m.zone
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(&message, fresh: false) }
+                        m.zone = value
+                    }
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasRegion || !m.hasZone { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasRegion || !m.hasZone {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_DomainInfo_FaultDomain_RegionInfo(_ m: inout Mesos_V1_DomainInfo.FaultDomain.RegionInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_DomainInfo_FaultDomain_RegionInfo(_ m: inout Mesos_V1_DomainInfo.FaultDomain.RegionInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.name = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasName { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(_ m: inout Mesos_V1_DomainInfo.FaultDomain.ZoneInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(_ m: inout Mesos_V1_DomainInfo.FaultDomain.ZoneInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.name = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasName { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_DurationInfo(_ m: inout Mesos_V1_DurationInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_DurationInfo(_ m: inout Mesos_V1_DurationInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     let value = try self.readInt64()
                     m.nanoseconds = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasNanoseconds { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasNanoseconds {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Environment(_ m: inout Mesos_V1_Environment) throws(GeneratedCodecFailure) {
-        var list0 = m.variables
-        var touched0 = false
+    mutating func readMesos_V1_Environment(_ m: inout Mesos_V1_Environment, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Environment.Variable] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.variables
+                    }
                     var value = Mesos_V1_Environment.Variable()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Environment_Variable(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Environment_Variable(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.variables = list0 }
+        if seen & 1 != 0 { m.variables = list0 }
     }
-    mutating func readMesos_V1_Environment_Variable(_ m: inout Mesos_V1_Environment.Variable) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Environment_Variable(_ m: inout Mesos_V1_Environment.Variable, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.name = value
+                    seen |= 1
                 case 24:
                     guard let value = Mesos_V1_Environment.Variable.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 2
                 case 18:
                     let value = try self.readString()
                     m.value = value
+                    seen |= 4
                 case 34:
-                    var value = m.secret
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message) }
-                    m.secret = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_Secret()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: true) }
+                        m.secret = value
+                    } else {
+                        let wasFresh = !m.hasSecret
+                        var value = m.secret
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: false) }
+                        m.secret = value
+                    }
+                    seen |= 8
                 default: throw .fallback
             }
         }
-        if !m.hasName { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_ExecutorID(_ m: inout Mesos_V1_ExecutorID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_ExecutorID(_ m: inout Mesos_V1_ExecutorID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.value = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_ExecutorInfo(_ m: inout Mesos_V1_ExecutorInfo) throws(GeneratedCodecFailure) {
-        var list0 = m.resources
-        var touched0 = false
+    mutating func readMesos_V1_ExecutorInfo(_ m: inout Mesos_V1_ExecutorInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Resource] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 120:
                     guard let value = Mesos_V1_ExecutorInfo.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 1
                 case 10:
-                    var value = m.executorID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message) }
-                    m.executorID = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_ExecutorID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
+                        m.executorID = value
+                    } else {
+                        let wasFresh = !m.hasExecutorID
+                        var value = m.executorID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: false) }
+                        m.executorID = value
+                    }
+                    seen |= 2
                 case 66:
-                    var value = m.frameworkID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message) }
-                    m.frameworkID = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_FrameworkID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
+                        m.frameworkID = value
+                    } else {
+                        let wasFresh = !m.hasFrameworkID
+                        var value = m.frameworkID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: false) }
+                        m.frameworkID = value
+                    }
+                    seen |= 4
                 case 58:
-                    var value = m.command
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message) }
-                    m.command = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_CommandInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message, fresh: true) }
+                        m.command = value
+                    } else {
+                        let wasFresh = !m.hasCommand
+                        var value = m.command
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message, fresh: false) }
+                        m.command = value
+                    }
+                    seen |= 8
                 case 90:
-                    var value = m.container
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo(&message) }
-                    m.container = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_ContainerInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo(&message, fresh: true) }
+                        m.container = value
+                    } else {
+                        let wasFresh = !m.hasContainer
+                        var value = m.container
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo(&message, fresh: false) }
+                        m.container = value
+                    }
+                    seen |= 16
                 case 42:
+                    if seen & 32 == 0 && !fresh {
+                        list0 = m.resources
+                    }
                     var value = Mesos_V1_Resource()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 32
                 case 74:
                     let value = try self.readString()
                     m.name = value
+                    seen |= 64
                 case 82:
                     let value = try self.readString()
                     m.source = value
+                    seen |= 128
                 case 34:
                     let value = try self.readBytes()
                     m.data = value
+                    seen |= 256
                 case 98:
-                    var value = m.discovery
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DiscoveryInfo(&message) }
-                    m.discovery = value
+                    if fresh && seen & 512 == 0 {
+                        var value = Mesos_V1_DiscoveryInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DiscoveryInfo(&message, fresh: true) }
+                        m.discovery = value
+                    } else {
+                        let wasFresh = !m.hasDiscovery
+                        var value = m.discovery
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DiscoveryInfo(&message, fresh: false) }
+                        m.discovery = value
+                    }
+                    seen |= 512
                 case 106:
-                    var value = m.shutdownGracePeriod
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message) }
-                    m.shutdownGracePeriod = value
+                    if fresh && seen & 1024 == 0 {
+                        var value = Mesos_V1_DurationInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message, fresh: true) }
+                        m.shutdownGracePeriod = value
+                    } else {
+                        let wasFresh = !m.hasShutdownGracePeriod
+                        var value = m.shutdownGracePeriod
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message, fresh: false) }
+                        m.shutdownGracePeriod = value
+                    }
+                    seen |= 1024
                 case 114:
-                    var value = m.labels
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message) }
-                    m.labels = value
+                    if fresh && seen & 2048 == 0 {
+                        var value = Mesos_V1_Labels()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
+                        m.labels = value
+                    } else {
+                        let wasFresh = !m.hasLabels
+                        var value = m.labels
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: false) }
+                        m.labels = value
+                    }
+                    seen |= 2048
                 default: throw .fallback
             }
         }
-        if touched0 { m.resources = list0 }
-        if !m.hasExecutorID { throw .invalid }
+        if seen & 32 != 0 { m.resources = list0 }
+        if fresh {
+            if seen & 2 != 2 { throw .invalid }
+        } else if !m.hasExecutorID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Filters(_ m: inout Mesos_V1_Filters) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Filters(_ m: inout Mesos_V1_Filters, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 9:
                     let value = try self.readDouble()
                     m.refuseSeconds = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_FrameworkID(_ m: inout Mesos_V1_FrameworkID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_FrameworkID(_ m: inout Mesos_V1_FrameworkID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.value = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_FrameworkInfo(_ m: inout Mesos_V1_FrameworkInfo) throws(GeneratedCodecFailure) {
-        var list0 = m.roles
-        var touched0 = false
-        var list1 = m.capabilities
-        var touched1 = false
-        var list2 = m.offerFilters
-        var touched2 = false
+    mutating func readMesos_V1_FrameworkInfo(_ m: inout Mesos_V1_FrameworkInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [String] = []
+        var list1: [Mesos_V1_FrameworkInfo.Capability] = []
+        var list2: [String: Mesos_V1_OfferFilters] = [:]
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.user = value
+                    seen |= 1
                 case 18:
                     let value = try self.readString()
                     m.name = value
+                    seen |= 2
                 case 26:
-                    var value = m.id
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message) }
-                    m.id = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_FrameworkID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
+                        m.id = value
+                    } else {
+                        let wasFresh = !m.hasID
+                        var value = m.id
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: false) }
+                        m.id = value
+                    }
+                    seen |= 4
                 case 33:
                     let value = try self.readDouble()
                     m.failoverTimeout = value
+                    seen |= 8
                 case 40:
                     let value = try self.readBool()
                     m.checkpoint = value
+                    seen |= 16
                 case 50:
                     let value = try self.readString()
                     m.role = value
+                    seen |= 32
                 case 98:
+                    if seen & 64 == 0 && !fresh {
+                        list0 = m.roles
+                    }
                     let value = try self.readString()
                     list0.append(value)
-                    touched0 = true
+                    seen |= 64
                 case 58:
                     let value = try self.readString()
                     m.hostname = value
+                    seen |= 128
                 case 66:
                     let value = try self.readString()
                     m.principal = value
+                    seen |= 256
                 case 74:
                     let value = try self.readString()
                     m.webuiURL = value
+                    seen |= 512
                 case 82:
+                    if seen & 1024 == 0 && !fresh {
+                        list1 = m.capabilities
+                    }
                     var value = Mesos_V1_FrameworkInfo.Capability()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo_Capability(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo_Capability(&message, fresh: true) }
                     list1.append(value)
-                    touched1 = true
+                    seen |= 1024
                 case 90:
-                    var value = m.labels
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message) }
-                    m.labels = value
+                    if fresh && seen & 2048 == 0 {
+                        var value = Mesos_V1_Labels()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
+                        m.labels = value
+                    } else {
+                        let wasFresh = !m.hasLabels
+                        var value = m.labels
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: false) }
+                        m.labels = value
+                    }
+                    seen |= 2048
                 case 106:
+                    if seen & 4096 == 0 && !fresh {
+                        list2 = m.offerFilters
+                    }
                     var entry = try self.subReader()
                     var key = ""
                     var value = Mesos_V1_OfferFilters()
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
-                            case 18: try entry.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferFilters(&message) }
+                            case 18: try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferFilters(&message, fresh: false) }
                             default: throw .fallback
                         }
                     }
                     list2[key] = value
-                    touched2 = true
+                    seen |= 4096
                 default: throw .fallback
             }
         }
-        if touched0 { m.roles = list0 }
-        if touched1 { m.capabilities = list1 }
-        if touched2 { m.offerFilters = list2 }
-        if !m.hasUser || !m.hasName { throw .invalid }
+        if seen & 64 != 0 { m.roles = list0 }
+        if seen & 1024 != 0 { m.capabilities = list1 }
+        if seen & 4096 != 0 { m.offerFilters = list2 }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasUser || !m.hasName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_FrameworkInfo_Capability(_ m: inout Mesos_V1_FrameworkInfo.Capability) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_FrameworkInfo_Capability(_ m: inout Mesos_V1_FrameworkInfo.Capability, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_FrameworkInfo.Capability.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_HealthCheck(_ m: inout Mesos_V1_HealthCheck) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_HealthCheck(_ m: inout Mesos_V1_HealthCheck, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 17:
                     let value = try self.readDouble()
                     m.delaySeconds = value
+                    seen |= 1
                 case 25:
                     let value = try self.readDouble()
                     m.intervalSeconds = value
+                    seen |= 2
                 case 33:
                     let value = try self.readDouble()
                     m.timeoutSeconds = value
+                    seen |= 4
                 case 40:
                     let value = try self.readUInt32()
                     m.consecutiveFailures = value
+                    seen |= 8
                 case 49:
                     let value = try self.readDouble()
                     m.gracePeriodSeconds = value
+                    seen |= 16
                 case 64:
                     guard let value = Mesos_V1_HealthCheck.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 32
                 case 58:
-                    var value = m.command
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message) }
-                    m.command = value
+                    if fresh && seen & 64 == 0 {
+                        var value = Mesos_V1_CommandInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message, fresh: true) }
+                        m.command = value
+                    } else {
+                        let wasFresh = !m.hasCommand
+                        var value = m.command
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message, fresh: false) }
+                        m.command = value
+                    }
+                    seen |= 64
                 case 10:
-                    var value = m.http
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_HealthCheck_HTTPCheckInfo(&message) }
-                    m.http = value
+                    if fresh && seen & 128 == 0 {
+                        var value = Mesos_V1_HealthCheck.HTTPCheckInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_HealthCheck_HTTPCheckInfo(&message, fresh: true) }
+                        m.http = value
+                    } else {
+                        let wasFresh = !m.hasHTTP
+                        var value = m.http
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_HealthCheck_HTTPCheckInfo(&message, fresh: false) }
+                        m.http = value
+                    }
+                    seen |= 128
                 case 74:
-                    var value = m.tcp
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_HealthCheck_TCPCheckInfo(&message) }
-                    m.tcp = value
+                    if fresh && seen & 256 == 0 {
+                        var value = Mesos_V1_HealthCheck.TCPCheckInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_HealthCheck_TCPCheckInfo(&message, fresh: true) }
+                        m.tcp = value
+                    } else {
+                        let wasFresh = !m.hasTcp
+                        var value = m.tcp
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_HealthCheck_TCPCheckInfo(&message, fresh: false) }
+                        m.tcp = value
+                    }
+                    seen |= 256
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_HealthCheck_HTTPCheckInfo(_ m: inout Mesos_V1_HealthCheck.HTTPCheckInfo) throws(GeneratedCodecFailure) {
-        var list0 = m.statuses
-        var touched0 = false
+    mutating func readMesos_V1_HealthCheck_HTTPCheckInfo(_ m: inout Mesos_V1_HealthCheck.HTTPCheckInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [UInt32] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 40:
                     guard let value = Mesos_V1_NetworkInfo.ProtocolEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.`protocol` = value
+                    seen |= 1
                 case 26:
                     let value = try self.readString()
                     m.scheme = value
+                    seen |= 2
                 case 8:
                     let value = try self.readUInt32()
                     m.port = value
+                    seen |= 4
                 case 18:
                     let value = try self.readString()
                     m.path = value
+                    seen |= 8
                 case 32:
+                    if seen & 16 == 0 && !fresh {
+                        list0 = m.statuses
+                    }
                     let value = try self.readUInt32()
                     list0.append(value)
-                    touched0 = true
+                    seen |= 16
                 default: throw .fallback
             }
         }
-        if touched0 { m.statuses = list0 }
-        if !m.hasPort { throw .invalid }
+        if seen & 16 != 0 { m.statuses = list0 }
+        if fresh {
+            if seen & 4 != 4 { throw .invalid }
+        } else if !m.hasPort {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_HealthCheck_TCPCheckInfo(_ m: inout Mesos_V1_HealthCheck.TCPCheckInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_HealthCheck_TCPCheckInfo(_ m: inout Mesos_V1_HealthCheck.TCPCheckInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 16:
                     guard let value = Mesos_V1_NetworkInfo.ProtocolEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.`protocol` = value
+                    seen |= 1
                 case 8:
                     let value = try self.readUInt32()
                     m.port = value
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasPort { throw .invalid }
+        if fresh {
+            if seen & 2 != 2 { throw .invalid }
+        } else if !m.hasPort {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Image(_ m: inout Mesos_V1_Image) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Image(_ m: inout Mesos_V1_Image, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_Image.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 1
                 case 18:
-                    var value = m.appc
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image_Appc(&message) }
-                    m.appc = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Image.Appc()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image_Appc(&message, fresh: true) }
+                        m.appc = value
+                    } else {
+                        let wasFresh = !m.hasAppc
+                        var value = m.appc
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image_Appc(&message, fresh: false) }
+                        m.appc = value
+                    }
+                    seen |= 2
                 case 26:
-                    var value = m.docker
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image_Docker(&message) }
-                    m.docker = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_Image.Docker()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image_Docker(&message, fresh: true) }
+                        m.docker = value
+                    } else {
+                        let wasFresh = !m.hasDocker
+                        var value = m.docker
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image_Docker(&message, fresh: false) }
+                        m.docker = value
+                    }
+                    seen |= 4
                 case 32:
                     let value = try self.readBool()
                     m.cached = value
+                    seen |= 8
                 default: throw .fallback
             }
         }
-        if !m.hasType { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasType {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Image_Appc(_ m: inout Mesos_V1_Image.Appc) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Image_Appc(_ m: inout Mesos_V1_Image.Appc, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.name = value
+                    seen |= 1
                 case 18:
                     let value = try self.readString()
                     m.id = value
+                    seen |= 2
                 case 26:
-                    var value = m.labels
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message) }
-                    m.labels = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_Labels()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
+                        m.labels = value
+                    } else {
+                        let wasFresh = !m.hasLabels
+                        var value = m.labels
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: false) }
+                        m.labels = value
+                    }
+                    seen |= 4
                 default: throw .fallback
             }
         }
-        if !m.hasName { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Image_Docker(_ m: inout Mesos_V1_Image.Docker) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Image_Docker(_ m: inout Mesos_V1_Image.Docker, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.name = value
+                    seen |= 1
                 case 18:
-                    var value = m.credential
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Credential(&message) }
-                    m.credential = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Credential()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Credential(&message, fresh: true) }
+                        m.credential = value
+                    } else {
+                        let wasFresh = !m.hasCredential
+                        var value = m.credential
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Credential(&message, fresh: false) }
+                        m.credential = value
+                    }
+                    seen |= 2
                 case 26:
-                    var value = m.config
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message) }
-                    m.config = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_Secret()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: true) }
+                        m.config = value
+                    } else {
+                        let wasFresh = !m.hasConfig
+                        var value = m.config
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: false) }
+                        m.config = value
+                    }
+                    seen |= 4
                 default: throw .fallback
             }
         }
-        if !m.hasName { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_InverseOffer(_ m: inout Mesos_V1_InverseOffer) throws(GeneratedCodecFailure) {
-        var list0 = m.resources
-        var touched0 = false
+    mutating func readMesos_V1_InverseOffer(_ m: inout Mesos_V1_InverseOffer, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Resource] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.id
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message) }
-                    m.id = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_OfferID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
+                        m.id = value
+                    } else {
+                        let wasFresh = !m.hasID
+                        var value = m.id
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: false) }
+                        m.id = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.url
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_URL(&message) }
-                    m.url = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_URL()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_URL(&message, fresh: true) }
+                        m.url = value
+                    } else {
+                        let wasFresh = !m.hasURL
+                        var value = m.url
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_URL(&message, fresh: false) }
+                        m.url = value
+                    }
+                    seen |= 2
                 case 26:
-                    var value = m.frameworkID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message) }
-                    m.frameworkID = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_FrameworkID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
+                        m.frameworkID = value
+                    } else {
+                        let wasFresh = !m.hasFrameworkID
+                        var value = m.frameworkID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: false) }
+                        m.frameworkID = value
+                    }
+                    seen |= 4
                 case 34:
-                    var value = m.agentID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message) }
-                    m.agentID = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_AgentID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
+                        m.agentID = value
+                    } else {
+                        let wasFresh = !m.hasAgentID
+                        var value = m.agentID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: false) }
+                        m.agentID = value
+                    }
+                    seen |= 8
                 case 42:
-                    var value = m.unavailability
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Unavailability(&message) }
-                    m.unavailability = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_Unavailability()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Unavailability(&message, fresh: true) }
+                        m.unavailability = value
+                    } else {
+                        let wasFresh = !m.hasUnavailability
+                        var value = m.unavailability
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Unavailability(&message, fresh: false) }
+                        m.unavailability = value
+                    }
+                    seen |= 16
                 case 50:
+                    if seen & 32 == 0 && !fresh {
+                        list0 = m.resources
+                    }
                     var value = Mesos_V1_Resource()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 32
                 default: throw .fallback
             }
         }
-        if touched0 { m.resources = list0 }
-        if !m.hasID || !m.hasFrameworkID || !m.hasUnavailability { throw .invalid }
+        if seen & 32 != 0 { m.resources = list0 }
+        if fresh {
+            if seen & 21 != 21 { throw .invalid }
+        } else if !m.hasID || !m.hasFrameworkID || !m.hasUnavailability {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_KillPolicy(_ m: inout Mesos_V1_KillPolicy) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_KillPolicy(_ m: inout Mesos_V1_KillPolicy, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.gracePeriod
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message) }
-                    m.gracePeriod = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_DurationInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message, fresh: true) }
+                        m.gracePeriod = value
+                    } else {
+                        let wasFresh = !m.hasGracePeriod
+                        var value = m.gracePeriod
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message, fresh: false) }
+                        m.gracePeriod = value
+                    }
+                    seen |= 1
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Label(_ m: inout Mesos_V1_Label) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Label(_ m: inout Mesos_V1_Label, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.key = value
+                    seen |= 1
                 case 18:
                     let value = try self.readString()
                     m.value = value
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasKey { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasKey {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Labels(_ m: inout Mesos_V1_Labels) throws(GeneratedCodecFailure) {
-        var list0 = m.labels
-        var touched0 = false
+    mutating func readMesos_V1_Labels(_ m: inout Mesos_V1_Labels, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Label] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.labels
+                    }
                     var value = Mesos_V1_Label()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Label(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Label(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.labels = list0 }
+        if seen & 1 != 0 { m.labels = list0 }
     }
-    mutating func readMesos_V1_LinuxInfo(_ m: inout Mesos_V1_LinuxInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_LinuxInfo(_ m: inout Mesos_V1_LinuxInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.capabilityInfo
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CapabilityInfo(&message) }
-                    m.capabilityInfo = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_CapabilityInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CapabilityInfo(&message, fresh: true) }
+                        m.capabilityInfo = value
+                    } else {
+                        let wasFresh = !m.hasCapabilityInfo
+                        var value = m.capabilityInfo
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CapabilityInfo(&message, fresh: false) }
+                        m.capabilityInfo = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.boundingCapabilities
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CapabilityInfo(&message) }
-                    m.boundingCapabilities = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_CapabilityInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CapabilityInfo(&message, fresh: true) }
+                        m.boundingCapabilities = value
+                    } else {
+                        let wasFresh = !m.hasBoundingCapabilities
+                        var value = m.boundingCapabilities
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CapabilityInfo(&message, fresh: false) }
+                        m.boundingCapabilities = value
+                    }
+                    seen |= 2
                 case 26:
-                    var value = m.effectiveCapabilities
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CapabilityInfo(&message) }
-                    m.effectiveCapabilities = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_CapabilityInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CapabilityInfo(&message, fresh: true) }
+                        m.effectiveCapabilities = value
+                    } else {
+                        let wasFresh = !m.hasEffectiveCapabilities
+                        var value = m.effectiveCapabilities
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CapabilityInfo(&message, fresh: false) }
+                        m.effectiveCapabilities = value
+                    }
+                    seen |= 4
                 case 32:
                     let value = try self.readBool()
                     m.sharePidNamespace = value
+                    seen |= 8
                 case 42:
-                    var value = m.seccomp
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_SeccompInfo(&message) }
-                    m.seccomp = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_SeccompInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_SeccompInfo(&message, fresh: true) }
+                        m.seccomp = value
+                    } else {
+                        let wasFresh = !m.hasSeccomp
+                        var value = m.seccomp
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_SeccompInfo(&message, fresh: false) }
+                        m.seccomp = value
+                    }
+                    seen |= 16
                 case 48:
                     guard let value = Mesos_V1_LinuxInfo.IpcMode(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.ipcMode = value
+                    seen |= 32
                 case 56:
                     let value = try self.readUInt32()
                     m.shmSize = value
+                    seen |= 64
                 case 64:
                     let value = try self.readBool()
                     m.shareCgroups = value
+                    seen |= 128
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_MasterInfo(_ m: inout Mesos_V1_MasterInfo) throws(GeneratedCodecFailure) {
-        var list0 = m.capabilities
-        var touched0 = false
+    mutating func readMesos_V1_MasterInfo(_ m: inout Mesos_V1_MasterInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_MasterInfo.Capability] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.id = value
+                    seen |= 1
                 case 16:
                     let value = try self.readUInt32()
                     m.ip = value
+                    seen |= 2
                 case 24:
                     let value = try self.readUInt32()
                     m.port = value
+                    seen |= 4
                 case 34:
                     let value = try self.readString()
                     m.pid = value
+                    seen |= 8
                 case 42:
                     let value = try self.readString()
                     m.hostname = value
+                    seen |= 16
                 case 50:
                     let value = try self.readString()
                     m.version = value
+                    seen |= 32
                 case 58:
-                    var value = m.address
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Address(&message) }
-                    m.address = value
+                    if fresh && seen & 64 == 0 {
+                        var value = Mesos_V1_Address()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Address(&message, fresh: true) }
+                        m.address = value
+                    } else {
+                        let wasFresh = !m.hasAddress
+                        var value = m.address
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Address(&message, fresh: false) }
+                        m.address = value
+                    }
+                    seen |= 64
                 case 66:
-                    var value = m.domain
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo(&message) }
-                    m.domain = value
+                    if fresh && seen & 128 == 0 {
+                        var value = Mesos_V1_DomainInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo(&message, fresh: true) }
+                        m.domain = value
+                    } else {
+                        let wasFresh = !m.hasDomain
+                        var value = m.domain
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo(&message, fresh: false) }
+                        m.domain = value
+                    }
+                    seen |= 128
                 case 74:
+                    if seen & 256 == 0 && !fresh {
+                        list0 = m.capabilities
+                    }
                     var value = Mesos_V1_MasterInfo.Capability()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_MasterInfo_Capability(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_MasterInfo_Capability(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 256
                 default: throw .fallback
             }
         }
-        if touched0 { m.capabilities = list0 }
-        if !m.hasID || !m.hasIp || !m.hasPort { throw .invalid }
+        if seen & 256 != 0 { m.capabilities = list0 }
+        if fresh {
+            if seen & 7 != 7 { throw .invalid }
+        } else if !m.hasID || !m.hasIp || !m.hasPort {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_MasterInfo_Capability(_ m: inout Mesos_V1_MasterInfo.Capability) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_MasterInfo_Capability(_ m: inout Mesos_V1_MasterInfo.Capability, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_MasterInfo.Capability.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_MountPropagation(_ m: inout Mesos_V1_MountPropagation) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_MountPropagation(_ m: inout Mesos_V1_MountPropagation, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_MountPropagation.Mode(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.mode = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_NetworkInfo(_ m: inout Mesos_V1_NetworkInfo) throws(GeneratedCodecFailure) {
-        var list0 = m.ipAddresses
-        var touched0 = false
-        var list1 = m.groups
-        var touched1 = false
-        var list2 = m.portMappings
-        var touched2 = false
+    mutating func readMesos_V1_NetworkInfo(_ m: inout Mesos_V1_NetworkInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_NetworkInfo.IPAddress] = []
+        var list1: [String] = []
+        var list2: [Mesos_V1_NetworkInfo.PortMapping] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 42:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.ipAddresses
+                    }
                     var value = Mesos_V1_NetworkInfo.IPAddress()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo_IPAddress(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo_IPAddress(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 case 50:
                     let value = try self.readString()
                     m.name = value
+                    seen |= 2
                 case 26:
+                    if seen & 4 == 0 && !fresh {
+                        list1 = m.groups
+                    }
                     let value = try self.readString()
                     list1.append(value)
-                    touched1 = true
+                    seen |= 4
                 case 34:
-                    var value = m.labels
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message) }
-                    m.labels = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_Labels()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
+                        m.labels = value
+                    } else {
+                        let wasFresh = !m.hasLabels
+                        var value = m.labels
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: false) }
+                        m.labels = value
+                    }
+                    seen |= 8
                 case 58:
+                    if seen & 16 == 0 && !fresh {
+                        list2 = m.portMappings
+                    }
                     var value = Mesos_V1_NetworkInfo.PortMapping()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo_PortMapping(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo_PortMapping(&message, fresh: true) }
                     list2.append(value)
-                    touched2 = true
+                    seen |= 16
                 default: throw .fallback
             }
         }
-        if touched0 { m.ipAddresses = list0 }
-        if touched1 { m.groups = list1 }
-        if touched2 { m.portMappings = list2 }
+        if seen & 1 != 0 { m.ipAddresses = list0 }
+        if seen & 4 != 0 { m.groups = list1 }
+        if seen & 16 != 0 { m.portMappings = list2 }
     }
-    mutating func readMesos_V1_NetworkInfo_IPAddress(_ m: inout Mesos_V1_NetworkInfo.IPAddress) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_NetworkInfo_IPAddress(_ m: inout Mesos_V1_NetworkInfo.IPAddress, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_NetworkInfo.ProtocolEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.`protocol` = value
+                    seen |= 1
                 case 18:
                     let value = try self.readString()
                     m.ipAddress = value
+                    seen |= 2
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_NetworkInfo_PortMapping(_ m: inout Mesos_V1_NetworkInfo.PortMapping) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_NetworkInfo_PortMapping(_ m: inout Mesos_V1_NetworkInfo.PortMapping, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     let value = try self.readUInt32()
                     m.hostPort = value
+                    seen |= 1
                 case 16:
                     let value = try self.readUInt32()
                     m.containerPort = value
+                    seen |= 2
                 case 26:
                     let value = try self.readString()
                     m.`protocol` = value
+                    seen |= 4
                 default: throw .fallback
             }
         }
-        if !m.hasHostPort || !m.hasContainerPort { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasHostPort || !m.hasContainerPort {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Offer(_ m: inout Mesos_V1_Offer) throws(GeneratedCodecFailure) {
-        var list0 = m.resources
-        var touched0 = false
-        var list1 = m.attributes
-        var touched1 = false
-        var list2 = m.executorIds
-        var touched2 = false
+    mutating func readMesos_V1_Offer(_ m: inout Mesos_V1_Offer, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Resource] = []
+        var list1: [Mesos_V1_Attribute] = []
+        var list2: [Mesos_V1_ExecutorID] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.id
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message) }
-                    m.id = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_OfferID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
+                        m.id = value
+                    } else {
+                        let wasFresh = !m.hasID
+                        var value = m.id
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: false) }
+                        m.id = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.frameworkID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message) }
-                    m.frameworkID = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_FrameworkID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
+                        m.frameworkID = value
+                    } else {
+                        let wasFresh = !m.hasFrameworkID
+                        var value = m.frameworkID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: false) }
+                        m.frameworkID = value
+                    }
+                    seen |= 2
                 case 26:
-                    var value = m.agentID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message) }
-                    m.agentID = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_AgentID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
+                        m.agentID = value
+                    } else {
+                        let wasFresh = !m.hasAgentID
+                        var value = m.agentID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: false) }
+                        m.agentID = value
+                    }
+                    seen |= 4
                 case 34:
                     let value = try self.readString()
                     m.hostname = value
+                    seen |= 8
                 case 66:
-                    var value = m.url
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_URL(&message) }
-                    m.url = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_URL()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_URL(&message, fresh: true) }
+                        m.url = value
+                    } else {
+                        let wasFresh = !m.hasURL
+                        var value = m.url
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_URL(&message, fresh: false) }
+                        m.url = value
+                    }
+                    seen |= 16
                 case 90:
-                    var value = m.domain
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo(&message) }
-                    m.domain = value
+                    if fresh && seen & 32 == 0 {
+                        var value = Mesos_V1_DomainInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo(&message, fresh: true) }
+                        m.domain = value
+                    } else {
+                        let wasFresh = !m.hasDomain
+                        var value = m.domain
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo(&message, fresh: false) }
+                        m.domain = value
+                    }
+                    seen |= 32
                 case 42:
+                    if seen & 64 == 0 && !fresh {
+                        list0 = m.resources
+                    }
                     var value = Mesos_V1_Resource()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 64
                 case 58:
+                    if seen & 128 == 0 && !fresh {
+                        list1 = m.attributes
+                    }
                     var value = Mesos_V1_Attribute()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Attribute(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Attribute(&message, fresh: true) }
                     list1.append(value)
-                    touched1 = true
+                    seen |= 128
                 case 50:
+                    if seen & 256 == 0 && !fresh {
+                        list2 = m.executorIds
+                    }
                     var value = Mesos_V1_ExecutorID()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
                     list2.append(value)
-                    touched2 = true
+                    seen |= 256
                 case 74:
-                    var value = m.unavailability
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Unavailability(&message) }
-                    m.unavailability = value
+                    if fresh && seen & 512 == 0 {
+                        var value = Mesos_V1_Unavailability()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Unavailability(&message, fresh: true) }
+                        m.unavailability = value
+                    } else {
+                        let wasFresh = !m.hasUnavailability
+                        var value = m.unavailability
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Unavailability(&message, fresh: false) }
+                        m.unavailability = value
+                    }
+                    seen |= 512
                 case 82:
-                    var value = m.allocationInfo
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_AllocationInfo(&message) }
-                    m.allocationInfo = value
+                    if fresh && seen & 1024 == 0 {
+                        var value = Mesos_V1_Resource.AllocationInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_AllocationInfo(&message, fresh: true) }
+                        m.allocationInfo = value
+                    } else {
+                        let wasFresh = !m.hasAllocationInfo
+                        var value = m.allocationInfo
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_AllocationInfo(&message, fresh: false) }
+                        m.allocationInfo = value
+                    }
+                    seen |= 1024
                 default: throw .fallback
             }
         }
-        if touched0 { m.resources = list0 }
-        if touched1 { m.attributes = list1 }
-        if touched2 { m.executorIds = list2 }
-        if !m.hasID || !m.hasFrameworkID || !m.hasAgentID || !m.hasHostname { throw .invalid }
+        if seen & 64 != 0 { m.resources = list0 }
+        if seen & 128 != 0 { m.attributes = list1 }
+        if seen & 256 != 0 { m.executorIds = list2 }
+        if fresh {
+            if seen & 15 != 15 { throw .invalid }
+        } else if !m.hasID || !m.hasFrameworkID || !m.hasAgentID || !m.hasHostname {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Offer_Operation(_ m: inout Mesos_V1_Offer.Operation) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer_Operation(_ m: inout Mesos_V1_Offer.Operation, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_Offer.Operation.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 1
                 case 98:
-                    var value = m.id
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message) }
-                    m.id = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_OperationID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message, fresh: true) }
+                        m.id = value
+                    } else {
+                        let wasFresh = !m.hasID
+                        var value = m.id
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message, fresh: false) }
+                        m.id = value
+                    }
+                    seen |= 2
                 case 18:
-                    var value = m.launch
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Launch(&message) }
-                    m.launch = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_Offer.Operation.Launch()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Launch(&message, fresh: true) }
+                        m.launch = value
+                    } else {
+                        let wasFresh = !m.hasLaunch
+                        var value = m.launch
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Launch(&message, fresh: false) }
+                        m.launch = value
+                    }
+                    seen |= 4
                 case 58:
-                    var value = m.launchGroup
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_LaunchGroup(&message) }
-                    m.launchGroup = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_Offer.Operation.LaunchGroup()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_LaunchGroup(&message, fresh: true) }
+                        m.launchGroup = value
+                    } else {
+                        let wasFresh = !m.hasLaunchGroup
+                        var value = m.launchGroup
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_LaunchGroup(&message, fresh: false) }
+                        m.launchGroup = value
+                    }
+                    seen |= 8
                 case 26:
-                    var value = m.reserve
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Reserve(&message) }
-                    m.reserve = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_Offer.Operation.Reserve()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Reserve(&message, fresh: true) }
+                        m.reserve = value
+                    } else {
+                        let wasFresh = !m.hasReserve
+                        var value = m.reserve
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Reserve(&message, fresh: false) }
+                        m.reserve = value
+                    }
+                    seen |= 16
                 case 34:
-                    var value = m.unreserve
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Unreserve(&message) }
-                    m.unreserve = value
+                    if fresh && seen & 32 == 0 {
+                        var value = Mesos_V1_Offer.Operation.Unreserve()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Unreserve(&message, fresh: true) }
+                        m.unreserve = value
+                    } else {
+                        let wasFresh = !m.hasUnreserve
+                        var value = m.unreserve
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Unreserve(&message, fresh: false) }
+                        m.unreserve = value
+                    }
+                    seen |= 32
                 case 42:
-                    var value = m.create
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Create(&message) }
-                    m.create = value
+                    if fresh && seen & 64 == 0 {
+                        var value = Mesos_V1_Offer.Operation.Create()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Create(&message, fresh: true) }
+                        m.create = value
+                    } else {
+                        let wasFresh = !m.hasCreate
+                        var value = m.create
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Create(&message, fresh: false) }
+                        m.create = value
+                    }
+                    seen |= 64
                 case 50:
-                    var value = m.destroy
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Destroy(&message) }
-                    m.destroy = value
+                    if fresh && seen & 128 == 0 {
+                        var value = Mesos_V1_Offer.Operation.Destroy()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Destroy(&message, fresh: true) }
+                        m.destroy = value
+                    } else {
+                        let wasFresh = !m.hasDestroy
+                        var value = m.destroy
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Destroy(&message, fresh: false) }
+                        m.destroy = value
+                    }
+                    seen |= 128
                 case 106:
-                    var value = m.growVolume
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_GrowVolume(&message) }
-                    m.growVolume = value
+                    if fresh && seen & 256 == 0 {
+                        var value = Mesos_V1_Offer.Operation.GrowVolume()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_GrowVolume(&message, fresh: true) }
+                        m.growVolume = value
+                    } else {
+                        let wasFresh = !m.hasGrowVolume
+                        var value = m.growVolume
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_GrowVolume(&message, fresh: false) }
+                        m.growVolume = value
+                    }
+                    seen |= 256
                 case 114:
-                    var value = m.shrinkVolume
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_ShrinkVolume(&message) }
-                    m.shrinkVolume = value
+                    if fresh && seen & 512 == 0 {
+                        var value = Mesos_V1_Offer.Operation.ShrinkVolume()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_ShrinkVolume(&message, fresh: true) }
+                        m.shrinkVolume = value
+                    } else {
+                        let wasFresh = !m.hasShrinkVolume
+                        var value = m.shrinkVolume
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_ShrinkVolume(&message, fresh: false) }
+                        m.shrinkVolume = value
+                    }
+                    seen |= 512
                 case 122:
-                    var value = m.createDisk
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_CreateDisk(&message) }
-                    m.createDisk = value
+                    if fresh && seen & 1024 == 0 {
+                        var value = Mesos_V1_Offer.Operation.CreateDisk()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_CreateDisk(&message, fresh: true) }
+                        m.createDisk = value
+                    } else {
+                        let wasFresh = !m.hasCreateDisk
+                        var value = m.createDisk
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_CreateDisk(&message, fresh: false) }
+                        m.createDisk = value
+                    }
+                    seen |= 1024
                 case 130:
-                    var value = m.destroyDisk
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_DestroyDisk(&message) }
-                    m.destroyDisk = value
+                    if fresh && seen & 2048 == 0 {
+                        var value = Mesos_V1_Offer.Operation.DestroyDisk()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_DestroyDisk(&message, fresh: true) }
+                        m.destroyDisk = value
+                    } else {
+                        let wasFresh = !m.hasDestroyDisk
+                        var value = m.destroyDisk
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_DestroyDisk(&message, fresh: false) }
+                        m.destroyDisk = value
+                    }
+                    seen |= 2048
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Offer_Operation_Create(_ m: inout Mesos_V1_Offer.Operation.Create) throws(GeneratedCodecFailure) {
-        var list0 = m.volumes
-        var touched0 = false
+    mutating func readMesos_V1_Offer_Operation_Create(_ m: inout Mesos_V1_Offer.Operation.Create, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Resource] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.volumes
+                    }
                     var value = Mesos_V1_Resource()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.volumes = list0 }
+        if seen & 1 != 0 { m.volumes = list0 }
     }
-    mutating func readMesos_V1_Offer_Operation_CreateDisk(_ m: inout Mesos_V1_Offer.Operation.CreateDisk) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer_Operation_CreateDisk(_ m: inout Mesos_V1_Offer.Operation.CreateDisk, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.source
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
-                    m.source = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_Resource()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
+                        m.source = value
+                    } else {
+                        let wasFresh = !m.hasSource
+                        var value = m.source
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: false) }
+                        m.source = value
+                    }
+                    seen |= 1
                 case 16:
                     guard let value = Mesos_V1_Resource.DiskInfo.Source.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.targetType = value
+                    seen |= 2
                 case 26:
                     let value = try self.readString()
                     m.targetProfile = value
+                    seen |= 4
                 default: throw .fallback
             }
         }
-        if !m.hasSource || !m.hasTargetType { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasSource || !m.hasTargetType {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Offer_Operation_Destroy(_ m: inout Mesos_V1_Offer.Operation.Destroy) throws(GeneratedCodecFailure) {
-        var list0 = m.volumes
-        var touched0 = false
+    mutating func readMesos_V1_Offer_Operation_Destroy(_ m: inout Mesos_V1_Offer.Operation.Destroy, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Resource] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.volumes
+                    }
                     var value = Mesos_V1_Resource()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.volumes = list0 }
+        if seen & 1 != 0 { m.volumes = list0 }
     }
-    mutating func readMesos_V1_Offer_Operation_DestroyDisk(_ m: inout Mesos_V1_Offer.Operation.DestroyDisk) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer_Operation_DestroyDisk(_ m: inout Mesos_V1_Offer.Operation.DestroyDisk, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.source
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
-                    m.source = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_Resource()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
+                        m.source = value
+                    } else {
+                        let wasFresh = !m.hasSource
+                        var value = m.source
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: false) }
+                        m.source = value
+                    }
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasSource { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasSource {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Offer_Operation_GrowVolume(_ m: inout Mesos_V1_Offer.Operation.GrowVolume) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer_Operation_GrowVolume(_ m: inout Mesos_V1_Offer.Operation.GrowVolume, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.volume
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
-                    m.volume = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_Resource()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
+                        m.volume = value
+                    } else {
+                        let wasFresh = !m.hasVolume
+                        var value = m.volume
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: false) }
+                        m.volume = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.addition
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
-                    m.addition = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Resource()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
+                        m.addition = value
+                    } else {
+                        let wasFresh = !m.hasAddition
+                        var value = m.addition
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: false) }
+                        m.addition = value
+                    }
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasVolume || !m.hasAddition { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasVolume || !m.hasAddition {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Offer_Operation_Launch(_ m: inout Mesos_V1_Offer.Operation.Launch) throws(GeneratedCodecFailure) {
-        var list0 = m.taskInfos
-        var touched0 = false
+    mutating func readMesos_V1_Offer_Operation_Launch(_ m: inout Mesos_V1_Offer.Operation.Launch, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_TaskInfo] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.taskInfos
+                    }
                     var value = Mesos_V1_TaskInfo()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.taskInfos = list0 }
+        if seen & 1 != 0 { m.taskInfos = list0 }
     }
-    mutating func readMesos_V1_Offer_Operation_LaunchGroup(_ m: inout Mesos_V1_Offer.Operation.LaunchGroup) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer_Operation_LaunchGroup(_ m: inout Mesos_V1_Offer.Operation.LaunchGroup, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.executor
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorInfo(&message) }
-                    m.executor = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_ExecutorInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorInfo(&message, fresh: true) }
+                        m.executor = value
+                    } else {
+                        let wasFresh = !m.hasExecutor
+                        var value = m.executor
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorInfo(&message, fresh: false) }
+                        m.executor = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.taskGroup
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskGroupInfo(&message) }
-                    m.taskGroup = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_TaskGroupInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskGroupInfo(&message, fresh: true) }
+                        m.taskGroup = value
+                    } else {
+                        let wasFresh = !m.hasTaskGroup
+                        var value = m.taskGroup
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskGroupInfo(&message, fresh: false) }
+                        m.taskGroup = value
+                    }
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasExecutor || !m.hasTaskGroup { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasExecutor || !m.hasTaskGroup {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Offer_Operation_Reserve(_ m: inout Mesos_V1_Offer.Operation.Reserve) throws(GeneratedCodecFailure) {
-        var list0 = m.source
-        var touched0 = false
-        var list1 = m.resources
-        var touched1 = false
+    mutating func readMesos_V1_Offer_Operation_Reserve(_ m: inout Mesos_V1_Offer.Operation.Reserve, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Resource] = []
+        var list1: [Mesos_V1_Resource] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 18:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.source
+                    }
                     var value = Mesos_V1_Resource()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 case 10:
+                    if seen & 2 == 0 && !fresh {
+                        list1 = m.resources
+                    }
                     var value = Mesos_V1_Resource()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     list1.append(value)
-                    touched1 = true
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if touched0 { m.source = list0 }
-        if touched1 { m.resources = list1 }
+        if seen & 1 != 0 { m.source = list0 }
+        if seen & 2 != 0 { m.resources = list1 }
     }
-    mutating func readMesos_V1_Offer_Operation_ShrinkVolume(_ m: inout Mesos_V1_Offer.Operation.ShrinkVolume) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer_Operation_ShrinkVolume(_ m: inout Mesos_V1_Offer.Operation.ShrinkVolume, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.volume
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
-                    m.volume = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_Resource()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
+                        m.volume = value
+                    } else {
+                        let wasFresh = !m.hasVolume
+                        var value = m.volume
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: false) }
+                        m.volume = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.subtract
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message) }
-                    m.subtract = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Value.Scalar()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: true) }
+                        m.subtract = value
+                    } else {
+                        let wasFresh = !m.hasSubtract
+                        var value = m.subtract
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: false) }
+                        m.subtract = value
+                    }
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasVolume || !m.hasSubtract { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasVolume || !m.hasSubtract {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Offer_Operation_Unreserve(_ m: inout Mesos_V1_Offer.Operation.Unreserve) throws(GeneratedCodecFailure) {
-        var list0 = m.resources
-        var touched0 = false
+    mutating func readMesos_V1_Offer_Operation_Unreserve(_ m: inout Mesos_V1_Offer.Operation.Unreserve, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Resource] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.resources
+                    }
                     var value = Mesos_V1_Resource()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.resources = list0 }
+        if seen & 1 != 0 { m.resources = list0 }
     }
-    mutating func readMesos_V1_OfferFilters(_ m: inout Mesos_V1_OfferFilters) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_OfferFilters(_ m: inout Mesos_V1_OfferFilters, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.minAllocatableResources
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferFilters_MinAllocatableResources(&message) }
-                    m.minAllocatableResources = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_OfferFilters.MinAllocatableResources()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferFilters_MinAllocatableResources(&message, fresh: true) }
+                        m.minAllocatableResources = value
+                    } else {
+                        let wasFresh = !m.hasMinAllocatableResources
+                        var value = m.minAllocatableResources
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferFilters_MinAllocatableResources(&message, fresh: false) }
+                        m.minAllocatableResources = value
+                    }
+                    seen |= 1
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_OfferFilters_MinAllocatableResources(_ m: inout Mesos_V1_OfferFilters.MinAllocatableResources) throws(GeneratedCodecFailure) {
-        var list0 = m.quantities
-        var touched0 = false
+    mutating func readMesos_V1_OfferFilters_MinAllocatableResources(_ m: inout Mesos_V1_OfferFilters.MinAllocatableResources, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_OfferFilters.ResourceQuantities] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.quantities
+                    }
                     var value = Mesos_V1_OfferFilters.ResourceQuantities()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferFilters_ResourceQuantities(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferFilters_ResourceQuantities(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.quantities = list0 }
+        if seen & 1 != 0 { m.quantities = list0 }
     }
-    mutating func readMesos_V1_OfferFilters_ResourceQuantities(_ m: inout Mesos_V1_OfferFilters.ResourceQuantities) throws(GeneratedCodecFailure) {
-        var list0 = m.quantities
-        var touched0 = false
+    mutating func readMesos_V1_OfferFilters_ResourceQuantities(_ m: inout Mesos_V1_OfferFilters.ResourceQuantities, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [String: Mesos_V1_Value.Scalar] = [:]
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.quantities
+                    }
                     var entry = try self.subReader()
                     var key = ""
                     var value = Mesos_V1_Value.Scalar()
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
-                            case 18: try entry.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message) }
+                            case 18: try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: false) }
                             default: throw .fallback
                         }
                     }
                     list0[key] = value
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.quantities = list0 }
+        if seen & 1 != 0 { m.quantities = list0 }
     }
-    mutating func readMesos_V1_OfferID(_ m: inout Mesos_V1_OfferID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_OfferID(_ m: inout Mesos_V1_OfferID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.value = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_OperationID(_ m: inout Mesos_V1_OperationID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_OperationID(_ m: inout Mesos_V1_OperationID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.value = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_OperationStatus(_ m: inout Mesos_V1_OperationStatus) throws(GeneratedCodecFailure) {
-        var list0 = m.convertedResources
-        var touched0 = false
+    mutating func readMesos_V1_OperationStatus(_ m: inout Mesos_V1_OperationStatus, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Resource] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.operationID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message) }
-                    m.operationID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_OperationID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message, fresh: true) }
+                        m.operationID = value
+                    } else {
+                        let wasFresh = !m.hasOperationID
+                        var value = m.operationID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message, fresh: false) }
+                        m.operationID = value
+                    }
+                    seen |= 1
                 case 16:
                     guard let value = Mesos_V1_OperationState(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.state = value
+                    seen |= 2
                 case 26:
                     let value = try self.readString()
                     m.message = value
+                    seen |= 4
                 case 34:
+                    if seen & 8 == 0 && !fresh {
+                        list0 = m.convertedResources
+                    }
                     var value = Mesos_V1_Resource()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 8
                 case 42:
-                    var value = m.uuid
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_UUID(&message) }
-                    m.uuid = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_UUID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_UUID(&message, fresh: true) }
+                        m.uuid = value
+                    } else {
+                        let wasFresh = !m.hasUuid
+                        var value = m.uuid
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_UUID(&message, fresh: false) }
+                        m.uuid = value
+                    }
+                    seen |= 16
                 case 50:
-                    var value = m.agentID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message) }
-                    m.agentID = value
+                    if fresh && seen & 32 == 0 {
+                        var value = Mesos_V1_AgentID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
+                        m.agentID = value
+                    } else {
+                        let wasFresh = !m.hasAgentID
+                        var value = m.agentID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: false) }
+                        m.agentID = value
+                    }
+                    seen |= 32
                 case 58:
-                    var value = m.resourceProviderID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message) }
-                    m.resourceProviderID = value
+                    if fresh && seen & 64 == 0 {
+                        var value = Mesos_V1_ResourceProviderID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message, fresh: true) }
+                        m.resourceProviderID = value
+                    } else {
+                        let wasFresh = !m.hasResourceProviderID
+                        var value = m.resourceProviderID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message, fresh: false) }
+                        m.resourceProviderID = value
+                    }
+                    seen |= 64
                 default: throw .fallback
             }
         }
-        if touched0 { m.convertedResources = list0 }
-        if !m.hasState { throw .invalid }
+        if seen & 8 != 0 { m.convertedResources = list0 }
+        if fresh {
+            if seen & 2 != 2 { throw .invalid }
+        } else if !m.hasState {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Parameter(_ m: inout Mesos_V1_Parameter) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Parameter(_ m: inout Mesos_V1_Parameter, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.key = value
+                    seen |= 1
                 case 18:
                     let value = try self.readString()
                     m.value = value
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasKey || !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasKey || !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Parameters(_ m: inout Mesos_V1_Parameters) throws(GeneratedCodecFailure) {
-        var list0 = m.parameter
-        var touched0 = false
+    mutating func readMesos_V1_Parameters(_ m: inout Mesos_V1_Parameters, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Parameter] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.parameter
+                    }
                     var value = Mesos_V1_Parameter()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.parameter = list0 }
+        if seen & 1 != 0 { m.parameter = list0 }
     }
-    mutating func readMesos_V1_Port(_ m: inout Mesos_V1_Port) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Port(_ m: inout Mesos_V1_Port, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     let value = try self.readUInt32()
                     m.number = value
+                    seen |= 1
                 case 18:
                     let value = try self.readString()
                     m.name = value
+                    seen |= 2
                 case 26:
                     let value = try self.readString()
                     m.`protocol` = value
+                    seen |= 4
                 case 32:
                     guard let value = Mesos_V1_DiscoveryInfo.Visibility(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.visibility = value
+                    seen |= 8
                 case 42:
-                    var value = m.labels
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message) }
-                    m.labels = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_Labels()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
+                        m.labels = value
+                    } else {
+                        let wasFresh = !m.hasLabels
+                        var value = m.labels
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: false) }
+                        m.labels = value
+                    }
+                    seen |= 16
                 default: throw .fallback
             }
         }
-        if !m.hasNumber { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasNumber {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Ports(_ m: inout Mesos_V1_Ports) throws(GeneratedCodecFailure) {
-        var list0 = m.ports
-        var touched0 = false
+    mutating func readMesos_V1_Ports(_ m: inout Mesos_V1_Ports, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Port] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.ports
+                    }
                     var value = Mesos_V1_Port()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Port(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Port(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.ports = list0 }
+        if seen & 1 != 0 { m.ports = list0 }
     }
-    mutating func readMesos_V1_RLimitInfo(_ m: inout Mesos_V1_RLimitInfo) throws(GeneratedCodecFailure) {
-        var list0 = m.rlimits
-        var touched0 = false
+    mutating func readMesos_V1_RLimitInfo(_ m: inout Mesos_V1_RLimitInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_RLimitInfo.RLimit] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.rlimits
+                    }
                     var value = Mesos_V1_RLimitInfo.RLimit()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_RLimitInfo_RLimit(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_RLimitInfo_RLimit(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.rlimits = list0 }
+        if seen & 1 != 0 { m.rlimits = list0 }
     }
-    mutating func readMesos_V1_RLimitInfo_RLimit(_ m: inout Mesos_V1_RLimitInfo.RLimit) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_RLimitInfo_RLimit(_ m: inout Mesos_V1_RLimitInfo.RLimit, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_RLimitInfo.RLimit.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 1
                 case 16:
                     let value = try self.readUInt64()
                     m.hard = value
+                    seen |= 2
                 case 24:
                     let value = try self.readUInt64()
                     m.soft = value
+                    seen |= 4
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Request(_ m: inout Mesos_V1_Request) throws(GeneratedCodecFailure) {
-        var list0 = m.resources
-        var touched0 = false
+    mutating func readMesos_V1_Request(_ m: inout Mesos_V1_Request, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Resource] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.agentID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message) }
-                    m.agentID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_AgentID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
+                        m.agentID = value
+                    } else {
+                        let wasFresh = !m.hasAgentID
+                        var value = m.agentID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: false) }
+                        m.agentID = value
+                    }
+                    seen |= 1
                 case 18:
+                    if seen & 2 == 0 && !fresh {
+                        list0 = m.resources
+                    }
                     var value = Mesos_V1_Resource()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if touched0 { m.resources = list0 }
+        if seen & 2 != 0 { m.resources = list0 }
     }
-    mutating func readMesos_V1_Resource(_ m: inout Mesos_V1_Resource) throws(GeneratedCodecFailure) {
-        var list0 = m.reservations
-        var touched0 = false
+    mutating func readMesos_V1_Resource(_ m: inout Mesos_V1_Resource, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Resource.ReservationInfo] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 98:
-                    var value = m.providerID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message) }
-                    m.providerID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_ResourceProviderID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message, fresh: true) }
+                        m.providerID = value
+                    } else {
+                        let wasFresh = !m.hasProviderID
+                        var value = m.providerID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message, fresh: false) }
+                        m.providerID = value
+                    }
+                    seen |= 1
                 case 10:
                     let value = try self.readString()
                     m.name = value
+                    seen |= 2
                 case 16:
                     guard let value = Mesos_V1_Value.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 4
                 case 26:
-                    var value = m.scalar
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message) }
-                    m.scalar = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_Value.Scalar()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: true) }
+                        m.scalar = value
+                    } else {
+                        let wasFresh = !m.hasScalar
+                        var value = m.scalar
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: false) }
+                        m.scalar = value
+                    }
+                    seen |= 8
                 case 34:
-                    var value = m.ranges
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Ranges(&message) }
-                    m.ranges = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_Value.Ranges()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Ranges(&message, fresh: true) }
+                        m.ranges = value
+                    } else {
+                        let wasFresh = !m.hasRanges
+                        var value = m.ranges
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Ranges(&message, fresh: false) }
+                        m.ranges = value
+                    }
+                    seen |= 16
                 case 42:
-                    var value = m.set
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Set(&message) }
-                    m.set = value
+                    if fresh && seen & 32 == 0 {
+                        var value = Mesos_V1_Value.Set()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Set(&message, fresh: true) }
+                        m.set = value
+                    } else {
+                        let wasFresh = !m.hasSet
+                        var value = m.set
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Set(&message, fresh: false) }
+                        m.set = value
+                    }
+                    seen |= 32
                 case 50:
                     let value = try self.readString()
                     m.role = value
+                    seen |= 64
                 case 90:
-                    var value = m.allocationInfo
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_AllocationInfo(&message) }
-                    m.allocationInfo = value
+                    if fresh && seen & 128 == 0 {
+                        var value = Mesos_V1_Resource.AllocationInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_AllocationInfo(&message, fresh: true) }
+                        m.allocationInfo = value
+                    } else {
+                        let wasFresh = !m.hasAllocationInfo
+                        var value = m.allocationInfo
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_AllocationInfo(&message, fresh: false) }
+                        m.allocationInfo = value
+                    }
+                    seen |= 128
                 case 66:
-                    var value = m.reservation
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_ReservationInfo(&message) }
-                    m.reservation = value
+                    if fresh && seen & 256 == 0 {
+                        var value = Mesos_V1_Resource.ReservationInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_ReservationInfo(&message, fresh: true) }
+                        m.reservation = value
+                    } else {
+                        let wasFresh = !m.hasReservation
+                        var value = m.reservation
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_ReservationInfo(&message, fresh: false) }
+                        m.reservation = value
+                    }
+                    seen |= 256
                 case 106:
+                    if seen & 512 == 0 && !fresh {
+                        list0 = m.reservations
+                    }
                     var value = Mesos_V1_Resource.ReservationInfo()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_ReservationInfo(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_ReservationInfo(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 512
                 case 58:
-                    var value = m.disk
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo(&message) }
-                    m.disk = value
+                    if fresh && seen & 1024 == 0 {
+                        var value = Mesos_V1_Resource.DiskInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo(&message, fresh: true) }
+                        m.disk = value
+                    } else {
+                        let wasFresh = !m.hasDisk
+                        var value = m.disk
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo(&message, fresh: false) }
+                        m.disk = value
+                    }
+                    seen |= 1024
                 case 74:
-                    var value = m.revocable
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_RevocableInfo(&message) }
-                    m.revocable = value
+                    if fresh && seen & 2048 == 0 {
+                        var value = Mesos_V1_Resource.RevocableInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_RevocableInfo(&message, fresh: true) }
+                        m.revocable = value
+                    } else {
+                        let wasFresh = !m.hasRevocable
+                        var value = m.revocable
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_RevocableInfo(&message, fresh: false) }
+                        m.revocable = value
+                    }
+                    seen |= 2048
                 case 82:
-                    var value = m.shared
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_SharedInfo(&message) }
-                    m.shared = value
+                    if fresh && seen & 4096 == 0 {
+                        var value = Mesos_V1_Resource.SharedInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_SharedInfo(&message, fresh: true) }
+                        m.shared = value
+                    } else {
+                        let wasFresh = !m.hasShared
+                        var value = m.shared
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_SharedInfo(&message, fresh: false) }
+                        m.shared = value
+                    }
+                    seen |= 4096
                 default: throw .fallback
             }
         }
-        if touched0 { m.reservations = list0 }
-        if !m.hasName || !m.hasType { throw .invalid }
+        if seen & 512 != 0 { m.reservations = list0 }
+        if fresh {
+            if seen & 6 != 6 { throw .invalid }
+        } else if !m.hasName || !m.hasType {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Resource_AllocationInfo(_ m: inout Mesos_V1_Resource.AllocationInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_AllocationInfo(_ m: inout Mesos_V1_Resource.AllocationInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.role = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Resource_DiskInfo(_ m: inout Mesos_V1_Resource.DiskInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_DiskInfo(_ m: inout Mesos_V1_Resource.DiskInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.persistence
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Persistence(&message) }
-                    m.persistence = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_Resource.DiskInfo.Persistence()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Persistence(&message, fresh: true) }
+                        m.persistence = value
+                    } else {
+                        let wasFresh = !m.hasPersistence
+                        var value = m.persistence
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Persistence(&message, fresh: false) }
+                        m.persistence = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.volume
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume(&message) }
-                    m.volume = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Volume()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume(&message, fresh: true) }
+                        m.volume = value
+                    } else {
+                        let wasFresh = !m.hasVolume
+                        var value = m.volume
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume(&message, fresh: false) }
+                        m.volume = value
+                    }
+                    seen |= 2
                 case 26:
-                    var value = m.source
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Source(&message) }
-                    m.source = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_Resource.DiskInfo.Source()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Source(&message, fresh: true) }
+                        m.source = value
+                    } else {
+                        let wasFresh = !m.hasSource
+                        var value = m.source
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Source(&message, fresh: false) }
+                        m.source = value
+                    }
+                    seen |= 4
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Resource_DiskInfo_Persistence(_ m: inout Mesos_V1_Resource.DiskInfo.Persistence) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_DiskInfo_Persistence(_ m: inout Mesos_V1_Resource.DiskInfo.Persistence, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.id = value
+                    seen |= 1
                 case 18:
                     let value = try self.readString()
                     m.principal = value
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasID { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Resource_DiskInfo_Source(_ m: inout Mesos_V1_Resource.DiskInfo.Source) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_DiskInfo_Source(_ m: inout Mesos_V1_Resource.DiskInfo.Source, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_Resource.DiskInfo.Source.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 1
                 case 18:
-                    var value = m.path
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Source_Path(&message) }
-                    m.path = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Resource.DiskInfo.Source.Path()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Source_Path(&message, fresh: true) }
+                        m.path = value
+                    } else {
+                        let wasFresh = !m.hasPath
+                        var value = m.path
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Source_Path(&message, fresh: false) }
+                        m.path = value
+                    }
+                    seen |= 2
                 case 26:
-                    var value = m.mount
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Source_Mount(&message) }
-                    m.mount = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_Resource.DiskInfo.Source.Mount()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Source_Mount(&message, fresh: true) }
+                        m.mount = value
+                    } else {
+                        let wasFresh = !m.hasMount
+                        var value = m.mount
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Source_Mount(&message, fresh: false) }
+                        m.mount = value
+                    }
+                    seen |= 4
                 case 58:
                     let value = try self.readString()
                     m.vendor = value
+                    seen |= 8
                 case 34:
                     let value = try self.readString()
                     m.id = value
+                    seen |= 16
                 case 42:
-                    var value = m.metadata
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message) }
-                    m.metadata = value
+                    if fresh && seen & 32 == 0 {
+                        var value = Mesos_V1_Labels()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
+                        m.metadata = value
+                    } else {
+                        let wasFresh = !m.hasMetadata
+                        var value = m.metadata
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: false) }
+                        m.metadata = value
+                    }
+                    seen |= 32
                 case 50:
                     let value = try self.readString()
                     m.profile = value
+                    seen |= 64
                 default: throw .fallback
             }
         }
-        if !m.hasType { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasType {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Resource_DiskInfo_Source_Mount(_ m: inout Mesos_V1_Resource.DiskInfo.Source.Mount) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_DiskInfo_Source_Mount(_ m: inout Mesos_V1_Resource.DiskInfo.Source.Mount, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.root = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Resource_DiskInfo_Source_Path(_ m: inout Mesos_V1_Resource.DiskInfo.Source.Path) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_DiskInfo_Source_Path(_ m: inout Mesos_V1_Resource.DiskInfo.Source.Path, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.root = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Resource_ReservationInfo(_ m: inout Mesos_V1_Resource.ReservationInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_ReservationInfo(_ m: inout Mesos_V1_Resource.ReservationInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 32:
                     guard let value = Mesos_V1_Resource.ReservationInfo.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 1
                 case 26:
                     let value = try self.readString()
                     m.role = value
+                    seen |= 2
                 case 10:
                     let value = try self.readString()
                     m.principal = value
+                    seen |= 4
                 case 18:
-                    var value = m.labels
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message) }
-                    m.labels = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_Labels()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
+                        m.labels = value
+                    } else {
+                        let wasFresh = !m.hasLabels
+                        var value = m.labels
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: false) }
+                        m.labels = value
+                    }
+                    seen |= 8
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Resource_RevocableInfo(_ m: inout Mesos_V1_Resource.RevocableInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_RevocableInfo(_ m: inout Mesos_V1_Resource.RevocableInfo, fresh: Bool) throws(GeneratedCodecFailure) {
         while self.hasMore {
             switch try self.readTag() {
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Resource_SharedInfo(_ m: inout Mesos_V1_Resource.SharedInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_SharedInfo(_ m: inout Mesos_V1_Resource.SharedInfo, fresh: Bool) throws(GeneratedCodecFailure) {
         while self.hasMore {
             switch try self.readTag() {
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_ResourceProviderID(_ m: inout Mesos_V1_ResourceProviderID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_ResourceProviderID(_ m: inout Mesos_V1_ResourceProviderID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.value = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_SeccompInfo(_ m: inout Mesos_V1_SeccompInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_SeccompInfo(_ m: inout Mesos_V1_SeccompInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.profileName = value
+                    seen |= 1
                 case 16:
                     let value = try self.readBool()
                     m.unconfined = value
+                    seen |= 2
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Secret(_ m: inout Mesos_V1_Secret) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Secret(_ m: inout Mesos_V1_Secret, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_Secret.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 1
                 case 18:
-                    var value = m.reference
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret_Reference(&message) }
-                    m.reference = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Secret.Reference()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret_Reference(&message, fresh: true) }
+                        m.reference = value
+                    } else {
+                        let wasFresh = !m.hasReference
+                        var value = m.reference
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret_Reference(&message, fresh: false) }
+                        m.reference = value
+                    }
+                    seen |= 2
                 case 26:
-                    var value = m.value
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret_Value(&message) }
-                    m.value = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_Secret.Value()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret_Value(&message, fresh: true) }
+                        m.value = value
+                    } else {
+                        let wasFresh = !m.hasValue
+                        var value = m.value
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret_Value(&message, fresh: false) }
+                        m.value = value
+                    }
+                    seen |= 4
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Secret_Reference(_ m: inout Mesos_V1_Secret.Reference) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Secret_Reference(_ m: inout Mesos_V1_Secret.Reference, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.name = value
+                    seen |= 1
                 case 18:
                     let value = try self.readString()
                     m.key = value
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasName { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Secret_Value(_ m: inout Mesos_V1_Secret.Value) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Secret_Value(_ m: inout Mesos_V1_Secret.Value, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readBytes()
                     m.data = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasData { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasData {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_TTYInfo(_ m: inout Mesos_V1_TTYInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_TTYInfo(_ m: inout Mesos_V1_TTYInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.windowSize
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TTYInfo_WindowSize(&message) }
-                    m.windowSize = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_TTYInfo.WindowSize()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TTYInfo_WindowSize(&message, fresh: true) }
+                        m.windowSize = value
+                    } else {
+                        let wasFresh = !m.hasWindowSize
+                        var value = m.windowSize
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TTYInfo_WindowSize(&message, fresh: false) }
+                        m.windowSize = value
+                    }
+                    seen |= 1
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_TTYInfo_WindowSize(_ m: inout Mesos_V1_TTYInfo.WindowSize) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_TTYInfo_WindowSize(_ m: inout Mesos_V1_TTYInfo.WindowSize, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     let value = try self.readUInt32()
                     m.rows = value
+                    seen |= 1
                 case 16:
                     let value = try self.readUInt32()
                     m.columns = value
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasRows || !m.hasColumns { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasRows || !m.hasColumns {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_TaskGroupInfo(_ m: inout Mesos_V1_TaskGroupInfo) throws(GeneratedCodecFailure) {
-        var list0 = m.tasks
-        var touched0 = false
+    mutating func readMesos_V1_TaskGroupInfo(_ m: inout Mesos_V1_TaskGroupInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_TaskInfo] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.tasks
+                    }
                     var value = Mesos_V1_TaskInfo()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.tasks = list0 }
+        if seen & 1 != 0 { m.tasks = list0 }
     }
-    mutating func readMesos_V1_TaskID(_ m: inout Mesos_V1_TaskID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_TaskID(_ m: inout Mesos_V1_TaskID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.value = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_TaskInfo(_ m: inout Mesos_V1_TaskInfo) throws(GeneratedCodecFailure) {
-        var list0 = m.resources
-        var touched0 = false
-        var list1 = m.limits
-        var touched1 = false
+    mutating func readMesos_V1_TaskInfo(_ m: inout Mesos_V1_TaskInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Resource] = []
+        var list1: [String: Mesos_V1_Value.Scalar] = [:]
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.name = value
+                    seen |= 1
                 case 18:
-                    var value = m.taskID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message) }
-                    m.taskID = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_TaskID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
+                        m.taskID = value
+                    } else {
+                        let wasFresh = !m.hasTaskID
+                        var value = m.taskID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: false) }
+                        m.taskID = value
+                    }
+                    seen |= 2
                 case 26:
-                    var value = m.agentID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message) }
-                    m.agentID = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_AgentID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
+                        m.agentID = value
+                    } else {
+                        let wasFresh = !m.hasAgentID
+                        var value = m.agentID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: false) }
+                        m.agentID = value
+                    }
+                    seen |= 4
                 case 34:
+                    if seen & 8 == 0 && !fresh {
+                        list0 = m.resources
+                    }
                     var value = Mesos_V1_Resource()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 8
                 case 42:
-                    var value = m.executor
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorInfo(&message) }
-                    m.executor = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_ExecutorInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorInfo(&message, fresh: true) }
+                        m.executor = value
+                    } else {
+                        let wasFresh = !m.hasExecutor
+                        var value = m.executor
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorInfo(&message, fresh: false) }
+                        m.executor = value
+                    }
+                    seen |= 16
                 case 58:
-                    var value = m.command
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message) }
-                    m.command = value
+                    if fresh && seen & 32 == 0 {
+                        var value = Mesos_V1_CommandInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message, fresh: true) }
+                        m.command = value
+                    } else {
+                        let wasFresh = !m.hasCommand
+                        var value = m.command
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message, fresh: false) }
+                        m.command = value
+                    }
+                    seen |= 32
                 case 74:
-                    var value = m.container
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo(&message) }
-                    m.container = value
+                    if fresh && seen & 64 == 0 {
+                        var value = Mesos_V1_ContainerInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo(&message, fresh: true) }
+                        m.container = value
+                    } else {
+                        let wasFresh = !m.hasContainer
+                        var value = m.container
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo(&message, fresh: false) }
+                        m.container = value
+                    }
+                    seen |= 64
                 case 66:
-                    var value = m.healthCheck
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_HealthCheck(&message) }
-                    m.healthCheck = value
+                    if fresh && seen & 128 == 0 {
+                        var value = Mesos_V1_HealthCheck()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_HealthCheck(&message, fresh: true) }
+                        m.healthCheck = value
+                    } else {
+                        let wasFresh = !m.hasHealthCheck
+                        var value = m.healthCheck
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_HealthCheck(&message, fresh: false) }
+                        m.healthCheck = value
+                    }
+                    seen |= 128
                 case 106:
-                    var value = m.check
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo(&message) }
-                    m.check = value
+                    if fresh && seen & 256 == 0 {
+                        var value = Mesos_V1_CheckInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo(&message, fresh: true) }
+                        m.check = value
+                    } else {
+                        let wasFresh = !m.hasCheck
+                        var value = m.check
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo(&message, fresh: false) }
+                        m.check = value
+                    }
+                    seen |= 256
                 case 98:
-                    var value = m.killPolicy
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_KillPolicy(&message) }
-                    m.killPolicy = value
+                    if fresh && seen & 512 == 0 {
+                        var value = Mesos_V1_KillPolicy()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_KillPolicy(&message, fresh: true) }
+                        m.killPolicy = value
+                    } else {
+                        let wasFresh = !m.hasKillPolicy
+                        var value = m.killPolicy
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_KillPolicy(&message, fresh: false) }
+                        m.killPolicy = value
+                    }
+                    seen |= 512
                 case 50:
                     let value = try self.readBytes()
                     m.data = value
+                    seen |= 1024
                 case 82:
-                    var value = m.labels
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message) }
-                    m.labels = value
+                    if fresh && seen & 2048 == 0 {
+                        var value = Mesos_V1_Labels()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
+                        m.labels = value
+                    } else {
+                        let wasFresh = !m.hasLabels
+                        var value = m.labels
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: false) }
+                        m.labels = value
+                    }
+                    seen |= 2048
                 case 90:
-                    var value = m.discovery
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DiscoveryInfo(&message) }
-                    m.discovery = value
+                    if fresh && seen & 4096 == 0 {
+                        var value = Mesos_V1_DiscoveryInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DiscoveryInfo(&message, fresh: true) }
+                        m.discovery = value
+                    } else {
+                        let wasFresh = !m.hasDiscovery
+                        var value = m.discovery
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DiscoveryInfo(&message, fresh: false) }
+                        m.discovery = value
+                    }
+                    seen |= 4096
                 case 114:
-                    var value = m.maxCompletionTime
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message) }
-                    m.maxCompletionTime = value
+                    if fresh && seen & 8192 == 0 {
+                        var value = Mesos_V1_DurationInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message, fresh: true) }
+                        m.maxCompletionTime = value
+                    } else {
+                        let wasFresh = !m.hasMaxCompletionTime
+                        var value = m.maxCompletionTime
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message, fresh: false) }
+                        m.maxCompletionTime = value
+                    }
+                    seen |= 8192
                 case 122:
+                    if seen & 16384 == 0 && !fresh {
+                        list1 = m.limits
+                    }
                     var entry = try self.subReader()
                     var key = ""
                     var value = Mesos_V1_Value.Scalar()
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
-                            case 18: try entry.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message) }
+                            case 18: try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: false) }
                             default: throw .fallback
                         }
                     }
                     list1[key] = value
-                    touched1 = true
+                    seen |= 16384
                 default: throw .fallback
             }
         }
-        if touched0 { m.resources = list0 }
-        if touched1 { m.limits = list1 }
-        if !m.hasName || !m.hasTaskID || !m.hasAgentID { throw .invalid }
+        if seen & 8 != 0 { m.resources = list0 }
+        if seen & 16384 != 0 { m.limits = list1 }
+        if fresh {
+            if seen & 7 != 7 { throw .invalid }
+        } else if !m.hasName || !m.hasTaskID || !m.hasAgentID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_TaskResourceLimitation(_ m: inout Mesos_V1_TaskResourceLimitation) throws(GeneratedCodecFailure) {
-        var list0 = m.resources
-        var touched0 = false
+    mutating func readMesos_V1_TaskResourceLimitation(_ m: inout Mesos_V1_TaskResourceLimitation, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Resource] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.resources
+                    }
                     var value = Mesos_V1_Resource()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.resources = list0 }
+        if seen & 1 != 0 { m.resources = list0 }
     }
-    mutating func readMesos_V1_TaskStatus(_ m: inout Mesos_V1_TaskStatus) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_TaskStatus(_ m: inout Mesos_V1_TaskStatus, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.taskID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message) }
-                    m.taskID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_TaskID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
+                        m.taskID = value
+                    } else {
+                        let wasFresh = !m.hasTaskID
+                        var value = m.taskID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: false) }
+                        m.taskID = value
+                    }
+                    seen |= 1
                 case 16:
                     guard let value = Mesos_V1_TaskState(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.state = value
+                    seen |= 2
                 case 34:
                     let value = try self.readString()
                     m.message = value
+                    seen |= 4
                 case 72:
                     guard let value = Mesos_V1_TaskStatus.Source(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.source = value
+                    seen |= 8
                 case 80:
                     guard let value = Mesos_V1_TaskStatus.Reason(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.reason = value
+                    seen |= 16
                 case 26:
                     let value = try self.readBytes()
                     m.data = value
+                    seen |= 32
                 case 42:
-                    var value = m.agentID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message) }
-                    m.agentID = value
+                    if fresh && seen & 64 == 0 {
+                        var value = Mesos_V1_AgentID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
+                        m.agentID = value
+                    } else {
+                        let wasFresh = !m.hasAgentID
+                        var value = m.agentID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: false) }
+                        m.agentID = value
+                    }
+                    seen |= 64
                 case 58:
-                    var value = m.executorID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message) }
-                    m.executorID = value
+                    if fresh && seen & 128 == 0 {
+                        var value = Mesos_V1_ExecutorID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
+                        m.executorID = value
+                    } else {
+                        let wasFresh = !m.hasExecutorID
+                        var value = m.executorID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: false) }
+                        m.executorID = value
+                    }
+                    seen |= 128
                 case 49:
                     let value = try self.readDouble()
                     m.timestamp = value
+                    seen |= 256
                 case 90:
                     let value = try self.readBytes()
                     m.uuid = value
+                    seen |= 512
                 case 64:
                     let value = try self.readBool()
                     m.healthy = value
+                    seen |= 1024
                 case 122:
-                    var value = m.checkStatus
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo(&message) }
-                    m.checkStatus = value
+                    if fresh && seen & 2048 == 0 {
+                        var value = Mesos_V1_CheckStatusInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo(&message, fresh: true) }
+                        m.checkStatus = value
+                    } else {
+                        let wasFresh = !m.hasCheckStatus
+                        var value = m.checkStatus
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo(&message, fresh: false) }
+                        m.checkStatus = value
+                    }
+                    seen |= 2048
                 case 98:
-                    var value = m.labels
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message) }
-                    m.labels = value
+                    if fresh && seen & 4096 == 0 {
+                        var value = Mesos_V1_Labels()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
+                        m.labels = value
+                    } else {
+                        let wasFresh = !m.hasLabels
+                        var value = m.labels
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: false) }
+                        m.labels = value
+                    }
+                    seen |= 4096
                 case 106:
-                    var value = m.containerStatus
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerStatus(&message) }
-                    m.containerStatus = value
+                    if fresh && seen & 8192 == 0 {
+                        var value = Mesos_V1_ContainerStatus()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerStatus(&message, fresh: true) }
+                        m.containerStatus = value
+                    } else {
+                        let wasFresh = !m.hasContainerStatus
+                        var value = m.containerStatus
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerStatus(&message, fresh: false) }
+                        m.containerStatus = value
+                    }
+                    seen |= 8192
                 case 114:
-                    var value = m.unreachableTime
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TimeInfo(&message) }
-                    m.unreachableTime = value
+                    if fresh && seen & 16384 == 0 {
+                        var value = Mesos_V1_TimeInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TimeInfo(&message, fresh: true) }
+                        m.unreachableTime = value
+                    } else {
+                        let wasFresh = !m.hasUnreachableTime
+                        var value = m.unreachableTime
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TimeInfo(&message, fresh: false) }
+                        m.unreachableTime = value
+                    }
+                    seen |= 16384
                 case 130:
-                    var value = m.limitation
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskResourceLimitation(&message) }
-                    m.limitation = value
+                    if fresh && seen & 32768 == 0 {
+                        var value = Mesos_V1_TaskResourceLimitation()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskResourceLimitation(&message, fresh: true) }
+                        m.limitation = value
+                    } else {
+                        let wasFresh = !m.hasLimitation
+                        var value = m.limitation
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskResourceLimitation(&message, fresh: false) }
+                        m.limitation = value
+                    }
+                    seen |= 32768
                 default: throw .fallback
             }
         }
-        if !m.hasTaskID || !m.hasState { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasTaskID || !m.hasState {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_TimeInfo(_ m: inout Mesos_V1_TimeInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_TimeInfo(_ m: inout Mesos_V1_TimeInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     let value = try self.readInt64()
                     m.nanoseconds = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasNanoseconds { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasNanoseconds {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_URL(_ m: inout Mesos_V1_URL) throws(GeneratedCodecFailure) {
-        var list0 = m.query
-        var touched0 = false
+    mutating func readMesos_V1_URL(_ m: inout Mesos_V1_URL, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Parameter] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.scheme = value
+                    seen |= 1
                 case 18:
-                    var value = m.address
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Address(&message) }
-                    m.address = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Address()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Address(&message, fresh: true) }
+                        m.address = value
+                    } else {
+                        let wasFresh = !m.hasAddress
+                        var value = m.address
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Address(&message, fresh: false) }
+                        m.address = value
+                    }
+                    seen |= 2
                 case 26:
                     let value = try self.readString()
                     m.path = value
+                    seen |= 4
                 case 34:
+                    if seen & 8 == 0 && !fresh {
+                        list0 = m.query
+                    }
                     var value = Mesos_V1_Parameter()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 8
                 case 42:
                     let value = try self.readString()
                     m.fragment = value
+                    seen |= 16
                 default: throw .fallback
             }
         }
-        if touched0 { m.query = list0 }
-        if !m.hasScheme || !m.hasAddress { throw .invalid }
+        if seen & 8 != 0 { m.query = list0 }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasScheme || !m.hasAddress {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_UUID(_ m: inout Mesos_V1_UUID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_UUID(_ m: inout Mesos_V1_UUID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readBytes()
                     m.value = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Unavailability(_ m: inout Mesos_V1_Unavailability) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Unavailability(_ m: inout Mesos_V1_Unavailability, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.start
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TimeInfo(&message) }
-                    m.start = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_TimeInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TimeInfo(&message, fresh: true) }
+                        m.start = value
+                    } else {
+                        let wasFresh = !m.hasStart
+                        var value = m.start
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TimeInfo(&message, fresh: false) }
+                        m.start = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.duration
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message) }
-                    m.duration = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_DurationInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message, fresh: true) }
+                        m.duration = value
+                    } else {
+                        let wasFresh = !m.hasDuration
+                        var value = m.duration
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message, fresh: false) }
+                        m.duration = value
+                    }
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasStart { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasStart {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Value_Range(_ m: inout Mesos_V1_Value.Range) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Value_Range(_ m: inout Mesos_V1_Value.Range, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     let value = try self.readUInt64()
                     m.begin = value
+                    seen |= 1
                 case 16:
                     let value = try self.readUInt64()
                     m.end = value
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasBegin || !m.hasEnd { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasBegin || !m.hasEnd {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Value_Ranges(_ m: inout Mesos_V1_Value.Ranges) throws(GeneratedCodecFailure) {
-        var list0 = m.range
-        var touched0 = false
+    mutating func readMesos_V1_Value_Ranges(_ m: inout Mesos_V1_Value.Ranges, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Value.Range] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.range
+                    }
                     var value = Mesos_V1_Value.Range()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Range(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Range(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.range = list0 }
+        if seen & 1 != 0 { m.range = list0 }
     }
-    mutating func readMesos_V1_Value_Scalar(_ m: inout Mesos_V1_Value.Scalar) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Value_Scalar(_ m: inout Mesos_V1_Value.Scalar, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 9:
                     let value = try self.readDouble()
                     m.value = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Value_Set(_ m: inout Mesos_V1_Value.Set) throws(GeneratedCodecFailure) {
-        var list0 = m.item
-        var touched0 = false
+    mutating func readMesos_V1_Value_Set(_ m: inout Mesos_V1_Value.Set, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [String] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.item
+                    }
                     let value = try self.readString()
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.item = list0 }
+        if seen & 1 != 0 { m.item = list0 }
     }
-    mutating func readMesos_V1_Value_Text(_ m: inout Mesos_V1_Value.Text) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Value_Text(_ m: inout Mesos_V1_Value.Text, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.value = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Volume(_ m: inout Mesos_V1_Volume) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume(_ m: inout Mesos_V1_Volume, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 24:
                     guard let value = Mesos_V1_Volume.Mode(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.mode = value
+                    seen |= 1
                 case 10:
                     let value = try self.readString()
                     m.containerPath = value
+                    seen |= 2
                 case 18:
                     let value = try self.readString()
                     m.hostPath = value
+                    seen |= 4
                 case 34:
-                    var value = m.image
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image(&message) }
-                    m.image = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_Image()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image(&message, fresh: true) }
+                        m.image = value
+                    } else {
+                        let wasFresh = !m.hasImage
+                        var value = m.image
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image(&message, fresh: false) }
+                        m.image = value
+                    }
+                    seen |= 8
                 case 42:
-                    var value = m.source
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source(&message) }
-                    m.source = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_Volume.Source()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source(&message, fresh: true) }
+                        m.source = value
+                    } else {
+                        let wasFresh = !m.hasSource
+                        var value = m.source
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source(&message, fresh: false) }
+                        m.source = value
+                    }
+                    seen |= 16
                 default: throw .fallback
             }
         }
-        if !m.hasMode || !m.hasContainerPath { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasMode || !m.hasContainerPath {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Volume_Source(_ m: inout Mesos_V1_Volume.Source) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source(_ m: inout Mesos_V1_Volume.Source, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_Volume.Source.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 1
                 case 18:
-                    var value = m.dockerVolume
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_DockerVolume(&message) }
-                    m.dockerVolume = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Volume.Source.DockerVolume()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_DockerVolume(&message, fresh: true) }
+                        m.dockerVolume = value
+                    } else {
+                        let wasFresh = !m.hasDockerVolume
+                        var value = m.dockerVolume
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_DockerVolume(&message, fresh: false) }
+                        m.dockerVolume = value
+                    }
+                    seen |= 2
                 case 42:
-                    var value = m.hostPath
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_HostPath(&message) }
-                    m.hostPath = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_Volume.Source.HostPath()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_HostPath(&message, fresh: true) }
+                        m.hostPath = value
+                    } else {
+                        let wasFresh = !m.hasHostPath
+                        var value = m.hostPath
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_HostPath(&message, fresh: false) }
+                        m.hostPath = value
+                    }
+                    seen |= 4
                 case 26:
-                    var value = m.sandboxPath
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_SandboxPath(&message) }
-                    m.sandboxPath = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_Volume.Source.SandboxPath()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_SandboxPath(&message, fresh: true) }
+                        m.sandboxPath = value
+                    } else {
+                        let wasFresh = !m.hasSandboxPath
+                        var value = m.sandboxPath
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_SandboxPath(&message, fresh: false) }
+                        m.sandboxPath = value
+                    }
+                    seen |= 8
                 case 34:
-                    var value = m.secret
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message) }
-                    m.secret = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_Secret()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: true) }
+                        m.secret = value
+                    } else {
+                        let wasFresh = !m.hasSecret
+                        var value = m.secret
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: false) }
+                        m.secret = value
+                    }
+                    seen |= 16
                 case 50:
-                    var value = m.csiVolume
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume(&message) }
-                    m.csiVolume = value
+                    if fresh && seen & 32 == 0 {
+                        var value = Mesos_V1_Volume.Source.CSIVolume()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume(&message, fresh: true) }
+                        m.csiVolume = value
+                    } else {
+                        let wasFresh = !m.hasCsiVolume
+                        var value = m.csiVolume
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume(&message, fresh: false) }
+                        m.csiVolume = value
+                    }
+                    seen |= 32
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Volume_Source_CSIVolume(_ m: inout Mesos_V1_Volume.Source.CSIVolume) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source_CSIVolume(_ m: inout Mesos_V1_Volume.Source.CSIVolume, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.pluginName = value
+                    seen |= 1
                 case 18:
-                    var value = m.staticProvisioning
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(&message) }
-                    m.staticProvisioning = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(&message, fresh: true) }
+                        m.staticProvisioning = value
+                    } else {
+                        let wasFresh = !m.hasStaticProvisioning
+                        var value = m.staticProvisioning
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(&message, fresh: false) }
+                        m.staticProvisioning = value
+                    }
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasPluginName { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasPluginName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(_ m: inout Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning) throws(GeneratedCodecFailure) {
-        var list0 = m.nodeStageSecrets
-        var touched0 = false
-        var list1 = m.nodePublishSecrets
-        var touched1 = false
-        var list2 = m.volumeContext
-        var touched2 = false
+    mutating func readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(_ m: inout Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [String: Mesos_V1_Secret] = [:]
+        var list1: [String: Mesos_V1_Secret] = [:]
+        var list2: [String: String] = [:]
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.volumeID = value
+                    seen |= 1
                 case 18:
-                    var value = m.volumeCapability
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(&message) }
-                    m.volumeCapability = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(&message, fresh: true) }
+                        m.volumeCapability = value
+                    } else {
+                        let wasFresh = !m.hasVolumeCapability
+                        var value = m.volumeCapability
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(&message, fresh: false) }
+                        m.volumeCapability = value
+                    }
+                    seen |= 2
                 case 26:
+                    if seen & 4 == 0 && !fresh {
+                        list0 = m.nodeStageSecrets
+                    }
                     var entry = try self.subReader()
                     var key = ""
                     var value = Mesos_V1_Secret()
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
-                            case 18: try entry.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message) }
+                            case 18: try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: false) }
                             default: throw .fallback
                         }
                     }
                     list0[key] = value
-                    touched0 = true
+                    seen |= 4
                 case 34:
+                    if seen & 8 == 0 && !fresh {
+                        list1 = m.nodePublishSecrets
+                    }
                     var entry = try self.subReader()
                     var key = ""
                     var value = Mesos_V1_Secret()
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
-                            case 18: try entry.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message) }
+                            case 18: try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: false) }
                             default: throw .fallback
                         }
                     }
                     list1[key] = value
-                    touched1 = true
+                    seen |= 8
                 case 42:
+                    if seen & 16 == 0 && !fresh {
+                        list2 = m.volumeContext
+                    }
                     var entry = try self.subReader()
                     var key = ""
                     var value = ""
@@ -2389,1119 +4166,2121 @@ extension GeneratedBinaryReader {
                         }
                     }
                     list2[key] = value
-                    touched2 = true
+                    seen |= 16
                 default: throw .fallback
             }
         }
-        if touched0 { m.nodeStageSecrets = list0 }
-        if touched1 { m.nodePublishSecrets = list1 }
-        if touched2 { m.volumeContext = list2 }
-        if !m.hasVolumeID || !m.hasVolumeCapability { throw .invalid }
+        if seen & 4 != 0 { m.nodeStageSecrets = list0 }
+        if seen & 8 != 0 { m.nodePublishSecrets = list1 }
+        if seen & 16 != 0 { m.volumeContext = list2 }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasVolumeID || !m.hasVolumeCapability {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.BlockVolume()
-                    if case .block(let current)? = m.accessType { value = current }
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(&message) }
+                    var wasFresh = true
+                    if case .block(let current)? = m.accessType { (value, wasFresh) = (current, false) }
+                    try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(&message, fresh: false) }
                     m.block = value
+                    seen |= 1
                 case 18:
                     var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.MountVolume()
-                    if case .mount(let current)? = m.accessType { value = current }
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(&message) }
+                    var wasFresh = true
+                    if case .mount(let current)? = m.accessType { (value, wasFresh) = (current, false) }
+                    try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(&message, fresh: false) }
                     m.mount = value
+                    seen |= 2
                 case 26:
-                    var value = m.accessMode
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(&message) }
-                    m.accessMode = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(&message, fresh: true) }
+                        m.accessMode = value
+                    } else {
+                        let wasFresh = !m.hasAccessMode
+                        var value = m.accessMode
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(&message, fresh: false) }
+                        m.accessMode = value
+                    }
+                    seen |= 4
                 default: throw .fallback
             }
         }
-        if !m.hasAccessMode { throw .invalid }
+        if fresh {
+            if seen & 4 != 4 { throw .invalid }
+        } else if !m.hasAccessMode {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode.Mode(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.mode = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasMode { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasMode {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.BlockVolume) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.BlockVolume, fresh: Bool) throws(GeneratedCodecFailure) {
         while self.hasMore {
             switch try self.readTag() {
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.MountVolume) throws(GeneratedCodecFailure) {
-        var list0 = m.mountFlags
-        var touched0 = false
+    mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.MountVolume, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [String] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.fsType = value
+                    seen |= 1
                 case 18:
+                    if seen & 2 == 0 && !fresh {
+                        list0 = m.mountFlags
+                    }
                     let value = try self.readString()
                     list0.append(value)
-                    touched0 = true
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if touched0 { m.mountFlags = list0 }
+        if seen & 2 != 0 { m.mountFlags = list0 }
     }
-    mutating func readMesos_V1_Volume_Source_DockerVolume(_ m: inout Mesos_V1_Volume.Source.DockerVolume) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source_DockerVolume(_ m: inout Mesos_V1_Volume.Source.DockerVolume, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.driver = value
+                    seen |= 1
                 case 18:
                     let value = try self.readString()
                     m.name = value
+                    seen |= 2
                 case 26:
-                    var value = m.driverOptions
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameters(&message) }
-                    m.driverOptions = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_Parameters()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameters(&message, fresh: true) }
+                        m.driverOptions = value
+                    } else {
+                        let wasFresh = !m.hasDriverOptions
+                        var value = m.driverOptions
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameters(&message, fresh: false) }
+                        m.driverOptions = value
+                    }
+                    seen |= 4
                 default: throw .fallback
             }
         }
-        if !m.hasName { throw .invalid }
+        if fresh {
+            if seen & 2 != 2 { throw .invalid }
+        } else if !m.hasName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Volume_Source_HostPath(_ m: inout Mesos_V1_Volume.Source.HostPath) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source_HostPath(_ m: inout Mesos_V1_Volume.Source.HostPath, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.path = value
+                    seen |= 1
                 case 18:
-                    var value = m.mountPropagation
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_MountPropagation(&message) }
-                    m.mountPropagation = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_MountPropagation()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_MountPropagation(&message, fresh: true) }
+                        m.mountPropagation = value
+                    } else {
+                        let wasFresh = !m.hasMountPropagation
+                        var value = m.mountPropagation
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_MountPropagation(&message, fresh: false) }
+                        m.mountPropagation = value
+                    }
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasPath { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasPath {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Volume_Source_SandboxPath(_ m: inout Mesos_V1_Volume.Source.SandboxPath) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source_SandboxPath(_ m: inout Mesos_V1_Volume.Source.SandboxPath, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_Volume.Source.SandboxPath.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 1
                 case 18:
                     let value = try self.readString()
                     m.path = value
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasPath { throw .invalid }
+        if fresh {
+            if seen & 2 != 2 { throw .invalid }
+        } else if !m.hasPath {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Call(_ m: inout Mesos_V1_Executor_Call) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Call(_ m: inout Mesos_V1_Executor_Call, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.executorID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message) }
-                    m.executorID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_ExecutorID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
+                        m.executorID = value
+                    } else {
+                        let wasFresh = !m.hasExecutorID
+                        var value = m.executorID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: false) }
+                        m.executorID = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.frameworkID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message) }
-                    m.frameworkID = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_FrameworkID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
+                        m.frameworkID = value
+                    } else {
+                        let wasFresh = !m.hasFrameworkID
+                        var value = m.frameworkID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: false) }
+                        m.frameworkID = value
+                    }
+                    seen |= 2
                 case 24:
                     guard let value = Mesos_V1_Executor_Call.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 4
                 case 34:
-                    var value = m.subscribe
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Subscribe(&message) }
-                    m.subscribe = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_Executor_Call.Subscribe()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Subscribe(&message, fresh: true) }
+                        m.subscribe = value
+                    } else {
+                        let wasFresh = !m.hasSubscribe
+                        var value = m.subscribe
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Subscribe(&message, fresh: false) }
+                        m.subscribe = value
+                    }
+                    seen |= 8
                 case 42:
-                    var value = m.update
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Update(&message) }
-                    m.update = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_Executor_Call.Update()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Update(&message, fresh: true) }
+                        m.update = value
+                    } else {
+                        let wasFresh = !m.hasUpdate
+                        var value = m.update
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Update(&message, fresh: false) }
+                        m.update = value
+                    }
+                    seen |= 16
                 case 50:
-                    var value = m.message
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Message(&message) }
-                    m.message = value
+                    if fresh && seen & 32 == 0 {
+                        var value = Mesos_V1_Executor_Call.Message()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Message(&message, fresh: true) }
+                        m.message = value
+                    } else {
+                        let wasFresh = !m.hasMessage
+                        var value = m.message
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Message(&message, fresh: false) }
+                        m.message = value
+                    }
+                    seen |= 32
                 default: throw .fallback
             }
         }
-        if !m.hasExecutorID || !m.hasFrameworkID { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasExecutorID || !m.hasFrameworkID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Call_Message(_ m: inout Mesos_V1_Executor_Call.Message) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Call_Message(_ m: inout Mesos_V1_Executor_Call.Message, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 18:
                     let value = try self.readBytes()
                     m.data = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasData { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasData {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Call_Subscribe(_ m: inout Mesos_V1_Executor_Call.Subscribe) throws(GeneratedCodecFailure) {
-        var list0 = m.unacknowledgedTasks
-        var touched0 = false
-        var list1 = m.unacknowledgedUpdates
-        var touched1 = false
+    mutating func readMesos_V1_Executor_Call_Subscribe(_ m: inout Mesos_V1_Executor_Call.Subscribe, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_TaskInfo] = []
+        var list1: [Mesos_V1_Executor_Call.Update] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.unacknowledgedTasks
+                    }
                     var value = Mesos_V1_TaskInfo()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 case 18:
+                    if seen & 2 == 0 && !fresh {
+                        list1 = m.unacknowledgedUpdates
+                    }
                     var value = Mesos_V1_Executor_Call.Update()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Update(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Update(&message, fresh: true) }
                     list1.append(value)
-                    touched1 = true
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if touched0 { m.unacknowledgedTasks = list0 }
-        if touched1 { m.unacknowledgedUpdates = list1 }
+        if seen & 1 != 0 { m.unacknowledgedTasks = list0 }
+        if seen & 2 != 0 { m.unacknowledgedUpdates = list1 }
     }
-    mutating func readMesos_V1_Executor_Call_Update(_ m: inout Mesos_V1_Executor_Call.Update) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Call_Update(_ m: inout Mesos_V1_Executor_Call.Update, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.status
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskStatus(&message) }
-                    m.status = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_TaskStatus()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskStatus(&message, fresh: true) }
+                        m.status = value
+                    } else {
+                        let wasFresh = !m.hasStatus
+                        var value = m.status
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskStatus(&message, fresh: false) }
+                        m.status = value
+                    }
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasStatus { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasStatus {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Event(_ m: inout Mesos_V1_Executor_Event) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Event(_ m: inout Mesos_V1_Executor_Event, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_Executor_Event.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 1
                 case 18:
-                    var value = m.subscribed
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Subscribed(&message) }
-                    m.subscribed = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Executor_Event.Subscribed()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Subscribed(&message, fresh: true) }
+                        m.subscribed = value
+                    } else {
+                        let wasFresh = !m.hasSubscribed
+                        var value = m.subscribed
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Subscribed(&message, fresh: false) }
+                        m.subscribed = value
+                    }
+                    seen |= 2
                 case 26:
-                    var value = m.acknowledged
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Acknowledged(&message) }
-                    m.acknowledged = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_Executor_Event.Acknowledged()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Acknowledged(&message, fresh: true) }
+                        m.acknowledged = value
+                    } else {
+                        let wasFresh = !m.hasAcknowledged
+                        var value = m.acknowledged
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Acknowledged(&message, fresh: false) }
+                        m.acknowledged = value
+                    }
+                    seen |= 4
                 case 34:
-                    var value = m.launch
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Launch(&message) }
-                    m.launch = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_Executor_Event.Launch()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Launch(&message, fresh: true) }
+                        m.launch = value
+                    } else {
+                        let wasFresh = !m.hasLaunch
+                        var value = m.launch
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Launch(&message, fresh: false) }
+                        m.launch = value
+                    }
+                    seen |= 8
                 case 66:
-                    var value = m.launchGroup
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_LaunchGroup(&message) }
-                    m.launchGroup = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_Executor_Event.LaunchGroup()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_LaunchGroup(&message, fresh: true) }
+                        m.launchGroup = value
+                    } else {
+                        let wasFresh = !m.hasLaunchGroup
+                        var value = m.launchGroup
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_LaunchGroup(&message, fresh: false) }
+                        m.launchGroup = value
+                    }
+                    seen |= 16
                 case 42:
-                    var value = m.kill
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Kill(&message) }
-                    m.kill = value
+                    if fresh && seen & 32 == 0 {
+                        var value = Mesos_V1_Executor_Event.Kill()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Kill(&message, fresh: true) }
+                        m.kill = value
+                    } else {
+                        let wasFresh = !m.hasKill
+                        var value = m.kill
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Kill(&message, fresh: false) }
+                        m.kill = value
+                    }
+                    seen |= 32
                 case 50:
-                    var value = m.message
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Message(&message) }
-                    m.message = value
+                    if fresh && seen & 64 == 0 {
+                        var value = Mesos_V1_Executor_Event.Message()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Message(&message, fresh: true) }
+                        m.message = value
+                    } else {
+                        let wasFresh = !m.hasMessage
+                        var value = m.message
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Message(&message, fresh: false) }
+                        m.message = value
+                    }
+                    seen |= 64
                 case 58:
-                    var value = m.error
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Error(&message) }
-                    m.error = value
+                    if fresh && seen & 128 == 0 {
+                        var value = Mesos_V1_Executor_Event.Error()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Error(&message, fresh: true) }
+                        m.error = value
+                    } else {
+                        let wasFresh = !m.hasError
+                        var value = m.error
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Error(&message, fresh: false) }
+                        m.error = value
+                    }
+                    seen |= 128
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Executor_Event_Acknowledged(_ m: inout Mesos_V1_Executor_Event.Acknowledged) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Event_Acknowledged(_ m: inout Mesos_V1_Executor_Event.Acknowledged, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.taskID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message) }
-                    m.taskID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_TaskID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
+                        m.taskID = value
+                    } else {
+                        let wasFresh = !m.hasTaskID
+                        var value = m.taskID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: false) }
+                        m.taskID = value
+                    }
+                    seen |= 1
                 case 18:
                     let value = try self.readBytes()
                     m.uuid = value
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasTaskID || !m.hasUuid { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasTaskID || !m.hasUuid {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Event_Error(_ m: inout Mesos_V1_Executor_Event.Error) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Event_Error(_ m: inout Mesos_V1_Executor_Event.Error, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.message = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasMessage { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasMessage {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Event_Kill(_ m: inout Mesos_V1_Executor_Event.Kill) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Event_Kill(_ m: inout Mesos_V1_Executor_Event.Kill, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.taskID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message) }
-                    m.taskID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_TaskID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
+                        m.taskID = value
+                    } else {
+                        let wasFresh = !m.hasTaskID
+                        var value = m.taskID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: false) }
+                        m.taskID = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.killPolicy
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_KillPolicy(&message) }
-                    m.killPolicy = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_KillPolicy()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_KillPolicy(&message, fresh: true) }
+                        m.killPolicy = value
+                    } else {
+                        let wasFresh = !m.hasKillPolicy
+                        var value = m.killPolicy
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_KillPolicy(&message, fresh: false) }
+                        m.killPolicy = value
+                    }
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasTaskID { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasTaskID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Event_Launch(_ m: inout Mesos_V1_Executor_Event.Launch) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Event_Launch(_ m: inout Mesos_V1_Executor_Event.Launch, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.task
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message) }
-                    m.task = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_TaskInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
+                        m.task = value
+                    } else {
+                        let wasFresh = !m.hasTask
+                        var value = m.task
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: false) }
+                        m.task = value
+                    }
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasTask { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasTask {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Event_LaunchGroup(_ m: inout Mesos_V1_Executor_Event.LaunchGroup) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Event_LaunchGroup(_ m: inout Mesos_V1_Executor_Event.LaunchGroup, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.taskGroup
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskGroupInfo(&message) }
-                    m.taskGroup = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_TaskGroupInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskGroupInfo(&message, fresh: true) }
+                        m.taskGroup = value
+                    } else {
+                        let wasFresh = !m.hasTaskGroup
+                        var value = m.taskGroup
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskGroupInfo(&message, fresh: false) }
+                        m.taskGroup = value
+                    }
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasTaskGroup { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasTaskGroup {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Event_Message(_ m: inout Mesos_V1_Executor_Event.Message) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Event_Message(_ m: inout Mesos_V1_Executor_Event.Message, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readBytes()
                     m.data = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasData { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasData {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Event_Subscribed(_ m: inout Mesos_V1_Executor_Event.Subscribed) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Event_Subscribed(_ m: inout Mesos_V1_Executor_Event.Subscribed, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.executorInfo
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorInfo(&message) }
-                    m.executorInfo = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_ExecutorInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorInfo(&message, fresh: true) }
+                        m.executorInfo = value
+                    } else {
+                        let wasFresh = !m.hasExecutorInfo
+                        var value = m.executorInfo
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorInfo(&message, fresh: false) }
+                        m.executorInfo = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.frameworkInfo
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo(&message) }
-                    m.frameworkInfo = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_FrameworkInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo(&message, fresh: true) }
+                        m.frameworkInfo = value
+                    } else {
+                        let wasFresh = !m.hasFrameworkInfo
+                        var value = m.frameworkInfo
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo(&message, fresh: false) }
+                        m.frameworkInfo = value
+                    }
+                    seen |= 2
                 case 26:
-                    var value = m.agentInfo
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentInfo(&message) }
-                    m.agentInfo = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_AgentInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentInfo(&message, fresh: true) }
+                        m.agentInfo = value
+                    } else {
+                        let wasFresh = !m.hasAgentInfo
+                        var value = m.agentInfo
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentInfo(&message, fresh: false) }
+                        m.agentInfo = value
+                    }
+                    seen |= 4
                 case 34:
-                    var value = m.containerID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerID(&message) }
-                    m.containerID = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_ContainerID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerID(&message, fresh: true) }
+                        m.containerID = value
+                    } else {
+                        let wasFresh = !m.hasContainerID
+                        var value = m.containerID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerID(&message, fresh: false) }
+                        m.containerID = value
+                    }
+                    seen |= 8
                 default: throw .fallback
             }
         }
-        if !m.hasExecutorInfo || !m.hasFrameworkInfo || !m.hasAgentInfo { throw .invalid }
+        if fresh {
+            if seen & 7 != 7 { throw .invalid }
+        } else if !m.hasExecutorInfo || !m.hasFrameworkInfo || !m.hasAgentInfo {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint(_ m: inout Mesos_V1_Scheduler_AttributeConstraint) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_AttributeConstraint(_ m: inout Mesos_V1_Scheduler_AttributeConstraint, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.selector
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Selector(&message) }
-                    m.selector = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_Scheduler_AttributeConstraint.Selector()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Selector(&message, fresh: true) }
+                        m.selector = value
+                    } else {
+                        let wasFresh = !m.hasSelector
+                        var value = m.selector
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Selector(&message, fresh: false) }
+                        m.selector = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.predicate
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate(&message) }
-                    m.predicate = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate(&message, fresh: true) }
+                        m.predicate = value
+                    } else {
+                        let wasFresh = !m.hasPredicate
+                        var value = m.predicate
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate(&message, fresh: false) }
+                        m.predicate = value
+                    }
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasSelector || !m.hasPredicate { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasSelector || !m.hasPredicate {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.Exists()
-                    if case .exists(let current)? = m.predicate { value = current }
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(&message) }
+                    var wasFresh = true
+                    if case .exists(let current)? = m.predicate { (value, wasFresh) = (current, false) }
+                    try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(&message, fresh: false) }
                     m.exists = value
+                    seen |= 1
                 case 18:
                     var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.NotExists()
-                    if case .notExists(let current)? = m.predicate { value = current }
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(&message) }
+                    var wasFresh = true
+                    if case .notExists(let current)? = m.predicate { (value, wasFresh) = (current, false) }
+                    try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(&message, fresh: false) }
                     m.notExists = value
+                    seen |= 2
                 case 26:
                     var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextEquals()
-                    if case .textEquals(let current)? = m.predicate { value = current }
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(&message) }
+                    var wasFresh = true
+                    if case .textEquals(let current)? = m.predicate { (value, wasFresh) = (current, false) }
+                    try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(&message, fresh: false) }
                     m.textEquals = value
+                    seen |= 4
                 case 34:
                     var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotEquals()
-                    if case .textNotEquals(let current)? = m.predicate { value = current }
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(&message) }
+                    var wasFresh = true
+                    if case .textNotEquals(let current)? = m.predicate { (value, wasFresh) = (current, false) }
+                    try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(&message, fresh: false) }
                     m.textNotEquals = value
+                    seen |= 8
                 case 42:
                     var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextMatches()
-                    if case .textMatches(let current)? = m.predicate { value = current }
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(&message) }
+                    var wasFresh = true
+                    if case .textMatches(let current)? = m.predicate { (value, wasFresh) = (current, false) }
+                    try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(&message, fresh: false) }
                     m.textMatches = value
+                    seen |= 16
                 case 50:
                     var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotMatches()
-                    if case .textNotMatches(let current)? = m.predicate { value = current }
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(&message) }
+                    var wasFresh = true
+                    if case .textNotMatches(let current)? = m.predicate { (value, wasFresh) = (current, false) }
+                    try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(&message, fresh: false) }
                     m.textNotMatches = value
+                    seen |= 32
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.Exists) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.Exists, fresh: Bool) throws(GeneratedCodecFailure) {
         while self.hasMore {
             switch try self.readTag() {
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.NotExists) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.NotExists, fresh: Bool) throws(GeneratedCodecFailure) {
         while self.hasMore {
             switch try self.readTag() {
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextEquals) throws(GeneratedCodecFailure) {
-        while self.hasMore {
-            switch try self.readTag() {
-                case 10:
-                    let value = try self.readString()
-                    m.value = value
-                default: throw .fallback
-            }
-        }
-        if !m.hasValue { throw .invalid }
-    }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextMatches) throws(GeneratedCodecFailure) {
-        while self.hasMore {
-            switch try self.readTag() {
-                case 10:
-                    let value = try self.readString()
-                    m.regex = value
-                default: throw .fallback
-            }
-        }
-        if !m.hasRegex { throw .invalid }
-    }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotEquals) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextEquals, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.value = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotMatches) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextMatches, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.regex = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasRegex { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasRegex {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint_Selector(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Selector) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotEquals, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        while self.hasMore {
+            switch try self.readTag() {
+                case 10:
+                    let value = try self.readString()
+                    m.value = value
+                    seen |= 1
+                default: throw .fallback
+            }
+        }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
+    }
+    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotMatches, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        while self.hasMore {
+            switch try self.readTag() {
+                case 10:
+                    let value = try self.readString()
+                    m.regex = value
+                    seen |= 1
+                default: throw .fallback
+            }
+        }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasRegex {
+            throw .invalid
+        }
+    }
+    mutating func readMesos_V1_Scheduler_AttributeConstraint_Selector(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Selector, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_Scheduler_AttributeConstraint.Selector.PseudoattributeType(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.pseudoattributeType = value
+                    seen |= 1
                 case 18:
                     let value = try self.readString()
                     m.attributeName = value
+                    seen |= 2
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Scheduler_Call(_ m: inout Mesos_V1_Scheduler_Call) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call(_ m: inout Mesos_V1_Scheduler_Call, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.frameworkID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message) }
-                    m.frameworkID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_FrameworkID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
+                        m.frameworkID = value
+                    } else {
+                        let wasFresh = !m.hasFrameworkID
+                        var value = m.frameworkID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: false) }
+                        m.frameworkID = value
+                    }
+                    seen |= 1
                 case 16:
                     guard let value = Mesos_V1_Scheduler_Call.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 2
                 case 26:
-                    var value = m.subscribe
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Subscribe(&message) }
-                    m.subscribe = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_Scheduler_Call.Subscribe()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Subscribe(&message, fresh: true) }
+                        m.subscribe = value
+                    } else {
+                        let wasFresh = !m.hasSubscribe
+                        var value = m.subscribe
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Subscribe(&message, fresh: false) }
+                        m.subscribe = value
+                    }
+                    seen |= 4
                 case 34:
-                    var value = m.accept
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Accept(&message) }
-                    m.accept = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_Scheduler_Call.Accept()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Accept(&message, fresh: true) }
+                        m.accept = value
+                    } else {
+                        let wasFresh = !m.hasAccept
+                        var value = m.accept
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Accept(&message, fresh: false) }
+                        m.accept = value
+                    }
+                    seen |= 8
                 case 42:
-                    var value = m.decline
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Decline(&message) }
-                    m.decline = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_Scheduler_Call.Decline()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Decline(&message, fresh: true) }
+                        m.decline = value
+                    } else {
+                        let wasFresh = !m.hasDecline
+                        var value = m.decline
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Decline(&message, fresh: false) }
+                        m.decline = value
+                    }
+                    seen |= 16
                 case 106:
-                    var value = m.acceptInverseOffers
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_AcceptInverseOffers(&message) }
-                    m.acceptInverseOffers = value
+                    if fresh && seen & 32 == 0 {
+                        var value = Mesos_V1_Scheduler_Call.AcceptInverseOffers()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_AcceptInverseOffers(&message, fresh: true) }
+                        m.acceptInverseOffers = value
+                    } else {
+                        let wasFresh = !m.hasAcceptInverseOffers
+                        var value = m.acceptInverseOffers
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_AcceptInverseOffers(&message, fresh: false) }
+                        m.acceptInverseOffers = value
+                    }
+                    seen |= 32
                 case 114:
-                    var value = m.declineInverseOffers
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_DeclineInverseOffers(&message) }
-                    m.declineInverseOffers = value
+                    if fresh && seen & 64 == 0 {
+                        var value = Mesos_V1_Scheduler_Call.DeclineInverseOffers()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_DeclineInverseOffers(&message, fresh: true) }
+                        m.declineInverseOffers = value
+                    } else {
+                        let wasFresh = !m.hasDeclineInverseOffers
+                        var value = m.declineInverseOffers
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_DeclineInverseOffers(&message, fresh: false) }
+                        m.declineInverseOffers = value
+                    }
+                    seen |= 64
                 case 122:
-                    var value = m.revive
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Revive(&message) }
-                    m.revive = value
+                    if fresh && seen & 128 == 0 {
+                        var value = Mesos_V1_Scheduler_Call.Revive()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Revive(&message, fresh: true) }
+                        m.revive = value
+                    } else {
+                        let wasFresh = !m.hasRevive
+                        var value = m.revive
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Revive(&message, fresh: false) }
+                        m.revive = value
+                    }
+                    seen |= 128
                 case 50:
-                    var value = m.kill
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Kill(&message) }
-                    m.kill = value
+                    if fresh && seen & 256 == 0 {
+                        var value = Mesos_V1_Scheduler_Call.Kill()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Kill(&message, fresh: true) }
+                        m.kill = value
+                    } else {
+                        let wasFresh = !m.hasKill
+                        var value = m.kill
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Kill(&message, fresh: false) }
+                        m.kill = value
+                    }
+                    seen |= 256
                 case 58:
-                    var value = m.shutdown
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Shutdown(&message) }
-                    m.shutdown = value
+                    if fresh && seen & 512 == 0 {
+                        var value = Mesos_V1_Scheduler_Call.Shutdown()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Shutdown(&message, fresh: true) }
+                        m.shutdown = value
+                    } else {
+                        let wasFresh = !m.hasShutdown
+                        var value = m.shutdown
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Shutdown(&message, fresh: false) }
+                        m.shutdown = value
+                    }
+                    seen |= 512
                 case 66:
-                    var value = m.acknowledge
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Acknowledge(&message) }
-                    m.acknowledge = value
+                    if fresh && seen & 1024 == 0 {
+                        var value = Mesos_V1_Scheduler_Call.Acknowledge()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Acknowledge(&message, fresh: true) }
+                        m.acknowledge = value
+                    } else {
+                        let wasFresh = !m.hasAcknowledge
+                        var value = m.acknowledge
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Acknowledge(&message, fresh: false) }
+                        m.acknowledge = value
+                    }
+                    seen |= 1024
                 case 138:
-                    var value = m.acknowledgeOperationStatus
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(&message) }
-                    m.acknowledgeOperationStatus = value
+                    if fresh && seen & 2048 == 0 {
+                        var value = Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(&message, fresh: true) }
+                        m.acknowledgeOperationStatus = value
+                    } else {
+                        let wasFresh = !m.hasAcknowledgeOperationStatus
+                        var value = m.acknowledgeOperationStatus
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(&message, fresh: false) }
+                        m.acknowledgeOperationStatus = value
+                    }
+                    seen |= 2048
                 case 74:
-                    var value = m.reconcile
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Reconcile(&message) }
-                    m.reconcile = value
+                    if fresh && seen & 4096 == 0 {
+                        var value = Mesos_V1_Scheduler_Call.Reconcile()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Reconcile(&message, fresh: true) }
+                        m.reconcile = value
+                    } else {
+                        let wasFresh = !m.hasReconcile
+                        var value = m.reconcile
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Reconcile(&message, fresh: false) }
+                        m.reconcile = value
+                    }
+                    seen |= 4096
                 case 146:
-                    var value = m.reconcileOperations
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_ReconcileOperations(&message) }
-                    m.reconcileOperations = value
+                    if fresh && seen & 8192 == 0 {
+                        var value = Mesos_V1_Scheduler_Call.ReconcileOperations()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_ReconcileOperations(&message, fresh: true) }
+                        m.reconcileOperations = value
+                    } else {
+                        let wasFresh = !m.hasReconcileOperations
+                        var value = m.reconcileOperations
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_ReconcileOperations(&message, fresh: false) }
+                        m.reconcileOperations = value
+                    }
+                    seen |= 8192
                 case 82:
-                    var value = m.message
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Message(&message) }
-                    m.message = value
+                    if fresh && seen & 16384 == 0 {
+                        var value = Mesos_V1_Scheduler_Call.Message()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Message(&message, fresh: true) }
+                        m.message = value
+                    } else {
+                        let wasFresh = !m.hasMessage
+                        var value = m.message
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Message(&message, fresh: false) }
+                        m.message = value
+                    }
+                    seen |= 16384
                 case 90:
-                    var value = m.request
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Request(&message) }
-                    m.request = value
+                    if fresh && seen & 32768 == 0 {
+                        var value = Mesos_V1_Scheduler_Call.Request()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Request(&message, fresh: true) }
+                        m.request = value
+                    } else {
+                        let wasFresh = !m.hasRequest
+                        var value = m.request
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Request(&message, fresh: false) }
+                        m.request = value
+                    }
+                    seen |= 32768
                 case 130:
-                    var value = m.suppress
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Suppress(&message) }
-                    m.suppress = value
+                    if fresh && seen & 65536 == 0 {
+                        var value = Mesos_V1_Scheduler_Call.Suppress()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Suppress(&message, fresh: true) }
+                        m.suppress = value
+                    } else {
+                        let wasFresh = !m.hasSuppress
+                        var value = m.suppress
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Suppress(&message, fresh: false) }
+                        m.suppress = value
+                    }
+                    seen |= 65536
                 case 154:
-                    var value = m.updateFramework
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_UpdateFramework(&message) }
-                    m.updateFramework = value
+                    if fresh && seen & 131072 == 0 {
+                        var value = Mesos_V1_Scheduler_Call.UpdateFramework()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_UpdateFramework(&message, fresh: true) }
+                        m.updateFramework = value
+                    } else {
+                        let wasFresh = !m.hasUpdateFramework
+                        var value = m.updateFramework
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_UpdateFramework(&message, fresh: false) }
+                        m.updateFramework = value
+                    }
+                    seen |= 131072
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Scheduler_Call_Accept(_ m: inout Mesos_V1_Scheduler_Call.Accept) throws(GeneratedCodecFailure) {
-        var list0 = m.offerIds
-        var touched0 = false
-        var list1 = m.operations
-        var touched1 = false
+    mutating func readMesos_V1_Scheduler_Call_Accept(_ m: inout Mesos_V1_Scheduler_Call.Accept, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_OfferID] = []
+        var list1: [Mesos_V1_Offer.Operation] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.offerIds
+                    }
                     var value = Mesos_V1_OfferID()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 case 18:
+                    if seen & 2 == 0 && !fresh {
+                        list1 = m.operations
+                    }
                     var value = Mesos_V1_Offer.Operation()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation(&message, fresh: true) }
                     list1.append(value)
-                    touched1 = true
+                    seen |= 2
                 case 26:
-                    var value = m.filters
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message) }
-                    m.filters = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_Filters()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message, fresh: true) }
+                        m.filters = value
+                    } else {
+                        let wasFresh = !m.hasFilters
+                        var value = m.filters
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message, fresh: false) }
+                        m.filters = value
+                    }
+                    seen |= 4
                 default: throw .fallback
             }
         }
-        if touched0 { m.offerIds = list0 }
-        if touched1 { m.operations = list1 }
+        if seen & 1 != 0 { m.offerIds = list0 }
+        if seen & 2 != 0 { m.operations = list1 }
     }
-    mutating func readMesos_V1_Scheduler_Call_AcceptInverseOffers(_ m: inout Mesos_V1_Scheduler_Call.AcceptInverseOffers) throws(GeneratedCodecFailure) {
-        var list0 = m.inverseOfferIds
-        var touched0 = false
+    mutating func readMesos_V1_Scheduler_Call_AcceptInverseOffers(_ m: inout Mesos_V1_Scheduler_Call.AcceptInverseOffers, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_OfferID] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.inverseOfferIds
+                    }
                     var value = Mesos_V1_OfferID()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 case 18:
-                    var value = m.filters
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message) }
-                    m.filters = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Filters()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message, fresh: true) }
+                        m.filters = value
+                    } else {
+                        let wasFresh = !m.hasFilters
+                        var value = m.filters
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message, fresh: false) }
+                        m.filters = value
+                    }
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if touched0 { m.inverseOfferIds = list0 }
+        if seen & 1 != 0 { m.inverseOfferIds = list0 }
     }
-    mutating func readMesos_V1_Scheduler_Call_Acknowledge(_ m: inout Mesos_V1_Scheduler_Call.Acknowledge) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_Acknowledge(_ m: inout Mesos_V1_Scheduler_Call.Acknowledge, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.agentID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message) }
-                    m.agentID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_AgentID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
+                        m.agentID = value
+                    } else {
+                        let wasFresh = !m.hasAgentID
+                        var value = m.agentID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: false) }
+                        m.agentID = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.taskID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message) }
-                    m.taskID = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_TaskID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
+                        m.taskID = value
+                    } else {
+                        let wasFresh = !m.hasTaskID
+                        var value = m.taskID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: false) }
+                        m.taskID = value
+                    }
+                    seen |= 2
                 case 26:
                     let value = try self.readBytes()
                     m.uuid = value
+                    seen |= 4
                 default: throw .fallback
             }
         }
-        if !m.hasAgentID || !m.hasTaskID || !m.hasUuid { throw .invalid }
+        if fresh {
+            if seen & 7 != 7 { throw .invalid }
+        } else if !m.hasAgentID || !m.hasTaskID || !m.hasUuid {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(_ m: inout Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(_ m: inout Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.agentID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message) }
-                    m.agentID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_AgentID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
+                        m.agentID = value
+                    } else {
+                        let wasFresh = !m.hasAgentID
+                        var value = m.agentID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: false) }
+                        m.agentID = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.resourceProviderID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message) }
-                    m.resourceProviderID = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_ResourceProviderID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message, fresh: true) }
+                        m.resourceProviderID = value
+                    } else {
+                        let wasFresh = !m.hasResourceProviderID
+                        var value = m.resourceProviderID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message, fresh: false) }
+                        m.resourceProviderID = value
+                    }
+                    seen |= 2
                 case 26:
                     let value = try self.readBytes()
                     m.uuid = value
+                    seen |= 4
                 case 34:
-                    var value = m.operationID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message) }
-                    m.operationID = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_OperationID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message, fresh: true) }
+                        m.operationID = value
+                    } else {
+                        let wasFresh = !m.hasOperationID
+                        var value = m.operationID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message, fresh: false) }
+                        m.operationID = value
+                    }
+                    seen |= 8
                 default: throw .fallback
             }
         }
-        if !m.hasUuid || !m.hasOperationID { throw .invalid }
+        if fresh {
+            if seen & 12 != 12 { throw .invalid }
+        } else if !m.hasUuid || !m.hasOperationID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Call_Decline(_ m: inout Mesos_V1_Scheduler_Call.Decline) throws(GeneratedCodecFailure) {
-        var list0 = m.offerIds
-        var touched0 = false
+    mutating func readMesos_V1_Scheduler_Call_Decline(_ m: inout Mesos_V1_Scheduler_Call.Decline, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_OfferID] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.offerIds
+                    }
                     var value = Mesos_V1_OfferID()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 case 18:
-                    var value = m.filters
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message) }
-                    m.filters = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Filters()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message, fresh: true) }
+                        m.filters = value
+                    } else {
+                        let wasFresh = !m.hasFilters
+                        var value = m.filters
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message, fresh: false) }
+                        m.filters = value
+                    }
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if touched0 { m.offerIds = list0 }
+        if seen & 1 != 0 { m.offerIds = list0 }
     }
-    mutating func readMesos_V1_Scheduler_Call_DeclineInverseOffers(_ m: inout Mesos_V1_Scheduler_Call.DeclineInverseOffers) throws(GeneratedCodecFailure) {
-        var list0 = m.inverseOfferIds
-        var touched0 = false
+    mutating func readMesos_V1_Scheduler_Call_DeclineInverseOffers(_ m: inout Mesos_V1_Scheduler_Call.DeclineInverseOffers, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_OfferID] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.inverseOfferIds
+                    }
                     var value = Mesos_V1_OfferID()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 case 18:
-                    var value = m.filters
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message) }
-                    m.filters = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Filters()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message, fresh: true) }
+                        m.filters = value
+                    } else {
+                        let wasFresh = !m.hasFilters
+                        var value = m.filters
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message, fresh: false) }
+                        m.filters = value
+                    }
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if touched0 { m.inverseOfferIds = list0 }
+        if seen & 1 != 0 { m.inverseOfferIds = list0 }
     }
-    mutating func readMesos_V1_Scheduler_Call_Kill(_ m: inout Mesos_V1_Scheduler_Call.Kill) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_Kill(_ m: inout Mesos_V1_Scheduler_Call.Kill, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.taskID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message) }
-                    m.taskID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_TaskID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
+                        m.taskID = value
+                    } else {
+                        let wasFresh = !m.hasTaskID
+                        var value = m.taskID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: false) }
+                        m.taskID = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.agentID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message) }
-                    m.agentID = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_AgentID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
+                        m.agentID = value
+                    } else {
+                        let wasFresh = !m.hasAgentID
+                        var value = m.agentID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: false) }
+                        m.agentID = value
+                    }
+                    seen |= 2
                 case 26:
-                    var value = m.killPolicy
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_KillPolicy(&message) }
-                    m.killPolicy = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_KillPolicy()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_KillPolicy(&message, fresh: true) }
+                        m.killPolicy = value
+                    } else {
+                        let wasFresh = !m.hasKillPolicy
+                        var value = m.killPolicy
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_KillPolicy(&message, fresh: false) }
+                        m.killPolicy = value
+                    }
+                    seen |= 4
                 default: throw .fallback
             }
         }
-        if !m.hasTaskID { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasTaskID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Call_Message(_ m: inout Mesos_V1_Scheduler_Call.Message) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_Message(_ m: inout Mesos_V1_Scheduler_Call.Message, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.agentID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message) }
-                    m.agentID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_AgentID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
+                        m.agentID = value
+                    } else {
+                        let wasFresh = !m.hasAgentID
+                        var value = m.agentID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: false) }
+                        m.agentID = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.executorID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message) }
-                    m.executorID = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_ExecutorID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
+                        m.executorID = value
+                    } else {
+                        let wasFresh = !m.hasExecutorID
+                        var value = m.executorID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: false) }
+                        m.executorID = value
+                    }
+                    seen |= 2
                 case 26:
                     let value = try self.readBytes()
                     m.data = value
+                    seen |= 4
                 default: throw .fallback
             }
         }
-        if !m.hasAgentID || !m.hasExecutorID || !m.hasData { throw .invalid }
+        if fresh {
+            if seen & 7 != 7 { throw .invalid }
+        } else if !m.hasAgentID || !m.hasExecutorID || !m.hasData {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Call_Reconcile(_ m: inout Mesos_V1_Scheduler_Call.Reconcile) throws(GeneratedCodecFailure) {
-        var list0 = m.tasks
-        var touched0 = false
+    mutating func readMesos_V1_Scheduler_Call_Reconcile(_ m: inout Mesos_V1_Scheduler_Call.Reconcile, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Scheduler_Call.Reconcile.Task] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.tasks
+                    }
                     var value = Mesos_V1_Scheduler_Call.Reconcile.Task()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Reconcile_Task(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Reconcile_Task(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.tasks = list0 }
+        if seen & 1 != 0 { m.tasks = list0 }
     }
-    mutating func readMesos_V1_Scheduler_Call_Reconcile_Task(_ m: inout Mesos_V1_Scheduler_Call.Reconcile.Task) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_Reconcile_Task(_ m: inout Mesos_V1_Scheduler_Call.Reconcile.Task, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.taskID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message) }
-                    m.taskID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_TaskID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
+                        m.taskID = value
+                    } else {
+                        let wasFresh = !m.hasTaskID
+                        var value = m.taskID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: false) }
+                        m.taskID = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.agentID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message) }
-                    m.agentID = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_AgentID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
+                        m.agentID = value
+                    } else {
+                        let wasFresh = !m.hasAgentID
+                        var value = m.agentID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: false) }
+                        m.agentID = value
+                    }
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasTaskID { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasTaskID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Call_ReconcileOperations(_ m: inout Mesos_V1_Scheduler_Call.ReconcileOperations) throws(GeneratedCodecFailure) {
-        var list0 = m.operations
-        var touched0 = false
+    mutating func readMesos_V1_Scheduler_Call_ReconcileOperations(_ m: inout Mesos_V1_Scheduler_Call.ReconcileOperations, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Scheduler_Call.ReconcileOperations.Operation] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.operations
+                    }
                     var value = Mesos_V1_Scheduler_Call.ReconcileOperations.Operation()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.operations = list0 }
+        if seen & 1 != 0 { m.operations = list0 }
     }
-    mutating func readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(_ m: inout Mesos_V1_Scheduler_Call.ReconcileOperations.Operation) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(_ m: inout Mesos_V1_Scheduler_Call.ReconcileOperations.Operation, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.operationID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message) }
-                    m.operationID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_OperationID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message, fresh: true) }
+                        m.operationID = value
+                    } else {
+                        let wasFresh = !m.hasOperationID
+                        var value = m.operationID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message, fresh: false) }
+                        m.operationID = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.agentID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message) }
-                    m.agentID = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_AgentID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
+                        m.agentID = value
+                    } else {
+                        let wasFresh = !m.hasAgentID
+                        var value = m.agentID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: false) }
+                        m.agentID = value
+                    }
+                    seen |= 2
                 case 26:
-                    var value = m.resourceProviderID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message) }
-                    m.resourceProviderID = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_ResourceProviderID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message, fresh: true) }
+                        m.resourceProviderID = value
+                    } else {
+                        let wasFresh = !m.hasResourceProviderID
+                        var value = m.resourceProviderID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message, fresh: false) }
+                        m.resourceProviderID = value
+                    }
+                    seen |= 4
                 default: throw .fallback
             }
         }
-        if !m.hasOperationID { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasOperationID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Call_Request(_ m: inout Mesos_V1_Scheduler_Call.Request) throws(GeneratedCodecFailure) {
-        var list0 = m.requests
-        var touched0 = false
+    mutating func readMesos_V1_Scheduler_Call_Request(_ m: inout Mesos_V1_Scheduler_Call.Request, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Request] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.requests
+                    }
                     var value = Mesos_V1_Request()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Request(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Request(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.requests = list0 }
+        if seen & 1 != 0 { m.requests = list0 }
     }
-    mutating func readMesos_V1_Scheduler_Call_Revive(_ m: inout Mesos_V1_Scheduler_Call.Revive) throws(GeneratedCodecFailure) {
-        var list0 = m.roles
-        var touched0 = false
+    mutating func readMesos_V1_Scheduler_Call_Revive(_ m: inout Mesos_V1_Scheduler_Call.Revive, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [String] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.roles
+                    }
                     let value = try self.readString()
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.roles = list0 }
+        if seen & 1 != 0 { m.roles = list0 }
     }
-    mutating func readMesos_V1_Scheduler_Call_Shutdown(_ m: inout Mesos_V1_Scheduler_Call.Shutdown) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_Shutdown(_ m: inout Mesos_V1_Scheduler_Call.Shutdown, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.executorID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message) }
-                    m.executorID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_ExecutorID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
+                        m.executorID = value
+                    } else {
+                        let wasFresh = !m.hasExecutorID
+                        var value = m.executorID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: false) }
+                        m.executorID = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.agentID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message) }
-                    m.agentID = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_AgentID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
+                        m.agentID = value
+                    } else {
+                        let wasFresh = !m.hasAgentID
+                        var value = m.agentID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: false) }
+                        m.agentID = value
+                    }
+                    seen |= 2
                 default: throw .fallback
             }
         }
-        if !m.hasExecutorID || !m.hasAgentID { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasExecutorID || !m.hasAgentID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Call_Subscribe(_ m: inout Mesos_V1_Scheduler_Call.Subscribe) throws(GeneratedCodecFailure) {
-        var list0 = m.suppressedRoles
-        var touched0 = false
+    mutating func readMesos_V1_Scheduler_Call_Subscribe(_ m: inout Mesos_V1_Scheduler_Call.Subscribe, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [String] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.frameworkInfo
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo(&message) }
-                    m.frameworkInfo = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_FrameworkInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo(&message, fresh: true) }
+                        m.frameworkInfo = value
+                    } else {
+                        let wasFresh = !m.hasFrameworkInfo
+                        var value = m.frameworkInfo
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo(&message, fresh: false) }
+                        m.frameworkInfo = value
+                    }
+                    seen |= 1
                 case 18:
+                    if seen & 2 == 0 && !fresh {
+                        list0 = m.suppressedRoles
+                    }
                     let value = try self.readString()
                     list0.append(value)
-                    touched0 = true
+                    seen |= 2
                 case 26:
-                    var value = m.offerConstraints
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints(&message) }
-                    m.offerConstraints = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_Scheduler_OfferConstraints()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints(&message, fresh: true) }
+                        m.offerConstraints = value
+                    } else {
+                        let wasFresh = !m.hasOfferConstraints
+                        var value = m.offerConstraints
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints(&message, fresh: false) }
+                        m.offerConstraints = value
+                    }
+                    seen |= 4
                 default: throw .fallback
             }
         }
-        if touched0 { m.suppressedRoles = list0 }
-        if !m.hasFrameworkInfo { throw .invalid }
+        if seen & 2 != 0 { m.suppressedRoles = list0 }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasFrameworkInfo {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Call_Suppress(_ m: inout Mesos_V1_Scheduler_Call.Suppress) throws(GeneratedCodecFailure) {
-        var list0 = m.roles
-        var touched0 = false
+    mutating func readMesos_V1_Scheduler_Call_Suppress(_ m: inout Mesos_V1_Scheduler_Call.Suppress, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [String] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.roles
+                    }
                     let value = try self.readString()
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.roles = list0 }
+        if seen & 1 != 0 { m.roles = list0 }
     }
-    mutating func readMesos_V1_Scheduler_Call_UpdateFramework(_ m: inout Mesos_V1_Scheduler_Call.UpdateFramework) throws(GeneratedCodecFailure) {
-        var list0 = m.suppressedRoles
-        var touched0 = false
+    mutating func readMesos_V1_Scheduler_Call_UpdateFramework(_ m: inout Mesos_V1_Scheduler_Call.UpdateFramework, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [String] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.frameworkInfo
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo(&message) }
-                    m.frameworkInfo = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_FrameworkInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo(&message, fresh: true) }
+                        m.frameworkInfo = value
+                    } else {
+                        let wasFresh = !m.hasFrameworkInfo
+                        var value = m.frameworkInfo
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo(&message, fresh: false) }
+                        m.frameworkInfo = value
+                    }
+                    seen |= 1
                 case 18:
+                    if seen & 2 == 0 && !fresh {
+                        list0 = m.suppressedRoles
+                    }
                     let value = try self.readString()
                     list0.append(value)
-                    touched0 = true
+                    seen |= 2
                 case 26:
-                    var value = m.offerConstraints
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints(&message) }
-                    m.offerConstraints = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_Scheduler_OfferConstraints()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints(&message, fresh: true) }
+                        m.offerConstraints = value
+                    } else {
+                        let wasFresh = !m.hasOfferConstraints
+                        var value = m.offerConstraints
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints(&message, fresh: false) }
+                        m.offerConstraints = value
+                    }
+                    seen |= 4
                 default: throw .fallback
             }
         }
-        if touched0 { m.suppressedRoles = list0 }
-        if !m.hasFrameworkInfo { throw .invalid }
+        if seen & 2 != 0 { m.suppressedRoles = list0 }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasFrameworkInfo {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Event(_ m: inout Mesos_V1_Scheduler_Event) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event(_ m: inout Mesos_V1_Scheduler_Event, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
                     guard let value = Mesos_V1_Scheduler_Event.TypeEnum(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     m.type = value
+                    seen |= 1
                 case 18:
-                    var value = m.subscribed
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Subscribed(&message) }
-                    m.subscribed = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_Scheduler_Event.Subscribed()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Subscribed(&message, fresh: true) }
+                        m.subscribed = value
+                    } else {
+                        let wasFresh = !m.hasSubscribed
+                        var value = m.subscribed
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Subscribed(&message, fresh: false) }
+                        m.subscribed = value
+                    }
+                    seen |= 2
                 case 26:
-                    var value = m.offers
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Offers(&message) }
-                    m.offers = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_Scheduler_Event.Offers()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Offers(&message, fresh: true) }
+                        m.offers = value
+                    } else {
+                        let wasFresh = !m.hasOffers
+                        var value = m.offers
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Offers(&message, fresh: false) }
+                        m.offers = value
+                    }
+                    seen |= 4
                 case 74:
-                    var value = m.inverseOffers
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_InverseOffers(&message) }
-                    m.inverseOffers = value
+                    if fresh && seen & 8 == 0 {
+                        var value = Mesos_V1_Scheduler_Event.InverseOffers()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_InverseOffers(&message, fresh: true) }
+                        m.inverseOffers = value
+                    } else {
+                        let wasFresh = !m.hasInverseOffers
+                        var value = m.inverseOffers
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_InverseOffers(&message, fresh: false) }
+                        m.inverseOffers = value
+                    }
+                    seen |= 8
                 case 34:
-                    var value = m.rescind
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Rescind(&message) }
-                    m.rescind = value
+                    if fresh && seen & 16 == 0 {
+                        var value = Mesos_V1_Scheduler_Event.Rescind()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Rescind(&message, fresh: true) }
+                        m.rescind = value
+                    } else {
+                        let wasFresh = !m.hasRescind
+                        var value = m.rescind
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Rescind(&message, fresh: false) }
+                        m.rescind = value
+                    }
+                    seen |= 16
                 case 82:
-                    var value = m.rescindInverseOffer
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_RescindInverseOffer(&message) }
-                    m.rescindInverseOffer = value
+                    if fresh && seen & 32 == 0 {
+                        var value = Mesos_V1_Scheduler_Event.RescindInverseOffer()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_RescindInverseOffer(&message, fresh: true) }
+                        m.rescindInverseOffer = value
+                    } else {
+                        let wasFresh = !m.hasRescindInverseOffer
+                        var value = m.rescindInverseOffer
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_RescindInverseOffer(&message, fresh: false) }
+                        m.rescindInverseOffer = value
+                    }
+                    seen |= 32
                 case 42:
-                    var value = m.update
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Update(&message) }
-                    m.update = value
+                    if fresh && seen & 64 == 0 {
+                        var value = Mesos_V1_Scheduler_Event.Update()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Update(&message, fresh: true) }
+                        m.update = value
+                    } else {
+                        let wasFresh = !m.hasUpdate
+                        var value = m.update
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Update(&message, fresh: false) }
+                        m.update = value
+                    }
+                    seen |= 64
                 case 90:
-                    var value = m.updateOperationStatus
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_UpdateOperationStatus(&message) }
-                    m.updateOperationStatus = value
+                    if fresh && seen & 128 == 0 {
+                        var value = Mesos_V1_Scheduler_Event.UpdateOperationStatus()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_UpdateOperationStatus(&message, fresh: true) }
+                        m.updateOperationStatus = value
+                    } else {
+                        let wasFresh = !m.hasUpdateOperationStatus
+                        var value = m.updateOperationStatus
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_UpdateOperationStatus(&message, fresh: false) }
+                        m.updateOperationStatus = value
+                    }
+                    seen |= 128
                 case 50:
-                    var value = m.message
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Message(&message) }
-                    m.message = value
+                    if fresh && seen & 256 == 0 {
+                        var value = Mesos_V1_Scheduler_Event.Message()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Message(&message, fresh: true) }
+                        m.message = value
+                    } else {
+                        let wasFresh = !m.hasMessage
+                        var value = m.message
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Message(&message, fresh: false) }
+                        m.message = value
+                    }
+                    seen |= 256
                 case 58:
-                    var value = m.failure
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Failure(&message) }
-                    m.failure = value
+                    if fresh && seen & 512 == 0 {
+                        var value = Mesos_V1_Scheduler_Event.Failure()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Failure(&message, fresh: true) }
+                        m.failure = value
+                    } else {
+                        let wasFresh = !m.hasFailure
+                        var value = m.failure
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Failure(&message, fresh: false) }
+                        m.failure = value
+                    }
+                    seen |= 512
                 case 66:
-                    var value = m.error
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Error(&message) }
-                    m.error = value
+                    if fresh && seen & 1024 == 0 {
+                        var value = Mesos_V1_Scheduler_Event.Error()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Error(&message, fresh: true) }
+                        m.error = value
+                    } else {
+                        let wasFresh = !m.hasError
+                        var value = m.error
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Error(&message, fresh: false) }
+                        m.error = value
+                    }
+                    seen |= 1024
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Scheduler_Event_Error(_ m: inout Mesos_V1_Scheduler_Event.Error) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_Error(_ m: inout Mesos_V1_Scheduler_Event.Error, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
                     let value = try self.readString()
                     m.message = value
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasMessage { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasMessage {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Event_Failure(_ m: inout Mesos_V1_Scheduler_Event.Failure) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_Failure(_ m: inout Mesos_V1_Scheduler_Event.Failure, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.agentID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message) }
-                    m.agentID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_AgentID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
+                        m.agentID = value
+                    } else {
+                        let wasFresh = !m.hasAgentID
+                        var value = m.agentID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: false) }
+                        m.agentID = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.executorID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message) }
-                    m.executorID = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_ExecutorID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
+                        m.executorID = value
+                    } else {
+                        let wasFresh = !m.hasExecutorID
+                        var value = m.executorID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: false) }
+                        m.executorID = value
+                    }
+                    seen |= 2
                 case 24:
                     let value = try self.readInt32()
                     m.status = value
+                    seen |= 4
                 default: throw .fallback
             }
         }
     }
-    mutating func readMesos_V1_Scheduler_Event_InverseOffers(_ m: inout Mesos_V1_Scheduler_Event.InverseOffers) throws(GeneratedCodecFailure) {
-        var list0 = m.inverseOffers
-        var touched0 = false
+    mutating func readMesos_V1_Scheduler_Event_InverseOffers(_ m: inout Mesos_V1_Scheduler_Event.InverseOffers, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_InverseOffer] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.inverseOffers
+                    }
                     var value = Mesos_V1_InverseOffer()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_InverseOffer(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_InverseOffer(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.inverseOffers = list0 }
+        if seen & 1 != 0 { m.inverseOffers = list0 }
     }
-    mutating func readMesos_V1_Scheduler_Event_Message(_ m: inout Mesos_V1_Scheduler_Event.Message) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_Message(_ m: inout Mesos_V1_Scheduler_Event.Message, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.agentID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message) }
-                    m.agentID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_AgentID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
+                        m.agentID = value
+                    } else {
+                        let wasFresh = !m.hasAgentID
+                        var value = m.agentID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: false) }
+                        m.agentID = value
+                    }
+                    seen |= 1
                 case 18:
-                    var value = m.executorID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message) }
-                    m.executorID = value
+                    if fresh && seen & 2 == 0 {
+                        var value = Mesos_V1_ExecutorID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
+                        m.executorID = value
+                    } else {
+                        let wasFresh = !m.hasExecutorID
+                        var value = m.executorID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: false) }
+                        m.executorID = value
+                    }
+                    seen |= 2
                 case 26:
                     let value = try self.readBytes()
                     m.data = value
+                    seen |= 4
                 default: throw .fallback
             }
         }
-        if !m.hasAgentID || !m.hasExecutorID || !m.hasData { throw .invalid }
+        if fresh {
+            if seen & 7 != 7 { throw .invalid }
+        } else if !m.hasAgentID || !m.hasExecutorID || !m.hasData {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Event_Offers(_ m: inout Mesos_V1_Scheduler_Event.Offers) throws(GeneratedCodecFailure) {
-        var list0 = m.offers
-        var touched0 = false
+    mutating func readMesos_V1_Scheduler_Event_Offers(_ m: inout Mesos_V1_Scheduler_Event.Offers, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Offer] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.offers
+                    }
                     var value = Mesos_V1_Offer()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.offers = list0 }
+        if seen & 1 != 0 { m.offers = list0 }
     }
-    mutating func readMesos_V1_Scheduler_Event_Rescind(_ m: inout Mesos_V1_Scheduler_Event.Rescind) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_Rescind(_ m: inout Mesos_V1_Scheduler_Event.Rescind, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.offerID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message) }
-                    m.offerID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_OfferID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
+                        m.offerID = value
+                    } else {
+                        let wasFresh = !m.hasOfferID
+                        var value = m.offerID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: false) }
+                        m.offerID = value
+                    }
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasOfferID { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasOfferID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Event_RescindInverseOffer(_ m: inout Mesos_V1_Scheduler_Event.RescindInverseOffer) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_RescindInverseOffer(_ m: inout Mesos_V1_Scheduler_Event.RescindInverseOffer, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.inverseOfferID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message) }
-                    m.inverseOfferID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_OfferID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
+                        m.inverseOfferID = value
+                    } else {
+                        let wasFresh = !m.hasInverseOfferID
+                        var value = m.inverseOfferID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: false) }
+                        m.inverseOfferID = value
+                    }
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasInverseOfferID { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasInverseOfferID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Event_Subscribed(_ m: inout Mesos_V1_Scheduler_Event.Subscribed) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_Subscribed(_ m: inout Mesos_V1_Scheduler_Event.Subscribed, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.frameworkID
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message) }
-                    m.frameworkID = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_FrameworkID()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
+                        m.frameworkID = value
+                    } else {
+                        let wasFresh = !m.hasFrameworkID
+                        var value = m.frameworkID
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: false) }
+                        m.frameworkID = value
+                    }
+                    seen |= 1
                 case 17:
                     let value = try self.readDouble()
                     m.heartbeatIntervalSeconds = value
+                    seen |= 2
                 case 26:
-                    var value = m.masterInfo
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_MasterInfo(&message) }
-                    m.masterInfo = value
+                    if fresh && seen & 4 == 0 {
+                        var value = Mesos_V1_MasterInfo()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_MasterInfo(&message, fresh: true) }
+                        m.masterInfo = value
+                    } else {
+                        let wasFresh = !m.hasMasterInfo
+                        var value = m.masterInfo
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_MasterInfo(&message, fresh: false) }
+                        m.masterInfo = value
+                    }
+                    seen |= 4
                 default: throw .fallback
             }
         }
-        if !m.hasFrameworkID { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasFrameworkID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Event_Update(_ m: inout Mesos_V1_Scheduler_Event.Update) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_Update(_ m: inout Mesos_V1_Scheduler_Event.Update, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.status
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskStatus(&message) }
-                    m.status = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_TaskStatus()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskStatus(&message, fresh: true) }
+                        m.status = value
+                    } else {
+                        let wasFresh = !m.hasStatus
+                        var value = m.status
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskStatus(&message, fresh: false) }
+                        m.status = value
+                    }
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasStatus { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasStatus {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Event_UpdateOperationStatus(_ m: inout Mesos_V1_Scheduler_Event.UpdateOperationStatus) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_UpdateOperationStatus(_ m: inout Mesos_V1_Scheduler_Event.UpdateOperationStatus, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = m.status
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationStatus(&message) }
-                    m.status = value
+                    if fresh && seen & 1 == 0 {
+                        var value = Mesos_V1_OperationStatus()
+                        try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationStatus(&message, fresh: true) }
+                        m.status = value
+                    } else {
+                        let wasFresh = !m.hasStatus
+                        var value = m.status
+                        try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationStatus(&message, fresh: false) }
+                        m.status = value
+                    }
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if !m.hasStatus { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasStatus {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_OfferConstraints(_ m: inout Mesos_V1_Scheduler_OfferConstraints) throws(GeneratedCodecFailure) {
-        var list0 = m.roleConstraints
-        var touched0 = false
+    mutating func readMesos_V1_Scheduler_OfferConstraints(_ m: inout Mesos_V1_Scheduler_OfferConstraints, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [String: Mesos_V1_Scheduler_OfferConstraints.RoleConstraints] = [:]
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.roleConstraints
+                    }
                     var entry = try self.subReader()
                     var key = ""
                     var value = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints()
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
-                            case 18: try entry.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints(&message) }
+                            case 18: try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints(&message, fresh: false) }
                             default: throw .fallback
                         }
                     }
                     list0[key] = value
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.roleConstraints = list0 }
+        if seen & 1 != 0 { m.roleConstraints = list0 }
     }
-    mutating func readMesos_V1_Scheduler_OfferConstraints_RoleConstraints(_ m: inout Mesos_V1_Scheduler_OfferConstraints.RoleConstraints) throws(GeneratedCodecFailure) {
-        var list0 = m.groups
-        var touched0 = false
+    mutating func readMesos_V1_Scheduler_OfferConstraints_RoleConstraints(_ m: inout Mesos_V1_Scheduler_OfferConstraints.RoleConstraints, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.groups
+                    }
                     var value = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.groups = list0 }
+        if seen & 1 != 0 { m.groups = list0 }
     }
-    mutating func readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(_ m: inout Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group) throws(GeneratedCodecFailure) {
-        var list0 = m.attributeConstraints
-        var touched0 = false
+    mutating func readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(_ m: inout Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
+        var list0: [Mesos_V1_Scheduler_AttributeConstraint] = []
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
+                    if seen & 1 == 0 && !fresh {
+                        list0 = m.attributeConstraints
+                    }
                     var value = Mesos_V1_Scheduler_AttributeConstraint()
-                    try self.readMessage(&value) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint(&message) }
+                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint(&message, fresh: true) }
                     list0.append(value)
-                    touched0 = true
+                    seen |= 1
                 default: throw .fallback
             }
         }
-        if touched0 { m.attributeConstraints = list0 }
+        if seen & 1 != 0 { m.attributeConstraints = list0 }
     }
 }

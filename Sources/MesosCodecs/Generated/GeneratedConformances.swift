@@ -5,10 +5,10 @@ internal import Mesos
 
 extension Mesos_V1_Address: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Address(&m)
+        try reader.readMesos_V1_Address(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Address(&m)
+        try reader.readMesos_V1_Address(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Address(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Address(m) }
@@ -16,10 +16,10 @@ extension Mesos_V1_Address: GeneratedCodable {
 }
 extension Mesos_V1_AgentID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_AgentID(&m)
+        try reader.readMesos_V1_AgentID(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_AgentID(&m)
+        try reader.readMesos_V1_AgentID(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_AgentID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_AgentID(m) }
@@ -27,10 +27,10 @@ extension Mesos_V1_AgentID: GeneratedCodable {
 }
 extension Mesos_V1_AgentInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_AgentInfo(&m)
+        try reader.readMesos_V1_AgentInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_AgentInfo(&m)
+        try reader.readMesos_V1_AgentInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_AgentInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_AgentInfo(m) }
@@ -38,10 +38,10 @@ extension Mesos_V1_AgentInfo: GeneratedCodable {
 }
 extension Mesos_V1_Attribute: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Attribute(&m)
+        try reader.readMesos_V1_Attribute(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Attribute(&m)
+        try reader.readMesos_V1_Attribute(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Attribute(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Attribute(m) }
@@ -49,10 +49,10 @@ extension Mesos_V1_Attribute: GeneratedCodable {
 }
 extension Mesos_V1_CapabilityInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CapabilityInfo(&m)
+        try reader.readMesos_V1_CapabilityInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CapabilityInfo(&m)
+        try reader.readMesos_V1_CapabilityInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CapabilityInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CapabilityInfo(m) }
@@ -60,10 +60,10 @@ extension Mesos_V1_CapabilityInfo: GeneratedCodable {
 }
 extension Mesos_V1_CgroupInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CgroupInfo(&m)
+        try reader.readMesos_V1_CgroupInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CgroupInfo(&m)
+        try reader.readMesos_V1_CgroupInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CgroupInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CgroupInfo(m) }
@@ -71,10 +71,10 @@ extension Mesos_V1_CgroupInfo: GeneratedCodable {
 }
 extension Mesos_V1_CgroupInfo.NetCls: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CgroupInfo_NetCls(&m)
+        try reader.readMesos_V1_CgroupInfo_NetCls(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CgroupInfo_NetCls(&m)
+        try reader.readMesos_V1_CgroupInfo_NetCls(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CgroupInfo_NetCls(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CgroupInfo_NetCls(m) }
@@ -82,10 +82,10 @@ extension Mesos_V1_CgroupInfo.NetCls: GeneratedCodable {
 }
 extension Mesos_V1_CheckInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CheckInfo(&m)
+        try reader.readMesos_V1_CheckInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CheckInfo(&m)
+        try reader.readMesos_V1_CheckInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CheckInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CheckInfo(m) }
@@ -93,10 +93,10 @@ extension Mesos_V1_CheckInfo: GeneratedCodable {
 }
 extension Mesos_V1_CheckInfo.Command: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CheckInfo_Command(&m)
+        try reader.readMesos_V1_CheckInfo_Command(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CheckInfo_Command(&m)
+        try reader.readMesos_V1_CheckInfo_Command(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CheckInfo_Command(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CheckInfo_Command(m) }
@@ -104,10 +104,10 @@ extension Mesos_V1_CheckInfo.Command: GeneratedCodable {
 }
 extension Mesos_V1_CheckInfo.Http: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CheckInfo_Http(&m)
+        try reader.readMesos_V1_CheckInfo_Http(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CheckInfo_Http(&m)
+        try reader.readMesos_V1_CheckInfo_Http(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CheckInfo_Http(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CheckInfo_Http(m) }
@@ -115,10 +115,10 @@ extension Mesos_V1_CheckInfo.Http: GeneratedCodable {
 }
 extension Mesos_V1_CheckInfo.Tcp: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CheckInfo_Tcp(&m)
+        try reader.readMesos_V1_CheckInfo_Tcp(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CheckInfo_Tcp(&m)
+        try reader.readMesos_V1_CheckInfo_Tcp(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CheckInfo_Tcp(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CheckInfo_Tcp(m) }
@@ -126,10 +126,10 @@ extension Mesos_V1_CheckInfo.Tcp: GeneratedCodable {
 }
 extension Mesos_V1_CheckStatusInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CheckStatusInfo(&m)
+        try reader.readMesos_V1_CheckStatusInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CheckStatusInfo(&m)
+        try reader.readMesos_V1_CheckStatusInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CheckStatusInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CheckStatusInfo(m) }
@@ -137,10 +137,10 @@ extension Mesos_V1_CheckStatusInfo: GeneratedCodable {
 }
 extension Mesos_V1_CheckStatusInfo.Command: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CheckStatusInfo_Command(&m)
+        try reader.readMesos_V1_CheckStatusInfo_Command(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CheckStatusInfo_Command(&m)
+        try reader.readMesos_V1_CheckStatusInfo_Command(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CheckStatusInfo_Command(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CheckStatusInfo_Command(m) }
@@ -148,10 +148,10 @@ extension Mesos_V1_CheckStatusInfo.Command: GeneratedCodable {
 }
 extension Mesos_V1_CheckStatusInfo.Http: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CheckStatusInfo_Http(&m)
+        try reader.readMesos_V1_CheckStatusInfo_Http(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CheckStatusInfo_Http(&m)
+        try reader.readMesos_V1_CheckStatusInfo_Http(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CheckStatusInfo_Http(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CheckStatusInfo_Http(m) }
@@ -159,10 +159,10 @@ extension Mesos_V1_CheckStatusInfo.Http: GeneratedCodable {
 }
 extension Mesos_V1_CheckStatusInfo.Tcp: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CheckStatusInfo_Tcp(&m)
+        try reader.readMesos_V1_CheckStatusInfo_Tcp(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CheckStatusInfo_Tcp(&m)
+        try reader.readMesos_V1_CheckStatusInfo_Tcp(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CheckStatusInfo_Tcp(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CheckStatusInfo_Tcp(m) }
@@ -170,10 +170,10 @@ extension Mesos_V1_CheckStatusInfo.Tcp: GeneratedCodable {
 }
 extension Mesos_V1_CommandInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CommandInfo(&m)
+        try reader.readMesos_V1_CommandInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CommandInfo(&m)
+        try reader.readMesos_V1_CommandInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CommandInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CommandInfo(m) }
@@ -181,10 +181,10 @@ extension Mesos_V1_CommandInfo: GeneratedCodable {
 }
 extension Mesos_V1_CommandInfo.URI: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CommandInfo_URI(&m)
+        try reader.readMesos_V1_CommandInfo_URI(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_CommandInfo_URI(&m)
+        try reader.readMesos_V1_CommandInfo_URI(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CommandInfo_URI(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CommandInfo_URI(m) }
@@ -192,10 +192,10 @@ extension Mesos_V1_CommandInfo.URI: GeneratedCodable {
 }
 extension Mesos_V1_ContainerID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ContainerID(&m)
+        try reader.readMesos_V1_ContainerID(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ContainerID(&m)
+        try reader.readMesos_V1_ContainerID(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ContainerID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ContainerID(m) }
@@ -203,10 +203,10 @@ extension Mesos_V1_ContainerID: GeneratedCodable {
 }
 extension Mesos_V1_ContainerInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ContainerInfo(&m)
+        try reader.readMesos_V1_ContainerInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ContainerInfo(&m)
+        try reader.readMesos_V1_ContainerInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ContainerInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ContainerInfo(m) }
@@ -214,10 +214,10 @@ extension Mesos_V1_ContainerInfo: GeneratedCodable {
 }
 extension Mesos_V1_ContainerInfo.DockerInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ContainerInfo_DockerInfo(&m)
+        try reader.readMesos_V1_ContainerInfo_DockerInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ContainerInfo_DockerInfo(&m)
+        try reader.readMesos_V1_ContainerInfo_DockerInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ContainerInfo_DockerInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ContainerInfo_DockerInfo(m) }
@@ -225,10 +225,10 @@ extension Mesos_V1_ContainerInfo.DockerInfo: GeneratedCodable {
 }
 extension Mesos_V1_ContainerInfo.DockerInfo.PortMapping: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&m)
+        try reader.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&m)
+        try reader.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ContainerInfo_DockerInfo_PortMapping(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ContainerInfo_DockerInfo_PortMapping(m) }
@@ -236,10 +236,10 @@ extension Mesos_V1_ContainerInfo.DockerInfo.PortMapping: GeneratedCodable {
 }
 extension Mesos_V1_ContainerInfo.MesosInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ContainerInfo_MesosInfo(&m)
+        try reader.readMesos_V1_ContainerInfo_MesosInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ContainerInfo_MesosInfo(&m)
+        try reader.readMesos_V1_ContainerInfo_MesosInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ContainerInfo_MesosInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ContainerInfo_MesosInfo(m) }
@@ -247,10 +247,10 @@ extension Mesos_V1_ContainerInfo.MesosInfo: GeneratedCodable {
 }
 extension Mesos_V1_ContainerStatus: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ContainerStatus(&m)
+        try reader.readMesos_V1_ContainerStatus(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ContainerStatus(&m)
+        try reader.readMesos_V1_ContainerStatus(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ContainerStatus(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ContainerStatus(m) }
@@ -258,10 +258,10 @@ extension Mesos_V1_ContainerStatus: GeneratedCodable {
 }
 extension Mesos_V1_Credential: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Credential(&m)
+        try reader.readMesos_V1_Credential(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Credential(&m)
+        try reader.readMesos_V1_Credential(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Credential(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Credential(m) }
@@ -269,10 +269,10 @@ extension Mesos_V1_Credential: GeneratedCodable {
 }
 extension Mesos_V1_DiscoveryInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_DiscoveryInfo(&m)
+        try reader.readMesos_V1_DiscoveryInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_DiscoveryInfo(&m)
+        try reader.readMesos_V1_DiscoveryInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_DiscoveryInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_DiscoveryInfo(m) }
@@ -280,10 +280,10 @@ extension Mesos_V1_DiscoveryInfo: GeneratedCodable {
 }
 extension Mesos_V1_DomainInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_DomainInfo(&m)
+        try reader.readMesos_V1_DomainInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_DomainInfo(&m)
+        try reader.readMesos_V1_DomainInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_DomainInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_DomainInfo(m) }
@@ -291,10 +291,10 @@ extension Mesos_V1_DomainInfo: GeneratedCodable {
 }
 extension Mesos_V1_DomainInfo.FaultDomain: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_DomainInfo_FaultDomain(&m)
+        try reader.readMesos_V1_DomainInfo_FaultDomain(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_DomainInfo_FaultDomain(&m)
+        try reader.readMesos_V1_DomainInfo_FaultDomain(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_DomainInfo_FaultDomain(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_DomainInfo_FaultDomain(m) }
@@ -302,10 +302,10 @@ extension Mesos_V1_DomainInfo.FaultDomain: GeneratedCodable {
 }
 extension Mesos_V1_DomainInfo.FaultDomain.RegionInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_DomainInfo_FaultDomain_RegionInfo(&m)
+        try reader.readMesos_V1_DomainInfo_FaultDomain_RegionInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_DomainInfo_FaultDomain_RegionInfo(&m)
+        try reader.readMesos_V1_DomainInfo_FaultDomain_RegionInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_DomainInfo_FaultDomain_RegionInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_DomainInfo_FaultDomain_RegionInfo(m) }
@@ -313,10 +313,10 @@ extension Mesos_V1_DomainInfo.FaultDomain.RegionInfo: GeneratedCodable {
 }
 extension Mesos_V1_DomainInfo.FaultDomain.ZoneInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(&m)
+        try reader.readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(&m)
+        try reader.readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_DomainInfo_FaultDomain_ZoneInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_DomainInfo_FaultDomain_ZoneInfo(m) }
@@ -324,10 +324,10 @@ extension Mesos_V1_DomainInfo.FaultDomain.ZoneInfo: GeneratedCodable {
 }
 extension Mesos_V1_DurationInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_DurationInfo(&m)
+        try reader.readMesos_V1_DurationInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_DurationInfo(&m)
+        try reader.readMesos_V1_DurationInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_DurationInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_DurationInfo(m) }
@@ -335,10 +335,10 @@ extension Mesos_V1_DurationInfo: GeneratedCodable {
 }
 extension Mesos_V1_Environment: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Environment(&m)
+        try reader.readMesos_V1_Environment(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Environment(&m)
+        try reader.readMesos_V1_Environment(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Environment(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Environment(m) }
@@ -346,10 +346,10 @@ extension Mesos_V1_Environment: GeneratedCodable {
 }
 extension Mesos_V1_Environment.Variable: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Environment_Variable(&m)
+        try reader.readMesos_V1_Environment_Variable(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Environment_Variable(&m)
+        try reader.readMesos_V1_Environment_Variable(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Environment_Variable(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Environment_Variable(m) }
@@ -357,10 +357,10 @@ extension Mesos_V1_Environment.Variable: GeneratedCodable {
 }
 extension Mesos_V1_ExecutorID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ExecutorID(&m)
+        try reader.readMesos_V1_ExecutorID(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ExecutorID(&m)
+        try reader.readMesos_V1_ExecutorID(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ExecutorID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ExecutorID(m) }
@@ -368,10 +368,10 @@ extension Mesos_V1_ExecutorID: GeneratedCodable {
 }
 extension Mesos_V1_ExecutorInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ExecutorInfo(&m)
+        try reader.readMesos_V1_ExecutorInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ExecutorInfo(&m)
+        try reader.readMesos_V1_ExecutorInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ExecutorInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ExecutorInfo(m) }
@@ -379,10 +379,10 @@ extension Mesos_V1_ExecutorInfo: GeneratedCodable {
 }
 extension Mesos_V1_Filters: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Filters(&m)
+        try reader.readMesos_V1_Filters(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Filters(&m)
+        try reader.readMesos_V1_Filters(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Filters(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Filters(m) }
@@ -390,10 +390,10 @@ extension Mesos_V1_Filters: GeneratedCodable {
 }
 extension Mesos_V1_FrameworkID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_FrameworkID(&m)
+        try reader.readMesos_V1_FrameworkID(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_FrameworkID(&m)
+        try reader.readMesos_V1_FrameworkID(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_FrameworkID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_FrameworkID(m) }
@@ -401,10 +401,10 @@ extension Mesos_V1_FrameworkID: GeneratedCodable {
 }
 extension Mesos_V1_FrameworkInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_FrameworkInfo(&m)
+        try reader.readMesos_V1_FrameworkInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_FrameworkInfo(&m)
+        try reader.readMesos_V1_FrameworkInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_FrameworkInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_FrameworkInfo(m) }
@@ -412,10 +412,10 @@ extension Mesos_V1_FrameworkInfo: GeneratedCodable {
 }
 extension Mesos_V1_FrameworkInfo.Capability: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_FrameworkInfo_Capability(&m)
+        try reader.readMesos_V1_FrameworkInfo_Capability(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_FrameworkInfo_Capability(&m)
+        try reader.readMesos_V1_FrameworkInfo_Capability(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_FrameworkInfo_Capability(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_FrameworkInfo_Capability(m) }
@@ -423,10 +423,10 @@ extension Mesos_V1_FrameworkInfo.Capability: GeneratedCodable {
 }
 extension Mesos_V1_HealthCheck: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_HealthCheck(&m)
+        try reader.readMesos_V1_HealthCheck(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_HealthCheck(&m)
+        try reader.readMesos_V1_HealthCheck(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_HealthCheck(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_HealthCheck(m) }
@@ -434,10 +434,10 @@ extension Mesos_V1_HealthCheck: GeneratedCodable {
 }
 extension Mesos_V1_HealthCheck.HTTPCheckInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_HealthCheck_HTTPCheckInfo(&m)
+        try reader.readMesos_V1_HealthCheck_HTTPCheckInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_HealthCheck_HTTPCheckInfo(&m)
+        try reader.readMesos_V1_HealthCheck_HTTPCheckInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_HealthCheck_HTTPCheckInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_HealthCheck_HTTPCheckInfo(m) }
@@ -445,10 +445,10 @@ extension Mesos_V1_HealthCheck.HTTPCheckInfo: GeneratedCodable {
 }
 extension Mesos_V1_HealthCheck.TCPCheckInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_HealthCheck_TCPCheckInfo(&m)
+        try reader.readMesos_V1_HealthCheck_TCPCheckInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_HealthCheck_TCPCheckInfo(&m)
+        try reader.readMesos_V1_HealthCheck_TCPCheckInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_HealthCheck_TCPCheckInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_HealthCheck_TCPCheckInfo(m) }
@@ -456,10 +456,10 @@ extension Mesos_V1_HealthCheck.TCPCheckInfo: GeneratedCodable {
 }
 extension Mesos_V1_Image: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Image(&m)
+        try reader.readMesos_V1_Image(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Image(&m)
+        try reader.readMesos_V1_Image(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Image(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Image(m) }
@@ -467,10 +467,10 @@ extension Mesos_V1_Image: GeneratedCodable {
 }
 extension Mesos_V1_Image.Appc: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Image_Appc(&m)
+        try reader.readMesos_V1_Image_Appc(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Image_Appc(&m)
+        try reader.readMesos_V1_Image_Appc(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Image_Appc(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Image_Appc(m) }
@@ -478,10 +478,10 @@ extension Mesos_V1_Image.Appc: GeneratedCodable {
 }
 extension Mesos_V1_Image.Docker: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Image_Docker(&m)
+        try reader.readMesos_V1_Image_Docker(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Image_Docker(&m)
+        try reader.readMesos_V1_Image_Docker(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Image_Docker(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Image_Docker(m) }
@@ -489,10 +489,10 @@ extension Mesos_V1_Image.Docker: GeneratedCodable {
 }
 extension Mesos_V1_InverseOffer: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_InverseOffer(&m)
+        try reader.readMesos_V1_InverseOffer(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_InverseOffer(&m)
+        try reader.readMesos_V1_InverseOffer(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_InverseOffer(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_InverseOffer(m) }
@@ -500,10 +500,10 @@ extension Mesos_V1_InverseOffer: GeneratedCodable {
 }
 extension Mesos_V1_KillPolicy: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_KillPolicy(&m)
+        try reader.readMesos_V1_KillPolicy(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_KillPolicy(&m)
+        try reader.readMesos_V1_KillPolicy(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_KillPolicy(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_KillPolicy(m) }
@@ -511,10 +511,10 @@ extension Mesos_V1_KillPolicy: GeneratedCodable {
 }
 extension Mesos_V1_Label: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Label(&m)
+        try reader.readMesos_V1_Label(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Label(&m)
+        try reader.readMesos_V1_Label(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Label(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Label(m) }
@@ -522,10 +522,10 @@ extension Mesos_V1_Label: GeneratedCodable {
 }
 extension Mesos_V1_Labels: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Labels(&m)
+        try reader.readMesos_V1_Labels(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Labels(&m)
+        try reader.readMesos_V1_Labels(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Labels(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Labels(m) }
@@ -533,10 +533,10 @@ extension Mesos_V1_Labels: GeneratedCodable {
 }
 extension Mesos_V1_LinuxInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_LinuxInfo(&m)
+        try reader.readMesos_V1_LinuxInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_LinuxInfo(&m)
+        try reader.readMesos_V1_LinuxInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_LinuxInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_LinuxInfo(m) }
@@ -544,10 +544,10 @@ extension Mesos_V1_LinuxInfo: GeneratedCodable {
 }
 extension Mesos_V1_MasterInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_MasterInfo(&m)
+        try reader.readMesos_V1_MasterInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_MasterInfo(&m)
+        try reader.readMesos_V1_MasterInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_MasterInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_MasterInfo(m) }
@@ -555,10 +555,10 @@ extension Mesos_V1_MasterInfo: GeneratedCodable {
 }
 extension Mesos_V1_MasterInfo.Capability: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_MasterInfo_Capability(&m)
+        try reader.readMesos_V1_MasterInfo_Capability(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_MasterInfo_Capability(&m)
+        try reader.readMesos_V1_MasterInfo_Capability(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_MasterInfo_Capability(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_MasterInfo_Capability(m) }
@@ -566,10 +566,10 @@ extension Mesos_V1_MasterInfo.Capability: GeneratedCodable {
 }
 extension Mesos_V1_MountPropagation: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_MountPropagation(&m)
+        try reader.readMesos_V1_MountPropagation(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_MountPropagation(&m)
+        try reader.readMesos_V1_MountPropagation(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_MountPropagation(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_MountPropagation(m) }
@@ -577,10 +577,10 @@ extension Mesos_V1_MountPropagation: GeneratedCodable {
 }
 extension Mesos_V1_NetworkInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_NetworkInfo(&m)
+        try reader.readMesos_V1_NetworkInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_NetworkInfo(&m)
+        try reader.readMesos_V1_NetworkInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_NetworkInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_NetworkInfo(m) }
@@ -588,10 +588,10 @@ extension Mesos_V1_NetworkInfo: GeneratedCodable {
 }
 extension Mesos_V1_NetworkInfo.IPAddress: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_NetworkInfo_IPAddress(&m)
+        try reader.readMesos_V1_NetworkInfo_IPAddress(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_NetworkInfo_IPAddress(&m)
+        try reader.readMesos_V1_NetworkInfo_IPAddress(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_NetworkInfo_IPAddress(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_NetworkInfo_IPAddress(m) }
@@ -599,10 +599,10 @@ extension Mesos_V1_NetworkInfo.IPAddress: GeneratedCodable {
 }
 extension Mesos_V1_NetworkInfo.PortMapping: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_NetworkInfo_PortMapping(&m)
+        try reader.readMesos_V1_NetworkInfo_PortMapping(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_NetworkInfo_PortMapping(&m)
+        try reader.readMesos_V1_NetworkInfo_PortMapping(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_NetworkInfo_PortMapping(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_NetworkInfo_PortMapping(m) }
@@ -610,10 +610,10 @@ extension Mesos_V1_NetworkInfo.PortMapping: GeneratedCodable {
 }
 extension Mesos_V1_Offer: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer(&m)
+        try reader.readMesos_V1_Offer(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer(&m)
+        try reader.readMesos_V1_Offer(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer(m) }
@@ -621,10 +621,10 @@ extension Mesos_V1_Offer: GeneratedCodable {
 }
 extension Mesos_V1_Offer.Operation: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation(&m)
+        try reader.readMesos_V1_Offer_Operation(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation(&m)
+        try reader.readMesos_V1_Offer_Operation(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation(m) }
@@ -632,10 +632,10 @@ extension Mesos_V1_Offer.Operation: GeneratedCodable {
 }
 extension Mesos_V1_Offer.Operation.Create: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_Create(&m)
+        try reader.readMesos_V1_Offer_Operation_Create(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_Create(&m)
+        try reader.readMesos_V1_Offer_Operation_Create(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_Create(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_Create(m) }
@@ -643,10 +643,10 @@ extension Mesos_V1_Offer.Operation.Create: GeneratedCodable {
 }
 extension Mesos_V1_Offer.Operation.CreateDisk: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_CreateDisk(&m)
+        try reader.readMesos_V1_Offer_Operation_CreateDisk(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_CreateDisk(&m)
+        try reader.readMesos_V1_Offer_Operation_CreateDisk(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_CreateDisk(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_CreateDisk(m) }
@@ -654,10 +654,10 @@ extension Mesos_V1_Offer.Operation.CreateDisk: GeneratedCodable {
 }
 extension Mesos_V1_Offer.Operation.Destroy: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_Destroy(&m)
+        try reader.readMesos_V1_Offer_Operation_Destroy(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_Destroy(&m)
+        try reader.readMesos_V1_Offer_Operation_Destroy(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_Destroy(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_Destroy(m) }
@@ -665,10 +665,10 @@ extension Mesos_V1_Offer.Operation.Destroy: GeneratedCodable {
 }
 extension Mesos_V1_Offer.Operation.DestroyDisk: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_DestroyDisk(&m)
+        try reader.readMesos_V1_Offer_Operation_DestroyDisk(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_DestroyDisk(&m)
+        try reader.readMesos_V1_Offer_Operation_DestroyDisk(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_DestroyDisk(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_DestroyDisk(m) }
@@ -676,10 +676,10 @@ extension Mesos_V1_Offer.Operation.DestroyDisk: GeneratedCodable {
 }
 extension Mesos_V1_Offer.Operation.GrowVolume: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_GrowVolume(&m)
+        try reader.readMesos_V1_Offer_Operation_GrowVolume(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_GrowVolume(&m)
+        try reader.readMesos_V1_Offer_Operation_GrowVolume(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_GrowVolume(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_GrowVolume(m) }
@@ -687,10 +687,10 @@ extension Mesos_V1_Offer.Operation.GrowVolume: GeneratedCodable {
 }
 extension Mesos_V1_Offer.Operation.Launch: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_Launch(&m)
+        try reader.readMesos_V1_Offer_Operation_Launch(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_Launch(&m)
+        try reader.readMesos_V1_Offer_Operation_Launch(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_Launch(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_Launch(m) }
@@ -698,10 +698,10 @@ extension Mesos_V1_Offer.Operation.Launch: GeneratedCodable {
 }
 extension Mesos_V1_Offer.Operation.LaunchGroup: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_LaunchGroup(&m)
+        try reader.readMesos_V1_Offer_Operation_LaunchGroup(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_LaunchGroup(&m)
+        try reader.readMesos_V1_Offer_Operation_LaunchGroup(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_LaunchGroup(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_LaunchGroup(m) }
@@ -709,10 +709,10 @@ extension Mesos_V1_Offer.Operation.LaunchGroup: GeneratedCodable {
 }
 extension Mesos_V1_Offer.Operation.Reserve: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_Reserve(&m)
+        try reader.readMesos_V1_Offer_Operation_Reserve(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_Reserve(&m)
+        try reader.readMesos_V1_Offer_Operation_Reserve(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_Reserve(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_Reserve(m) }
@@ -720,10 +720,10 @@ extension Mesos_V1_Offer.Operation.Reserve: GeneratedCodable {
 }
 extension Mesos_V1_Offer.Operation.ShrinkVolume: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_ShrinkVolume(&m)
+        try reader.readMesos_V1_Offer_Operation_ShrinkVolume(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_ShrinkVolume(&m)
+        try reader.readMesos_V1_Offer_Operation_ShrinkVolume(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_ShrinkVolume(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_ShrinkVolume(m) }
@@ -731,10 +731,10 @@ extension Mesos_V1_Offer.Operation.ShrinkVolume: GeneratedCodable {
 }
 extension Mesos_V1_Offer.Operation.Unreserve: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_Unreserve(&m)
+        try reader.readMesos_V1_Offer_Operation_Unreserve(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Offer_Operation_Unreserve(&m)
+        try reader.readMesos_V1_Offer_Operation_Unreserve(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_Unreserve(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_Unreserve(m) }
@@ -742,10 +742,10 @@ extension Mesos_V1_Offer.Operation.Unreserve: GeneratedCodable {
 }
 extension Mesos_V1_OfferFilters: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_OfferFilters(&m)
+        try reader.readMesos_V1_OfferFilters(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_OfferFilters(&m)
+        try reader.readMesos_V1_OfferFilters(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_OfferFilters(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_OfferFilters(m) }
@@ -753,10 +753,10 @@ extension Mesos_V1_OfferFilters: GeneratedCodable {
 }
 extension Mesos_V1_OfferFilters.MinAllocatableResources: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_OfferFilters_MinAllocatableResources(&m)
+        try reader.readMesos_V1_OfferFilters_MinAllocatableResources(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_OfferFilters_MinAllocatableResources(&m)
+        try reader.readMesos_V1_OfferFilters_MinAllocatableResources(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_OfferFilters_MinAllocatableResources(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_OfferFilters_MinAllocatableResources(m) }
@@ -764,10 +764,10 @@ extension Mesos_V1_OfferFilters.MinAllocatableResources: GeneratedCodable {
 }
 extension Mesos_V1_OfferFilters.ResourceQuantities: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_OfferFilters_ResourceQuantities(&m)
+        try reader.readMesos_V1_OfferFilters_ResourceQuantities(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_OfferFilters_ResourceQuantities(&m)
+        try reader.readMesos_V1_OfferFilters_ResourceQuantities(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_OfferFilters_ResourceQuantities(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_OfferFilters_ResourceQuantities(m) }
@@ -775,10 +775,10 @@ extension Mesos_V1_OfferFilters.ResourceQuantities: GeneratedCodable {
 }
 extension Mesos_V1_OfferID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_OfferID(&m)
+        try reader.readMesos_V1_OfferID(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_OfferID(&m)
+        try reader.readMesos_V1_OfferID(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_OfferID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_OfferID(m) }
@@ -786,10 +786,10 @@ extension Mesos_V1_OfferID: GeneratedCodable {
 }
 extension Mesos_V1_OperationID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_OperationID(&m)
+        try reader.readMesos_V1_OperationID(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_OperationID(&m)
+        try reader.readMesos_V1_OperationID(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_OperationID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_OperationID(m) }
@@ -797,10 +797,10 @@ extension Mesos_V1_OperationID: GeneratedCodable {
 }
 extension Mesos_V1_OperationStatus: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_OperationStatus(&m)
+        try reader.readMesos_V1_OperationStatus(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_OperationStatus(&m)
+        try reader.readMesos_V1_OperationStatus(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_OperationStatus(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_OperationStatus(m) }
@@ -808,10 +808,10 @@ extension Mesos_V1_OperationStatus: GeneratedCodable {
 }
 extension Mesos_V1_Parameter: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Parameter(&m)
+        try reader.readMesos_V1_Parameter(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Parameter(&m)
+        try reader.readMesos_V1_Parameter(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Parameter(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Parameter(m) }
@@ -819,10 +819,10 @@ extension Mesos_V1_Parameter: GeneratedCodable {
 }
 extension Mesos_V1_Parameters: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Parameters(&m)
+        try reader.readMesos_V1_Parameters(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Parameters(&m)
+        try reader.readMesos_V1_Parameters(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Parameters(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Parameters(m) }
@@ -830,10 +830,10 @@ extension Mesos_V1_Parameters: GeneratedCodable {
 }
 extension Mesos_V1_Port: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Port(&m)
+        try reader.readMesos_V1_Port(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Port(&m)
+        try reader.readMesos_V1_Port(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Port(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Port(m) }
@@ -841,10 +841,10 @@ extension Mesos_V1_Port: GeneratedCodable {
 }
 extension Mesos_V1_Ports: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Ports(&m)
+        try reader.readMesos_V1_Ports(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Ports(&m)
+        try reader.readMesos_V1_Ports(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Ports(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Ports(m) }
@@ -852,10 +852,10 @@ extension Mesos_V1_Ports: GeneratedCodable {
 }
 extension Mesos_V1_RLimitInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_RLimitInfo(&m)
+        try reader.readMesos_V1_RLimitInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_RLimitInfo(&m)
+        try reader.readMesos_V1_RLimitInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_RLimitInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_RLimitInfo(m) }
@@ -863,10 +863,10 @@ extension Mesos_V1_RLimitInfo: GeneratedCodable {
 }
 extension Mesos_V1_RLimitInfo.RLimit: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_RLimitInfo_RLimit(&m)
+        try reader.readMesos_V1_RLimitInfo_RLimit(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_RLimitInfo_RLimit(&m)
+        try reader.readMesos_V1_RLimitInfo_RLimit(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_RLimitInfo_RLimit(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_RLimitInfo_RLimit(m) }
@@ -874,10 +874,10 @@ extension Mesos_V1_RLimitInfo.RLimit: GeneratedCodable {
 }
 extension Mesos_V1_Request: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Request(&m)
+        try reader.readMesos_V1_Request(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Request(&m)
+        try reader.readMesos_V1_Request(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Request(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Request(m) }
@@ -885,10 +885,10 @@ extension Mesos_V1_Request: GeneratedCodable {
 }
 extension Mesos_V1_Resource: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource(&m)
+        try reader.readMesos_V1_Resource(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource(&m)
+        try reader.readMesos_V1_Resource(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource(m) }
@@ -896,10 +896,10 @@ extension Mesos_V1_Resource: GeneratedCodable {
 }
 extension Mesos_V1_Resource.AllocationInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_AllocationInfo(&m)
+        try reader.readMesos_V1_Resource_AllocationInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_AllocationInfo(&m)
+        try reader.readMesos_V1_Resource_AllocationInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_AllocationInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_AllocationInfo(m) }
@@ -907,10 +907,10 @@ extension Mesos_V1_Resource.AllocationInfo: GeneratedCodable {
 }
 extension Mesos_V1_Resource.DiskInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_DiskInfo(&m)
+        try reader.readMesos_V1_Resource_DiskInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_DiskInfo(&m)
+        try reader.readMesos_V1_Resource_DiskInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_DiskInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_DiskInfo(m) }
@@ -918,10 +918,10 @@ extension Mesos_V1_Resource.DiskInfo: GeneratedCodable {
 }
 extension Mesos_V1_Resource.DiskInfo.Persistence: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_DiskInfo_Persistence(&m)
+        try reader.readMesos_V1_Resource_DiskInfo_Persistence(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_DiskInfo_Persistence(&m)
+        try reader.readMesos_V1_Resource_DiskInfo_Persistence(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_DiskInfo_Persistence(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_DiskInfo_Persistence(m) }
@@ -929,10 +929,10 @@ extension Mesos_V1_Resource.DiskInfo.Persistence: GeneratedCodable {
 }
 extension Mesos_V1_Resource.DiskInfo.Source: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_DiskInfo_Source(&m)
+        try reader.readMesos_V1_Resource_DiskInfo_Source(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_DiskInfo_Source(&m)
+        try reader.readMesos_V1_Resource_DiskInfo_Source(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_DiskInfo_Source(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_DiskInfo_Source(m) }
@@ -940,10 +940,10 @@ extension Mesos_V1_Resource.DiskInfo.Source: GeneratedCodable {
 }
 extension Mesos_V1_Resource.DiskInfo.Source.Mount: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_DiskInfo_Source_Mount(&m)
+        try reader.readMesos_V1_Resource_DiskInfo_Source_Mount(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_DiskInfo_Source_Mount(&m)
+        try reader.readMesos_V1_Resource_DiskInfo_Source_Mount(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_DiskInfo_Source_Mount(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_DiskInfo_Source_Mount(m) }
@@ -951,10 +951,10 @@ extension Mesos_V1_Resource.DiskInfo.Source.Mount: GeneratedCodable {
 }
 extension Mesos_V1_Resource.DiskInfo.Source.Path: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_DiskInfo_Source_Path(&m)
+        try reader.readMesos_V1_Resource_DiskInfo_Source_Path(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_DiskInfo_Source_Path(&m)
+        try reader.readMesos_V1_Resource_DiskInfo_Source_Path(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_DiskInfo_Source_Path(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_DiskInfo_Source_Path(m) }
@@ -962,10 +962,10 @@ extension Mesos_V1_Resource.DiskInfo.Source.Path: GeneratedCodable {
 }
 extension Mesos_V1_Resource.ReservationInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_ReservationInfo(&m)
+        try reader.readMesos_V1_Resource_ReservationInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_ReservationInfo(&m)
+        try reader.readMesos_V1_Resource_ReservationInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_ReservationInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_ReservationInfo(m) }
@@ -973,10 +973,10 @@ extension Mesos_V1_Resource.ReservationInfo: GeneratedCodable {
 }
 extension Mesos_V1_Resource.RevocableInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_RevocableInfo(&m)
+        try reader.readMesos_V1_Resource_RevocableInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_RevocableInfo(&m)
+        try reader.readMesos_V1_Resource_RevocableInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_RevocableInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_RevocableInfo(m) }
@@ -984,10 +984,10 @@ extension Mesos_V1_Resource.RevocableInfo: GeneratedCodable {
 }
 extension Mesos_V1_Resource.SharedInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_SharedInfo(&m)
+        try reader.readMesos_V1_Resource_SharedInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Resource_SharedInfo(&m)
+        try reader.readMesos_V1_Resource_SharedInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_SharedInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_SharedInfo(m) }
@@ -995,10 +995,10 @@ extension Mesos_V1_Resource.SharedInfo: GeneratedCodable {
 }
 extension Mesos_V1_ResourceProviderID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ResourceProviderID(&m)
+        try reader.readMesos_V1_ResourceProviderID(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_ResourceProviderID(&m)
+        try reader.readMesos_V1_ResourceProviderID(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ResourceProviderID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ResourceProviderID(m) }
@@ -1006,10 +1006,10 @@ extension Mesos_V1_ResourceProviderID: GeneratedCodable {
 }
 extension Mesos_V1_SeccompInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_SeccompInfo(&m)
+        try reader.readMesos_V1_SeccompInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_SeccompInfo(&m)
+        try reader.readMesos_V1_SeccompInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_SeccompInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_SeccompInfo(m) }
@@ -1017,10 +1017,10 @@ extension Mesos_V1_SeccompInfo: GeneratedCodable {
 }
 extension Mesos_V1_Secret: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Secret(&m)
+        try reader.readMesos_V1_Secret(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Secret(&m)
+        try reader.readMesos_V1_Secret(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Secret(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Secret(m) }
@@ -1028,10 +1028,10 @@ extension Mesos_V1_Secret: GeneratedCodable {
 }
 extension Mesos_V1_Secret.Reference: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Secret_Reference(&m)
+        try reader.readMesos_V1_Secret_Reference(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Secret_Reference(&m)
+        try reader.readMesos_V1_Secret_Reference(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Secret_Reference(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Secret_Reference(m) }
@@ -1039,10 +1039,10 @@ extension Mesos_V1_Secret.Reference: GeneratedCodable {
 }
 extension Mesos_V1_Secret.Value: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Secret_Value(&m)
+        try reader.readMesos_V1_Secret_Value(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Secret_Value(&m)
+        try reader.readMesos_V1_Secret_Value(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Secret_Value(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Secret_Value(m) }
@@ -1050,10 +1050,10 @@ extension Mesos_V1_Secret.Value: GeneratedCodable {
 }
 extension Mesos_V1_TTYInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_TTYInfo(&m)
+        try reader.readMesos_V1_TTYInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_TTYInfo(&m)
+        try reader.readMesos_V1_TTYInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_TTYInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_TTYInfo(m) }
@@ -1061,10 +1061,10 @@ extension Mesos_V1_TTYInfo: GeneratedCodable {
 }
 extension Mesos_V1_TTYInfo.WindowSize: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_TTYInfo_WindowSize(&m)
+        try reader.readMesos_V1_TTYInfo_WindowSize(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_TTYInfo_WindowSize(&m)
+        try reader.readMesos_V1_TTYInfo_WindowSize(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_TTYInfo_WindowSize(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_TTYInfo_WindowSize(m) }
@@ -1072,10 +1072,10 @@ extension Mesos_V1_TTYInfo.WindowSize: GeneratedCodable {
 }
 extension Mesos_V1_TaskGroupInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_TaskGroupInfo(&m)
+        try reader.readMesos_V1_TaskGroupInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_TaskGroupInfo(&m)
+        try reader.readMesos_V1_TaskGroupInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_TaskGroupInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_TaskGroupInfo(m) }
@@ -1083,10 +1083,10 @@ extension Mesos_V1_TaskGroupInfo: GeneratedCodable {
 }
 extension Mesos_V1_TaskID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_TaskID(&m)
+        try reader.readMesos_V1_TaskID(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_TaskID(&m)
+        try reader.readMesos_V1_TaskID(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_TaskID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_TaskID(m) }
@@ -1094,10 +1094,10 @@ extension Mesos_V1_TaskID: GeneratedCodable {
 }
 extension Mesos_V1_TaskInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_TaskInfo(&m)
+        try reader.readMesos_V1_TaskInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_TaskInfo(&m)
+        try reader.readMesos_V1_TaskInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_TaskInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_TaskInfo(m) }
@@ -1105,10 +1105,10 @@ extension Mesos_V1_TaskInfo: GeneratedCodable {
 }
 extension Mesos_V1_TaskResourceLimitation: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_TaskResourceLimitation(&m)
+        try reader.readMesos_V1_TaskResourceLimitation(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_TaskResourceLimitation(&m)
+        try reader.readMesos_V1_TaskResourceLimitation(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_TaskResourceLimitation(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_TaskResourceLimitation(m) }
@@ -1116,10 +1116,10 @@ extension Mesos_V1_TaskResourceLimitation: GeneratedCodable {
 }
 extension Mesos_V1_TaskStatus: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_TaskStatus(&m)
+        try reader.readMesos_V1_TaskStatus(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_TaskStatus(&m)
+        try reader.readMesos_V1_TaskStatus(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_TaskStatus(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_TaskStatus(m) }
@@ -1127,10 +1127,10 @@ extension Mesos_V1_TaskStatus: GeneratedCodable {
 }
 extension Mesos_V1_TimeInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_TimeInfo(&m)
+        try reader.readMesos_V1_TimeInfo(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_TimeInfo(&m)
+        try reader.readMesos_V1_TimeInfo(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_TimeInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_TimeInfo(m) }
@@ -1138,10 +1138,10 @@ extension Mesos_V1_TimeInfo: GeneratedCodable {
 }
 extension Mesos_V1_URL: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_URL(&m)
+        try reader.readMesos_V1_URL(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_URL(&m)
+        try reader.readMesos_V1_URL(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_URL(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_URL(m) }
@@ -1149,10 +1149,10 @@ extension Mesos_V1_URL: GeneratedCodable {
 }
 extension Mesos_V1_UUID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_UUID(&m)
+        try reader.readMesos_V1_UUID(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_UUID(&m)
+        try reader.readMesos_V1_UUID(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_UUID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_UUID(m) }
@@ -1160,10 +1160,10 @@ extension Mesos_V1_UUID: GeneratedCodable {
 }
 extension Mesos_V1_Unavailability: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Unavailability(&m)
+        try reader.readMesos_V1_Unavailability(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Unavailability(&m)
+        try reader.readMesos_V1_Unavailability(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Unavailability(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Unavailability(m) }
@@ -1171,10 +1171,10 @@ extension Mesos_V1_Unavailability: GeneratedCodable {
 }
 extension Mesos_V1_Value.Range: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Value_Range(&m)
+        try reader.readMesos_V1_Value_Range(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Value_Range(&m)
+        try reader.readMesos_V1_Value_Range(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Value_Range(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Value_Range(m) }
@@ -1182,10 +1182,10 @@ extension Mesos_V1_Value.Range: GeneratedCodable {
 }
 extension Mesos_V1_Value.Ranges: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Value_Ranges(&m)
+        try reader.readMesos_V1_Value_Ranges(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Value_Ranges(&m)
+        try reader.readMesos_V1_Value_Ranges(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Value_Ranges(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Value_Ranges(m) }
@@ -1193,10 +1193,10 @@ extension Mesos_V1_Value.Ranges: GeneratedCodable {
 }
 extension Mesos_V1_Value.Scalar: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Value_Scalar(&m)
+        try reader.readMesos_V1_Value_Scalar(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Value_Scalar(&m)
+        try reader.readMesos_V1_Value_Scalar(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Value_Scalar(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Value_Scalar(m) }
@@ -1204,10 +1204,10 @@ extension Mesos_V1_Value.Scalar: GeneratedCodable {
 }
 extension Mesos_V1_Value.Set: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Value_Set(&m)
+        try reader.readMesos_V1_Value_Set(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Value_Set(&m)
+        try reader.readMesos_V1_Value_Set(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Value_Set(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Value_Set(m) }
@@ -1215,10 +1215,10 @@ extension Mesos_V1_Value.Set: GeneratedCodable {
 }
 extension Mesos_V1_Value.Text: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Value_Text(&m)
+        try reader.readMesos_V1_Value_Text(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Value_Text(&m)
+        try reader.readMesos_V1_Value_Text(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Value_Text(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Value_Text(m) }
@@ -1226,10 +1226,10 @@ extension Mesos_V1_Value.Text: GeneratedCodable {
 }
 extension Mesos_V1_Volume: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume(&m)
+        try reader.readMesos_V1_Volume(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume(&m)
+        try reader.readMesos_V1_Volume(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume(m) }
@@ -1237,10 +1237,10 @@ extension Mesos_V1_Volume: GeneratedCodable {
 }
 extension Mesos_V1_Volume.Source: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source(&m)
+        try reader.readMesos_V1_Volume_Source(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source(&m)
+        try reader.readMesos_V1_Volume_Source(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source(m) }
@@ -1248,10 +1248,10 @@ extension Mesos_V1_Volume.Source: GeneratedCodable {
 }
 extension Mesos_V1_Volume.Source.CSIVolume: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_CSIVolume(&m)
+        try reader.readMesos_V1_Volume_Source_CSIVolume(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_CSIVolume(&m)
+        try reader.readMesos_V1_Volume_Source_CSIVolume(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume(m) }
@@ -1259,10 +1259,10 @@ extension Mesos_V1_Volume.Source.CSIVolume: GeneratedCodable {
 }
 extension Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(&m)
+        try reader.readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(&m)
+        try reader.readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(m) }
@@ -1270,10 +1270,10 @@ extension Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning: GeneratedCodable 
 }
 extension Mesos_V1_Volume.Source.CSIVolume.VolumeCapability: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(&m)
+        try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(&m)
+        try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability(m) }
@@ -1281,10 +1281,10 @@ extension Mesos_V1_Volume.Source.CSIVolume.VolumeCapability: GeneratedCodable {
 }
 extension Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(&m)
+        try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(&m)
+        try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(m) }
@@ -1292,10 +1292,10 @@ extension Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode: Generate
 }
 extension Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.BlockVolume: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(&m)
+        try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(&m)
+        try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(m) }
@@ -1303,10 +1303,10 @@ extension Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.BlockVolume: Generat
 }
 extension Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.MountVolume: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(&m)
+        try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(&m)
+        try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(m) }
@@ -1314,10 +1314,10 @@ extension Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.MountVolume: Generat
 }
 extension Mesos_V1_Volume.Source.DockerVolume: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_DockerVolume(&m)
+        try reader.readMesos_V1_Volume_Source_DockerVolume(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_DockerVolume(&m)
+        try reader.readMesos_V1_Volume_Source_DockerVolume(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_DockerVolume(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_DockerVolume(m) }
@@ -1325,10 +1325,10 @@ extension Mesos_V1_Volume.Source.DockerVolume: GeneratedCodable {
 }
 extension Mesos_V1_Volume.Source.HostPath: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_HostPath(&m)
+        try reader.readMesos_V1_Volume_Source_HostPath(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_HostPath(&m)
+        try reader.readMesos_V1_Volume_Source_HostPath(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_HostPath(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_HostPath(m) }
@@ -1336,10 +1336,10 @@ extension Mesos_V1_Volume.Source.HostPath: GeneratedCodable {
 }
 extension Mesos_V1_Volume.Source.SandboxPath: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_SandboxPath(&m)
+        try reader.readMesos_V1_Volume_Source_SandboxPath(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Volume_Source_SandboxPath(&m)
+        try reader.readMesos_V1_Volume_Source_SandboxPath(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_SandboxPath(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_SandboxPath(m) }
@@ -1347,10 +1347,10 @@ extension Mesos_V1_Volume.Source.SandboxPath: GeneratedCodable {
 }
 extension Mesos_V1_Executor_Call: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Call(&m)
+        try reader.readMesos_V1_Executor_Call(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Call(&m)
+        try reader.readMesos_V1_Executor_Call(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Call(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Call(m) }
@@ -1358,10 +1358,10 @@ extension Mesos_V1_Executor_Call: GeneratedCodable {
 }
 extension Mesos_V1_Executor_Call.Message: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Call_Message(&m)
+        try reader.readMesos_V1_Executor_Call_Message(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Call_Message(&m)
+        try reader.readMesos_V1_Executor_Call_Message(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Call_Message(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Call_Message(m) }
@@ -1369,10 +1369,10 @@ extension Mesos_V1_Executor_Call.Message: GeneratedCodable {
 }
 extension Mesos_V1_Executor_Call.Subscribe: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Call_Subscribe(&m)
+        try reader.readMesos_V1_Executor_Call_Subscribe(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Call_Subscribe(&m)
+        try reader.readMesos_V1_Executor_Call_Subscribe(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Call_Subscribe(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Call_Subscribe(m) }
@@ -1380,10 +1380,10 @@ extension Mesos_V1_Executor_Call.Subscribe: GeneratedCodable {
 }
 extension Mesos_V1_Executor_Call.Update: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Call_Update(&m)
+        try reader.readMesos_V1_Executor_Call_Update(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Call_Update(&m)
+        try reader.readMesos_V1_Executor_Call_Update(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Call_Update(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Call_Update(m) }
@@ -1391,10 +1391,10 @@ extension Mesos_V1_Executor_Call.Update: GeneratedCodable {
 }
 extension Mesos_V1_Executor_Event: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Event(&m)
+        try reader.readMesos_V1_Executor_Event(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Event(&m)
+        try reader.readMesos_V1_Executor_Event(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Event(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Event(m) }
@@ -1402,10 +1402,10 @@ extension Mesos_V1_Executor_Event: GeneratedCodable {
 }
 extension Mesos_V1_Executor_Event.Acknowledged: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Event_Acknowledged(&m)
+        try reader.readMesos_V1_Executor_Event_Acknowledged(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Event_Acknowledged(&m)
+        try reader.readMesos_V1_Executor_Event_Acknowledged(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Event_Acknowledged(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Event_Acknowledged(m) }
@@ -1413,10 +1413,10 @@ extension Mesos_V1_Executor_Event.Acknowledged: GeneratedCodable {
 }
 extension Mesos_V1_Executor_Event.Error: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Event_Error(&m)
+        try reader.readMesos_V1_Executor_Event_Error(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Event_Error(&m)
+        try reader.readMesos_V1_Executor_Event_Error(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Event_Error(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Event_Error(m) }
@@ -1424,10 +1424,10 @@ extension Mesos_V1_Executor_Event.Error: GeneratedCodable {
 }
 extension Mesos_V1_Executor_Event.Kill: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Event_Kill(&m)
+        try reader.readMesos_V1_Executor_Event_Kill(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Event_Kill(&m)
+        try reader.readMesos_V1_Executor_Event_Kill(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Event_Kill(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Event_Kill(m) }
@@ -1435,10 +1435,10 @@ extension Mesos_V1_Executor_Event.Kill: GeneratedCodable {
 }
 extension Mesos_V1_Executor_Event.Launch: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Event_Launch(&m)
+        try reader.readMesos_V1_Executor_Event_Launch(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Event_Launch(&m)
+        try reader.readMesos_V1_Executor_Event_Launch(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Event_Launch(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Event_Launch(m) }
@@ -1446,10 +1446,10 @@ extension Mesos_V1_Executor_Event.Launch: GeneratedCodable {
 }
 extension Mesos_V1_Executor_Event.LaunchGroup: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Event_LaunchGroup(&m)
+        try reader.readMesos_V1_Executor_Event_LaunchGroup(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Event_LaunchGroup(&m)
+        try reader.readMesos_V1_Executor_Event_LaunchGroup(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Event_LaunchGroup(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Event_LaunchGroup(m) }
@@ -1457,10 +1457,10 @@ extension Mesos_V1_Executor_Event.LaunchGroup: GeneratedCodable {
 }
 extension Mesos_V1_Executor_Event.Message: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Event_Message(&m)
+        try reader.readMesos_V1_Executor_Event_Message(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Event_Message(&m)
+        try reader.readMesos_V1_Executor_Event_Message(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Event_Message(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Event_Message(m) }
@@ -1468,10 +1468,10 @@ extension Mesos_V1_Executor_Event.Message: GeneratedCodable {
 }
 extension Mesos_V1_Executor_Event.Subscribed: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Event_Subscribed(&m)
+        try reader.readMesos_V1_Executor_Event_Subscribed(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Executor_Event_Subscribed(&m)
+        try reader.readMesos_V1_Executor_Event_Subscribed(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Event_Subscribed(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Event_Subscribed(m) }
@@ -1479,10 +1479,10 @@ extension Mesos_V1_Executor_Event.Subscribed: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_AttributeConstraint: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint(m) }
@@ -1490,10 +1490,10 @@ extension Mesos_V1_Scheduler_AttributeConstraint: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_AttributeConstraint.Predicate: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate(m) }
@@ -1501,10 +1501,10 @@ extension Mesos_V1_Scheduler_AttributeConstraint.Predicate: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.Exists: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(m) }
@@ -1512,10 +1512,10 @@ extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.Exists: GeneratedCoda
 }
 extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.NotExists: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(m) }
@@ -1523,10 +1523,10 @@ extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.NotExists: GeneratedC
 }
 extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextEquals: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(m) }
@@ -1534,10 +1534,10 @@ extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextEquals: Generated
 }
 extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextMatches: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(m) }
@@ -1545,10 +1545,10 @@ extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextMatches: Generate
 }
 extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotEquals: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(m) }
@@ -1556,10 +1556,10 @@ extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotEquals: Genera
 }
 extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotMatches: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(m) }
@@ -1567,10 +1567,10 @@ extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotMatches: Gener
 }
 extension Mesos_V1_Scheduler_AttributeConstraint.Selector: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint_Selector(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint_Selector(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_AttributeConstraint_Selector(&m)
+        try reader.readMesos_V1_Scheduler_AttributeConstraint_Selector(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Selector(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Selector(m) }
@@ -1578,10 +1578,10 @@ extension Mesos_V1_Scheduler_AttributeConstraint.Selector: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call(&m)
+        try reader.readMesos_V1_Scheduler_Call(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call(&m)
+        try reader.readMesos_V1_Scheduler_Call(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call(m) }
@@ -1589,10 +1589,10 @@ extension Mesos_V1_Scheduler_Call: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call.Accept: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Accept(&m)
+        try reader.readMesos_V1_Scheduler_Call_Accept(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Accept(&m)
+        try reader.readMesos_V1_Scheduler_Call_Accept(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Accept(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Accept(m) }
@@ -1600,10 +1600,10 @@ extension Mesos_V1_Scheduler_Call.Accept: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call.AcceptInverseOffers: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_AcceptInverseOffers(&m)
+        try reader.readMesos_V1_Scheduler_Call_AcceptInverseOffers(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_AcceptInverseOffers(&m)
+        try reader.readMesos_V1_Scheduler_Call_AcceptInverseOffers(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_AcceptInverseOffers(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_AcceptInverseOffers(m) }
@@ -1611,10 +1611,10 @@ extension Mesos_V1_Scheduler_Call.AcceptInverseOffers: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call.Acknowledge: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Acknowledge(&m)
+        try reader.readMesos_V1_Scheduler_Call_Acknowledge(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Acknowledge(&m)
+        try reader.readMesos_V1_Scheduler_Call_Acknowledge(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Acknowledge(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Acknowledge(m) }
@@ -1622,10 +1622,10 @@ extension Mesos_V1_Scheduler_Call.Acknowledge: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(&m)
+        try reader.readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(&m)
+        try reader.readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(m) }
@@ -1633,10 +1633,10 @@ extension Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call.Decline: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Decline(&m)
+        try reader.readMesos_V1_Scheduler_Call_Decline(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Decline(&m)
+        try reader.readMesos_V1_Scheduler_Call_Decline(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Decline(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Decline(m) }
@@ -1644,10 +1644,10 @@ extension Mesos_V1_Scheduler_Call.Decline: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call.DeclineInverseOffers: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_DeclineInverseOffers(&m)
+        try reader.readMesos_V1_Scheduler_Call_DeclineInverseOffers(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_DeclineInverseOffers(&m)
+        try reader.readMesos_V1_Scheduler_Call_DeclineInverseOffers(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_DeclineInverseOffers(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_DeclineInverseOffers(m) }
@@ -1655,10 +1655,10 @@ extension Mesos_V1_Scheduler_Call.DeclineInverseOffers: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call.Kill: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Kill(&m)
+        try reader.readMesos_V1_Scheduler_Call_Kill(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Kill(&m)
+        try reader.readMesos_V1_Scheduler_Call_Kill(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Kill(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Kill(m) }
@@ -1666,10 +1666,10 @@ extension Mesos_V1_Scheduler_Call.Kill: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call.Message: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Message(&m)
+        try reader.readMesos_V1_Scheduler_Call_Message(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Message(&m)
+        try reader.readMesos_V1_Scheduler_Call_Message(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Message(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Message(m) }
@@ -1677,10 +1677,10 @@ extension Mesos_V1_Scheduler_Call.Message: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call.Reconcile: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Reconcile(&m)
+        try reader.readMesos_V1_Scheduler_Call_Reconcile(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Reconcile(&m)
+        try reader.readMesos_V1_Scheduler_Call_Reconcile(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Reconcile(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Reconcile(m) }
@@ -1688,10 +1688,10 @@ extension Mesos_V1_Scheduler_Call.Reconcile: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call.Reconcile.Task: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Reconcile_Task(&m)
+        try reader.readMesos_V1_Scheduler_Call_Reconcile_Task(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Reconcile_Task(&m)
+        try reader.readMesos_V1_Scheduler_Call_Reconcile_Task(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Reconcile_Task(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Reconcile_Task(m) }
@@ -1699,10 +1699,10 @@ extension Mesos_V1_Scheduler_Call.Reconcile.Task: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call.ReconcileOperations: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_ReconcileOperations(&m)
+        try reader.readMesos_V1_Scheduler_Call_ReconcileOperations(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_ReconcileOperations(&m)
+        try reader.readMesos_V1_Scheduler_Call_ReconcileOperations(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_ReconcileOperations(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_ReconcileOperations(m) }
@@ -1710,10 +1710,10 @@ extension Mesos_V1_Scheduler_Call.ReconcileOperations: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call.ReconcileOperations.Operation: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&m)
+        try reader.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&m)
+        try reader.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_ReconcileOperations_Operation(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_ReconcileOperations_Operation(m) }
@@ -1721,10 +1721,10 @@ extension Mesos_V1_Scheduler_Call.ReconcileOperations.Operation: GeneratedCodabl
 }
 extension Mesos_V1_Scheduler_Call.Request: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Request(&m)
+        try reader.readMesos_V1_Scheduler_Call_Request(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Request(&m)
+        try reader.readMesos_V1_Scheduler_Call_Request(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Request(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Request(m) }
@@ -1732,10 +1732,10 @@ extension Mesos_V1_Scheduler_Call.Request: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call.Revive: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Revive(&m)
+        try reader.readMesos_V1_Scheduler_Call_Revive(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Revive(&m)
+        try reader.readMesos_V1_Scheduler_Call_Revive(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Revive(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Revive(m) }
@@ -1743,10 +1743,10 @@ extension Mesos_V1_Scheduler_Call.Revive: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call.Shutdown: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Shutdown(&m)
+        try reader.readMesos_V1_Scheduler_Call_Shutdown(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Shutdown(&m)
+        try reader.readMesos_V1_Scheduler_Call_Shutdown(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Shutdown(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Shutdown(m) }
@@ -1754,10 +1754,10 @@ extension Mesos_V1_Scheduler_Call.Shutdown: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call.Subscribe: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Subscribe(&m)
+        try reader.readMesos_V1_Scheduler_Call_Subscribe(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Subscribe(&m)
+        try reader.readMesos_V1_Scheduler_Call_Subscribe(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Subscribe(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Subscribe(m) }
@@ -1765,10 +1765,10 @@ extension Mesos_V1_Scheduler_Call.Subscribe: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call.Suppress: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Suppress(&m)
+        try reader.readMesos_V1_Scheduler_Call_Suppress(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_Suppress(&m)
+        try reader.readMesos_V1_Scheduler_Call_Suppress(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Suppress(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Suppress(m) }
@@ -1776,10 +1776,10 @@ extension Mesos_V1_Scheduler_Call.Suppress: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Call.UpdateFramework: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_UpdateFramework(&m)
+        try reader.readMesos_V1_Scheduler_Call_UpdateFramework(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Call_UpdateFramework(&m)
+        try reader.readMesos_V1_Scheduler_Call_UpdateFramework(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_UpdateFramework(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_UpdateFramework(m) }
@@ -1787,10 +1787,10 @@ extension Mesos_V1_Scheduler_Call.UpdateFramework: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Event: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event(&m)
+        try reader.readMesos_V1_Scheduler_Event(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event(&m)
+        try reader.readMesos_V1_Scheduler_Event(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event(m) }
@@ -1798,10 +1798,10 @@ extension Mesos_V1_Scheduler_Event: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Event.Error: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_Error(&m)
+        try reader.readMesos_V1_Scheduler_Event_Error(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_Error(&m)
+        try reader.readMesos_V1_Scheduler_Event_Error(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_Error(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_Error(m) }
@@ -1809,10 +1809,10 @@ extension Mesos_V1_Scheduler_Event.Error: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Event.Failure: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_Failure(&m)
+        try reader.readMesos_V1_Scheduler_Event_Failure(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_Failure(&m)
+        try reader.readMesos_V1_Scheduler_Event_Failure(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_Failure(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_Failure(m) }
@@ -1820,10 +1820,10 @@ extension Mesos_V1_Scheduler_Event.Failure: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Event.InverseOffers: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_InverseOffers(&m)
+        try reader.readMesos_V1_Scheduler_Event_InverseOffers(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_InverseOffers(&m)
+        try reader.readMesos_V1_Scheduler_Event_InverseOffers(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_InverseOffers(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_InverseOffers(m) }
@@ -1831,10 +1831,10 @@ extension Mesos_V1_Scheduler_Event.InverseOffers: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Event.Message: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_Message(&m)
+        try reader.readMesos_V1_Scheduler_Event_Message(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_Message(&m)
+        try reader.readMesos_V1_Scheduler_Event_Message(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_Message(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_Message(m) }
@@ -1842,10 +1842,10 @@ extension Mesos_V1_Scheduler_Event.Message: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Event.Offers: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_Offers(&m)
+        try reader.readMesos_V1_Scheduler_Event_Offers(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_Offers(&m)
+        try reader.readMesos_V1_Scheduler_Event_Offers(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_Offers(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_Offers(m) }
@@ -1853,10 +1853,10 @@ extension Mesos_V1_Scheduler_Event.Offers: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Event.Rescind: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_Rescind(&m)
+        try reader.readMesos_V1_Scheduler_Event_Rescind(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_Rescind(&m)
+        try reader.readMesos_V1_Scheduler_Event_Rescind(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_Rescind(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_Rescind(m) }
@@ -1864,10 +1864,10 @@ extension Mesos_V1_Scheduler_Event.Rescind: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Event.RescindInverseOffer: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_RescindInverseOffer(&m)
+        try reader.readMesos_V1_Scheduler_Event_RescindInverseOffer(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_RescindInverseOffer(&m)
+        try reader.readMesos_V1_Scheduler_Event_RescindInverseOffer(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_RescindInverseOffer(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_RescindInverseOffer(m) }
@@ -1875,10 +1875,10 @@ extension Mesos_V1_Scheduler_Event.RescindInverseOffer: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Event.Subscribed: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_Subscribed(&m)
+        try reader.readMesos_V1_Scheduler_Event_Subscribed(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_Subscribed(&m)
+        try reader.readMesos_V1_Scheduler_Event_Subscribed(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_Subscribed(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_Subscribed(m) }
@@ -1886,10 +1886,10 @@ extension Mesos_V1_Scheduler_Event.Subscribed: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Event.Update: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_Update(&m)
+        try reader.readMesos_V1_Scheduler_Event_Update(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_Update(&m)
+        try reader.readMesos_V1_Scheduler_Event_Update(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_Update(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_Update(m) }
@@ -1897,10 +1897,10 @@ extension Mesos_V1_Scheduler_Event.Update: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_Event.UpdateOperationStatus: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_UpdateOperationStatus(&m)
+        try reader.readMesos_V1_Scheduler_Event_UpdateOperationStatus(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_Event_UpdateOperationStatus(&m)
+        try reader.readMesos_V1_Scheduler_Event_UpdateOperationStatus(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_UpdateOperationStatus(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_UpdateOperationStatus(m) }
@@ -1908,10 +1908,10 @@ extension Mesos_V1_Scheduler_Event.UpdateOperationStatus: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_OfferConstraints: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_OfferConstraints(&m)
+        try reader.readMesos_V1_Scheduler_OfferConstraints(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_OfferConstraints(&m)
+        try reader.readMesos_V1_Scheduler_OfferConstraints(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_OfferConstraints(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_OfferConstraints(m) }
@@ -1919,10 +1919,10 @@ extension Mesos_V1_Scheduler_OfferConstraints: GeneratedCodable {
 }
 extension Mesos_V1_Scheduler_OfferConstraints.RoleConstraints: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints(&m)
+        try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints(&m)
+        try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_OfferConstraints_RoleConstraints(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_OfferConstraints_RoleConstraints(m) }
@@ -1930,10 +1930,10 @@ extension Mesos_V1_Scheduler_OfferConstraints.RoleConstraints: GeneratedCodable 
 }
 extension Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&m)
+        try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&m, fresh: true)
     }
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure) {
-        try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&m)
+        try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&m, fresh: true)
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(m) }

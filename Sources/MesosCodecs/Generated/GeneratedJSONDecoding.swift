@@ -3045,8 +3045,11 @@ enum GeneratedJSONEnums {
     }
 }
 
+// `fresh`: `m` was a new value when the call began, so a field not yet seen in this call is unset and
+// needs no read of `m` (each read or write of a field in swift-protobuf's storage costs an access check).
 extension GeneratedJSONReader {
-    mutating func readMesos_V1_Address(_ m: inout Mesos_V1_Address) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Address(_ m: inout Mesos_V1_Address, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Address)
@@ -3055,19 +3058,27 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.hostname = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.ip = value
+                        seen |= 2
                     case 3:
                         let value = try self.readInt32()
                         m.port = value
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasPort { throw .invalid }
+        if fresh {
+            if seen & 4 != 4 { throw .invalid }
+        } else if !m.hasPort {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_AgentID(_ m: inout Mesos_V1_AgentID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_AgentID(_ m: inout Mesos_V1_AgentID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_AgentID)
@@ -3076,13 +3087,19 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.value = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_AgentInfo(_ m: inout Mesos_V1_AgentInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_AgentInfo(_ m: inout Mesos_V1_AgentInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_AgentInfo)
@@ -3091,60 +3108,83 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.hostname = value
+                        seen |= 1
                     case 2:
                         let value = try self.readInt32()
                         m.port = value
+                        seen |= 2
                     case 3:
-                        var list = m.resources
+                        var list = fresh && seen & 4 == 0 ? [] : m.resources
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Resource()
-                                    try self.readMesos_V1_Resource(&value)
+                                    try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Resource()
-                                try self.readMesos_V1_Resource(&value)
+                                try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.resources = list
+                        seen |= 4
                     case 4:
-                        var list = m.attributes
+                        var list = fresh && seen & 8 == 0 ? [] : m.attributes
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Attribute()
-                                    try self.readMesos_V1_Attribute(&value)
+                                    try self.readMesos_V1_Attribute(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Attribute()
-                                try self.readMesos_V1_Attribute(&value)
+                                try self.readMesos_V1_Attribute(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.attributes = list
+                        seen |= 8
                     case 5:
-                        var value = m.id
-                        try self.readMesos_V1_AgentID(&value)
-                        m.id = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_AgentID()
+                            try self.readMesos_V1_AgentID(&value, fresh: true)
+                            m.id = value
+                        } else {
+                            var value = m.id
+                            try self.readMesos_V1_AgentID(&value, fresh: false)
+                            m.id = value
+                        }
+                        seen |= 16
                     case 6:
-                        var value = m.domain
-                        try self.readMesos_V1_DomainInfo(&value)
-                        m.domain = value
+                        if fresh && seen & 32 == 0 {
+                            var value = Mesos_V1_DomainInfo()
+                            try self.readMesos_V1_DomainInfo(&value, fresh: true)
+                            m.domain = value
+                        } else {
+                            var value = m.domain
+                            try self.readMesos_V1_DomainInfo(&value, fresh: false)
+                            m.domain = value
+                        }
+                        seen |= 32
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasHostname { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasHostname {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Attribute(_ m: inout Mesos_V1_Attribute) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Attribute(_ m: inout Mesos_V1_Attribute, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Attribute)
@@ -3153,39 +3193,74 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.name = value
+                        seen |= 1
                     case 2:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Value_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Value_TypeEnum)) else { throw .invalid }
                         m.type = value
+                        seen |= 2
                     case 3:
-                        var value = m.scalar
-                        try self.readMesos_V1_Value_Scalar(&value)
-                        m.scalar = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_Value.Scalar()
+                            try self.readMesos_V1_Value_Scalar(&value, fresh: true)
+                            m.scalar = value
+                        } else {
+                            var value = m.scalar
+                            try self.readMesos_V1_Value_Scalar(&value, fresh: false)
+                            m.scalar = value
+                        }
+                        seen |= 4
                     case 4:
-                        var value = m.ranges
-                        try self.readMesos_V1_Value_Ranges(&value)
-                        m.ranges = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_Value.Ranges()
+                            try self.readMesos_V1_Value_Ranges(&value, fresh: true)
+                            m.ranges = value
+                        } else {
+                            var value = m.ranges
+                            try self.readMesos_V1_Value_Ranges(&value, fresh: false)
+                            m.ranges = value
+                        }
+                        seen |= 8
                     case 5:
-                        var value = m.set
-                        try self.readMesos_V1_Value_Set(&value)
-                        m.set = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_Value.Set()
+                            try self.readMesos_V1_Value_Set(&value, fresh: true)
+                            m.set = value
+                        } else {
+                            var value = m.set
+                            try self.readMesos_V1_Value_Set(&value, fresh: false)
+                            m.set = value
+                        }
+                        seen |= 16
                     case 6:
-                        var value = m.text
-                        try self.readMesos_V1_Value_Text(&value)
-                        m.text = value
+                        if fresh && seen & 32 == 0 {
+                            var value = Mesos_V1_Value.Text()
+                            try self.readMesos_V1_Value_Text(&value, fresh: true)
+                            m.text = value
+                        } else {
+                            var value = m.text
+                            try self.readMesos_V1_Value_Text(&value, fresh: false)
+                            m.text = value
+                        }
+                        seen |= 32
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasName || !m.hasType { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasName || !m.hasType {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_CapabilityInfo(_ m: inout Mesos_V1_CapabilityInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CapabilityInfo(_ m: inout Mesos_V1_CapabilityInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_CapabilityInfo)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.capabilities
+                        var list = fresh && seen & 1 == 0 ? [] : m.capabilities
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
@@ -3200,27 +3275,37 @@ extension GeneratedJSONReader {
                             } while false
                         }
                         m.capabilities = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_CgroupInfo(_ m: inout Mesos_V1_CgroupInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CgroupInfo(_ m: inout Mesos_V1_CgroupInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_CgroupInfo)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.netCls
-                        try self.readMesos_V1_CgroupInfo_NetCls(&value)
-                        m.netCls = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_CgroupInfo.NetCls()
+                            try self.readMesos_V1_CgroupInfo_NetCls(&value, fresh: true)
+                            m.netCls = value
+                        } else {
+                            var value = m.netCls
+                            try self.readMesos_V1_CgroupInfo_NetCls(&value, fresh: false)
+                            m.netCls = value
+                        }
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_CgroupInfo_NetCls(_ m: inout Mesos_V1_CgroupInfo.NetCls) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CgroupInfo_NetCls(_ m: inout Mesos_V1_CgroupInfo.NetCls, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_CgroupInfo_NetCls)
@@ -3229,12 +3314,14 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readUInt32()
                         m.classid = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_CheckInfo(_ m: inout Mesos_V1_CheckInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CheckInfo(_ m: inout Mesos_V1_CheckInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_CheckInfo)
@@ -3243,49 +3330,87 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_CheckInfo_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_CheckInfo_TypeEnum)) else { continue }
                         m.type = value
+                        seen |= 1
                     case 2:
-                        var value = m.command
-                        try self.readMesos_V1_CheckInfo_Command(&value)
-                        m.command = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_CheckInfo.Command()
+                            try self.readMesos_V1_CheckInfo_Command(&value, fresh: true)
+                            m.command = value
+                        } else {
+                            var value = m.command
+                            try self.readMesos_V1_CheckInfo_Command(&value, fresh: false)
+                            m.command = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.http
-                        try self.readMesos_V1_CheckInfo_Http(&value)
-                        m.http = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_CheckInfo.Http()
+                            try self.readMesos_V1_CheckInfo_Http(&value, fresh: true)
+                            m.http = value
+                        } else {
+                            var value = m.http
+                            try self.readMesos_V1_CheckInfo_Http(&value, fresh: false)
+                            m.http = value
+                        }
+                        seen |= 4
                     case 4:
-                        var value = m.tcp
-                        try self.readMesos_V1_CheckInfo_Tcp(&value)
-                        m.tcp = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_CheckInfo.Tcp()
+                            try self.readMesos_V1_CheckInfo_Tcp(&value, fresh: true)
+                            m.tcp = value
+                        } else {
+                            var value = m.tcp
+                            try self.readMesos_V1_CheckInfo_Tcp(&value, fresh: false)
+                            m.tcp = value
+                        }
+                        seen |= 8
                     case 5:
                         let value = try self.readDouble()
                         m.delaySeconds = value
+                        seen |= 16
                     case 6:
                         let value = try self.readDouble()
                         m.intervalSeconds = value
+                        seen |= 32
                     case 7:
                         let value = try self.readDouble()
                         m.timeoutSeconds = value
+                        seen |= 64
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_CheckInfo_Command(_ m: inout Mesos_V1_CheckInfo.Command) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CheckInfo_Command(_ m: inout Mesos_V1_CheckInfo.Command, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_CheckInfo_Command)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.command
-                        try self.readMesos_V1_CommandInfo(&value)
-                        m.command = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_CommandInfo()
+                            try self.readMesos_V1_CommandInfo(&value, fresh: true)
+                            m.command = value
+                        } else {
+                            var value = m.command
+                            try self.readMesos_V1_CommandInfo(&value, fresh: false)
+                            m.command = value
+                        }
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasCommand { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasCommand {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_CheckInfo_Http(_ m: inout Mesos_V1_CheckInfo.Http) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CheckInfo_Http(_ m: inout Mesos_V1_CheckInfo.Http, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_CheckInfo_Http)
@@ -3294,16 +3419,23 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readUInt32()
                         m.port = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.path = value
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasPort { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasPort {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_CheckInfo_Tcp(_ m: inout Mesos_V1_CheckInfo.Tcp) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CheckInfo_Tcp(_ m: inout Mesos_V1_CheckInfo.Tcp, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_CheckInfo_Tcp)
@@ -3312,13 +3444,19 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readUInt32()
                         m.port = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasPort { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasPort {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_CheckStatusInfo(_ m: inout Mesos_V1_CheckStatusInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CheckStatusInfo(_ m: inout Mesos_V1_CheckStatusInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_CheckStatusInfo)
@@ -3327,24 +3465,47 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_CheckInfo_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_CheckInfo_TypeEnum)) else { continue }
                         m.type = value
+                        seen |= 1
                     case 2:
-                        var value = m.command
-                        try self.readMesos_V1_CheckStatusInfo_Command(&value)
-                        m.command = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_CheckStatusInfo.Command()
+                            try self.readMesos_V1_CheckStatusInfo_Command(&value, fresh: true)
+                            m.command = value
+                        } else {
+                            var value = m.command
+                            try self.readMesos_V1_CheckStatusInfo_Command(&value, fresh: false)
+                            m.command = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.http
-                        try self.readMesos_V1_CheckStatusInfo_Http(&value)
-                        m.http = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_CheckStatusInfo.Http()
+                            try self.readMesos_V1_CheckStatusInfo_Http(&value, fresh: true)
+                            m.http = value
+                        } else {
+                            var value = m.http
+                            try self.readMesos_V1_CheckStatusInfo_Http(&value, fresh: false)
+                            m.http = value
+                        }
+                        seen |= 4
                     case 4:
-                        var value = m.tcp
-                        try self.readMesos_V1_CheckStatusInfo_Tcp(&value)
-                        m.tcp = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_CheckStatusInfo.Tcp()
+                            try self.readMesos_V1_CheckStatusInfo_Tcp(&value, fresh: true)
+                            m.tcp = value
+                        } else {
+                            var value = m.tcp
+                            try self.readMesos_V1_CheckStatusInfo_Tcp(&value, fresh: false)
+                            m.tcp = value
+                        }
+                        seen |= 8
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_CheckStatusInfo_Command(_ m: inout Mesos_V1_CheckStatusInfo.Command) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CheckStatusInfo_Command(_ m: inout Mesos_V1_CheckStatusInfo.Command, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_CheckStatusInfo_Command)
@@ -3353,12 +3514,14 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readInt32()
                         m.exitCode = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_CheckStatusInfo_Http(_ m: inout Mesos_V1_CheckStatusInfo.Http) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CheckStatusInfo_Http(_ m: inout Mesos_V1_CheckStatusInfo.Http, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_CheckStatusInfo_Http)
@@ -3367,12 +3530,14 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readUInt32()
                         m.statusCode = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_CheckStatusInfo_Tcp(_ m: inout Mesos_V1_CheckStatusInfo.Tcp) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CheckStatusInfo_Tcp(_ m: inout Mesos_V1_CheckStatusInfo.Tcp, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_CheckStatusInfo_Tcp)
@@ -3381,47 +3546,59 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readBool()
                         m.succeeded = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_CommandInfo(_ m: inout Mesos_V1_CommandInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CommandInfo(_ m: inout Mesos_V1_CommandInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_CommandInfo)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.uris
+                        var list = fresh && seen & 1 == 0 ? [] : m.uris
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_CommandInfo.URI()
-                                    try self.readMesos_V1_CommandInfo_URI(&value)
+                                    try self.readMesos_V1_CommandInfo_URI(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_CommandInfo.URI()
-                                try self.readMesos_V1_CommandInfo_URI(&value)
+                                try self.readMesos_V1_CommandInfo_URI(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.uris = list
+                        seen |= 1
                     case 2:
-                        var value = m.environment
-                        try self.readMesos_V1_Environment(&value)
-                        m.environment = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Environment()
+                            try self.readMesos_V1_Environment(&value, fresh: true)
+                            m.environment = value
+                        } else {
+                            var value = m.environment
+                            try self.readMesos_V1_Environment(&value, fresh: false)
+                            m.environment = value
+                        }
+                        seen |= 2
                     case 3:
                         let value = try self.readBool()
                         m.shell = value
+                        seen |= 4
                     case 4:
                         let value = try self.readString()
                         m.value = value
+                        seen |= 8
                     case 5:
-                        var list = m.arguments
+                        var list = fresh && seen & 16 == 0 ? [] : m.arguments
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
@@ -3436,15 +3613,18 @@ extension GeneratedJSONReader {
                             } while false
                         }
                         m.arguments = list
+                        seen |= 16
                     case 6:
                         let value = try self.readString()
                         m.user = value
+                        seen |= 32
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_CommandInfo_URI(_ m: inout Mesos_V1_CommandInfo.URI) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_CommandInfo_URI(_ m: inout Mesos_V1_CommandInfo.URI, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_CommandInfo_URI)
@@ -3453,25 +3633,35 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.value = value
+                        seen |= 1
                     case 2:
                         let value = try self.readBool()
                         m.executable = value
+                        seen |= 2
                     case 3:
                         let value = try self.readBool()
                         m.extract = value
+                        seen |= 4
                     case 4:
                         let value = try self.readBool()
                         m.cache = value
+                        seen |= 8
                     case 5:
                         let value = try self.readString()
                         m.outputFile = value
+                        seen |= 16
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_ContainerID(_ m: inout Mesos_V1_ContainerID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_ContainerID(_ m: inout Mesos_V1_ContainerID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_ContainerID)
@@ -3480,17 +3670,30 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.value = value
+                        seen |= 1
                     case 2:
-                        var value = m.parent
-                        try self.readMesos_V1_ContainerID(&value)
-                        m.parent = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_ContainerID()
+                            try self.readMesos_V1_ContainerID(&value, fresh: true)
+                            m.parent = value
+                        } else {
+                            var value = m.parent
+                            try self.readMesos_V1_ContainerID(&value, fresh: false)
+                            m.parent = value
+                        }
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_ContainerInfo(_ m: inout Mesos_V1_ContainerInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_ContainerInfo(_ m: inout Mesos_V1_ContainerInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_ContainerInfo)
@@ -3499,72 +3702,116 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_ContainerInfo_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_ContainerInfo_TypeEnum)) else { throw .invalid }
                         m.type = value
+                        seen |= 1
                     case 2:
-                        var list = m.volumes
+                        var list = fresh && seen & 2 == 0 ? [] : m.volumes
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Volume()
-                                    try self.readMesos_V1_Volume(&value)
+                                    try self.readMesos_V1_Volume(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Volume()
-                                try self.readMesos_V1_Volume(&value)
+                                try self.readMesos_V1_Volume(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.volumes = list
+                        seen |= 2
                     case 3:
                         let value = try self.readString()
                         m.hostname = value
+                        seen |= 4
                     case 4:
-                        var value = m.docker
-                        try self.readMesos_V1_ContainerInfo_DockerInfo(&value)
-                        m.docker = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_ContainerInfo.DockerInfo()
+                            try self.readMesos_V1_ContainerInfo_DockerInfo(&value, fresh: true)
+                            m.docker = value
+                        } else {
+                            var value = m.docker
+                            try self.readMesos_V1_ContainerInfo_DockerInfo(&value, fresh: false)
+                            m.docker = value
+                        }
+                        seen |= 8
                     case 5:
-                        var value = m.mesos
-                        try self.readMesos_V1_ContainerInfo_MesosInfo(&value)
-                        m.mesos = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_ContainerInfo.MesosInfo()
+                            try self.readMesos_V1_ContainerInfo_MesosInfo(&value, fresh: true)
+                            m.mesos = value
+                        } else {
+                            var value = m.mesos
+                            try self.readMesos_V1_ContainerInfo_MesosInfo(&value, fresh: false)
+                            m.mesos = value
+                        }
+                        seen |= 16
                     case 6:
-                        var list = m.networkInfos
+                        var list = fresh && seen & 32 == 0 ? [] : m.networkInfos
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_NetworkInfo()
-                                    try self.readMesos_V1_NetworkInfo(&value)
+                                    try self.readMesos_V1_NetworkInfo(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_NetworkInfo()
-                                try self.readMesos_V1_NetworkInfo(&value)
+                                try self.readMesos_V1_NetworkInfo(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.networkInfos = list
+                        seen |= 32
                     case 7:
-                        var value = m.linuxInfo
-                        try self.readMesos_V1_LinuxInfo(&value)
-                        m.linuxInfo = value
+                        if fresh && seen & 64 == 0 {
+                            var value = Mesos_V1_LinuxInfo()
+                            try self.readMesos_V1_LinuxInfo(&value, fresh: true)
+                            m.linuxInfo = value
+                        } else {
+                            var value = m.linuxInfo
+                            try self.readMesos_V1_LinuxInfo(&value, fresh: false)
+                            m.linuxInfo = value
+                        }
+                        seen |= 64
                     case 8:
-                        var value = m.rlimitInfo
-                        try self.readMesos_V1_RLimitInfo(&value)
-                        m.rlimitInfo = value
+                        if fresh && seen & 128 == 0 {
+                            var value = Mesos_V1_RLimitInfo()
+                            try self.readMesos_V1_RLimitInfo(&value, fresh: true)
+                            m.rlimitInfo = value
+                        } else {
+                            var value = m.rlimitInfo
+                            try self.readMesos_V1_RLimitInfo(&value, fresh: false)
+                            m.rlimitInfo = value
+                        }
+                        seen |= 128
                     case 9:
-                        var value = m.ttyInfo
-                        try self.readMesos_V1_TTYInfo(&value)
-                        m.ttyInfo = value
+                        if fresh && seen & 256 == 0 {
+                            var value = Mesos_V1_TTYInfo()
+                            try self.readMesos_V1_TTYInfo(&value, fresh: true)
+                            m.ttyInfo = value
+                        } else {
+                            var value = m.ttyInfo
+                            try self.readMesos_V1_TTYInfo(&value, fresh: false)
+                            m.ttyInfo = value
+                        }
+                        seen |= 256
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasType { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasType {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_ContainerInfo_DockerInfo(_ m: inout Mesos_V1_ContainerInfo.DockerInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_ContainerInfo_DockerInfo(_ m: inout Mesos_V1_ContainerInfo.DockerInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_ContainerInfo_DockerInfo)
@@ -3573,61 +3820,73 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.image = value
+                        seen |= 1
                     case 2:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_ContainerInfo_DockerInfo_Network(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_ContainerInfo_DockerInfo_Network)) else { continue }
                         m.network = value
+                        seen |= 2
                     case 3:
-                        var list = m.portMappings
+                        var list = fresh && seen & 4 == 0 ? [] : m.portMappings
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_ContainerInfo.DockerInfo.PortMapping()
-                                    try self.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&value)
+                                    try self.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_ContainerInfo.DockerInfo.PortMapping()
-                                try self.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&value)
+                                try self.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.portMappings = list
+                        seen |= 4
                     case 4:
                         let value = try self.readBool()
                         m.privileged = value
+                        seen |= 8
                     case 5:
-                        var list = m.parameters
+                        var list = fresh && seen & 16 == 0 ? [] : m.parameters
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Parameter()
-                                    try self.readMesos_V1_Parameter(&value)
+                                    try self.readMesos_V1_Parameter(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Parameter()
-                                try self.readMesos_V1_Parameter(&value)
+                                try self.readMesos_V1_Parameter(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.parameters = list
+                        seen |= 16
                     case 6:
                         let value = try self.readBool()
                         m.forcePullImage = value
+                        seen |= 32
                     case 7:
                         let value = try self.readString()
                         m.volumeDriver = value
+                        seen |= 64
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasImage { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasImage {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_ContainerInfo_DockerInfo_PortMapping(_ m: inout Mesos_V1_ContainerInfo.DockerInfo.PortMapping) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_ContainerInfo_DockerInfo_PortMapping(_ m: inout Mesos_V1_ContainerInfo.DockerInfo.PortMapping, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_ContainerInfo_DockerInfo_PortMapping)
@@ -3636,74 +3895,107 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readUInt32()
                         m.hostPort = value
+                        seen |= 1
                     case 2:
                         let value = try self.readUInt32()
                         m.containerPort = value
+                        seen |= 2
                     case 3:
                         let value = try self.readString()
                         m.`protocol` = value
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasHostPort || !m.hasContainerPort { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasHostPort || !m.hasContainerPort {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_ContainerInfo_MesosInfo(_ m: inout Mesos_V1_ContainerInfo.MesosInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_ContainerInfo_MesosInfo(_ m: inout Mesos_V1_ContainerInfo.MesosInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_ContainerInfo_MesosInfo)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.image
-                        try self.readMesos_V1_Image(&value)
-                        m.image = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_Image()
+                            try self.readMesos_V1_Image(&value, fresh: true)
+                            m.image = value
+                        } else {
+                            var value = m.image
+                            try self.readMesos_V1_Image(&value, fresh: false)
+                            m.image = value
+                        }
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_ContainerStatus(_ m: inout Mesos_V1_ContainerStatus) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_ContainerStatus(_ m: inout Mesos_V1_ContainerStatus, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_ContainerStatus)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.containerID
-                        try self.readMesos_V1_ContainerID(&value)
-                        m.containerID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_ContainerID()
+                            try self.readMesos_V1_ContainerID(&value, fresh: true)
+                            m.containerID = value
+                        } else {
+                            var value = m.containerID
+                            try self.readMesos_V1_ContainerID(&value, fresh: false)
+                            m.containerID = value
+                        }
+                        seen |= 1
                     case 2:
-                        var list = m.networkInfos
+                        var list = fresh && seen & 2 == 0 ? [] : m.networkInfos
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_NetworkInfo()
-                                    try self.readMesos_V1_NetworkInfo(&value)
+                                    try self.readMesos_V1_NetworkInfo(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_NetworkInfo()
-                                try self.readMesos_V1_NetworkInfo(&value)
+                                try self.readMesos_V1_NetworkInfo(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.networkInfos = list
+                        seen |= 2
                     case 3:
-                        var value = m.cgroupInfo
-                        try self.readMesos_V1_CgroupInfo(&value)
-                        m.cgroupInfo = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_CgroupInfo()
+                            try self.readMesos_V1_CgroupInfo(&value, fresh: true)
+                            m.cgroupInfo = value
+                        } else {
+                            var value = m.cgroupInfo
+                            try self.readMesos_V1_CgroupInfo(&value, fresh: false)
+                            m.cgroupInfo = value
+                        }
+                        seen |= 4
                     case 4:
                         let value = try self.readUInt32()
                         m.executorPid = value
+                        seen |= 8
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Credential(_ m: inout Mesos_V1_Credential) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Credential(_ m: inout Mesos_V1_Credential, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Credential)
@@ -3712,16 +4004,23 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.principal = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.secret = value
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasPrincipal { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasPrincipal {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_DiscoveryInfo(_ m: inout Mesos_V1_DiscoveryInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_DiscoveryInfo(_ m: inout Mesos_V1_DiscoveryInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_DiscoveryInfo)
@@ -3730,68 +4029,119 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_DiscoveryInfo_Visibility(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_DiscoveryInfo_Visibility)) else { throw .invalid }
                         m.visibility = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.name = value
+                        seen |= 2
                     case 3:
                         let value = try self.readString()
                         m.environment = value
+                        seen |= 4
                     case 4:
                         let value = try self.readString()
                         m.location = value
+                        seen |= 8
                     case 5:
                         let value = try self.readString()
                         m.version = value
+                        seen |= 16
                     case 6:
-                        var value = m.ports
-                        try self.readMesos_V1_Ports(&value)
-                        m.ports = value
+                        if fresh && seen & 32 == 0 {
+                            var value = Mesos_V1_Ports()
+                            try self.readMesos_V1_Ports(&value, fresh: true)
+                            m.ports = value
+                        } else {
+                            var value = m.ports
+                            try self.readMesos_V1_Ports(&value, fresh: false)
+                            m.ports = value
+                        }
+                        seen |= 32
                     case 7:
-                        var value = m.labels
-                        try self.readMesos_V1_Labels(&value)
-                        m.labels = value
+                        if fresh && seen & 64 == 0 {
+                            var value = Mesos_V1_Labels()
+                            try self.readMesos_V1_Labels(&value, fresh: true)
+                            m.labels = value
+                        } else {
+                            var value = m.labels
+                            try self.readMesos_V1_Labels(&value, fresh: false)
+                            m.labels = value
+                        }
+                        seen |= 64
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasVisibility { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasVisibility {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_DomainInfo(_ m: inout Mesos_V1_DomainInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_DomainInfo(_ m: inout Mesos_V1_DomainInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_DomainInfo)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.faultDomain
-                        try self.readMesos_V1_DomainInfo_FaultDomain(&value)
-                        m.faultDomain = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_DomainInfo.FaultDomain()
+                            try self.readMesos_V1_DomainInfo_FaultDomain(&value, fresh: true)
+                            m.faultDomain = value
+                        } else {
+                            var value = m.faultDomain
+                            try self.readMesos_V1_DomainInfo_FaultDomain(&value, fresh: false)
+                            m.faultDomain = value
+                        }
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_DomainInfo_FaultDomain(_ m: inout Mesos_V1_DomainInfo.FaultDomain) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_DomainInfo_FaultDomain(_ m: inout Mesos_V1_DomainInfo.FaultDomain, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_DomainInfo_FaultDomain)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.region
-                        try self.readMesos_V1_DomainInfo_FaultDomain_RegionInfo(&value)
-                        m.region = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_DomainInfo.FaultDomain.RegionInfo()
+                            try self.readMesos_V1_DomainInfo_FaultDomain_RegionInfo(&value, fresh: true)
+                            m.region = value
+                        } else {
+                            var value = m.region
+                            try self.readMesos_V1_DomainInfo_FaultDomain_RegionInfo(&value, fresh: false)
+                            m.region = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.zone
-                        try self.readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(&value)
-                        m.zone = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_DomainInfo.FaultDomain.ZoneInfo()
+                            try self.readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(&value, fresh: true)
+                            m.zone = value
+                        } else {
+                            var value = m.zone
+                            try self.readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(&value, fresh: false)
+                            m.zone = value
+                        }
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasRegion || !m.hasZone { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasRegion || !m.hasZone {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_DomainInfo_FaultDomain_RegionInfo(_ m: inout Mesos_V1_DomainInfo.FaultDomain.RegionInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_DomainInfo_FaultDomain_RegionInfo(_ m: inout Mesos_V1_DomainInfo.FaultDomain.RegionInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_DomainInfo_FaultDomain_RegionInfo)
@@ -3800,13 +4150,19 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.name = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasName { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(_ m: inout Mesos_V1_DomainInfo.FaultDomain.ZoneInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(_ m: inout Mesos_V1_DomainInfo.FaultDomain.ZoneInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_DomainInfo_FaultDomain_ZoneInfo)
@@ -3815,13 +4171,19 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.name = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasName { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_DurationInfo(_ m: inout Mesos_V1_DurationInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_DurationInfo(_ m: inout Mesos_V1_DurationInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_DurationInfo)
@@ -3830,42 +4192,50 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readInt64()
                         m.nanoseconds = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasNanoseconds { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasNanoseconds {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Environment(_ m: inout Mesos_V1_Environment) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Environment(_ m: inout Mesos_V1_Environment, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Environment)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.variables
+                        var list = fresh && seen & 1 == 0 ? [] : m.variables
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Environment.Variable()
-                                    try self.readMesos_V1_Environment_Variable(&value)
+                                    try self.readMesos_V1_Environment_Variable(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Environment.Variable()
-                                try self.readMesos_V1_Environment_Variable(&value)
+                                try self.readMesos_V1_Environment_Variable(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.variables = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Environment_Variable(_ m: inout Mesos_V1_Environment.Variable) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Environment_Variable(_ m: inout Mesos_V1_Environment.Variable, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Environment_Variable)
@@ -3874,23 +4244,38 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.name = value
+                        seen |= 1
                     case 2:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Environment_Variable_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Environment_Variable_TypeEnum)) else { continue }
                         m.type = value
+                        seen |= 2
                     case 3:
                         let value = try self.readString()
                         m.value = value
+                        seen |= 4
                     case 4:
-                        var value = m.secret
-                        try self.readMesos_V1_Secret(&value)
-                        m.secret = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_Secret()
+                            try self.readMesos_V1_Secret(&value, fresh: true)
+                            m.secret = value
+                        } else {
+                            var value = m.secret
+                            try self.readMesos_V1_Secret(&value, fresh: false)
+                            m.secret = value
+                        }
+                        seen |= 8
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasName { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_ExecutorID(_ m: inout Mesos_V1_ExecutorID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_ExecutorID(_ m: inout Mesos_V1_ExecutorID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_ExecutorID)
@@ -3899,13 +4284,19 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.value = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_ExecutorInfo(_ m: inout Mesos_V1_ExecutorInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_ExecutorInfo(_ m: inout Mesos_V1_ExecutorInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_ExecutorInfo)
@@ -3914,68 +4305,127 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_ExecutorInfo_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_ExecutorInfo_TypeEnum)) else { continue }
                         m.type = value
+                        seen |= 1
                     case 2:
-                        var value = m.executorID
-                        try self.readMesos_V1_ExecutorID(&value)
-                        m.executorID = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_ExecutorID()
+                            try self.readMesos_V1_ExecutorID(&value, fresh: true)
+                            m.executorID = value
+                        } else {
+                            var value = m.executorID
+                            try self.readMesos_V1_ExecutorID(&value, fresh: false)
+                            m.executorID = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.frameworkID
-                        try self.readMesos_V1_FrameworkID(&value)
-                        m.frameworkID = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_FrameworkID()
+                            try self.readMesos_V1_FrameworkID(&value, fresh: true)
+                            m.frameworkID = value
+                        } else {
+                            var value = m.frameworkID
+                            try self.readMesos_V1_FrameworkID(&value, fresh: false)
+                            m.frameworkID = value
+                        }
+                        seen |= 4
                     case 4:
-                        var value = m.command
-                        try self.readMesos_V1_CommandInfo(&value)
-                        m.command = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_CommandInfo()
+                            try self.readMesos_V1_CommandInfo(&value, fresh: true)
+                            m.command = value
+                        } else {
+                            var value = m.command
+                            try self.readMesos_V1_CommandInfo(&value, fresh: false)
+                            m.command = value
+                        }
+                        seen |= 8
                     case 5:
-                        var value = m.container
-                        try self.readMesos_V1_ContainerInfo(&value)
-                        m.container = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_ContainerInfo()
+                            try self.readMesos_V1_ContainerInfo(&value, fresh: true)
+                            m.container = value
+                        } else {
+                            var value = m.container
+                            try self.readMesos_V1_ContainerInfo(&value, fresh: false)
+                            m.container = value
+                        }
+                        seen |= 16
                     case 6:
-                        var list = m.resources
+                        var list = fresh && seen & 32 == 0 ? [] : m.resources
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Resource()
-                                    try self.readMesos_V1_Resource(&value)
+                                    try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Resource()
-                                try self.readMesos_V1_Resource(&value)
+                                try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.resources = list
+                        seen |= 32
                     case 7:
                         let value = try self.readString()
                         m.name = value
+                        seen |= 64
                     case 8:
                         let value = try self.readString()
                         m.source = value
+                        seen |= 128
                     case 9:
                         let value = try self.readBytes()
                         m.data = value
+                        seen |= 256
                     case 10:
-                        var value = m.discovery
-                        try self.readMesos_V1_DiscoveryInfo(&value)
-                        m.discovery = value
+                        if fresh && seen & 512 == 0 {
+                            var value = Mesos_V1_DiscoveryInfo()
+                            try self.readMesos_V1_DiscoveryInfo(&value, fresh: true)
+                            m.discovery = value
+                        } else {
+                            var value = m.discovery
+                            try self.readMesos_V1_DiscoveryInfo(&value, fresh: false)
+                            m.discovery = value
+                        }
+                        seen |= 512
                     case 11:
-                        var value = m.shutdownGracePeriod
-                        try self.readMesos_V1_DurationInfo(&value)
-                        m.shutdownGracePeriod = value
+                        if fresh && seen & 1024 == 0 {
+                            var value = Mesos_V1_DurationInfo()
+                            try self.readMesos_V1_DurationInfo(&value, fresh: true)
+                            m.shutdownGracePeriod = value
+                        } else {
+                            var value = m.shutdownGracePeriod
+                            try self.readMesos_V1_DurationInfo(&value, fresh: false)
+                            m.shutdownGracePeriod = value
+                        }
+                        seen |= 1024
                     case 12:
-                        var value = m.labels
-                        try self.readMesos_V1_Labels(&value)
-                        m.labels = value
+                        if fresh && seen & 2048 == 0 {
+                            var value = Mesos_V1_Labels()
+                            try self.readMesos_V1_Labels(&value, fresh: true)
+                            m.labels = value
+                        } else {
+                            var value = m.labels
+                            try self.readMesos_V1_Labels(&value, fresh: false)
+                            m.labels = value
+                        }
+                        seen |= 2048
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasExecutorID { throw .invalid }
+        if fresh {
+            if seen & 2 != 2 { throw .invalid }
+        } else if !m.hasExecutorID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Filters(_ m: inout Mesos_V1_Filters) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Filters(_ m: inout Mesos_V1_Filters, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Filters)
@@ -3984,12 +4434,14 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readDouble()
                         m.refuseSeconds = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_FrameworkID(_ m: inout Mesos_V1_FrameworkID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_FrameworkID(_ m: inout Mesos_V1_FrameworkID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_FrameworkID)
@@ -3998,13 +4450,19 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.value = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_FrameworkInfo(_ m: inout Mesos_V1_FrameworkInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_FrameworkInfo(_ m: inout Mesos_V1_FrameworkInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_FrameworkInfo)
@@ -4013,24 +4471,36 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.user = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.name = value
+                        seen |= 2
                     case 3:
-                        var value = m.id
-                        try self.readMesos_V1_FrameworkID(&value)
-                        m.id = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_FrameworkID()
+                            try self.readMesos_V1_FrameworkID(&value, fresh: true)
+                            m.id = value
+                        } else {
+                            var value = m.id
+                            try self.readMesos_V1_FrameworkID(&value, fresh: false)
+                            m.id = value
+                        }
+                        seen |= 4
                     case 4:
                         let value = try self.readDouble()
                         m.failoverTimeout = value
+                        seen |= 8
                     case 5:
                         let value = try self.readBool()
                         m.checkpoint = value
+                        seen |= 16
                     case 6:
                         let value = try self.readString()
                         m.role = value
+                        seen |= 32
                     case 7:
-                        var list = m.roles
+                        var list = fresh && seen & 64 == 0 ? [] : m.roles
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
@@ -4045,55 +4515,73 @@ extension GeneratedJSONReader {
                             } while false
                         }
                         m.roles = list
+                        seen |= 64
                     case 8:
                         let value = try self.readString()
                         m.hostname = value
+                        seen |= 128
                     case 9:
                         let value = try self.readString()
                         m.principal = value
+                        seen |= 256
                     case 10:
                         let value = try self.readString()
                         m.webuiURL = value
+                        seen |= 512
                     case 11:
-                        var list = m.capabilities
+                        var list = fresh && seen & 1024 == 0 ? [] : m.capabilities
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_FrameworkInfo.Capability()
-                                    try self.readMesos_V1_FrameworkInfo_Capability(&value)
+                                    try self.readMesos_V1_FrameworkInfo_Capability(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_FrameworkInfo.Capability()
-                                try self.readMesos_V1_FrameworkInfo_Capability(&value)
+                                try self.readMesos_V1_FrameworkInfo_Capability(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.capabilities = list
+                        seen |= 1024
                     case 12:
-                        var value = m.labels
-                        try self.readMesos_V1_Labels(&value)
-                        m.labels = value
+                        if fresh && seen & 2048 == 0 {
+                            var value = Mesos_V1_Labels()
+                            try self.readMesos_V1_Labels(&value, fresh: true)
+                            m.labels = value
+                        } else {
+                            var value = m.labels
+                            try self.readMesos_V1_Labels(&value, fresh: false)
+                            m.labels = value
+                        }
+                        seen |= 2048
                     case 13:
-                        var map = m.offerFilters
+                        var map = fresh && seen & 4096 == 0 ? [:] : m.offerFilters
                         if try self.beginObject() {
                             repeat {
                                 let key = try self.readMapKey()
                                 var value = Mesos_V1_OfferFilters()
-                                try self.readMesos_V1_OfferFilters(&value)
+                                try self.readMesos_V1_OfferFilters(&value, fresh: true)
                                 map[key] = value
                             } while try self.nextMember()
                         }
                         m.offerFilters = map
+                        seen |= 4096
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasUser || !m.hasName { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasUser || !m.hasName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_FrameworkInfo_Capability(_ m: inout Mesos_V1_FrameworkInfo.Capability) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_FrameworkInfo_Capability(_ m: inout Mesos_V1_FrameworkInfo.Capability, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_FrameworkInfo_Capability)
@@ -4102,12 +4590,14 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_FrameworkInfo_Capability_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_FrameworkInfo_Capability_TypeEnum)) else { continue }
                         m.type = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_HealthCheck(_ m: inout Mesos_V1_HealthCheck) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_HealthCheck(_ m: inout Mesos_V1_HealthCheck, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_HealthCheck)
@@ -4116,39 +4606,67 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readDouble()
                         m.delaySeconds = value
+                        seen |= 1
                     case 2:
                         let value = try self.readDouble()
                         m.intervalSeconds = value
+                        seen |= 2
                     case 3:
                         let value = try self.readDouble()
                         m.timeoutSeconds = value
+                        seen |= 4
                     case 4:
                         let value = try self.readUInt32()
                         m.consecutiveFailures = value
+                        seen |= 8
                     case 5:
                         let value = try self.readDouble()
                         m.gracePeriodSeconds = value
+                        seen |= 16
                     case 6:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_HealthCheck_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_HealthCheck_TypeEnum)) else { continue }
                         m.type = value
+                        seen |= 32
                     case 7:
-                        var value = m.command
-                        try self.readMesos_V1_CommandInfo(&value)
-                        m.command = value
+                        if fresh && seen & 64 == 0 {
+                            var value = Mesos_V1_CommandInfo()
+                            try self.readMesos_V1_CommandInfo(&value, fresh: true)
+                            m.command = value
+                        } else {
+                            var value = m.command
+                            try self.readMesos_V1_CommandInfo(&value, fresh: false)
+                            m.command = value
+                        }
+                        seen |= 64
                     case 8:
-                        var value = m.http
-                        try self.readMesos_V1_HealthCheck_HTTPCheckInfo(&value)
-                        m.http = value
+                        if fresh && seen & 128 == 0 {
+                            var value = Mesos_V1_HealthCheck.HTTPCheckInfo()
+                            try self.readMesos_V1_HealthCheck_HTTPCheckInfo(&value, fresh: true)
+                            m.http = value
+                        } else {
+                            var value = m.http
+                            try self.readMesos_V1_HealthCheck_HTTPCheckInfo(&value, fresh: false)
+                            m.http = value
+                        }
+                        seen |= 128
                     case 9:
-                        var value = m.tcp
-                        try self.readMesos_V1_HealthCheck_TCPCheckInfo(&value)
-                        m.tcp = value
+                        if fresh && seen & 256 == 0 {
+                            var value = Mesos_V1_HealthCheck.TCPCheckInfo()
+                            try self.readMesos_V1_HealthCheck_TCPCheckInfo(&value, fresh: true)
+                            m.tcp = value
+                        } else {
+                            var value = m.tcp
+                            try self.readMesos_V1_HealthCheck_TCPCheckInfo(&value, fresh: false)
+                            m.tcp = value
+                        }
+                        seen |= 256
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_HealthCheck_HTTPCheckInfo(_ m: inout Mesos_V1_HealthCheck.HTTPCheckInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_HealthCheck_HTTPCheckInfo(_ m: inout Mesos_V1_HealthCheck.HTTPCheckInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_HealthCheck_HTTPCheckInfo)
@@ -4157,17 +4675,21 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_NetworkInfo_ProtocolEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_NetworkInfo_ProtocolEnum)) else { continue }
                         m.`protocol` = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.scheme = value
+                        seen |= 2
                     case 3:
                         let value = try self.readUInt32()
                         m.port = value
+                        seen |= 4
                     case 4:
                         let value = try self.readString()
                         m.path = value
+                        seen |= 8
                     case 5:
-                        var list = m.statuses
+                        var list = fresh && seen & 16 == 0 ? [] : m.statuses
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
@@ -4182,13 +4704,19 @@ extension GeneratedJSONReader {
                             } while false
                         }
                         m.statuses = list
+                        seen |= 16
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasPort { throw .invalid }
+        if fresh {
+            if seen & 4 != 4 { throw .invalid }
+        } else if !m.hasPort {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_HealthCheck_TCPCheckInfo(_ m: inout Mesos_V1_HealthCheck.TCPCheckInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_HealthCheck_TCPCheckInfo(_ m: inout Mesos_V1_HealthCheck.TCPCheckInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_HealthCheck_TCPCheckInfo)
@@ -4197,16 +4725,23 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_NetworkInfo_ProtocolEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_NetworkInfo_ProtocolEnum)) else { continue }
                         m.`protocol` = value
+                        seen |= 1
                     case 2:
                         let value = try self.readUInt32()
                         m.port = value
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasPort { throw .invalid }
+        if fresh {
+            if seen & 2 != 2 { throw .invalid }
+        } else if !m.hasPort {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Image(_ m: inout Mesos_V1_Image) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Image(_ m: inout Mesos_V1_Image, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Image)
@@ -4215,24 +4750,45 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Image_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Image_TypeEnum)) else { throw .invalid }
                         m.type = value
+                        seen |= 1
                     case 2:
-                        var value = m.appc
-                        try self.readMesos_V1_Image_Appc(&value)
-                        m.appc = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Image.Appc()
+                            try self.readMesos_V1_Image_Appc(&value, fresh: true)
+                            m.appc = value
+                        } else {
+                            var value = m.appc
+                            try self.readMesos_V1_Image_Appc(&value, fresh: false)
+                            m.appc = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.docker
-                        try self.readMesos_V1_Image_Docker(&value)
-                        m.docker = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_Image.Docker()
+                            try self.readMesos_V1_Image_Docker(&value, fresh: true)
+                            m.docker = value
+                        } else {
+                            var value = m.docker
+                            try self.readMesos_V1_Image_Docker(&value, fresh: false)
+                            m.docker = value
+                        }
+                        seen |= 4
                     case 4:
                         let value = try self.readBool()
                         m.cached = value
+                        seen |= 8
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasType { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasType {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Image_Appc(_ m: inout Mesos_V1_Image.Appc) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Image_Appc(_ m: inout Mesos_V1_Image.Appc, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Image_Appc)
@@ -4241,20 +4797,34 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.name = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.id = value
+                        seen |= 2
                     case 3:
-                        var value = m.labels
-                        try self.readMesos_V1_Labels(&value)
-                        m.labels = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_Labels()
+                            try self.readMesos_V1_Labels(&value, fresh: true)
+                            m.labels = value
+                        } else {
+                            var value = m.labels
+                            try self.readMesos_V1_Labels(&value, fresh: false)
+                            m.labels = value
+                        }
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasName { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Image_Docker(_ m: inout Mesos_V1_Image.Docker) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Image_Docker(_ m: inout Mesos_V1_Image.Docker, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Image_Docker)
@@ -4263,86 +4833,155 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.name = value
+                        seen |= 1
                     case 2:
-                        var value = m.credential
-                        try self.readMesos_V1_Credential(&value)
-                        m.credential = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Credential()
+                            try self.readMesos_V1_Credential(&value, fresh: true)
+                            m.credential = value
+                        } else {
+                            var value = m.credential
+                            try self.readMesos_V1_Credential(&value, fresh: false)
+                            m.credential = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.config
-                        try self.readMesos_V1_Secret(&value)
-                        m.config = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_Secret()
+                            try self.readMesos_V1_Secret(&value, fresh: true)
+                            m.config = value
+                        } else {
+                            var value = m.config
+                            try self.readMesos_V1_Secret(&value, fresh: false)
+                            m.config = value
+                        }
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasName { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_InverseOffer(_ m: inout Mesos_V1_InverseOffer) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_InverseOffer(_ m: inout Mesos_V1_InverseOffer, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_InverseOffer)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.id
-                        try self.readMesos_V1_OfferID(&value)
-                        m.id = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_OfferID()
+                            try self.readMesos_V1_OfferID(&value, fresh: true)
+                            m.id = value
+                        } else {
+                            var value = m.id
+                            try self.readMesos_V1_OfferID(&value, fresh: false)
+                            m.id = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.url
-                        try self.readMesos_V1_URL(&value)
-                        m.url = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_URL()
+                            try self.readMesos_V1_URL(&value, fresh: true)
+                            m.url = value
+                        } else {
+                            var value = m.url
+                            try self.readMesos_V1_URL(&value, fresh: false)
+                            m.url = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.frameworkID
-                        try self.readMesos_V1_FrameworkID(&value)
-                        m.frameworkID = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_FrameworkID()
+                            try self.readMesos_V1_FrameworkID(&value, fresh: true)
+                            m.frameworkID = value
+                        } else {
+                            var value = m.frameworkID
+                            try self.readMesos_V1_FrameworkID(&value, fresh: false)
+                            m.frameworkID = value
+                        }
+                        seen |= 4
                     case 4:
-                        var value = m.agentID
-                        try self.readMesos_V1_AgentID(&value)
-                        m.agentID = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_AgentID()
+                            try self.readMesos_V1_AgentID(&value, fresh: true)
+                            m.agentID = value
+                        } else {
+                            var value = m.agentID
+                            try self.readMesos_V1_AgentID(&value, fresh: false)
+                            m.agentID = value
+                        }
+                        seen |= 8
                     case 5:
-                        var value = m.unavailability
-                        try self.readMesos_V1_Unavailability(&value)
-                        m.unavailability = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_Unavailability()
+                            try self.readMesos_V1_Unavailability(&value, fresh: true)
+                            m.unavailability = value
+                        } else {
+                            var value = m.unavailability
+                            try self.readMesos_V1_Unavailability(&value, fresh: false)
+                            m.unavailability = value
+                        }
+                        seen |= 16
                     case 6:
-                        var list = m.resources
+                        var list = fresh && seen & 32 == 0 ? [] : m.resources
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Resource()
-                                    try self.readMesos_V1_Resource(&value)
+                                    try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Resource()
-                                try self.readMesos_V1_Resource(&value)
+                                try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.resources = list
+                        seen |= 32
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasID || !m.hasFrameworkID || !m.hasUnavailability { throw .invalid }
+        if fresh {
+            if seen & 21 != 21 { throw .invalid }
+        } else if !m.hasID || !m.hasFrameworkID || !m.hasUnavailability {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_KillPolicy(_ m: inout Mesos_V1_KillPolicy) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_KillPolicy(_ m: inout Mesos_V1_KillPolicy, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_KillPolicy)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.gracePeriod
-                        try self.readMesos_V1_DurationInfo(&value)
-                        m.gracePeriod = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_DurationInfo()
+                            try self.readMesos_V1_DurationInfo(&value, fresh: true)
+                            m.gracePeriod = value
+                        } else {
+                            var value = m.gracePeriod
+                            try self.readMesos_V1_DurationInfo(&value, fresh: false)
+                            m.gracePeriod = value
+                        }
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Label(_ m: inout Mesos_V1_Label) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Label(_ m: inout Mesos_V1_Label, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Label)
@@ -4351,84 +4990,126 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.key = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.value = value
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasKey { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasKey {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Labels(_ m: inout Mesos_V1_Labels) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Labels(_ m: inout Mesos_V1_Labels, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Labels)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.labels
+                        var list = fresh && seen & 1 == 0 ? [] : m.labels
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Label()
-                                    try self.readMesos_V1_Label(&value)
+                                    try self.readMesos_V1_Label(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Label()
-                                try self.readMesos_V1_Label(&value)
+                                try self.readMesos_V1_Label(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.labels = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_LinuxInfo(_ m: inout Mesos_V1_LinuxInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_LinuxInfo(_ m: inout Mesos_V1_LinuxInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_LinuxInfo)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.capabilityInfo
-                        try self.readMesos_V1_CapabilityInfo(&value)
-                        m.capabilityInfo = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_CapabilityInfo()
+                            try self.readMesos_V1_CapabilityInfo(&value, fresh: true)
+                            m.capabilityInfo = value
+                        } else {
+                            var value = m.capabilityInfo
+                            try self.readMesos_V1_CapabilityInfo(&value, fresh: false)
+                            m.capabilityInfo = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.boundingCapabilities
-                        try self.readMesos_V1_CapabilityInfo(&value)
-                        m.boundingCapabilities = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_CapabilityInfo()
+                            try self.readMesos_V1_CapabilityInfo(&value, fresh: true)
+                            m.boundingCapabilities = value
+                        } else {
+                            var value = m.boundingCapabilities
+                            try self.readMesos_V1_CapabilityInfo(&value, fresh: false)
+                            m.boundingCapabilities = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.effectiveCapabilities
-                        try self.readMesos_V1_CapabilityInfo(&value)
-                        m.effectiveCapabilities = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_CapabilityInfo()
+                            try self.readMesos_V1_CapabilityInfo(&value, fresh: true)
+                            m.effectiveCapabilities = value
+                        } else {
+                            var value = m.effectiveCapabilities
+                            try self.readMesos_V1_CapabilityInfo(&value, fresh: false)
+                            m.effectiveCapabilities = value
+                        }
+                        seen |= 4
                     case 4:
                         let value = try self.readBool()
                         m.sharePidNamespace = value
+                        seen |= 8
                     case 5:
-                        var value = m.seccomp
-                        try self.readMesos_V1_SeccompInfo(&value)
-                        m.seccomp = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_SeccompInfo()
+                            try self.readMesos_V1_SeccompInfo(&value, fresh: true)
+                            m.seccomp = value
+                        } else {
+                            var value = m.seccomp
+                            try self.readMesos_V1_SeccompInfo(&value, fresh: false)
+                            m.seccomp = value
+                        }
+                        seen |= 16
                     case 6:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_LinuxInfo_IpcMode(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_LinuxInfo_IpcMode)) else { continue }
                         m.ipcMode = value
+                        seen |= 32
                     case 7:
                         let value = try self.readUInt32()
                         m.shmSize = value
+                        seen |= 64
                     case 8:
                         let value = try self.readBool()
                         m.shareCgroups = value
+                        seen |= 128
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_MasterInfo(_ m: inout Mesos_V1_MasterInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_MasterInfo(_ m: inout Mesos_V1_MasterInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_MasterInfo)
@@ -4437,54 +5118,80 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.id = value
+                        seen |= 1
                     case 2:
                         let value = try self.readUInt32()
                         m.ip = value
+                        seen |= 2
                     case 3:
                         let value = try self.readUInt32()
                         m.port = value
+                        seen |= 4
                     case 4:
                         let value = try self.readString()
                         m.pid = value
+                        seen |= 8
                     case 5:
                         let value = try self.readString()
                         m.hostname = value
+                        seen |= 16
                     case 6:
                         let value = try self.readString()
                         m.version = value
+                        seen |= 32
                     case 7:
-                        var value = m.address
-                        try self.readMesos_V1_Address(&value)
-                        m.address = value
+                        if fresh && seen & 64 == 0 {
+                            var value = Mesos_V1_Address()
+                            try self.readMesos_V1_Address(&value, fresh: true)
+                            m.address = value
+                        } else {
+                            var value = m.address
+                            try self.readMesos_V1_Address(&value, fresh: false)
+                            m.address = value
+                        }
+                        seen |= 64
                     case 8:
-                        var value = m.domain
-                        try self.readMesos_V1_DomainInfo(&value)
-                        m.domain = value
+                        if fresh && seen & 128 == 0 {
+                            var value = Mesos_V1_DomainInfo()
+                            try self.readMesos_V1_DomainInfo(&value, fresh: true)
+                            m.domain = value
+                        } else {
+                            var value = m.domain
+                            try self.readMesos_V1_DomainInfo(&value, fresh: false)
+                            m.domain = value
+                        }
+                        seen |= 128
                     case 9:
-                        var list = m.capabilities
+                        var list = fresh && seen & 256 == 0 ? [] : m.capabilities
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_MasterInfo.Capability()
-                                    try self.readMesos_V1_MasterInfo_Capability(&value)
+                                    try self.readMesos_V1_MasterInfo_Capability(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_MasterInfo.Capability()
-                                try self.readMesos_V1_MasterInfo_Capability(&value)
+                                try self.readMesos_V1_MasterInfo_Capability(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.capabilities = list
+                        seen |= 256
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasID || !m.hasIp || !m.hasPort { throw .invalid }
+        if fresh {
+            if seen & 7 != 7 { throw .invalid }
+        } else if !m.hasID || !m.hasIp || !m.hasPort {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_MasterInfo_Capability(_ m: inout Mesos_V1_MasterInfo.Capability) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_MasterInfo_Capability(_ m: inout Mesos_V1_MasterInfo.Capability, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_MasterInfo_Capability)
@@ -4493,12 +5200,14 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_MasterInfo_Capability_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_MasterInfo_Capability_TypeEnum)) else { continue }
                         m.type = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_MountPropagation(_ m: inout Mesos_V1_MountPropagation) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_MountPropagation(_ m: inout Mesos_V1_MountPropagation, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_MountPropagation)
@@ -4507,40 +5216,44 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_MountPropagation_Mode(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_MountPropagation_Mode)) else { continue }
                         m.mode = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_NetworkInfo(_ m: inout Mesos_V1_NetworkInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_NetworkInfo(_ m: inout Mesos_V1_NetworkInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_NetworkInfo)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.ipAddresses
+                        var list = fresh && seen & 1 == 0 ? [] : m.ipAddresses
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_NetworkInfo.IPAddress()
-                                    try self.readMesos_V1_NetworkInfo_IPAddress(&value)
+                                    try self.readMesos_V1_NetworkInfo_IPAddress(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_NetworkInfo.IPAddress()
-                                try self.readMesos_V1_NetworkInfo_IPAddress(&value)
+                                try self.readMesos_V1_NetworkInfo_IPAddress(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.ipAddresses = list
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.name = value
+                        seen |= 2
                     case 3:
-                        var list = m.groups
+                        var list = fresh && seen & 4 == 0 ? [] : m.groups
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
@@ -4555,34 +5268,44 @@ extension GeneratedJSONReader {
                             } while false
                         }
                         m.groups = list
+                        seen |= 4
                     case 4:
-                        var value = m.labels
-                        try self.readMesos_V1_Labels(&value)
-                        m.labels = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_Labels()
+                            try self.readMesos_V1_Labels(&value, fresh: true)
+                            m.labels = value
+                        } else {
+                            var value = m.labels
+                            try self.readMesos_V1_Labels(&value, fresh: false)
+                            m.labels = value
+                        }
+                        seen |= 8
                     case 5:
-                        var list = m.portMappings
+                        var list = fresh && seen & 16 == 0 ? [] : m.portMappings
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_NetworkInfo.PortMapping()
-                                    try self.readMesos_V1_NetworkInfo_PortMapping(&value)
+                                    try self.readMesos_V1_NetworkInfo_PortMapping(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_NetworkInfo.PortMapping()
-                                try self.readMesos_V1_NetworkInfo_PortMapping(&value)
+                                try self.readMesos_V1_NetworkInfo_PortMapping(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.portMappings = list
+                        seen |= 16
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_NetworkInfo_IPAddress(_ m: inout Mesos_V1_NetworkInfo.IPAddress) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_NetworkInfo_IPAddress(_ m: inout Mesos_V1_NetworkInfo.IPAddress, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_NetworkInfo_IPAddress)
@@ -4591,15 +5314,18 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_NetworkInfo_ProtocolEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_NetworkInfo_ProtocolEnum)) else { continue }
                         m.`protocol` = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.ipAddress = value
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_NetworkInfo_PortMapping(_ m: inout Mesos_V1_NetworkInfo.PortMapping) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_NetworkInfo_PortMapping(_ m: inout Mesos_V1_NetworkInfo.PortMapping, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_NetworkInfo_PortMapping)
@@ -4608,116 +5334,182 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readUInt32()
                         m.hostPort = value
+                        seen |= 1
                     case 2:
                         let value = try self.readUInt32()
                         m.containerPort = value
+                        seen |= 2
                     case 3:
                         let value = try self.readString()
                         m.`protocol` = value
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasHostPort || !m.hasContainerPort { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasHostPort || !m.hasContainerPort {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Offer(_ m: inout Mesos_V1_Offer) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer(_ m: inout Mesos_V1_Offer, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Offer)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.id
-                        try self.readMesos_V1_OfferID(&value)
-                        m.id = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_OfferID()
+                            try self.readMesos_V1_OfferID(&value, fresh: true)
+                            m.id = value
+                        } else {
+                            var value = m.id
+                            try self.readMesos_V1_OfferID(&value, fresh: false)
+                            m.id = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.frameworkID
-                        try self.readMesos_V1_FrameworkID(&value)
-                        m.frameworkID = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_FrameworkID()
+                            try self.readMesos_V1_FrameworkID(&value, fresh: true)
+                            m.frameworkID = value
+                        } else {
+                            var value = m.frameworkID
+                            try self.readMesos_V1_FrameworkID(&value, fresh: false)
+                            m.frameworkID = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.agentID
-                        try self.readMesos_V1_AgentID(&value)
-                        m.agentID = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_AgentID()
+                            try self.readMesos_V1_AgentID(&value, fresh: true)
+                            m.agentID = value
+                        } else {
+                            var value = m.agentID
+                            try self.readMesos_V1_AgentID(&value, fresh: false)
+                            m.agentID = value
+                        }
+                        seen |= 4
                     case 4:
                         let value = try self.readString()
                         m.hostname = value
+                        seen |= 8
                     case 5:
-                        var value = m.url
-                        try self.readMesos_V1_URL(&value)
-                        m.url = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_URL()
+                            try self.readMesos_V1_URL(&value, fresh: true)
+                            m.url = value
+                        } else {
+                            var value = m.url
+                            try self.readMesos_V1_URL(&value, fresh: false)
+                            m.url = value
+                        }
+                        seen |= 16
                     case 6:
-                        var value = m.domain
-                        try self.readMesos_V1_DomainInfo(&value)
-                        m.domain = value
+                        if fresh && seen & 32 == 0 {
+                            var value = Mesos_V1_DomainInfo()
+                            try self.readMesos_V1_DomainInfo(&value, fresh: true)
+                            m.domain = value
+                        } else {
+                            var value = m.domain
+                            try self.readMesos_V1_DomainInfo(&value, fresh: false)
+                            m.domain = value
+                        }
+                        seen |= 32
                     case 7:
-                        var list = m.resources
+                        var list = fresh && seen & 64 == 0 ? [] : m.resources
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Resource()
-                                    try self.readMesos_V1_Resource(&value)
+                                    try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Resource()
-                                try self.readMesos_V1_Resource(&value)
+                                try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.resources = list
+                        seen |= 64
                     case 8:
-                        var list = m.attributes
+                        var list = fresh && seen & 128 == 0 ? [] : m.attributes
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Attribute()
-                                    try self.readMesos_V1_Attribute(&value)
+                                    try self.readMesos_V1_Attribute(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Attribute()
-                                try self.readMesos_V1_Attribute(&value)
+                                try self.readMesos_V1_Attribute(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.attributes = list
+                        seen |= 128
                     case 9:
-                        var list = m.executorIds
+                        var list = fresh && seen & 256 == 0 ? [] : m.executorIds
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_ExecutorID()
-                                    try self.readMesos_V1_ExecutorID(&value)
+                                    try self.readMesos_V1_ExecutorID(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_ExecutorID()
-                                try self.readMesos_V1_ExecutorID(&value)
+                                try self.readMesos_V1_ExecutorID(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.executorIds = list
+                        seen |= 256
                     case 10:
-                        var value = m.unavailability
-                        try self.readMesos_V1_Unavailability(&value)
-                        m.unavailability = value
+                        if fresh && seen & 512 == 0 {
+                            var value = Mesos_V1_Unavailability()
+                            try self.readMesos_V1_Unavailability(&value, fresh: true)
+                            m.unavailability = value
+                        } else {
+                            var value = m.unavailability
+                            try self.readMesos_V1_Unavailability(&value, fresh: false)
+                            m.unavailability = value
+                        }
+                        seen |= 512
                     case 11:
-                        var value = m.allocationInfo
-                        try self.readMesos_V1_Resource_AllocationInfo(&value)
-                        m.allocationInfo = value
+                        if fresh && seen & 1024 == 0 {
+                            var value = Mesos_V1_Resource.AllocationInfo()
+                            try self.readMesos_V1_Resource_AllocationInfo(&value, fresh: true)
+                            m.allocationInfo = value
+                        } else {
+                            var value = m.allocationInfo
+                            try self.readMesos_V1_Resource_AllocationInfo(&value, fresh: false)
+                            m.allocationInfo = value
+                        }
+                        seen |= 1024
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasID || !m.hasFrameworkID || !m.hasAgentID || !m.hasHostname { throw .invalid }
+        if fresh {
+            if seen & 15 != 15 { throw .invalid }
+        } else if !m.hasID || !m.hasFrameworkID || !m.hasAgentID || !m.hasHostname {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Offer_Operation(_ m: inout Mesos_V1_Offer.Operation) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer_Operation(_ m: inout Mesos_V1_Offer.Operation, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Offer_Operation)
@@ -4726,383 +5518,568 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Offer_Operation_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Offer_Operation_TypeEnum)) else { continue }
                         m.type = value
+                        seen |= 1
                     case 2:
-                        var value = m.id
-                        try self.readMesos_V1_OperationID(&value)
-                        m.id = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_OperationID()
+                            try self.readMesos_V1_OperationID(&value, fresh: true)
+                            m.id = value
+                        } else {
+                            var value = m.id
+                            try self.readMesos_V1_OperationID(&value, fresh: false)
+                            m.id = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.launch
-                        try self.readMesos_V1_Offer_Operation_Launch(&value)
-                        m.launch = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_Offer.Operation.Launch()
+                            try self.readMesos_V1_Offer_Operation_Launch(&value, fresh: true)
+                            m.launch = value
+                        } else {
+                            var value = m.launch
+                            try self.readMesos_V1_Offer_Operation_Launch(&value, fresh: false)
+                            m.launch = value
+                        }
+                        seen |= 4
                     case 4:
-                        var value = m.launchGroup
-                        try self.readMesos_V1_Offer_Operation_LaunchGroup(&value)
-                        m.launchGroup = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_Offer.Operation.LaunchGroup()
+                            try self.readMesos_V1_Offer_Operation_LaunchGroup(&value, fresh: true)
+                            m.launchGroup = value
+                        } else {
+                            var value = m.launchGroup
+                            try self.readMesos_V1_Offer_Operation_LaunchGroup(&value, fresh: false)
+                            m.launchGroup = value
+                        }
+                        seen |= 8
                     case 5:
-                        var value = m.reserve
-                        try self.readMesos_V1_Offer_Operation_Reserve(&value)
-                        m.reserve = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_Offer.Operation.Reserve()
+                            try self.readMesos_V1_Offer_Operation_Reserve(&value, fresh: true)
+                            m.reserve = value
+                        } else {
+                            var value = m.reserve
+                            try self.readMesos_V1_Offer_Operation_Reserve(&value, fresh: false)
+                            m.reserve = value
+                        }
+                        seen |= 16
                     case 6:
-                        var value = m.unreserve
-                        try self.readMesos_V1_Offer_Operation_Unreserve(&value)
-                        m.unreserve = value
+                        if fresh && seen & 32 == 0 {
+                            var value = Mesos_V1_Offer.Operation.Unreserve()
+                            try self.readMesos_V1_Offer_Operation_Unreserve(&value, fresh: true)
+                            m.unreserve = value
+                        } else {
+                            var value = m.unreserve
+                            try self.readMesos_V1_Offer_Operation_Unreserve(&value, fresh: false)
+                            m.unreserve = value
+                        }
+                        seen |= 32
                     case 7:
-                        var value = m.create
-                        try self.readMesos_V1_Offer_Operation_Create(&value)
-                        m.create = value
+                        if fresh && seen & 64 == 0 {
+                            var value = Mesos_V1_Offer.Operation.Create()
+                            try self.readMesos_V1_Offer_Operation_Create(&value, fresh: true)
+                            m.create = value
+                        } else {
+                            var value = m.create
+                            try self.readMesos_V1_Offer_Operation_Create(&value, fresh: false)
+                            m.create = value
+                        }
+                        seen |= 64
                     case 8:
-                        var value = m.destroy
-                        try self.readMesos_V1_Offer_Operation_Destroy(&value)
-                        m.destroy = value
+                        if fresh && seen & 128 == 0 {
+                            var value = Mesos_V1_Offer.Operation.Destroy()
+                            try self.readMesos_V1_Offer_Operation_Destroy(&value, fresh: true)
+                            m.destroy = value
+                        } else {
+                            var value = m.destroy
+                            try self.readMesos_V1_Offer_Operation_Destroy(&value, fresh: false)
+                            m.destroy = value
+                        }
+                        seen |= 128
                     case 9:
-                        var value = m.growVolume
-                        try self.readMesos_V1_Offer_Operation_GrowVolume(&value)
-                        m.growVolume = value
+                        if fresh && seen & 256 == 0 {
+                            var value = Mesos_V1_Offer.Operation.GrowVolume()
+                            try self.readMesos_V1_Offer_Operation_GrowVolume(&value, fresh: true)
+                            m.growVolume = value
+                        } else {
+                            var value = m.growVolume
+                            try self.readMesos_V1_Offer_Operation_GrowVolume(&value, fresh: false)
+                            m.growVolume = value
+                        }
+                        seen |= 256
                     case 10:
-                        var value = m.shrinkVolume
-                        try self.readMesos_V1_Offer_Operation_ShrinkVolume(&value)
-                        m.shrinkVolume = value
+                        if fresh && seen & 512 == 0 {
+                            var value = Mesos_V1_Offer.Operation.ShrinkVolume()
+                            try self.readMesos_V1_Offer_Operation_ShrinkVolume(&value, fresh: true)
+                            m.shrinkVolume = value
+                        } else {
+                            var value = m.shrinkVolume
+                            try self.readMesos_V1_Offer_Operation_ShrinkVolume(&value, fresh: false)
+                            m.shrinkVolume = value
+                        }
+                        seen |= 512
                     case 11:
-                        var value = m.createDisk
-                        try self.readMesos_V1_Offer_Operation_CreateDisk(&value)
-                        m.createDisk = value
+                        if fresh && seen & 1024 == 0 {
+                            var value = Mesos_V1_Offer.Operation.CreateDisk()
+                            try self.readMesos_V1_Offer_Operation_CreateDisk(&value, fresh: true)
+                            m.createDisk = value
+                        } else {
+                            var value = m.createDisk
+                            try self.readMesos_V1_Offer_Operation_CreateDisk(&value, fresh: false)
+                            m.createDisk = value
+                        }
+                        seen |= 1024
                     case 12:
-                        var value = m.destroyDisk
-                        try self.readMesos_V1_Offer_Operation_DestroyDisk(&value)
-                        m.destroyDisk = value
+                        if fresh && seen & 2048 == 0 {
+                            var value = Mesos_V1_Offer.Operation.DestroyDisk()
+                            try self.readMesos_V1_Offer_Operation_DestroyDisk(&value, fresh: true)
+                            m.destroyDisk = value
+                        } else {
+                            var value = m.destroyDisk
+                            try self.readMesos_V1_Offer_Operation_DestroyDisk(&value, fresh: false)
+                            m.destroyDisk = value
+                        }
+                        seen |= 2048
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Offer_Operation_Create(_ m: inout Mesos_V1_Offer.Operation.Create) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer_Operation_Create(_ m: inout Mesos_V1_Offer.Operation.Create, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Offer_Operation_Create)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.volumes
+                        var list = fresh && seen & 1 == 0 ? [] : m.volumes
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Resource()
-                                    try self.readMesos_V1_Resource(&value)
+                                    try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Resource()
-                                try self.readMesos_V1_Resource(&value)
+                                try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.volumes = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Offer_Operation_CreateDisk(_ m: inout Mesos_V1_Offer.Operation.CreateDisk) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer_Operation_CreateDisk(_ m: inout Mesos_V1_Offer.Operation.CreateDisk, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Offer_Operation_CreateDisk)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.source
-                        try self.readMesos_V1_Resource(&value)
-                        m.source = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_Resource()
+                            try self.readMesos_V1_Resource(&value, fresh: true)
+                            m.source = value
+                        } else {
+                            var value = m.source
+                            try self.readMesos_V1_Resource(&value, fresh: false)
+                            m.source = value
+                        }
+                        seen |= 1
                     case 2:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Resource_DiskInfo_Source_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Resource_DiskInfo_Source_TypeEnum)) else { throw .invalid }
                         m.targetType = value
+                        seen |= 2
                     case 3:
                         let value = try self.readString()
                         m.targetProfile = value
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasSource || !m.hasTargetType { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasSource || !m.hasTargetType {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Offer_Operation_Destroy(_ m: inout Mesos_V1_Offer.Operation.Destroy) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer_Operation_Destroy(_ m: inout Mesos_V1_Offer.Operation.Destroy, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Offer_Operation_Destroy)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.volumes
+                        var list = fresh && seen & 1 == 0 ? [] : m.volumes
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Resource()
-                                    try self.readMesos_V1_Resource(&value)
+                                    try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Resource()
-                                try self.readMesos_V1_Resource(&value)
+                                try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.volumes = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Offer_Operation_DestroyDisk(_ m: inout Mesos_V1_Offer.Operation.DestroyDisk) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer_Operation_DestroyDisk(_ m: inout Mesos_V1_Offer.Operation.DestroyDisk, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Offer_Operation_DestroyDisk)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.source
-                        try self.readMesos_V1_Resource(&value)
-                        m.source = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_Resource()
+                            try self.readMesos_V1_Resource(&value, fresh: true)
+                            m.source = value
+                        } else {
+                            var value = m.source
+                            try self.readMesos_V1_Resource(&value, fresh: false)
+                            m.source = value
+                        }
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasSource { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasSource {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Offer_Operation_GrowVolume(_ m: inout Mesos_V1_Offer.Operation.GrowVolume) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer_Operation_GrowVolume(_ m: inout Mesos_V1_Offer.Operation.GrowVolume, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Offer_Operation_GrowVolume)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.volume
-                        try self.readMesos_V1_Resource(&value)
-                        m.volume = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_Resource()
+                            try self.readMesos_V1_Resource(&value, fresh: true)
+                            m.volume = value
+                        } else {
+                            var value = m.volume
+                            try self.readMesos_V1_Resource(&value, fresh: false)
+                            m.volume = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.addition
-                        try self.readMesos_V1_Resource(&value)
-                        m.addition = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Resource()
+                            try self.readMesos_V1_Resource(&value, fresh: true)
+                            m.addition = value
+                        } else {
+                            var value = m.addition
+                            try self.readMesos_V1_Resource(&value, fresh: false)
+                            m.addition = value
+                        }
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasVolume || !m.hasAddition { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasVolume || !m.hasAddition {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Offer_Operation_Launch(_ m: inout Mesos_V1_Offer.Operation.Launch) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer_Operation_Launch(_ m: inout Mesos_V1_Offer.Operation.Launch, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Offer_Operation_Launch)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.taskInfos
+                        var list = fresh && seen & 1 == 0 ? [] : m.taskInfos
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_TaskInfo()
-                                    try self.readMesos_V1_TaskInfo(&value)
+                                    try self.readMesos_V1_TaskInfo(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_TaskInfo()
-                                try self.readMesos_V1_TaskInfo(&value)
+                                try self.readMesos_V1_TaskInfo(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.taskInfos = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Offer_Operation_LaunchGroup(_ m: inout Mesos_V1_Offer.Operation.LaunchGroup) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer_Operation_LaunchGroup(_ m: inout Mesos_V1_Offer.Operation.LaunchGroup, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Offer_Operation_LaunchGroup)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.executor
-                        try self.readMesos_V1_ExecutorInfo(&value)
-                        m.executor = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_ExecutorInfo()
+                            try self.readMesos_V1_ExecutorInfo(&value, fresh: true)
+                            m.executor = value
+                        } else {
+                            var value = m.executor
+                            try self.readMesos_V1_ExecutorInfo(&value, fresh: false)
+                            m.executor = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.taskGroup
-                        try self.readMesos_V1_TaskGroupInfo(&value)
-                        m.taskGroup = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_TaskGroupInfo()
+                            try self.readMesos_V1_TaskGroupInfo(&value, fresh: true)
+                            m.taskGroup = value
+                        } else {
+                            var value = m.taskGroup
+                            try self.readMesos_V1_TaskGroupInfo(&value, fresh: false)
+                            m.taskGroup = value
+                        }
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasExecutor || !m.hasTaskGroup { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasExecutor || !m.hasTaskGroup {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Offer_Operation_Reserve(_ m: inout Mesos_V1_Offer.Operation.Reserve) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer_Operation_Reserve(_ m: inout Mesos_V1_Offer.Operation.Reserve, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Offer_Operation_Reserve)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.source
+                        var list = fresh && seen & 1 == 0 ? [] : m.source
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Resource()
-                                    try self.readMesos_V1_Resource(&value)
+                                    try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Resource()
-                                try self.readMesos_V1_Resource(&value)
+                                try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.source = list
+                        seen |= 1
                     case 2:
-                        var list = m.resources
+                        var list = fresh && seen & 2 == 0 ? [] : m.resources
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Resource()
-                                    try self.readMesos_V1_Resource(&value)
+                                    try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Resource()
-                                try self.readMesos_V1_Resource(&value)
+                                try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.resources = list
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Offer_Operation_ShrinkVolume(_ m: inout Mesos_V1_Offer.Operation.ShrinkVolume) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer_Operation_ShrinkVolume(_ m: inout Mesos_V1_Offer.Operation.ShrinkVolume, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Offer_Operation_ShrinkVolume)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.volume
-                        try self.readMesos_V1_Resource(&value)
-                        m.volume = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_Resource()
+                            try self.readMesos_V1_Resource(&value, fresh: true)
+                            m.volume = value
+                        } else {
+                            var value = m.volume
+                            try self.readMesos_V1_Resource(&value, fresh: false)
+                            m.volume = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.subtract
-                        try self.readMesos_V1_Value_Scalar(&value)
-                        m.subtract = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Value.Scalar()
+                            try self.readMesos_V1_Value_Scalar(&value, fresh: true)
+                            m.subtract = value
+                        } else {
+                            var value = m.subtract
+                            try self.readMesos_V1_Value_Scalar(&value, fresh: false)
+                            m.subtract = value
+                        }
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasVolume || !m.hasSubtract { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasVolume || !m.hasSubtract {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Offer_Operation_Unreserve(_ m: inout Mesos_V1_Offer.Operation.Unreserve) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Offer_Operation_Unreserve(_ m: inout Mesos_V1_Offer.Operation.Unreserve, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Offer_Operation_Unreserve)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.resources
+                        var list = fresh && seen & 1 == 0 ? [] : m.resources
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Resource()
-                                    try self.readMesos_V1_Resource(&value)
+                                    try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Resource()
-                                try self.readMesos_V1_Resource(&value)
+                                try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.resources = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_OfferFilters(_ m: inout Mesos_V1_OfferFilters) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_OfferFilters(_ m: inout Mesos_V1_OfferFilters, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_OfferFilters)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.minAllocatableResources
-                        try self.readMesos_V1_OfferFilters_MinAllocatableResources(&value)
-                        m.minAllocatableResources = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_OfferFilters.MinAllocatableResources()
+                            try self.readMesos_V1_OfferFilters_MinAllocatableResources(&value, fresh: true)
+                            m.minAllocatableResources = value
+                        } else {
+                            var value = m.minAllocatableResources
+                            try self.readMesos_V1_OfferFilters_MinAllocatableResources(&value, fresh: false)
+                            m.minAllocatableResources = value
+                        }
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_OfferFilters_MinAllocatableResources(_ m: inout Mesos_V1_OfferFilters.MinAllocatableResources) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_OfferFilters_MinAllocatableResources(_ m: inout Mesos_V1_OfferFilters.MinAllocatableResources, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_OfferFilters_MinAllocatableResources)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.quantities
+                        var list = fresh && seen & 1 == 0 ? [] : m.quantities
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_OfferFilters.ResourceQuantities()
-                                    try self.readMesos_V1_OfferFilters_ResourceQuantities(&value)
+                                    try self.readMesos_V1_OfferFilters_ResourceQuantities(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_OfferFilters.ResourceQuantities()
-                                try self.readMesos_V1_OfferFilters_ResourceQuantities(&value)
+                                try self.readMesos_V1_OfferFilters_ResourceQuantities(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.quantities = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_OfferFilters_ResourceQuantities(_ m: inout Mesos_V1_OfferFilters.ResourceQuantities) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_OfferFilters_ResourceQuantities(_ m: inout Mesos_V1_OfferFilters.ResourceQuantities, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_OfferFilters_ResourceQuantities)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var map = m.quantities
+                        var map = fresh && seen & 1 == 0 ? [:] : m.quantities
                         if try self.beginObject() {
                             repeat {
                                 let key = try self.readMapKey()
                                 var value = Mesos_V1_Value.Scalar()
-                                try self.readMesos_V1_Value_Scalar(&value)
+                                try self.readMesos_V1_Value_Scalar(&value, fresh: true)
                                 map[key] = value
                             } while try self.nextMember()
                         }
                         m.quantities = map
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_OfferID(_ m: inout Mesos_V1_OfferID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_OfferID(_ m: inout Mesos_V1_OfferID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_OfferID)
@@ -5111,13 +6088,19 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.value = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_OperationID(_ m: inout Mesos_V1_OperationID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_OperationID(_ m: inout Mesos_V1_OperationID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_OperationID)
@@ -5126,65 +6109,107 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.value = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_OperationStatus(_ m: inout Mesos_V1_OperationStatus) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_OperationStatus(_ m: inout Mesos_V1_OperationStatus, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_OperationStatus)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.operationID
-                        try self.readMesos_V1_OperationID(&value)
-                        m.operationID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_OperationID()
+                            try self.readMesos_V1_OperationID(&value, fresh: true)
+                            m.operationID = value
+                        } else {
+                            var value = m.operationID
+                            try self.readMesos_V1_OperationID(&value, fresh: false)
+                            m.operationID = value
+                        }
+                        seen |= 1
                     case 2:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_OperationState(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_OperationState)) else { throw .invalid }
                         m.state = value
+                        seen |= 2
                     case 3:
                         let value = try self.readString()
                         m.message = value
+                        seen |= 4
                     case 4:
-                        var list = m.convertedResources
+                        var list = fresh && seen & 8 == 0 ? [] : m.convertedResources
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Resource()
-                                    try self.readMesos_V1_Resource(&value)
+                                    try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Resource()
-                                try self.readMesos_V1_Resource(&value)
+                                try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.convertedResources = list
+                        seen |= 8
                     case 5:
-                        var value = m.uuid
-                        try self.readMesos_V1_UUID(&value)
-                        m.uuid = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_UUID()
+                            try self.readMesos_V1_UUID(&value, fresh: true)
+                            m.uuid = value
+                        } else {
+                            var value = m.uuid
+                            try self.readMesos_V1_UUID(&value, fresh: false)
+                            m.uuid = value
+                        }
+                        seen |= 16
                     case 6:
-                        var value = m.agentID
-                        try self.readMesos_V1_AgentID(&value)
-                        m.agentID = value
+                        if fresh && seen & 32 == 0 {
+                            var value = Mesos_V1_AgentID()
+                            try self.readMesos_V1_AgentID(&value, fresh: true)
+                            m.agentID = value
+                        } else {
+                            var value = m.agentID
+                            try self.readMesos_V1_AgentID(&value, fresh: false)
+                            m.agentID = value
+                        }
+                        seen |= 32
                     case 7:
-                        var value = m.resourceProviderID
-                        try self.readMesos_V1_ResourceProviderID(&value)
-                        m.resourceProviderID = value
+                        if fresh && seen & 64 == 0 {
+                            var value = Mesos_V1_ResourceProviderID()
+                            try self.readMesos_V1_ResourceProviderID(&value, fresh: true)
+                            m.resourceProviderID = value
+                        } else {
+                            var value = m.resourceProviderID
+                            try self.readMesos_V1_ResourceProviderID(&value, fresh: false)
+                            m.resourceProviderID = value
+                        }
+                        seen |= 64
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasState { throw .invalid }
+        if fresh {
+            if seen & 2 != 2 { throw .invalid }
+        } else if !m.hasState {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Parameter(_ m: inout Mesos_V1_Parameter) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Parameter(_ m: inout Mesos_V1_Parameter, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Parameter)
@@ -5193,45 +6218,54 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.key = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.value = value
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasKey || !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasKey || !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Parameters(_ m: inout Mesos_V1_Parameters) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Parameters(_ m: inout Mesos_V1_Parameters, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Parameters)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.parameter
+                        var list = fresh && seen & 1 == 0 ? [] : m.parameter
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Parameter()
-                                    try self.readMesos_V1_Parameter(&value)
+                                    try self.readMesos_V1_Parameter(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Parameter()
-                                try self.readMesos_V1_Parameter(&value)
+                                try self.readMesos_V1_Parameter(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.parameter = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Port(_ m: inout Mesos_V1_Port) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Port(_ m: inout Mesos_V1_Port, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Port)
@@ -5240,84 +6274,104 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readUInt32()
                         m.number = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.name = value
+                        seen |= 2
                     case 3:
                         let value = try self.readString()
                         m.`protocol` = value
+                        seen |= 4
                     case 4:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_DiscoveryInfo_Visibility(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_DiscoveryInfo_Visibility)) else { continue }
                         m.visibility = value
+                        seen |= 8
                     case 5:
-                        var value = m.labels
-                        try self.readMesos_V1_Labels(&value)
-                        m.labels = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_Labels()
+                            try self.readMesos_V1_Labels(&value, fresh: true)
+                            m.labels = value
+                        } else {
+                            var value = m.labels
+                            try self.readMesos_V1_Labels(&value, fresh: false)
+                            m.labels = value
+                        }
+                        seen |= 16
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasNumber { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasNumber {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Ports(_ m: inout Mesos_V1_Ports) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Ports(_ m: inout Mesos_V1_Ports, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Ports)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.ports
+                        var list = fresh && seen & 1 == 0 ? [] : m.ports
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Port()
-                                    try self.readMesos_V1_Port(&value)
+                                    try self.readMesos_V1_Port(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Port()
-                                try self.readMesos_V1_Port(&value)
+                                try self.readMesos_V1_Port(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.ports = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_RLimitInfo(_ m: inout Mesos_V1_RLimitInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_RLimitInfo(_ m: inout Mesos_V1_RLimitInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_RLimitInfo)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.rlimits
+                        var list = fresh && seen & 1 == 0 ? [] : m.rlimits
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_RLimitInfo.RLimit()
-                                    try self.readMesos_V1_RLimitInfo_RLimit(&value)
+                                    try self.readMesos_V1_RLimitInfo_RLimit(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_RLimitInfo.RLimit()
-                                try self.readMesos_V1_RLimitInfo_RLimit(&value)
+                                try self.readMesos_V1_RLimitInfo_RLimit(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.rlimits = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_RLimitInfo_RLimit(_ m: inout Mesos_V1_RLimitInfo.RLimit) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_RLimitInfo_RLimit(_ m: inout Mesos_V1_RLimitInfo.RLimit, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_RLimitInfo_RLimit)
@@ -5326,126 +6380,211 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_RLimitInfo_RLimit_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_RLimitInfo_RLimit_TypeEnum)) else { continue }
                         m.type = value
+                        seen |= 1
                     case 2:
                         let value = try self.readUInt64()
                         m.hard = value
+                        seen |= 2
                     case 3:
                         let value = try self.readUInt64()
                         m.soft = value
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Request(_ m: inout Mesos_V1_Request) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Request(_ m: inout Mesos_V1_Request, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Request)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.agentID
-                        try self.readMesos_V1_AgentID(&value)
-                        m.agentID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_AgentID()
+                            try self.readMesos_V1_AgentID(&value, fresh: true)
+                            m.agentID = value
+                        } else {
+                            var value = m.agentID
+                            try self.readMesos_V1_AgentID(&value, fresh: false)
+                            m.agentID = value
+                        }
+                        seen |= 1
                     case 2:
-                        var list = m.resources
+                        var list = fresh && seen & 2 == 0 ? [] : m.resources
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Resource()
-                                    try self.readMesos_V1_Resource(&value)
+                                    try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Resource()
-                                try self.readMesos_V1_Resource(&value)
+                                try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.resources = list
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Resource(_ m: inout Mesos_V1_Resource) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource(_ m: inout Mesos_V1_Resource, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Resource)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.providerID
-                        try self.readMesos_V1_ResourceProviderID(&value)
-                        m.providerID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_ResourceProviderID()
+                            try self.readMesos_V1_ResourceProviderID(&value, fresh: true)
+                            m.providerID = value
+                        } else {
+                            var value = m.providerID
+                            try self.readMesos_V1_ResourceProviderID(&value, fresh: false)
+                            m.providerID = value
+                        }
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.name = value
+                        seen |= 2
                     case 3:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Value_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Value_TypeEnum)) else { throw .invalid }
                         m.type = value
+                        seen |= 4
                     case 4:
-                        var value = m.scalar
-                        try self.readMesos_V1_Value_Scalar(&value)
-                        m.scalar = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_Value.Scalar()
+                            try self.readMesos_V1_Value_Scalar(&value, fresh: true)
+                            m.scalar = value
+                        } else {
+                            var value = m.scalar
+                            try self.readMesos_V1_Value_Scalar(&value, fresh: false)
+                            m.scalar = value
+                        }
+                        seen |= 8
                     case 5:
-                        var value = m.ranges
-                        try self.readMesos_V1_Value_Ranges(&value)
-                        m.ranges = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_Value.Ranges()
+                            try self.readMesos_V1_Value_Ranges(&value, fresh: true)
+                            m.ranges = value
+                        } else {
+                            var value = m.ranges
+                            try self.readMesos_V1_Value_Ranges(&value, fresh: false)
+                            m.ranges = value
+                        }
+                        seen |= 16
                     case 6:
-                        var value = m.set
-                        try self.readMesos_V1_Value_Set(&value)
-                        m.set = value
+                        if fresh && seen & 32 == 0 {
+                            var value = Mesos_V1_Value.Set()
+                            try self.readMesos_V1_Value_Set(&value, fresh: true)
+                            m.set = value
+                        } else {
+                            var value = m.set
+                            try self.readMesos_V1_Value_Set(&value, fresh: false)
+                            m.set = value
+                        }
+                        seen |= 32
                     case 7:
                         let value = try self.readString()
                         m.role = value
+                        seen |= 64
                     case 8:
-                        var value = m.allocationInfo
-                        try self.readMesos_V1_Resource_AllocationInfo(&value)
-                        m.allocationInfo = value
+                        if fresh && seen & 128 == 0 {
+                            var value = Mesos_V1_Resource.AllocationInfo()
+                            try self.readMesos_V1_Resource_AllocationInfo(&value, fresh: true)
+                            m.allocationInfo = value
+                        } else {
+                            var value = m.allocationInfo
+                            try self.readMesos_V1_Resource_AllocationInfo(&value, fresh: false)
+                            m.allocationInfo = value
+                        }
+                        seen |= 128
                     case 9:
-                        var value = m.reservation
-                        try self.readMesos_V1_Resource_ReservationInfo(&value)
-                        m.reservation = value
+                        if fresh && seen & 256 == 0 {
+                            var value = Mesos_V1_Resource.ReservationInfo()
+                            try self.readMesos_V1_Resource_ReservationInfo(&value, fresh: true)
+                            m.reservation = value
+                        } else {
+                            var value = m.reservation
+                            try self.readMesos_V1_Resource_ReservationInfo(&value, fresh: false)
+                            m.reservation = value
+                        }
+                        seen |= 256
                     case 10:
-                        var list = m.reservations
+                        var list = fresh && seen & 512 == 0 ? [] : m.reservations
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Resource.ReservationInfo()
-                                    try self.readMesos_V1_Resource_ReservationInfo(&value)
+                                    try self.readMesos_V1_Resource_ReservationInfo(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Resource.ReservationInfo()
-                                try self.readMesos_V1_Resource_ReservationInfo(&value)
+                                try self.readMesos_V1_Resource_ReservationInfo(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.reservations = list
+                        seen |= 512
                     case 11:
-                        var value = m.disk
-                        try self.readMesos_V1_Resource_DiskInfo(&value)
-                        m.disk = value
+                        if fresh && seen & 1024 == 0 {
+                            var value = Mesos_V1_Resource.DiskInfo()
+                            try self.readMesos_V1_Resource_DiskInfo(&value, fresh: true)
+                            m.disk = value
+                        } else {
+                            var value = m.disk
+                            try self.readMesos_V1_Resource_DiskInfo(&value, fresh: false)
+                            m.disk = value
+                        }
+                        seen |= 1024
                     case 12:
-                        var value = m.revocable
-                        try self.readMesos_V1_Resource_RevocableInfo(&value)
-                        m.revocable = value
+                        if fresh && seen & 2048 == 0 {
+                            var value = Mesos_V1_Resource.RevocableInfo()
+                            try self.readMesos_V1_Resource_RevocableInfo(&value, fresh: true)
+                            m.revocable = value
+                        } else {
+                            var value = m.revocable
+                            try self.readMesos_V1_Resource_RevocableInfo(&value, fresh: false)
+                            m.revocable = value
+                        }
+                        seen |= 2048
                     case 13:
-                        var value = m.shared
-                        try self.readMesos_V1_Resource_SharedInfo(&value)
-                        m.shared = value
+                        if fresh && seen & 4096 == 0 {
+                            var value = Mesos_V1_Resource.SharedInfo()
+                            try self.readMesos_V1_Resource_SharedInfo(&value, fresh: true)
+                            m.shared = value
+                        } else {
+                            var value = m.shared
+                            try self.readMesos_V1_Resource_SharedInfo(&value, fresh: false)
+                            m.shared = value
+                        }
+                        seen |= 4096
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasName || !m.hasType { throw .invalid }
+        if fresh {
+            if seen & 6 != 6 { throw .invalid }
+        } else if !m.hasName || !m.hasType {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Resource_AllocationInfo(_ m: inout Mesos_V1_Resource.AllocationInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_AllocationInfo(_ m: inout Mesos_V1_Resource.AllocationInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Resource_AllocationInfo)
@@ -5454,35 +6593,59 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.role = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Resource_DiskInfo(_ m: inout Mesos_V1_Resource.DiskInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_DiskInfo(_ m: inout Mesos_V1_Resource.DiskInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Resource_DiskInfo)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.persistence
-                        try self.readMesos_V1_Resource_DiskInfo_Persistence(&value)
-                        m.persistence = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_Resource.DiskInfo.Persistence()
+                            try self.readMesos_V1_Resource_DiskInfo_Persistence(&value, fresh: true)
+                            m.persistence = value
+                        } else {
+                            var value = m.persistence
+                            try self.readMesos_V1_Resource_DiskInfo_Persistence(&value, fresh: false)
+                            m.persistence = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.volume
-                        try self.readMesos_V1_Volume(&value)
-                        m.volume = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Volume()
+                            try self.readMesos_V1_Volume(&value, fresh: true)
+                            m.volume = value
+                        } else {
+                            var value = m.volume
+                            try self.readMesos_V1_Volume(&value, fresh: false)
+                            m.volume = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.source
-                        try self.readMesos_V1_Resource_DiskInfo_Source(&value)
-                        m.source = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_Resource.DiskInfo.Source()
+                            try self.readMesos_V1_Resource_DiskInfo_Source(&value, fresh: true)
+                            m.source = value
+                        } else {
+                            var value = m.source
+                            try self.readMesos_V1_Resource_DiskInfo_Source(&value, fresh: false)
+                            m.source = value
+                        }
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Resource_DiskInfo_Persistence(_ m: inout Mesos_V1_Resource.DiskInfo.Persistence) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_DiskInfo_Persistence(_ m: inout Mesos_V1_Resource.DiskInfo.Persistence, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Resource_DiskInfo_Persistence)
@@ -5491,16 +6654,23 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.id = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.principal = value
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasID { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Resource_DiskInfo_Source(_ m: inout Mesos_V1_Resource.DiskInfo.Source) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_DiskInfo_Source(_ m: inout Mesos_V1_Resource.DiskInfo.Source, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Resource_DiskInfo_Source)
@@ -5509,34 +6679,64 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Resource_DiskInfo_Source_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Resource_DiskInfo_Source_TypeEnum)) else { throw .invalid }
                         m.type = value
+                        seen |= 1
                     case 2:
-                        var value = m.path
-                        try self.readMesos_V1_Resource_DiskInfo_Source_Path(&value)
-                        m.path = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Resource.DiskInfo.Source.Path()
+                            try self.readMesos_V1_Resource_DiskInfo_Source_Path(&value, fresh: true)
+                            m.path = value
+                        } else {
+                            var value = m.path
+                            try self.readMesos_V1_Resource_DiskInfo_Source_Path(&value, fresh: false)
+                            m.path = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.mount
-                        try self.readMesos_V1_Resource_DiskInfo_Source_Mount(&value)
-                        m.mount = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_Resource.DiskInfo.Source.Mount()
+                            try self.readMesos_V1_Resource_DiskInfo_Source_Mount(&value, fresh: true)
+                            m.mount = value
+                        } else {
+                            var value = m.mount
+                            try self.readMesos_V1_Resource_DiskInfo_Source_Mount(&value, fresh: false)
+                            m.mount = value
+                        }
+                        seen |= 4
                     case 4:
                         let value = try self.readString()
                         m.vendor = value
+                        seen |= 8
                     case 5:
                         let value = try self.readString()
                         m.id = value
+                        seen |= 16
                     case 6:
-                        var value = m.metadata
-                        try self.readMesos_V1_Labels(&value)
-                        m.metadata = value
+                        if fresh && seen & 32 == 0 {
+                            var value = Mesos_V1_Labels()
+                            try self.readMesos_V1_Labels(&value, fresh: true)
+                            m.metadata = value
+                        } else {
+                            var value = m.metadata
+                            try self.readMesos_V1_Labels(&value, fresh: false)
+                            m.metadata = value
+                        }
+                        seen |= 32
                     case 7:
                         let value = try self.readString()
                         m.profile = value
+                        seen |= 64
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasType { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasType {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Resource_DiskInfo_Source_Mount(_ m: inout Mesos_V1_Resource.DiskInfo.Source.Mount) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_DiskInfo_Source_Mount(_ m: inout Mesos_V1_Resource.DiskInfo.Source.Mount, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Resource_DiskInfo_Source_Mount)
@@ -5545,12 +6745,14 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.root = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Resource_DiskInfo_Source_Path(_ m: inout Mesos_V1_Resource.DiskInfo.Source.Path) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_DiskInfo_Source_Path(_ m: inout Mesos_V1_Resource.DiskInfo.Source.Path, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Resource_DiskInfo_Source_Path)
@@ -5559,12 +6761,14 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.root = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Resource_ReservationInfo(_ m: inout Mesos_V1_Resource.ReservationInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_ReservationInfo(_ m: inout Mesos_V1_Resource.ReservationInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Resource_ReservationInfo)
@@ -5573,22 +6777,32 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Resource_ReservationInfo_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Resource_ReservationInfo_TypeEnum)) else { continue }
                         m.type = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.role = value
+                        seen |= 2
                     case 3:
                         let value = try self.readString()
                         m.principal = value
+                        seen |= 4
                     case 4:
-                        var value = m.labels
-                        try self.readMesos_V1_Labels(&value)
-                        m.labels = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_Labels()
+                            try self.readMesos_V1_Labels(&value, fresh: true)
+                            m.labels = value
+                        } else {
+                            var value = m.labels
+                            try self.readMesos_V1_Labels(&value, fresh: false)
+                            m.labels = value
+                        }
+                        seen |= 8
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Resource_RevocableInfo(_ m: inout Mesos_V1_Resource.RevocableInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_RevocableInfo(_ m: inout Mesos_V1_Resource.RevocableInfo, fresh: Bool) throws(GeneratedCodecFailure) {
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Resource_RevocableInfo)
@@ -5599,7 +6813,7 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Resource_SharedInfo(_ m: inout Mesos_V1_Resource.SharedInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Resource_SharedInfo(_ m: inout Mesos_V1_Resource.SharedInfo, fresh: Bool) throws(GeneratedCodecFailure) {
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Resource_SharedInfo)
@@ -5610,7 +6824,8 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_ResourceProviderID(_ m: inout Mesos_V1_ResourceProviderID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_ResourceProviderID(_ m: inout Mesos_V1_ResourceProviderID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_ResourceProviderID)
@@ -5619,13 +6834,19 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.value = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_SeccompInfo(_ m: inout Mesos_V1_SeccompInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_SeccompInfo(_ m: inout Mesos_V1_SeccompInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_SeccompInfo)
@@ -5634,15 +6855,18 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.profileName = value
+                        seen |= 1
                     case 2:
                         let value = try self.readBool()
                         m.unconfined = value
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Secret(_ m: inout Mesos_V1_Secret) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Secret(_ m: inout Mesos_V1_Secret, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Secret)
@@ -5651,20 +6875,36 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Secret_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Secret_TypeEnum)) else { continue }
                         m.type = value
+                        seen |= 1
                     case 2:
-                        var value = m.reference
-                        try self.readMesos_V1_Secret_Reference(&value)
-                        m.reference = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Secret.Reference()
+                            try self.readMesos_V1_Secret_Reference(&value, fresh: true)
+                            m.reference = value
+                        } else {
+                            var value = m.reference
+                            try self.readMesos_V1_Secret_Reference(&value, fresh: false)
+                            m.reference = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.value
-                        try self.readMesos_V1_Secret_Value(&value)
-                        m.value = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_Secret.Value()
+                            try self.readMesos_V1_Secret_Value(&value, fresh: true)
+                            m.value = value
+                        } else {
+                            var value = m.value
+                            try self.readMesos_V1_Secret_Value(&value, fresh: false)
+                            m.value = value
+                        }
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Secret_Reference(_ m: inout Mesos_V1_Secret.Reference) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Secret_Reference(_ m: inout Mesos_V1_Secret.Reference, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Secret_Reference)
@@ -5673,16 +6913,23 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.name = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.key = value
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasName { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Secret_Value(_ m: inout Mesos_V1_Secret.Value) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Secret_Value(_ m: inout Mesos_V1_Secret.Value, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Secret_Value)
@@ -5691,28 +6938,42 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readBytes()
                         m.data = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasData { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasData {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_TTYInfo(_ m: inout Mesos_V1_TTYInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_TTYInfo(_ m: inout Mesos_V1_TTYInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_TTYInfo)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.windowSize
-                        try self.readMesos_V1_TTYInfo_WindowSize(&value)
-                        m.windowSize = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_TTYInfo.WindowSize()
+                            try self.readMesos_V1_TTYInfo_WindowSize(&value, fresh: true)
+                            m.windowSize = value
+                        } else {
+                            var value = m.windowSize
+                            try self.readMesos_V1_TTYInfo_WindowSize(&value, fresh: false)
+                            m.windowSize = value
+                        }
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_TTYInfo_WindowSize(_ m: inout Mesos_V1_TTYInfo.WindowSize) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_TTYInfo_WindowSize(_ m: inout Mesos_V1_TTYInfo.WindowSize, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_TTYInfo_WindowSize)
@@ -5721,45 +6982,54 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readUInt32()
                         m.rows = value
+                        seen |= 1
                     case 2:
                         let value = try self.readUInt32()
                         m.columns = value
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasRows || !m.hasColumns { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasRows || !m.hasColumns {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_TaskGroupInfo(_ m: inout Mesos_V1_TaskGroupInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_TaskGroupInfo(_ m: inout Mesos_V1_TaskGroupInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_TaskGroupInfo)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.tasks
+                        var list = fresh && seen & 1 == 0 ? [] : m.tasks
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_TaskInfo()
-                                    try self.readMesos_V1_TaskInfo(&value)
+                                    try self.readMesos_V1_TaskInfo(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_TaskInfo()
-                                try self.readMesos_V1_TaskInfo(&value)
+                                try self.readMesos_V1_TaskInfo(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.tasks = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_TaskID(_ m: inout Mesos_V1_TaskID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_TaskID(_ m: inout Mesos_V1_TaskID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_TaskID)
@@ -5768,13 +7038,19 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.value = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_TaskInfo(_ m: inout Mesos_V1_TaskInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_TaskInfo(_ m: inout Mesos_V1_TaskInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_TaskInfo)
@@ -5783,186 +7059,343 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.name = value
+                        seen |= 1
                     case 2:
-                        var value = m.taskID
-                        try self.readMesos_V1_TaskID(&value)
-                        m.taskID = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_TaskID()
+                            try self.readMesos_V1_TaskID(&value, fresh: true)
+                            m.taskID = value
+                        } else {
+                            var value = m.taskID
+                            try self.readMesos_V1_TaskID(&value, fresh: false)
+                            m.taskID = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.agentID
-                        try self.readMesos_V1_AgentID(&value)
-                        m.agentID = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_AgentID()
+                            try self.readMesos_V1_AgentID(&value, fresh: true)
+                            m.agentID = value
+                        } else {
+                            var value = m.agentID
+                            try self.readMesos_V1_AgentID(&value, fresh: false)
+                            m.agentID = value
+                        }
+                        seen |= 4
                     case 4:
-                        var list = m.resources
+                        var list = fresh && seen & 8 == 0 ? [] : m.resources
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Resource()
-                                    try self.readMesos_V1_Resource(&value)
+                                    try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Resource()
-                                try self.readMesos_V1_Resource(&value)
+                                try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.resources = list
+                        seen |= 8
                     case 5:
-                        var value = m.executor
-                        try self.readMesos_V1_ExecutorInfo(&value)
-                        m.executor = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_ExecutorInfo()
+                            try self.readMesos_V1_ExecutorInfo(&value, fresh: true)
+                            m.executor = value
+                        } else {
+                            var value = m.executor
+                            try self.readMesos_V1_ExecutorInfo(&value, fresh: false)
+                            m.executor = value
+                        }
+                        seen |= 16
                     case 6:
-                        var value = m.command
-                        try self.readMesos_V1_CommandInfo(&value)
-                        m.command = value
+                        if fresh && seen & 32 == 0 {
+                            var value = Mesos_V1_CommandInfo()
+                            try self.readMesos_V1_CommandInfo(&value, fresh: true)
+                            m.command = value
+                        } else {
+                            var value = m.command
+                            try self.readMesos_V1_CommandInfo(&value, fresh: false)
+                            m.command = value
+                        }
+                        seen |= 32
                     case 7:
-                        var value = m.container
-                        try self.readMesos_V1_ContainerInfo(&value)
-                        m.container = value
+                        if fresh && seen & 64 == 0 {
+                            var value = Mesos_V1_ContainerInfo()
+                            try self.readMesos_V1_ContainerInfo(&value, fresh: true)
+                            m.container = value
+                        } else {
+                            var value = m.container
+                            try self.readMesos_V1_ContainerInfo(&value, fresh: false)
+                            m.container = value
+                        }
+                        seen |= 64
                     case 8:
-                        var value = m.healthCheck
-                        try self.readMesos_V1_HealthCheck(&value)
-                        m.healthCheck = value
+                        if fresh && seen & 128 == 0 {
+                            var value = Mesos_V1_HealthCheck()
+                            try self.readMesos_V1_HealthCheck(&value, fresh: true)
+                            m.healthCheck = value
+                        } else {
+                            var value = m.healthCheck
+                            try self.readMesos_V1_HealthCheck(&value, fresh: false)
+                            m.healthCheck = value
+                        }
+                        seen |= 128
                     case 9:
-                        var value = m.check
-                        try self.readMesos_V1_CheckInfo(&value)
-                        m.check = value
+                        if fresh && seen & 256 == 0 {
+                            var value = Mesos_V1_CheckInfo()
+                            try self.readMesos_V1_CheckInfo(&value, fresh: true)
+                            m.check = value
+                        } else {
+                            var value = m.check
+                            try self.readMesos_V1_CheckInfo(&value, fresh: false)
+                            m.check = value
+                        }
+                        seen |= 256
                     case 10:
-                        var value = m.killPolicy
-                        try self.readMesos_V1_KillPolicy(&value)
-                        m.killPolicy = value
+                        if fresh && seen & 512 == 0 {
+                            var value = Mesos_V1_KillPolicy()
+                            try self.readMesos_V1_KillPolicy(&value, fresh: true)
+                            m.killPolicy = value
+                        } else {
+                            var value = m.killPolicy
+                            try self.readMesos_V1_KillPolicy(&value, fresh: false)
+                            m.killPolicy = value
+                        }
+                        seen |= 512
                     case 11:
                         let value = try self.readBytes()
                         m.data = value
+                        seen |= 1024
                     case 12:
-                        var value = m.labels
-                        try self.readMesos_V1_Labels(&value)
-                        m.labels = value
+                        if fresh && seen & 2048 == 0 {
+                            var value = Mesos_V1_Labels()
+                            try self.readMesos_V1_Labels(&value, fresh: true)
+                            m.labels = value
+                        } else {
+                            var value = m.labels
+                            try self.readMesos_V1_Labels(&value, fresh: false)
+                            m.labels = value
+                        }
+                        seen |= 2048
                     case 13:
-                        var value = m.discovery
-                        try self.readMesos_V1_DiscoveryInfo(&value)
-                        m.discovery = value
+                        if fresh && seen & 4096 == 0 {
+                            var value = Mesos_V1_DiscoveryInfo()
+                            try self.readMesos_V1_DiscoveryInfo(&value, fresh: true)
+                            m.discovery = value
+                        } else {
+                            var value = m.discovery
+                            try self.readMesos_V1_DiscoveryInfo(&value, fresh: false)
+                            m.discovery = value
+                        }
+                        seen |= 4096
                     case 14:
-                        var value = m.maxCompletionTime
-                        try self.readMesos_V1_DurationInfo(&value)
-                        m.maxCompletionTime = value
+                        if fresh && seen & 8192 == 0 {
+                            var value = Mesos_V1_DurationInfo()
+                            try self.readMesos_V1_DurationInfo(&value, fresh: true)
+                            m.maxCompletionTime = value
+                        } else {
+                            var value = m.maxCompletionTime
+                            try self.readMesos_V1_DurationInfo(&value, fresh: false)
+                            m.maxCompletionTime = value
+                        }
+                        seen |= 8192
                     case 15:
-                        var map = m.limits
+                        var map = fresh && seen & 16384 == 0 ? [:] : m.limits
                         if try self.beginObject() {
                             repeat {
                                 let key = try self.readMapKey()
                                 var value = Mesos_V1_Value.Scalar()
-                                try self.readMesos_V1_Value_Scalar(&value)
+                                try self.readMesos_V1_Value_Scalar(&value, fresh: true)
                                 map[key] = value
                             } while try self.nextMember()
                         }
                         m.limits = map
+                        seen |= 16384
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasName || !m.hasTaskID || !m.hasAgentID { throw .invalid }
+        if fresh {
+            if seen & 7 != 7 { throw .invalid }
+        } else if !m.hasName || !m.hasTaskID || !m.hasAgentID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_TaskResourceLimitation(_ m: inout Mesos_V1_TaskResourceLimitation) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_TaskResourceLimitation(_ m: inout Mesos_V1_TaskResourceLimitation, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_TaskResourceLimitation)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.resources
+                        var list = fresh && seen & 1 == 0 ? [] : m.resources
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Resource()
-                                    try self.readMesos_V1_Resource(&value)
+                                    try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Resource()
-                                try self.readMesos_V1_Resource(&value)
+                                try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.resources = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_TaskStatus(_ m: inout Mesos_V1_TaskStatus) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_TaskStatus(_ m: inout Mesos_V1_TaskStatus, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_TaskStatus)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.taskID
-                        try self.readMesos_V1_TaskID(&value)
-                        m.taskID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_TaskID()
+                            try self.readMesos_V1_TaskID(&value, fresh: true)
+                            m.taskID = value
+                        } else {
+                            var value = m.taskID
+                            try self.readMesos_V1_TaskID(&value, fresh: false)
+                            m.taskID = value
+                        }
+                        seen |= 1
                     case 2:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_TaskState(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_TaskState)) else { throw .invalid }
                         m.state = value
+                        seen |= 2
                     case 3:
                         let value = try self.readString()
                         m.message = value
+                        seen |= 4
                     case 4:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_TaskStatus_Source(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_TaskStatus_Source)) else { continue }
                         m.source = value
+                        seen |= 8
                     case 5:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_TaskStatus_Reason(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_TaskStatus_Reason)) else { continue }
                         m.reason = value
+                        seen |= 16
                     case 6:
                         let value = try self.readBytes()
                         m.data = value
+                        seen |= 32
                     case 7:
-                        var value = m.agentID
-                        try self.readMesos_V1_AgentID(&value)
-                        m.agentID = value
+                        if fresh && seen & 64 == 0 {
+                            var value = Mesos_V1_AgentID()
+                            try self.readMesos_V1_AgentID(&value, fresh: true)
+                            m.agentID = value
+                        } else {
+                            var value = m.agentID
+                            try self.readMesos_V1_AgentID(&value, fresh: false)
+                            m.agentID = value
+                        }
+                        seen |= 64
                     case 8:
-                        var value = m.executorID
-                        try self.readMesos_V1_ExecutorID(&value)
-                        m.executorID = value
+                        if fresh && seen & 128 == 0 {
+                            var value = Mesos_V1_ExecutorID()
+                            try self.readMesos_V1_ExecutorID(&value, fresh: true)
+                            m.executorID = value
+                        } else {
+                            var value = m.executorID
+                            try self.readMesos_V1_ExecutorID(&value, fresh: false)
+                            m.executorID = value
+                        }
+                        seen |= 128
                     case 9:
                         let value = try self.readDouble()
                         m.timestamp = value
+                        seen |= 256
                     case 10:
                         let value = try self.readBytes()
                         m.uuid = value
+                        seen |= 512
                     case 11:
                         let value = try self.readBool()
                         m.healthy = value
+                        seen |= 1024
                     case 12:
-                        var value = m.checkStatus
-                        try self.readMesos_V1_CheckStatusInfo(&value)
-                        m.checkStatus = value
+                        if fresh && seen & 2048 == 0 {
+                            var value = Mesos_V1_CheckStatusInfo()
+                            try self.readMesos_V1_CheckStatusInfo(&value, fresh: true)
+                            m.checkStatus = value
+                        } else {
+                            var value = m.checkStatus
+                            try self.readMesos_V1_CheckStatusInfo(&value, fresh: false)
+                            m.checkStatus = value
+                        }
+                        seen |= 2048
                     case 13:
-                        var value = m.labels
-                        try self.readMesos_V1_Labels(&value)
-                        m.labels = value
+                        if fresh && seen & 4096 == 0 {
+                            var value = Mesos_V1_Labels()
+                            try self.readMesos_V1_Labels(&value, fresh: true)
+                            m.labels = value
+                        } else {
+                            var value = m.labels
+                            try self.readMesos_V1_Labels(&value, fresh: false)
+                            m.labels = value
+                        }
+                        seen |= 4096
                     case 14:
-                        var value = m.containerStatus
-                        try self.readMesos_V1_ContainerStatus(&value)
-                        m.containerStatus = value
+                        if fresh && seen & 8192 == 0 {
+                            var value = Mesos_V1_ContainerStatus()
+                            try self.readMesos_V1_ContainerStatus(&value, fresh: true)
+                            m.containerStatus = value
+                        } else {
+                            var value = m.containerStatus
+                            try self.readMesos_V1_ContainerStatus(&value, fresh: false)
+                            m.containerStatus = value
+                        }
+                        seen |= 8192
                     case 15:
-                        var value = m.unreachableTime
-                        try self.readMesos_V1_TimeInfo(&value)
-                        m.unreachableTime = value
+                        if fresh && seen & 16384 == 0 {
+                            var value = Mesos_V1_TimeInfo()
+                            try self.readMesos_V1_TimeInfo(&value, fresh: true)
+                            m.unreachableTime = value
+                        } else {
+                            var value = m.unreachableTime
+                            try self.readMesos_V1_TimeInfo(&value, fresh: false)
+                            m.unreachableTime = value
+                        }
+                        seen |= 16384
                     case 16:
-                        var value = m.limitation
-                        try self.readMesos_V1_TaskResourceLimitation(&value)
-                        m.limitation = value
+                        if fresh && seen & 32768 == 0 {
+                            var value = Mesos_V1_TaskResourceLimitation()
+                            try self.readMesos_V1_TaskResourceLimitation(&value, fresh: true)
+                            m.limitation = value
+                        } else {
+                            var value = m.limitation
+                            try self.readMesos_V1_TaskResourceLimitation(&value, fresh: false)
+                            m.limitation = value
+                        }
+                        seen |= 32768
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasTaskID || !m.hasState { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasTaskID || !m.hasState {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_TimeInfo(_ m: inout Mesos_V1_TimeInfo) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_TimeInfo(_ m: inout Mesos_V1_TimeInfo, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_TimeInfo)
@@ -5971,13 +7404,19 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readInt64()
                         m.nanoseconds = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasNanoseconds { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasNanoseconds {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_URL(_ m: inout Mesos_V1_URL) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_URL(_ m: inout Mesos_V1_URL, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_URL)
@@ -5986,41 +7425,57 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.scheme = value
+                        seen |= 1
                     case 2:
-                        var value = m.address
-                        try self.readMesos_V1_Address(&value)
-                        m.address = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Address()
+                            try self.readMesos_V1_Address(&value, fresh: true)
+                            m.address = value
+                        } else {
+                            var value = m.address
+                            try self.readMesos_V1_Address(&value, fresh: false)
+                            m.address = value
+                        }
+                        seen |= 2
                     case 3:
                         let value = try self.readString()
                         m.path = value
+                        seen |= 4
                     case 4:
-                        var list = m.query
+                        var list = fresh && seen & 8 == 0 ? [] : m.query
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Parameter()
-                                    try self.readMesos_V1_Parameter(&value)
+                                    try self.readMesos_V1_Parameter(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Parameter()
-                                try self.readMesos_V1_Parameter(&value)
+                                try self.readMesos_V1_Parameter(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.query = list
+                        seen |= 8
                     case 5:
                         let value = try self.readString()
                         m.fragment = value
+                        seen |= 16
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasScheme || !m.hasAddress { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasScheme || !m.hasAddress {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_UUID(_ m: inout Mesos_V1_UUID) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_UUID(_ m: inout Mesos_V1_UUID, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_UUID)
@@ -6029,33 +7484,58 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readBytes()
                         m.value = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Unavailability(_ m: inout Mesos_V1_Unavailability) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Unavailability(_ m: inout Mesos_V1_Unavailability, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Unavailability)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.start
-                        try self.readMesos_V1_TimeInfo(&value)
-                        m.start = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_TimeInfo()
+                            try self.readMesos_V1_TimeInfo(&value, fresh: true)
+                            m.start = value
+                        } else {
+                            var value = m.start
+                            try self.readMesos_V1_TimeInfo(&value, fresh: false)
+                            m.start = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.duration
-                        try self.readMesos_V1_DurationInfo(&value)
-                        m.duration = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_DurationInfo()
+                            try self.readMesos_V1_DurationInfo(&value, fresh: true)
+                            m.duration = value
+                        } else {
+                            var value = m.duration
+                            try self.readMesos_V1_DurationInfo(&value, fresh: false)
+                            m.duration = value
+                        }
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasStart { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasStart {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Value_Range(_ m: inout Mesos_V1_Value.Range) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Value_Range(_ m: inout Mesos_V1_Value.Range, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Value_Range)
@@ -6064,45 +7544,54 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readUInt64()
                         m.begin = value
+                        seen |= 1
                     case 2:
                         let value = try self.readUInt64()
                         m.end = value
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasBegin || !m.hasEnd { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasBegin || !m.hasEnd {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Value_Ranges(_ m: inout Mesos_V1_Value.Ranges) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Value_Ranges(_ m: inout Mesos_V1_Value.Ranges, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Value_Ranges)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.range
+                        var list = fresh && seen & 1 == 0 ? [] : m.range
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Value.Range()
-                                    try self.readMesos_V1_Value_Range(&value)
+                                    try self.readMesos_V1_Value_Range(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Value.Range()
-                                try self.readMesos_V1_Value_Range(&value)
+                                try self.readMesos_V1_Value_Range(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.range = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Value_Scalar(_ m: inout Mesos_V1_Value.Scalar) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Value_Scalar(_ m: inout Mesos_V1_Value.Scalar, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Value_Scalar)
@@ -6111,20 +7600,26 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readDouble()
                         m.value = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Value_Set(_ m: inout Mesos_V1_Value.Set) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Value_Set(_ m: inout Mesos_V1_Value.Set, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Value_Set)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.item
+                        var list = fresh && seen & 1 == 0 ? [] : m.item
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
@@ -6139,12 +7634,14 @@ extension GeneratedJSONReader {
                             } while false
                         }
                         m.item = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Value_Text(_ m: inout Mesos_V1_Value.Text) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Value_Text(_ m: inout Mesos_V1_Value.Text, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Value_Text)
@@ -6153,13 +7650,19 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.value = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Volume(_ m: inout Mesos_V1_Volume) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume(_ m: inout Mesos_V1_Volume, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Volume)
@@ -6168,27 +7671,49 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Volume_Mode(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Volume_Mode)) else { throw .invalid }
                         m.mode = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.containerPath = value
+                        seen |= 2
                     case 3:
                         let value = try self.readString()
                         m.hostPath = value
+                        seen |= 4
                     case 4:
-                        var value = m.image
-                        try self.readMesos_V1_Image(&value)
-                        m.image = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_Image()
+                            try self.readMesos_V1_Image(&value, fresh: true)
+                            m.image = value
+                        } else {
+                            var value = m.image
+                            try self.readMesos_V1_Image(&value, fresh: false)
+                            m.image = value
+                        }
+                        seen |= 8
                     case 5:
-                        var value = m.source
-                        try self.readMesos_V1_Volume_Source(&value)
-                        m.source = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_Volume.Source()
+                            try self.readMesos_V1_Volume_Source(&value, fresh: true)
+                            m.source = value
+                        } else {
+                            var value = m.source
+                            try self.readMesos_V1_Volume_Source(&value, fresh: false)
+                            m.source = value
+                        }
+                        seen |= 16
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasMode || !m.hasContainerPath { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasMode || !m.hasContainerPath {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Volume_Source(_ m: inout Mesos_V1_Volume.Source) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source(_ m: inout Mesos_V1_Volume.Source, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Volume_Source)
@@ -6197,32 +7722,69 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Volume_Source_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Volume_Source_TypeEnum)) else { continue }
                         m.type = value
+                        seen |= 1
                     case 2:
-                        var value = m.dockerVolume
-                        try self.readMesos_V1_Volume_Source_DockerVolume(&value)
-                        m.dockerVolume = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Volume.Source.DockerVolume()
+                            try self.readMesos_V1_Volume_Source_DockerVolume(&value, fresh: true)
+                            m.dockerVolume = value
+                        } else {
+                            var value = m.dockerVolume
+                            try self.readMesos_V1_Volume_Source_DockerVolume(&value, fresh: false)
+                            m.dockerVolume = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.hostPath
-                        try self.readMesos_V1_Volume_Source_HostPath(&value)
-                        m.hostPath = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_Volume.Source.HostPath()
+                            try self.readMesos_V1_Volume_Source_HostPath(&value, fresh: true)
+                            m.hostPath = value
+                        } else {
+                            var value = m.hostPath
+                            try self.readMesos_V1_Volume_Source_HostPath(&value, fresh: false)
+                            m.hostPath = value
+                        }
+                        seen |= 4
                     case 4:
-                        var value = m.sandboxPath
-                        try self.readMesos_V1_Volume_Source_SandboxPath(&value)
-                        m.sandboxPath = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_Volume.Source.SandboxPath()
+                            try self.readMesos_V1_Volume_Source_SandboxPath(&value, fresh: true)
+                            m.sandboxPath = value
+                        } else {
+                            var value = m.sandboxPath
+                            try self.readMesos_V1_Volume_Source_SandboxPath(&value, fresh: false)
+                            m.sandboxPath = value
+                        }
+                        seen |= 8
                     case 5:
-                        var value = m.secret
-                        try self.readMesos_V1_Secret(&value)
-                        m.secret = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_Secret()
+                            try self.readMesos_V1_Secret(&value, fresh: true)
+                            m.secret = value
+                        } else {
+                            var value = m.secret
+                            try self.readMesos_V1_Secret(&value, fresh: false)
+                            m.secret = value
+                        }
+                        seen |= 16
                     case 6:
-                        var value = m.csiVolume
-                        try self.readMesos_V1_Volume_Source_CSIVolume(&value)
-                        m.csiVolume = value
+                        if fresh && seen & 32 == 0 {
+                            var value = Mesos_V1_Volume.Source.CSIVolume()
+                            try self.readMesos_V1_Volume_Source_CSIVolume(&value, fresh: true)
+                            m.csiVolume = value
+                        } else {
+                            var value = m.csiVolume
+                            try self.readMesos_V1_Volume_Source_CSIVolume(&value, fresh: false)
+                            m.csiVolume = value
+                        }
+                        seen |= 32
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Volume_Source_CSIVolume(_ m: inout Mesos_V1_Volume.Source.CSIVolume) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source_CSIVolume(_ m: inout Mesos_V1_Volume.Source.CSIVolume, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Volume_Source_CSIVolume)
@@ -6231,17 +7793,30 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.pluginName = value
+                        seen |= 1
                     case 2:
-                        var value = m.staticProvisioning
-                        try self.readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(&value)
-                        m.staticProvisioning = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning()
+                            try self.readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(&value, fresh: true)
+                            m.staticProvisioning = value
+                        } else {
+                            var value = m.staticProvisioning
+                            try self.readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(&value, fresh: false)
+                            m.staticProvisioning = value
+                        }
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasPluginName { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasPluginName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(_ m: inout Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(_ m: inout Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Volume_Source_CSIVolume_StaticProvisioning)
@@ -6250,34 +7825,44 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.volumeID = value
+                        seen |= 1
                     case 2:
-                        var value = m.volumeCapability
-                        try self.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(&value)
-                        m.volumeCapability = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability()
+                            try self.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(&value, fresh: true)
+                            m.volumeCapability = value
+                        } else {
+                            var value = m.volumeCapability
+                            try self.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(&value, fresh: false)
+                            m.volumeCapability = value
+                        }
+                        seen |= 2
                     case 3:
-                        var map = m.nodeStageSecrets
+                        var map = fresh && seen & 4 == 0 ? [:] : m.nodeStageSecrets
                         if try self.beginObject() {
                             repeat {
                                 let key = try self.readMapKey()
                                 var value = Mesos_V1_Secret()
-                                try self.readMesos_V1_Secret(&value)
+                                try self.readMesos_V1_Secret(&value, fresh: true)
                                 map[key] = value
                             } while try self.nextMember()
                         }
                         m.nodeStageSecrets = map
+                        seen |= 4
                     case 4:
-                        var map = m.nodePublishSecrets
+                        var map = fresh && seen & 8 == 0 ? [:] : m.nodePublishSecrets
                         if try self.beginObject() {
                             repeat {
                                 let key = try self.readMapKey()
                                 var value = Mesos_V1_Secret()
-                                try self.readMesos_V1_Secret(&value)
+                                try self.readMesos_V1_Secret(&value, fresh: true)
                                 map[key] = value
                             } while try self.nextMember()
                         }
                         m.nodePublishSecrets = map
+                        seen |= 8
                     case 5:
-                        var map = m.volumeContext
+                        var map = fresh && seen & 16 == 0 ? [:] : m.volumeContext
                         if try self.beginObject() {
                             repeat {
                                 let key = try self.readMapKey()
@@ -6286,13 +7871,19 @@ extension GeneratedJSONReader {
                             } while try self.nextMember()
                         }
                         m.volumeContext = map
+                        seen |= 16
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasVolumeID || !m.hasVolumeCapability { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasVolumeID || !m.hasVolumeCapability {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Volume_Source_CSIVolume_VolumeCapability)
@@ -6301,24 +7892,38 @@ extension GeneratedJSONReader {
                     case 1:
                         if m.accessType != nil { throw .invalid }
                         var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.BlockVolume()
-                        try self.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(&value)
+                        try self.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(&value, fresh: true)
                         m.block = value
+                        seen |= 1
                     case 2:
                         if m.accessType != nil { throw .invalid }
                         var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.MountVolume()
-                        try self.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(&value)
+                        try self.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(&value, fresh: true)
                         m.mount = value
+                        seen |= 2
                     case 3:
-                        var value = m.accessMode
-                        try self.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(&value)
-                        m.accessMode = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode()
+                            try self.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(&value, fresh: true)
+                            m.accessMode = value
+                        } else {
+                            var value = m.accessMode
+                            try self.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(&value, fresh: false)
+                            m.accessMode = value
+                        }
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasAccessMode { throw .invalid }
+        if fresh {
+            if seen & 4 != 4 { throw .invalid }
+        } else if !m.hasAccessMode {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode)
@@ -6327,13 +7932,18 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode_Mode(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode_Mode)) else { throw .invalid }
                         m.mode = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasMode { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasMode {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.BlockVolume) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.BlockVolume, fresh: Bool) throws(GeneratedCodecFailure) {
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume)
@@ -6344,7 +7954,8 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.MountVolume) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.MountVolume, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume)
@@ -6353,8 +7964,9 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.fsType = value
+                        seen |= 1
                     case 2:
-                        var list = m.mountFlags
+                        var list = fresh && seen & 2 == 0 ? [] : m.mountFlags
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
@@ -6369,12 +7981,14 @@ extension GeneratedJSONReader {
                             } while false
                         }
                         m.mountFlags = list
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Volume_Source_DockerVolume(_ m: inout Mesos_V1_Volume.Source.DockerVolume) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source_DockerVolume(_ m: inout Mesos_V1_Volume.Source.DockerVolume, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Volume_Source_DockerVolume)
@@ -6383,20 +7997,34 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.driver = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.name = value
+                        seen |= 2
                     case 3:
-                        var value = m.driverOptions
-                        try self.readMesos_V1_Parameters(&value)
-                        m.driverOptions = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_Parameters()
+                            try self.readMesos_V1_Parameters(&value, fresh: true)
+                            m.driverOptions = value
+                        } else {
+                            var value = m.driverOptions
+                            try self.readMesos_V1_Parameters(&value, fresh: false)
+                            m.driverOptions = value
+                        }
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasName { throw .invalid }
+        if fresh {
+            if seen & 2 != 2 { throw .invalid }
+        } else if !m.hasName {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Volume_Source_HostPath(_ m: inout Mesos_V1_Volume.Source.HostPath) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source_HostPath(_ m: inout Mesos_V1_Volume.Source.HostPath, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Volume_Source_HostPath)
@@ -6405,17 +8033,30 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.path = value
+                        seen |= 1
                     case 2:
-                        var value = m.mountPropagation
-                        try self.readMesos_V1_MountPropagation(&value)
-                        m.mountPropagation = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_MountPropagation()
+                            try self.readMesos_V1_MountPropagation(&value, fresh: true)
+                            m.mountPropagation = value
+                        } else {
+                            var value = m.mountPropagation
+                            try self.readMesos_V1_MountPropagation(&value, fresh: false)
+                            m.mountPropagation = value
+                        }
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasPath { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasPath {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Volume_Source_SandboxPath(_ m: inout Mesos_V1_Volume.Source.SandboxPath) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Volume_Source_SandboxPath(_ m: inout Mesos_V1_Volume.Source.SandboxPath, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Volume_Source_SandboxPath)
@@ -6424,51 +8065,99 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Volume_Source_SandboxPath_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Volume_Source_SandboxPath_TypeEnum)) else { continue }
                         m.type = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         m.path = value
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasPath { throw .invalid }
+        if fresh {
+            if seen & 2 != 2 { throw .invalid }
+        } else if !m.hasPath {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Call(_ m: inout Mesos_V1_Executor_Call) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Call(_ m: inout Mesos_V1_Executor_Call, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Executor_Call)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.executorID
-                        try self.readMesos_V1_ExecutorID(&value)
-                        m.executorID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_ExecutorID()
+                            try self.readMesos_V1_ExecutorID(&value, fresh: true)
+                            m.executorID = value
+                        } else {
+                            var value = m.executorID
+                            try self.readMesos_V1_ExecutorID(&value, fresh: false)
+                            m.executorID = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.frameworkID
-                        try self.readMesos_V1_FrameworkID(&value)
-                        m.frameworkID = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_FrameworkID()
+                            try self.readMesos_V1_FrameworkID(&value, fresh: true)
+                            m.frameworkID = value
+                        } else {
+                            var value = m.frameworkID
+                            try self.readMesos_V1_FrameworkID(&value, fresh: false)
+                            m.frameworkID = value
+                        }
+                        seen |= 2
                     case 3:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Executor_Call_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Executor_Call_TypeEnum)) else { continue }
                         m.type = value
+                        seen |= 4
                     case 4:
-                        var value = m.subscribe
-                        try self.readMesos_V1_Executor_Call_Subscribe(&value)
-                        m.subscribe = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_Executor_Call.Subscribe()
+                            try self.readMesos_V1_Executor_Call_Subscribe(&value, fresh: true)
+                            m.subscribe = value
+                        } else {
+                            var value = m.subscribe
+                            try self.readMesos_V1_Executor_Call_Subscribe(&value, fresh: false)
+                            m.subscribe = value
+                        }
+                        seen |= 8
                     case 5:
-                        var value = m.update
-                        try self.readMesos_V1_Executor_Call_Update(&value)
-                        m.update = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_Executor_Call.Update()
+                            try self.readMesos_V1_Executor_Call_Update(&value, fresh: true)
+                            m.update = value
+                        } else {
+                            var value = m.update
+                            try self.readMesos_V1_Executor_Call_Update(&value, fresh: false)
+                            m.update = value
+                        }
+                        seen |= 16
                     case 6:
-                        var value = m.message
-                        try self.readMesos_V1_Executor_Call_Message(&value)
-                        m.message = value
+                        if fresh && seen & 32 == 0 {
+                            var value = Mesos_V1_Executor_Call.Message()
+                            try self.readMesos_V1_Executor_Call_Message(&value, fresh: true)
+                            m.message = value
+                        } else {
+                            var value = m.message
+                            try self.readMesos_V1_Executor_Call_Message(&value, fresh: false)
+                            m.message = value
+                        }
+                        seen |= 32
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasExecutorID || !m.hasFrameworkID { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasExecutorID || !m.hasFrameworkID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Call_Message(_ m: inout Mesos_V1_Executor_Call.Message) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Call_Message(_ m: inout Mesos_V1_Executor_Call.Message, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Executor_Call_Message)
@@ -6477,76 +8166,97 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readBytes()
                         m.data = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasData { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasData {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Call_Subscribe(_ m: inout Mesos_V1_Executor_Call.Subscribe) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Call_Subscribe(_ m: inout Mesos_V1_Executor_Call.Subscribe, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Executor_Call_Subscribe)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.unacknowledgedTasks
+                        var list = fresh && seen & 1 == 0 ? [] : m.unacknowledgedTasks
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_TaskInfo()
-                                    try self.readMesos_V1_TaskInfo(&value)
+                                    try self.readMesos_V1_TaskInfo(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_TaskInfo()
-                                try self.readMesos_V1_TaskInfo(&value)
+                                try self.readMesos_V1_TaskInfo(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.unacknowledgedTasks = list
+                        seen |= 1
                     case 2:
-                        var list = m.unacknowledgedUpdates
+                        var list = fresh && seen & 2 == 0 ? [] : m.unacknowledgedUpdates
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Executor_Call.Update()
-                                    try self.readMesos_V1_Executor_Call_Update(&value)
+                                    try self.readMesos_V1_Executor_Call_Update(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Executor_Call.Update()
-                                try self.readMesos_V1_Executor_Call_Update(&value)
+                                try self.readMesos_V1_Executor_Call_Update(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.unacknowledgedUpdates = list
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Executor_Call_Update(_ m: inout Mesos_V1_Executor_Call.Update) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Call_Update(_ m: inout Mesos_V1_Executor_Call.Update, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Executor_Call_Update)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.status
-                        try self.readMesos_V1_TaskStatus(&value)
-                        m.status = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_TaskStatus()
+                            try self.readMesos_V1_TaskStatus(&value, fresh: true)
+                            m.status = value
+                        } else {
+                            var value = m.status
+                            try self.readMesos_V1_TaskStatus(&value, fresh: false)
+                            m.status = value
+                        }
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasStatus { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasStatus {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Event(_ m: inout Mesos_V1_Executor_Event) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Event(_ m: inout Mesos_V1_Executor_Event, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Executor_Event)
@@ -6555,59 +8265,123 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Executor_Event_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Executor_Event_TypeEnum)) else { continue }
                         m.type = value
+                        seen |= 1
                     case 2:
-                        var value = m.subscribed
-                        try self.readMesos_V1_Executor_Event_Subscribed(&value)
-                        m.subscribed = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Executor_Event.Subscribed()
+                            try self.readMesos_V1_Executor_Event_Subscribed(&value, fresh: true)
+                            m.subscribed = value
+                        } else {
+                            var value = m.subscribed
+                            try self.readMesos_V1_Executor_Event_Subscribed(&value, fresh: false)
+                            m.subscribed = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.acknowledged
-                        try self.readMesos_V1_Executor_Event_Acknowledged(&value)
-                        m.acknowledged = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_Executor_Event.Acknowledged()
+                            try self.readMesos_V1_Executor_Event_Acknowledged(&value, fresh: true)
+                            m.acknowledged = value
+                        } else {
+                            var value = m.acknowledged
+                            try self.readMesos_V1_Executor_Event_Acknowledged(&value, fresh: false)
+                            m.acknowledged = value
+                        }
+                        seen |= 4
                     case 4:
-                        var value = m.launch
-                        try self.readMesos_V1_Executor_Event_Launch(&value)
-                        m.launch = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_Executor_Event.Launch()
+                            try self.readMesos_V1_Executor_Event_Launch(&value, fresh: true)
+                            m.launch = value
+                        } else {
+                            var value = m.launch
+                            try self.readMesos_V1_Executor_Event_Launch(&value, fresh: false)
+                            m.launch = value
+                        }
+                        seen |= 8
                     case 5:
-                        var value = m.launchGroup
-                        try self.readMesos_V1_Executor_Event_LaunchGroup(&value)
-                        m.launchGroup = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_Executor_Event.LaunchGroup()
+                            try self.readMesos_V1_Executor_Event_LaunchGroup(&value, fresh: true)
+                            m.launchGroup = value
+                        } else {
+                            var value = m.launchGroup
+                            try self.readMesos_V1_Executor_Event_LaunchGroup(&value, fresh: false)
+                            m.launchGroup = value
+                        }
+                        seen |= 16
                     case 6:
-                        var value = m.kill
-                        try self.readMesos_V1_Executor_Event_Kill(&value)
-                        m.kill = value
+                        if fresh && seen & 32 == 0 {
+                            var value = Mesos_V1_Executor_Event.Kill()
+                            try self.readMesos_V1_Executor_Event_Kill(&value, fresh: true)
+                            m.kill = value
+                        } else {
+                            var value = m.kill
+                            try self.readMesos_V1_Executor_Event_Kill(&value, fresh: false)
+                            m.kill = value
+                        }
+                        seen |= 32
                     case 7:
-                        var value = m.message
-                        try self.readMesos_V1_Executor_Event_Message(&value)
-                        m.message = value
+                        if fresh && seen & 64 == 0 {
+                            var value = Mesos_V1_Executor_Event.Message()
+                            try self.readMesos_V1_Executor_Event_Message(&value, fresh: true)
+                            m.message = value
+                        } else {
+                            var value = m.message
+                            try self.readMesos_V1_Executor_Event_Message(&value, fresh: false)
+                            m.message = value
+                        }
+                        seen |= 64
                     case 8:
-                        var value = m.error
-                        try self.readMesos_V1_Executor_Event_Error(&value)
-                        m.error = value
+                        if fresh && seen & 128 == 0 {
+                            var value = Mesos_V1_Executor_Event.Error()
+                            try self.readMesos_V1_Executor_Event_Error(&value, fresh: true)
+                            m.error = value
+                        } else {
+                            var value = m.error
+                            try self.readMesos_V1_Executor_Event_Error(&value, fresh: false)
+                            m.error = value
+                        }
+                        seen |= 128
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Executor_Event_Acknowledged(_ m: inout Mesos_V1_Executor_Event.Acknowledged) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Event_Acknowledged(_ m: inout Mesos_V1_Executor_Event.Acknowledged, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Executor_Event_Acknowledged)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.taskID
-                        try self.readMesos_V1_TaskID(&value)
-                        m.taskID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_TaskID()
+                            try self.readMesos_V1_TaskID(&value, fresh: true)
+                            m.taskID = value
+                        } else {
+                            var value = m.taskID
+                            try self.readMesos_V1_TaskID(&value, fresh: false)
+                            m.taskID = value
+                        }
+                        seen |= 1
                     case 2:
                         let value = try self.readBytes()
                         m.uuid = value
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasTaskID || !m.hasUuid { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasTaskID || !m.hasUuid {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Event_Error(_ m: inout Mesos_V1_Executor_Event.Error) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Event_Error(_ m: inout Mesos_V1_Executor_Event.Error, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Executor_Event_Error)
@@ -6616,65 +8390,114 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.message = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasMessage { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasMessage {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Event_Kill(_ m: inout Mesos_V1_Executor_Event.Kill) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Event_Kill(_ m: inout Mesos_V1_Executor_Event.Kill, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Executor_Event_Kill)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.taskID
-                        try self.readMesos_V1_TaskID(&value)
-                        m.taskID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_TaskID()
+                            try self.readMesos_V1_TaskID(&value, fresh: true)
+                            m.taskID = value
+                        } else {
+                            var value = m.taskID
+                            try self.readMesos_V1_TaskID(&value, fresh: false)
+                            m.taskID = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.killPolicy
-                        try self.readMesos_V1_KillPolicy(&value)
-                        m.killPolicy = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_KillPolicy()
+                            try self.readMesos_V1_KillPolicy(&value, fresh: true)
+                            m.killPolicy = value
+                        } else {
+                            var value = m.killPolicy
+                            try self.readMesos_V1_KillPolicy(&value, fresh: false)
+                            m.killPolicy = value
+                        }
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasTaskID { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasTaskID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Event_Launch(_ m: inout Mesos_V1_Executor_Event.Launch) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Event_Launch(_ m: inout Mesos_V1_Executor_Event.Launch, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Executor_Event_Launch)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.task
-                        try self.readMesos_V1_TaskInfo(&value)
-                        m.task = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_TaskInfo()
+                            try self.readMesos_V1_TaskInfo(&value, fresh: true)
+                            m.task = value
+                        } else {
+                            var value = m.task
+                            try self.readMesos_V1_TaskInfo(&value, fresh: false)
+                            m.task = value
+                        }
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasTask { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasTask {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Event_LaunchGroup(_ m: inout Mesos_V1_Executor_Event.LaunchGroup) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Event_LaunchGroup(_ m: inout Mesos_V1_Executor_Event.LaunchGroup, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Executor_Event_LaunchGroup)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.taskGroup
-                        try self.readMesos_V1_TaskGroupInfo(&value)
-                        m.taskGroup = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_TaskGroupInfo()
+                            try self.readMesos_V1_TaskGroupInfo(&value, fresh: true)
+                            m.taskGroup = value
+                        } else {
+                            var value = m.taskGroup
+                            try self.readMesos_V1_TaskGroupInfo(&value, fresh: false)
+                            m.taskGroup = value
+                        }
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasTaskGroup { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasTaskGroup {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Event_Message(_ m: inout Mesos_V1_Executor_Event.Message) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Event_Message(_ m: inout Mesos_V1_Executor_Event.Message, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Executor_Event_Message)
@@ -6683,61 +8506,119 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readBytes()
                         m.data = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasData { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasData {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Executor_Event_Subscribed(_ m: inout Mesos_V1_Executor_Event.Subscribed) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Executor_Event_Subscribed(_ m: inout Mesos_V1_Executor_Event.Subscribed, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Executor_Event_Subscribed)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.executorInfo
-                        try self.readMesos_V1_ExecutorInfo(&value)
-                        m.executorInfo = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_ExecutorInfo()
+                            try self.readMesos_V1_ExecutorInfo(&value, fresh: true)
+                            m.executorInfo = value
+                        } else {
+                            var value = m.executorInfo
+                            try self.readMesos_V1_ExecutorInfo(&value, fresh: false)
+                            m.executorInfo = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.frameworkInfo
-                        try self.readMesos_V1_FrameworkInfo(&value)
-                        m.frameworkInfo = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_FrameworkInfo()
+                            try self.readMesos_V1_FrameworkInfo(&value, fresh: true)
+                            m.frameworkInfo = value
+                        } else {
+                            var value = m.frameworkInfo
+                            try self.readMesos_V1_FrameworkInfo(&value, fresh: false)
+                            m.frameworkInfo = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.agentInfo
-                        try self.readMesos_V1_AgentInfo(&value)
-                        m.agentInfo = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_AgentInfo()
+                            try self.readMesos_V1_AgentInfo(&value, fresh: true)
+                            m.agentInfo = value
+                        } else {
+                            var value = m.agentInfo
+                            try self.readMesos_V1_AgentInfo(&value, fresh: false)
+                            m.agentInfo = value
+                        }
+                        seen |= 4
                     case 4:
-                        var value = m.containerID
-                        try self.readMesos_V1_ContainerID(&value)
-                        m.containerID = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_ContainerID()
+                            try self.readMesos_V1_ContainerID(&value, fresh: true)
+                            m.containerID = value
+                        } else {
+                            var value = m.containerID
+                            try self.readMesos_V1_ContainerID(&value, fresh: false)
+                            m.containerID = value
+                        }
+                        seen |= 8
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasExecutorInfo || !m.hasFrameworkInfo || !m.hasAgentInfo { throw .invalid }
+        if fresh {
+            if seen & 7 != 7 { throw .invalid }
+        } else if !m.hasExecutorInfo || !m.hasFrameworkInfo || !m.hasAgentInfo {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint(_ m: inout Mesos_V1_Scheduler_AttributeConstraint) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_AttributeConstraint(_ m: inout Mesos_V1_Scheduler_AttributeConstraint, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_AttributeConstraint)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.selector
-                        try self.readMesos_V1_Scheduler_AttributeConstraint_Selector(&value)
-                        m.selector = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_Scheduler_AttributeConstraint.Selector()
+                            try self.readMesos_V1_Scheduler_AttributeConstraint_Selector(&value, fresh: true)
+                            m.selector = value
+                        } else {
+                            var value = m.selector
+                            try self.readMesos_V1_Scheduler_AttributeConstraint_Selector(&value, fresh: false)
+                            m.selector = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.predicate
-                        try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate(&value)
-                        m.predicate = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate()
+                            try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate(&value, fresh: true)
+                            m.predicate = value
+                        } else {
+                            var value = m.predicate
+                            try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate(&value, fresh: false)
+                            m.predicate = value
+                        }
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasSelector || !m.hasPredicate { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasSelector || !m.hasPredicate {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_AttributeConstraint_Predicate)
@@ -6746,39 +8627,45 @@ extension GeneratedJSONReader {
                     case 1:
                         if m.predicate != nil { throw .invalid }
                         var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.Exists()
-                        try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(&value)
+                        try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(&value, fresh: true)
                         m.exists = value
+                        seen |= 1
                     case 2:
                         if m.predicate != nil { throw .invalid }
                         var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.NotExists()
-                        try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(&value)
+                        try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(&value, fresh: true)
                         m.notExists = value
+                        seen |= 2
                     case 3:
                         if m.predicate != nil { throw .invalid }
                         var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextEquals()
-                        try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(&value)
+                        try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(&value, fresh: true)
                         m.textEquals = value
+                        seen |= 4
                     case 4:
                         if m.predicate != nil { throw .invalid }
                         var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotEquals()
-                        try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(&value)
+                        try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(&value, fresh: true)
                         m.textNotEquals = value
+                        seen |= 8
                     case 5:
                         if m.predicate != nil { throw .invalid }
                         var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextMatches()
-                        try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(&value)
+                        try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(&value, fresh: true)
                         m.textMatches = value
+                        seen |= 16
                     case 6:
                         if m.predicate != nil { throw .invalid }
                         var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotMatches()
-                        try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(&value)
+                        try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(&value, fresh: true)
                         m.textNotMatches = value
+                        seen |= 32
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.Exists) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.Exists, fresh: Bool) throws(GeneratedCodecFailure) {
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_AttributeConstraint_Predicate_Exists)
@@ -6789,7 +8676,7 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.NotExists) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.NotExists, fresh: Bool) throws(GeneratedCodecFailure) {
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists)
@@ -6800,7 +8687,8 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextEquals) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextEquals, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals)
@@ -6809,13 +8697,19 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.value = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextMatches) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextMatches, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches)
@@ -6824,13 +8718,19 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.regex = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasRegex { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasRegex {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotEquals) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotEquals, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals)
@@ -6839,13 +8739,19 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.value = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasValue { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasValue {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotMatches) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotMatches, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches)
@@ -6854,13 +8760,19 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.regex = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasRegex { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasRegex {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_AttributeConstraint_Selector(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Selector) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_AttributeConstraint_Selector(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Selector, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_AttributeConstraint_Selector)
@@ -6870,483 +8782,788 @@ extension GeneratedJSONReader {
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Scheduler_AttributeConstraint_Selector_PseudoattributeType(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Scheduler_AttributeConstraint_Selector_PseudoattributeType)) else { continue }
                         if m.selector != nil { throw .invalid }
                         m.pseudoattributeType = value
+                        seen |= 1
                     case 2:
                         let value = try self.readString()
                         if m.selector != nil { throw .invalid }
                         m.attributeName = value
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_Call(_ m: inout Mesos_V1_Scheduler_Call) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call(_ m: inout Mesos_V1_Scheduler_Call, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.frameworkID
-                        try self.readMesos_V1_FrameworkID(&value)
-                        m.frameworkID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_FrameworkID()
+                            try self.readMesos_V1_FrameworkID(&value, fresh: true)
+                            m.frameworkID = value
+                        } else {
+                            var value = m.frameworkID
+                            try self.readMesos_V1_FrameworkID(&value, fresh: false)
+                            m.frameworkID = value
+                        }
+                        seen |= 1
                     case 2:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Scheduler_Call_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Scheduler_Call_TypeEnum)) else { continue }
                         m.type = value
+                        seen |= 2
                     case 3:
-                        var value = m.subscribe
-                        try self.readMesos_V1_Scheduler_Call_Subscribe(&value)
-                        m.subscribe = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_Scheduler_Call.Subscribe()
+                            try self.readMesos_V1_Scheduler_Call_Subscribe(&value, fresh: true)
+                            m.subscribe = value
+                        } else {
+                            var value = m.subscribe
+                            try self.readMesos_V1_Scheduler_Call_Subscribe(&value, fresh: false)
+                            m.subscribe = value
+                        }
+                        seen |= 4
                     case 4:
-                        var value = m.accept
-                        try self.readMesos_V1_Scheduler_Call_Accept(&value)
-                        m.accept = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_Scheduler_Call.Accept()
+                            try self.readMesos_V1_Scheduler_Call_Accept(&value, fresh: true)
+                            m.accept = value
+                        } else {
+                            var value = m.accept
+                            try self.readMesos_V1_Scheduler_Call_Accept(&value, fresh: false)
+                            m.accept = value
+                        }
+                        seen |= 8
                     case 5:
-                        var value = m.decline
-                        try self.readMesos_V1_Scheduler_Call_Decline(&value)
-                        m.decline = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_Scheduler_Call.Decline()
+                            try self.readMesos_V1_Scheduler_Call_Decline(&value, fresh: true)
+                            m.decline = value
+                        } else {
+                            var value = m.decline
+                            try self.readMesos_V1_Scheduler_Call_Decline(&value, fresh: false)
+                            m.decline = value
+                        }
+                        seen |= 16
                     case 6:
-                        var value = m.acceptInverseOffers
-                        try self.readMesos_V1_Scheduler_Call_AcceptInverseOffers(&value)
-                        m.acceptInverseOffers = value
+                        if fresh && seen & 32 == 0 {
+                            var value = Mesos_V1_Scheduler_Call.AcceptInverseOffers()
+                            try self.readMesos_V1_Scheduler_Call_AcceptInverseOffers(&value, fresh: true)
+                            m.acceptInverseOffers = value
+                        } else {
+                            var value = m.acceptInverseOffers
+                            try self.readMesos_V1_Scheduler_Call_AcceptInverseOffers(&value, fresh: false)
+                            m.acceptInverseOffers = value
+                        }
+                        seen |= 32
                     case 7:
-                        var value = m.declineInverseOffers
-                        try self.readMesos_V1_Scheduler_Call_DeclineInverseOffers(&value)
-                        m.declineInverseOffers = value
+                        if fresh && seen & 64 == 0 {
+                            var value = Mesos_V1_Scheduler_Call.DeclineInverseOffers()
+                            try self.readMesos_V1_Scheduler_Call_DeclineInverseOffers(&value, fresh: true)
+                            m.declineInverseOffers = value
+                        } else {
+                            var value = m.declineInverseOffers
+                            try self.readMesos_V1_Scheduler_Call_DeclineInverseOffers(&value, fresh: false)
+                            m.declineInverseOffers = value
+                        }
+                        seen |= 64
                     case 8:
-                        var value = m.revive
-                        try self.readMesos_V1_Scheduler_Call_Revive(&value)
-                        m.revive = value
+                        if fresh && seen & 128 == 0 {
+                            var value = Mesos_V1_Scheduler_Call.Revive()
+                            try self.readMesos_V1_Scheduler_Call_Revive(&value, fresh: true)
+                            m.revive = value
+                        } else {
+                            var value = m.revive
+                            try self.readMesos_V1_Scheduler_Call_Revive(&value, fresh: false)
+                            m.revive = value
+                        }
+                        seen |= 128
                     case 9:
-                        var value = m.kill
-                        try self.readMesos_V1_Scheduler_Call_Kill(&value)
-                        m.kill = value
+                        if fresh && seen & 256 == 0 {
+                            var value = Mesos_V1_Scheduler_Call.Kill()
+                            try self.readMesos_V1_Scheduler_Call_Kill(&value, fresh: true)
+                            m.kill = value
+                        } else {
+                            var value = m.kill
+                            try self.readMesos_V1_Scheduler_Call_Kill(&value, fresh: false)
+                            m.kill = value
+                        }
+                        seen |= 256
                     case 10:
-                        var value = m.shutdown
-                        try self.readMesos_V1_Scheduler_Call_Shutdown(&value)
-                        m.shutdown = value
+                        if fresh && seen & 512 == 0 {
+                            var value = Mesos_V1_Scheduler_Call.Shutdown()
+                            try self.readMesos_V1_Scheduler_Call_Shutdown(&value, fresh: true)
+                            m.shutdown = value
+                        } else {
+                            var value = m.shutdown
+                            try self.readMesos_V1_Scheduler_Call_Shutdown(&value, fresh: false)
+                            m.shutdown = value
+                        }
+                        seen |= 512
                     case 11:
-                        var value = m.acknowledge
-                        try self.readMesos_V1_Scheduler_Call_Acknowledge(&value)
-                        m.acknowledge = value
+                        if fresh && seen & 1024 == 0 {
+                            var value = Mesos_V1_Scheduler_Call.Acknowledge()
+                            try self.readMesos_V1_Scheduler_Call_Acknowledge(&value, fresh: true)
+                            m.acknowledge = value
+                        } else {
+                            var value = m.acknowledge
+                            try self.readMesos_V1_Scheduler_Call_Acknowledge(&value, fresh: false)
+                            m.acknowledge = value
+                        }
+                        seen |= 1024
                     case 12:
-                        var value = m.acknowledgeOperationStatus
-                        try self.readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(&value)
-                        m.acknowledgeOperationStatus = value
+                        if fresh && seen & 2048 == 0 {
+                            var value = Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus()
+                            try self.readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(&value, fresh: true)
+                            m.acknowledgeOperationStatus = value
+                        } else {
+                            var value = m.acknowledgeOperationStatus
+                            try self.readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(&value, fresh: false)
+                            m.acknowledgeOperationStatus = value
+                        }
+                        seen |= 2048
                     case 13:
-                        var value = m.reconcile
-                        try self.readMesos_V1_Scheduler_Call_Reconcile(&value)
-                        m.reconcile = value
+                        if fresh && seen & 4096 == 0 {
+                            var value = Mesos_V1_Scheduler_Call.Reconcile()
+                            try self.readMesos_V1_Scheduler_Call_Reconcile(&value, fresh: true)
+                            m.reconcile = value
+                        } else {
+                            var value = m.reconcile
+                            try self.readMesos_V1_Scheduler_Call_Reconcile(&value, fresh: false)
+                            m.reconcile = value
+                        }
+                        seen |= 4096
                     case 14:
-                        var value = m.reconcileOperations
-                        try self.readMesos_V1_Scheduler_Call_ReconcileOperations(&value)
-                        m.reconcileOperations = value
+                        if fresh && seen & 8192 == 0 {
+                            var value = Mesos_V1_Scheduler_Call.ReconcileOperations()
+                            try self.readMesos_V1_Scheduler_Call_ReconcileOperations(&value, fresh: true)
+                            m.reconcileOperations = value
+                        } else {
+                            var value = m.reconcileOperations
+                            try self.readMesos_V1_Scheduler_Call_ReconcileOperations(&value, fresh: false)
+                            m.reconcileOperations = value
+                        }
+                        seen |= 8192
                     case 15:
-                        var value = m.message
-                        try self.readMesos_V1_Scheduler_Call_Message(&value)
-                        m.message = value
+                        if fresh && seen & 16384 == 0 {
+                            var value = Mesos_V1_Scheduler_Call.Message()
+                            try self.readMesos_V1_Scheduler_Call_Message(&value, fresh: true)
+                            m.message = value
+                        } else {
+                            var value = m.message
+                            try self.readMesos_V1_Scheduler_Call_Message(&value, fresh: false)
+                            m.message = value
+                        }
+                        seen |= 16384
                     case 16:
-                        var value = m.request
-                        try self.readMesos_V1_Scheduler_Call_Request(&value)
-                        m.request = value
+                        if fresh && seen & 32768 == 0 {
+                            var value = Mesos_V1_Scheduler_Call.Request()
+                            try self.readMesos_V1_Scheduler_Call_Request(&value, fresh: true)
+                            m.request = value
+                        } else {
+                            var value = m.request
+                            try self.readMesos_V1_Scheduler_Call_Request(&value, fresh: false)
+                            m.request = value
+                        }
+                        seen |= 32768
                     case 17:
-                        var value = m.suppress
-                        try self.readMesos_V1_Scheduler_Call_Suppress(&value)
-                        m.suppress = value
+                        if fresh && seen & 65536 == 0 {
+                            var value = Mesos_V1_Scheduler_Call.Suppress()
+                            try self.readMesos_V1_Scheduler_Call_Suppress(&value, fresh: true)
+                            m.suppress = value
+                        } else {
+                            var value = m.suppress
+                            try self.readMesos_V1_Scheduler_Call_Suppress(&value, fresh: false)
+                            m.suppress = value
+                        }
+                        seen |= 65536
                     case 18:
-                        var value = m.updateFramework
-                        try self.readMesos_V1_Scheduler_Call_UpdateFramework(&value)
-                        m.updateFramework = value
+                        if fresh && seen & 131072 == 0 {
+                            var value = Mesos_V1_Scheduler_Call.UpdateFramework()
+                            try self.readMesos_V1_Scheduler_Call_UpdateFramework(&value, fresh: true)
+                            m.updateFramework = value
+                        } else {
+                            var value = m.updateFramework
+                            try self.readMesos_V1_Scheduler_Call_UpdateFramework(&value, fresh: false)
+                            m.updateFramework = value
+                        }
+                        seen |= 131072
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_Call_Accept(_ m: inout Mesos_V1_Scheduler_Call.Accept) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_Accept(_ m: inout Mesos_V1_Scheduler_Call.Accept, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_Accept)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.offerIds
+                        var list = fresh && seen & 1 == 0 ? [] : m.offerIds
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_OfferID()
-                                    try self.readMesos_V1_OfferID(&value)
+                                    try self.readMesos_V1_OfferID(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_OfferID()
-                                try self.readMesos_V1_OfferID(&value)
+                                try self.readMesos_V1_OfferID(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.offerIds = list
+                        seen |= 1
                     case 2:
-                        var list = m.operations
+                        var list = fresh && seen & 2 == 0 ? [] : m.operations
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Offer.Operation()
-                                    try self.readMesos_V1_Offer_Operation(&value)
+                                    try self.readMesos_V1_Offer_Operation(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Offer.Operation()
-                                try self.readMesos_V1_Offer_Operation(&value)
+                                try self.readMesos_V1_Offer_Operation(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.operations = list
+                        seen |= 2
                     case 3:
-                        var value = m.filters
-                        try self.readMesos_V1_Filters(&value)
-                        m.filters = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_Filters()
+                            try self.readMesos_V1_Filters(&value, fresh: true)
+                            m.filters = value
+                        } else {
+                            var value = m.filters
+                            try self.readMesos_V1_Filters(&value, fresh: false)
+                            m.filters = value
+                        }
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_Call_AcceptInverseOffers(_ m: inout Mesos_V1_Scheduler_Call.AcceptInverseOffers) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_AcceptInverseOffers(_ m: inout Mesos_V1_Scheduler_Call.AcceptInverseOffers, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_AcceptInverseOffers)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.inverseOfferIds
+                        var list = fresh && seen & 1 == 0 ? [] : m.inverseOfferIds
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_OfferID()
-                                    try self.readMesos_V1_OfferID(&value)
+                                    try self.readMesos_V1_OfferID(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_OfferID()
-                                try self.readMesos_V1_OfferID(&value)
+                                try self.readMesos_V1_OfferID(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.inverseOfferIds = list
+                        seen |= 1
                     case 2:
-                        var value = m.filters
-                        try self.readMesos_V1_Filters(&value)
-                        m.filters = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Filters()
+                            try self.readMesos_V1_Filters(&value, fresh: true)
+                            m.filters = value
+                        } else {
+                            var value = m.filters
+                            try self.readMesos_V1_Filters(&value, fresh: false)
+                            m.filters = value
+                        }
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_Call_Acknowledge(_ m: inout Mesos_V1_Scheduler_Call.Acknowledge) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_Acknowledge(_ m: inout Mesos_V1_Scheduler_Call.Acknowledge, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_Acknowledge)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.agentID
-                        try self.readMesos_V1_AgentID(&value)
-                        m.agentID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_AgentID()
+                            try self.readMesos_V1_AgentID(&value, fresh: true)
+                            m.agentID = value
+                        } else {
+                            var value = m.agentID
+                            try self.readMesos_V1_AgentID(&value, fresh: false)
+                            m.agentID = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.taskID
-                        try self.readMesos_V1_TaskID(&value)
-                        m.taskID = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_TaskID()
+                            try self.readMesos_V1_TaskID(&value, fresh: true)
+                            m.taskID = value
+                        } else {
+                            var value = m.taskID
+                            try self.readMesos_V1_TaskID(&value, fresh: false)
+                            m.taskID = value
+                        }
+                        seen |= 2
                     case 3:
                         let value = try self.readBytes()
                         m.uuid = value
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasAgentID || !m.hasTaskID || !m.hasUuid { throw .invalid }
+        if fresh {
+            if seen & 7 != 7 { throw .invalid }
+        } else if !m.hasAgentID || !m.hasTaskID || !m.hasUuid {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(_ m: inout Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(_ m: inout Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_AcknowledgeOperationStatus)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.agentID
-                        try self.readMesos_V1_AgentID(&value)
-                        m.agentID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_AgentID()
+                            try self.readMesos_V1_AgentID(&value, fresh: true)
+                            m.agentID = value
+                        } else {
+                            var value = m.agentID
+                            try self.readMesos_V1_AgentID(&value, fresh: false)
+                            m.agentID = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.resourceProviderID
-                        try self.readMesos_V1_ResourceProviderID(&value)
-                        m.resourceProviderID = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_ResourceProviderID()
+                            try self.readMesos_V1_ResourceProviderID(&value, fresh: true)
+                            m.resourceProviderID = value
+                        } else {
+                            var value = m.resourceProviderID
+                            try self.readMesos_V1_ResourceProviderID(&value, fresh: false)
+                            m.resourceProviderID = value
+                        }
+                        seen |= 2
                     case 3:
                         let value = try self.readBytes()
                         m.uuid = value
+                        seen |= 4
                     case 4:
-                        var value = m.operationID
-                        try self.readMesos_V1_OperationID(&value)
-                        m.operationID = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_OperationID()
+                            try self.readMesos_V1_OperationID(&value, fresh: true)
+                            m.operationID = value
+                        } else {
+                            var value = m.operationID
+                            try self.readMesos_V1_OperationID(&value, fresh: false)
+                            m.operationID = value
+                        }
+                        seen |= 8
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasUuid || !m.hasOperationID { throw .invalid }
+        if fresh {
+            if seen & 12 != 12 { throw .invalid }
+        } else if !m.hasUuid || !m.hasOperationID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Call_Decline(_ m: inout Mesos_V1_Scheduler_Call.Decline) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_Decline(_ m: inout Mesos_V1_Scheduler_Call.Decline, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_Decline)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.offerIds
+                        var list = fresh && seen & 1 == 0 ? [] : m.offerIds
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_OfferID()
-                                    try self.readMesos_V1_OfferID(&value)
+                                    try self.readMesos_V1_OfferID(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_OfferID()
-                                try self.readMesos_V1_OfferID(&value)
+                                try self.readMesos_V1_OfferID(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.offerIds = list
+                        seen |= 1
                     case 2:
-                        var value = m.filters
-                        try self.readMesos_V1_Filters(&value)
-                        m.filters = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Filters()
+                            try self.readMesos_V1_Filters(&value, fresh: true)
+                            m.filters = value
+                        } else {
+                            var value = m.filters
+                            try self.readMesos_V1_Filters(&value, fresh: false)
+                            m.filters = value
+                        }
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_Call_DeclineInverseOffers(_ m: inout Mesos_V1_Scheduler_Call.DeclineInverseOffers) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_DeclineInverseOffers(_ m: inout Mesos_V1_Scheduler_Call.DeclineInverseOffers, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_DeclineInverseOffers)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.inverseOfferIds
+                        var list = fresh && seen & 1 == 0 ? [] : m.inverseOfferIds
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_OfferID()
-                                    try self.readMesos_V1_OfferID(&value)
+                                    try self.readMesos_V1_OfferID(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_OfferID()
-                                try self.readMesos_V1_OfferID(&value)
+                                try self.readMesos_V1_OfferID(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.inverseOfferIds = list
+                        seen |= 1
                     case 2:
-                        var value = m.filters
-                        try self.readMesos_V1_Filters(&value)
-                        m.filters = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Filters()
+                            try self.readMesos_V1_Filters(&value, fresh: true)
+                            m.filters = value
+                        } else {
+                            var value = m.filters
+                            try self.readMesos_V1_Filters(&value, fresh: false)
+                            m.filters = value
+                        }
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_Call_Kill(_ m: inout Mesos_V1_Scheduler_Call.Kill) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_Kill(_ m: inout Mesos_V1_Scheduler_Call.Kill, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_Kill)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.taskID
-                        try self.readMesos_V1_TaskID(&value)
-                        m.taskID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_TaskID()
+                            try self.readMesos_V1_TaskID(&value, fresh: true)
+                            m.taskID = value
+                        } else {
+                            var value = m.taskID
+                            try self.readMesos_V1_TaskID(&value, fresh: false)
+                            m.taskID = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.agentID
-                        try self.readMesos_V1_AgentID(&value)
-                        m.agentID = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_AgentID()
+                            try self.readMesos_V1_AgentID(&value, fresh: true)
+                            m.agentID = value
+                        } else {
+                            var value = m.agentID
+                            try self.readMesos_V1_AgentID(&value, fresh: false)
+                            m.agentID = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.killPolicy
-                        try self.readMesos_V1_KillPolicy(&value)
-                        m.killPolicy = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_KillPolicy()
+                            try self.readMesos_V1_KillPolicy(&value, fresh: true)
+                            m.killPolicy = value
+                        } else {
+                            var value = m.killPolicy
+                            try self.readMesos_V1_KillPolicy(&value, fresh: false)
+                            m.killPolicy = value
+                        }
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasTaskID { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasTaskID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Call_Message(_ m: inout Mesos_V1_Scheduler_Call.Message) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_Message(_ m: inout Mesos_V1_Scheduler_Call.Message, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_Message)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.agentID
-                        try self.readMesos_V1_AgentID(&value)
-                        m.agentID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_AgentID()
+                            try self.readMesos_V1_AgentID(&value, fresh: true)
+                            m.agentID = value
+                        } else {
+                            var value = m.agentID
+                            try self.readMesos_V1_AgentID(&value, fresh: false)
+                            m.agentID = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.executorID
-                        try self.readMesos_V1_ExecutorID(&value)
-                        m.executorID = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_ExecutorID()
+                            try self.readMesos_V1_ExecutorID(&value, fresh: true)
+                            m.executorID = value
+                        } else {
+                            var value = m.executorID
+                            try self.readMesos_V1_ExecutorID(&value, fresh: false)
+                            m.executorID = value
+                        }
+                        seen |= 2
                     case 3:
                         let value = try self.readBytes()
                         m.data = value
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasAgentID || !m.hasExecutorID || !m.hasData { throw .invalid }
+        if fresh {
+            if seen & 7 != 7 { throw .invalid }
+        } else if !m.hasAgentID || !m.hasExecutorID || !m.hasData {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Call_Reconcile(_ m: inout Mesos_V1_Scheduler_Call.Reconcile) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_Reconcile(_ m: inout Mesos_V1_Scheduler_Call.Reconcile, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_Reconcile)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.tasks
+                        var list = fresh && seen & 1 == 0 ? [] : m.tasks
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Scheduler_Call.Reconcile.Task()
-                                    try self.readMesos_V1_Scheduler_Call_Reconcile_Task(&value)
+                                    try self.readMesos_V1_Scheduler_Call_Reconcile_Task(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Scheduler_Call.Reconcile.Task()
-                                try self.readMesos_V1_Scheduler_Call_Reconcile_Task(&value)
+                                try self.readMesos_V1_Scheduler_Call_Reconcile_Task(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.tasks = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_Call_Reconcile_Task(_ m: inout Mesos_V1_Scheduler_Call.Reconcile.Task) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_Reconcile_Task(_ m: inout Mesos_V1_Scheduler_Call.Reconcile.Task, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_Reconcile_Task)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.taskID
-                        try self.readMesos_V1_TaskID(&value)
-                        m.taskID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_TaskID()
+                            try self.readMesos_V1_TaskID(&value, fresh: true)
+                            m.taskID = value
+                        } else {
+                            var value = m.taskID
+                            try self.readMesos_V1_TaskID(&value, fresh: false)
+                            m.taskID = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.agentID
-                        try self.readMesos_V1_AgentID(&value)
-                        m.agentID = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_AgentID()
+                            try self.readMesos_V1_AgentID(&value, fresh: true)
+                            m.agentID = value
+                        } else {
+                            var value = m.agentID
+                            try self.readMesos_V1_AgentID(&value, fresh: false)
+                            m.agentID = value
+                        }
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasTaskID { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasTaskID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Call_ReconcileOperations(_ m: inout Mesos_V1_Scheduler_Call.ReconcileOperations) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_ReconcileOperations(_ m: inout Mesos_V1_Scheduler_Call.ReconcileOperations, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_ReconcileOperations)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.operations
+                        var list = fresh && seen & 1 == 0 ? [] : m.operations
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Scheduler_Call.ReconcileOperations.Operation()
-                                    try self.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&value)
+                                    try self.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Scheduler_Call.ReconcileOperations.Operation()
-                                try self.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&value)
+                                try self.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.operations = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(_ m: inout Mesos_V1_Scheduler_Call.ReconcileOperations.Operation) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(_ m: inout Mesos_V1_Scheduler_Call.ReconcileOperations.Operation, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_ReconcileOperations_Operation)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.operationID
-                        try self.readMesos_V1_OperationID(&value)
-                        m.operationID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_OperationID()
+                            try self.readMesos_V1_OperationID(&value, fresh: true)
+                            m.operationID = value
+                        } else {
+                            var value = m.operationID
+                            try self.readMesos_V1_OperationID(&value, fresh: false)
+                            m.operationID = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.agentID
-                        try self.readMesos_V1_AgentID(&value)
-                        m.agentID = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_AgentID()
+                            try self.readMesos_V1_AgentID(&value, fresh: true)
+                            m.agentID = value
+                        } else {
+                            var value = m.agentID
+                            try self.readMesos_V1_AgentID(&value, fresh: false)
+                            m.agentID = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.resourceProviderID
-                        try self.readMesos_V1_ResourceProviderID(&value)
-                        m.resourceProviderID = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_ResourceProviderID()
+                            try self.readMesos_V1_ResourceProviderID(&value, fresh: true)
+                            m.resourceProviderID = value
+                        } else {
+                            var value = m.resourceProviderID
+                            try self.readMesos_V1_ResourceProviderID(&value, fresh: false)
+                            m.resourceProviderID = value
+                        }
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasOperationID { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasOperationID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Call_Request(_ m: inout Mesos_V1_Scheduler_Call.Request) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_Request(_ m: inout Mesos_V1_Scheduler_Call.Request, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_Request)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.requests
+                        var list = fresh && seen & 1 == 0 ? [] : m.requests
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Request()
-                                    try self.readMesos_V1_Request(&value)
+                                    try self.readMesos_V1_Request(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Request()
-                                try self.readMesos_V1_Request(&value)
+                                try self.readMesos_V1_Request(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.requests = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_Call_Revive(_ m: inout Mesos_V1_Scheduler_Call.Revive) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_Revive(_ m: inout Mesos_V1_Scheduler_Call.Revive, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_Revive)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.roles
+                        var list = fresh && seen & 1 == 0 ? [] : m.roles
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
@@ -7361,43 +9578,71 @@ extension GeneratedJSONReader {
                             } while false
                         }
                         m.roles = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_Call_Shutdown(_ m: inout Mesos_V1_Scheduler_Call.Shutdown) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_Shutdown(_ m: inout Mesos_V1_Scheduler_Call.Shutdown, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_Shutdown)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.executorID
-                        try self.readMesos_V1_ExecutorID(&value)
-                        m.executorID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_ExecutorID()
+                            try self.readMesos_V1_ExecutorID(&value, fresh: true)
+                            m.executorID = value
+                        } else {
+                            var value = m.executorID
+                            try self.readMesos_V1_ExecutorID(&value, fresh: false)
+                            m.executorID = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.agentID
-                        try self.readMesos_V1_AgentID(&value)
-                        m.agentID = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_AgentID()
+                            try self.readMesos_V1_AgentID(&value, fresh: true)
+                            m.agentID = value
+                        } else {
+                            var value = m.agentID
+                            try self.readMesos_V1_AgentID(&value, fresh: false)
+                            m.agentID = value
+                        }
+                        seen |= 2
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasExecutorID || !m.hasAgentID { throw .invalid }
+        if fresh {
+            if seen & 3 != 3 { throw .invalid }
+        } else if !m.hasExecutorID || !m.hasAgentID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Call_Subscribe(_ m: inout Mesos_V1_Scheduler_Call.Subscribe) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_Subscribe(_ m: inout Mesos_V1_Scheduler_Call.Subscribe, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_Subscribe)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.frameworkInfo
-                        try self.readMesos_V1_FrameworkInfo(&value)
-                        m.frameworkInfo = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_FrameworkInfo()
+                            try self.readMesos_V1_FrameworkInfo(&value, fresh: true)
+                            m.frameworkInfo = value
+                        } else {
+                            var value = m.frameworkInfo
+                            try self.readMesos_V1_FrameworkInfo(&value, fresh: false)
+                            m.frameworkInfo = value
+                        }
+                        seen |= 1
                     case 2:
-                        var list = m.suppressedRoles
+                        var list = fresh && seen & 2 == 0 ? [] : m.suppressedRoles
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
@@ -7412,24 +9657,37 @@ extension GeneratedJSONReader {
                             } while false
                         }
                         m.suppressedRoles = list
+                        seen |= 2
                     case 3:
-                        var value = m.offerConstraints
-                        try self.readMesos_V1_Scheduler_OfferConstraints(&value)
-                        m.offerConstraints = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_Scheduler_OfferConstraints()
+                            try self.readMesos_V1_Scheduler_OfferConstraints(&value, fresh: true)
+                            m.offerConstraints = value
+                        } else {
+                            var value = m.offerConstraints
+                            try self.readMesos_V1_Scheduler_OfferConstraints(&value, fresh: false)
+                            m.offerConstraints = value
+                        }
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasFrameworkInfo { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasFrameworkInfo {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Call_Suppress(_ m: inout Mesos_V1_Scheduler_Call.Suppress) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_Suppress(_ m: inout Mesos_V1_Scheduler_Call.Suppress, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_Suppress)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.roles
+                        var list = fresh && seen & 1 == 0 ? [] : m.roles
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
@@ -7444,23 +9702,32 @@ extension GeneratedJSONReader {
                             } while false
                         }
                         m.roles = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_Call_UpdateFramework(_ m: inout Mesos_V1_Scheduler_Call.UpdateFramework) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Call_UpdateFramework(_ m: inout Mesos_V1_Scheduler_Call.UpdateFramework, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Call_UpdateFramework)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.frameworkInfo
-                        try self.readMesos_V1_FrameworkInfo(&value)
-                        m.frameworkInfo = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_FrameworkInfo()
+                            try self.readMesos_V1_FrameworkInfo(&value, fresh: true)
+                            m.frameworkInfo = value
+                        } else {
+                            var value = m.frameworkInfo
+                            try self.readMesos_V1_FrameworkInfo(&value, fresh: false)
+                            m.frameworkInfo = value
+                        }
+                        seen |= 1
                     case 2:
-                        var list = m.suppressedRoles
+                        var list = fresh && seen & 2 == 0 ? [] : m.suppressedRoles
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
@@ -7475,17 +9742,30 @@ extension GeneratedJSONReader {
                             } while false
                         }
                         m.suppressedRoles = list
+                        seen |= 2
                     case 3:
-                        var value = m.offerConstraints
-                        try self.readMesos_V1_Scheduler_OfferConstraints(&value)
-                        m.offerConstraints = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_Scheduler_OfferConstraints()
+                            try self.readMesos_V1_Scheduler_OfferConstraints(&value, fresh: true)
+                            m.offerConstraints = value
+                        } else {
+                            var value = m.offerConstraints
+                            try self.readMesos_V1_Scheduler_OfferConstraints(&value, fresh: false)
+                            m.offerConstraints = value
+                        }
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasFrameworkInfo { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasFrameworkInfo {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Event(_ m: inout Mesos_V1_Scheduler_Event) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event(_ m: inout Mesos_V1_Scheduler_Event, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Event)
@@ -7494,52 +9774,124 @@ extension GeneratedJSONReader {
                     case 1:
                         guard let value = GeneratedJSONEnums.value_Mesos_V1_Scheduler_Event_TypeEnum(try self.readEnum(GeneratedJSONEnums.names_Mesos_V1_Scheduler_Event_TypeEnum)) else { continue }
                         m.type = value
+                        seen |= 1
                     case 2:
-                        var value = m.subscribed
-                        try self.readMesos_V1_Scheduler_Event_Subscribed(&value)
-                        m.subscribed = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_Scheduler_Event.Subscribed()
+                            try self.readMesos_V1_Scheduler_Event_Subscribed(&value, fresh: true)
+                            m.subscribed = value
+                        } else {
+                            var value = m.subscribed
+                            try self.readMesos_V1_Scheduler_Event_Subscribed(&value, fresh: false)
+                            m.subscribed = value
+                        }
+                        seen |= 2
                     case 3:
-                        var value = m.offers
-                        try self.readMesos_V1_Scheduler_Event_Offers(&value)
-                        m.offers = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_Scheduler_Event.Offers()
+                            try self.readMesos_V1_Scheduler_Event_Offers(&value, fresh: true)
+                            m.offers = value
+                        } else {
+                            var value = m.offers
+                            try self.readMesos_V1_Scheduler_Event_Offers(&value, fresh: false)
+                            m.offers = value
+                        }
+                        seen |= 4
                     case 4:
-                        var value = m.inverseOffers
-                        try self.readMesos_V1_Scheduler_Event_InverseOffers(&value)
-                        m.inverseOffers = value
+                        if fresh && seen & 8 == 0 {
+                            var value = Mesos_V1_Scheduler_Event.InverseOffers()
+                            try self.readMesos_V1_Scheduler_Event_InverseOffers(&value, fresh: true)
+                            m.inverseOffers = value
+                        } else {
+                            var value = m.inverseOffers
+                            try self.readMesos_V1_Scheduler_Event_InverseOffers(&value, fresh: false)
+                            m.inverseOffers = value
+                        }
+                        seen |= 8
                     case 5:
-                        var value = m.rescind
-                        try self.readMesos_V1_Scheduler_Event_Rescind(&value)
-                        m.rescind = value
+                        if fresh && seen & 16 == 0 {
+                            var value = Mesos_V1_Scheduler_Event.Rescind()
+                            try self.readMesos_V1_Scheduler_Event_Rescind(&value, fresh: true)
+                            m.rescind = value
+                        } else {
+                            var value = m.rescind
+                            try self.readMesos_V1_Scheduler_Event_Rescind(&value, fresh: false)
+                            m.rescind = value
+                        }
+                        seen |= 16
                     case 6:
-                        var value = m.rescindInverseOffer
-                        try self.readMesos_V1_Scheduler_Event_RescindInverseOffer(&value)
-                        m.rescindInverseOffer = value
+                        if fresh && seen & 32 == 0 {
+                            var value = Mesos_V1_Scheduler_Event.RescindInverseOffer()
+                            try self.readMesos_V1_Scheduler_Event_RescindInverseOffer(&value, fresh: true)
+                            m.rescindInverseOffer = value
+                        } else {
+                            var value = m.rescindInverseOffer
+                            try self.readMesos_V1_Scheduler_Event_RescindInverseOffer(&value, fresh: false)
+                            m.rescindInverseOffer = value
+                        }
+                        seen |= 32
                     case 7:
-                        var value = m.update
-                        try self.readMesos_V1_Scheduler_Event_Update(&value)
-                        m.update = value
+                        if fresh && seen & 64 == 0 {
+                            var value = Mesos_V1_Scheduler_Event.Update()
+                            try self.readMesos_V1_Scheduler_Event_Update(&value, fresh: true)
+                            m.update = value
+                        } else {
+                            var value = m.update
+                            try self.readMesos_V1_Scheduler_Event_Update(&value, fresh: false)
+                            m.update = value
+                        }
+                        seen |= 64
                     case 8:
-                        var value = m.updateOperationStatus
-                        try self.readMesos_V1_Scheduler_Event_UpdateOperationStatus(&value)
-                        m.updateOperationStatus = value
+                        if fresh && seen & 128 == 0 {
+                            var value = Mesos_V1_Scheduler_Event.UpdateOperationStatus()
+                            try self.readMesos_V1_Scheduler_Event_UpdateOperationStatus(&value, fresh: true)
+                            m.updateOperationStatus = value
+                        } else {
+                            var value = m.updateOperationStatus
+                            try self.readMesos_V1_Scheduler_Event_UpdateOperationStatus(&value, fresh: false)
+                            m.updateOperationStatus = value
+                        }
+                        seen |= 128
                     case 9:
-                        var value = m.message
-                        try self.readMesos_V1_Scheduler_Event_Message(&value)
-                        m.message = value
+                        if fresh && seen & 256 == 0 {
+                            var value = Mesos_V1_Scheduler_Event.Message()
+                            try self.readMesos_V1_Scheduler_Event_Message(&value, fresh: true)
+                            m.message = value
+                        } else {
+                            var value = m.message
+                            try self.readMesos_V1_Scheduler_Event_Message(&value, fresh: false)
+                            m.message = value
+                        }
+                        seen |= 256
                     case 10:
-                        var value = m.failure
-                        try self.readMesos_V1_Scheduler_Event_Failure(&value)
-                        m.failure = value
+                        if fresh && seen & 512 == 0 {
+                            var value = Mesos_V1_Scheduler_Event.Failure()
+                            try self.readMesos_V1_Scheduler_Event_Failure(&value, fresh: true)
+                            m.failure = value
+                        } else {
+                            var value = m.failure
+                            try self.readMesos_V1_Scheduler_Event_Failure(&value, fresh: false)
+                            m.failure = value
+                        }
+                        seen |= 512
                     case 11:
-                        var value = m.error
-                        try self.readMesos_V1_Scheduler_Event_Error(&value)
-                        m.error = value
+                        if fresh && seen & 1024 == 0 {
+                            var value = Mesos_V1_Scheduler_Event.Error()
+                            try self.readMesos_V1_Scheduler_Event_Error(&value, fresh: true)
+                            m.error = value
+                        } else {
+                            var value = m.error
+                            try self.readMesos_V1_Scheduler_Event_Error(&value, fresh: false)
+                            m.error = value
+                        }
+                        seen |= 1024
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_Event_Error(_ m: inout Mesos_V1_Scheduler_Event.Error) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_Error(_ m: inout Mesos_V1_Scheduler_Event.Error, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Event_Error)
@@ -7548,277 +9900,396 @@ extension GeneratedJSONReader {
                     case 1:
                         let value = try self.readString()
                         m.message = value
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasMessage { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasMessage {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Event_Failure(_ m: inout Mesos_V1_Scheduler_Event.Failure) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_Failure(_ m: inout Mesos_V1_Scheduler_Event.Failure, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Event_Failure)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.agentID
-                        try self.readMesos_V1_AgentID(&value)
-                        m.agentID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_AgentID()
+                            try self.readMesos_V1_AgentID(&value, fresh: true)
+                            m.agentID = value
+                        } else {
+                            var value = m.agentID
+                            try self.readMesos_V1_AgentID(&value, fresh: false)
+                            m.agentID = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.executorID
-                        try self.readMesos_V1_ExecutorID(&value)
-                        m.executorID = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_ExecutorID()
+                            try self.readMesos_V1_ExecutorID(&value, fresh: true)
+                            m.executorID = value
+                        } else {
+                            var value = m.executorID
+                            try self.readMesos_V1_ExecutorID(&value, fresh: false)
+                            m.executorID = value
+                        }
+                        seen |= 2
                     case 3:
                         let value = try self.readInt32()
                         m.status = value
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_Event_InverseOffers(_ m: inout Mesos_V1_Scheduler_Event.InverseOffers) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_InverseOffers(_ m: inout Mesos_V1_Scheduler_Event.InverseOffers, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Event_InverseOffers)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.inverseOffers
+                        var list = fresh && seen & 1 == 0 ? [] : m.inverseOffers
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_InverseOffer()
-                                    try self.readMesos_V1_InverseOffer(&value)
+                                    try self.readMesos_V1_InverseOffer(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_InverseOffer()
-                                try self.readMesos_V1_InverseOffer(&value)
+                                try self.readMesos_V1_InverseOffer(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.inverseOffers = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_Event_Message(_ m: inout Mesos_V1_Scheduler_Event.Message) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_Message(_ m: inout Mesos_V1_Scheduler_Event.Message, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Event_Message)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.agentID
-                        try self.readMesos_V1_AgentID(&value)
-                        m.agentID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_AgentID()
+                            try self.readMesos_V1_AgentID(&value, fresh: true)
+                            m.agentID = value
+                        } else {
+                            var value = m.agentID
+                            try self.readMesos_V1_AgentID(&value, fresh: false)
+                            m.agentID = value
+                        }
+                        seen |= 1
                     case 2:
-                        var value = m.executorID
-                        try self.readMesos_V1_ExecutorID(&value)
-                        m.executorID = value
+                        if fresh && seen & 2 == 0 {
+                            var value = Mesos_V1_ExecutorID()
+                            try self.readMesos_V1_ExecutorID(&value, fresh: true)
+                            m.executorID = value
+                        } else {
+                            var value = m.executorID
+                            try self.readMesos_V1_ExecutorID(&value, fresh: false)
+                            m.executorID = value
+                        }
+                        seen |= 2
                     case 3:
                         let value = try self.readBytes()
                         m.data = value
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasAgentID || !m.hasExecutorID || !m.hasData { throw .invalid }
+        if fresh {
+            if seen & 7 != 7 { throw .invalid }
+        } else if !m.hasAgentID || !m.hasExecutorID || !m.hasData {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Event_Offers(_ m: inout Mesos_V1_Scheduler_Event.Offers) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_Offers(_ m: inout Mesos_V1_Scheduler_Event.Offers, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Event_Offers)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.offers
+                        var list = fresh && seen & 1 == 0 ? [] : m.offers
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Offer()
-                                    try self.readMesos_V1_Offer(&value)
+                                    try self.readMesos_V1_Offer(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Offer()
-                                try self.readMesos_V1_Offer(&value)
+                                try self.readMesos_V1_Offer(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.offers = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_Event_Rescind(_ m: inout Mesos_V1_Scheduler_Event.Rescind) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_Rescind(_ m: inout Mesos_V1_Scheduler_Event.Rescind, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Event_Rescind)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.offerID
-                        try self.readMesos_V1_OfferID(&value)
-                        m.offerID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_OfferID()
+                            try self.readMesos_V1_OfferID(&value, fresh: true)
+                            m.offerID = value
+                        } else {
+                            var value = m.offerID
+                            try self.readMesos_V1_OfferID(&value, fresh: false)
+                            m.offerID = value
+                        }
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasOfferID { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasOfferID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Event_RescindInverseOffer(_ m: inout Mesos_V1_Scheduler_Event.RescindInverseOffer) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_RescindInverseOffer(_ m: inout Mesos_V1_Scheduler_Event.RescindInverseOffer, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Event_RescindInverseOffer)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.inverseOfferID
-                        try self.readMesos_V1_OfferID(&value)
-                        m.inverseOfferID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_OfferID()
+                            try self.readMesos_V1_OfferID(&value, fresh: true)
+                            m.inverseOfferID = value
+                        } else {
+                            var value = m.inverseOfferID
+                            try self.readMesos_V1_OfferID(&value, fresh: false)
+                            m.inverseOfferID = value
+                        }
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasInverseOfferID { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasInverseOfferID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Event_Subscribed(_ m: inout Mesos_V1_Scheduler_Event.Subscribed) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_Subscribed(_ m: inout Mesos_V1_Scheduler_Event.Subscribed, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Event_Subscribed)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.frameworkID
-                        try self.readMesos_V1_FrameworkID(&value)
-                        m.frameworkID = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_FrameworkID()
+                            try self.readMesos_V1_FrameworkID(&value, fresh: true)
+                            m.frameworkID = value
+                        } else {
+                            var value = m.frameworkID
+                            try self.readMesos_V1_FrameworkID(&value, fresh: false)
+                            m.frameworkID = value
+                        }
+                        seen |= 1
                     case 2:
                         let value = try self.readDouble()
                         m.heartbeatIntervalSeconds = value
+                        seen |= 2
                     case 3:
-                        var value = m.masterInfo
-                        try self.readMesos_V1_MasterInfo(&value)
-                        m.masterInfo = value
+                        if fresh && seen & 4 == 0 {
+                            var value = Mesos_V1_MasterInfo()
+                            try self.readMesos_V1_MasterInfo(&value, fresh: true)
+                            m.masterInfo = value
+                        } else {
+                            var value = m.masterInfo
+                            try self.readMesos_V1_MasterInfo(&value, fresh: false)
+                            m.masterInfo = value
+                        }
+                        seen |= 4
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasFrameworkID { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasFrameworkID {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Event_Update(_ m: inout Mesos_V1_Scheduler_Event.Update) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_Update(_ m: inout Mesos_V1_Scheduler_Event.Update, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Event_Update)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.status
-                        try self.readMesos_V1_TaskStatus(&value)
-                        m.status = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_TaskStatus()
+                            try self.readMesos_V1_TaskStatus(&value, fresh: true)
+                            m.status = value
+                        } else {
+                            var value = m.status
+                            try self.readMesos_V1_TaskStatus(&value, fresh: false)
+                            m.status = value
+                        }
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasStatus { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasStatus {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_Event_UpdateOperationStatus(_ m: inout Mesos_V1_Scheduler_Event.UpdateOperationStatus) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_Event_UpdateOperationStatus(_ m: inout Mesos_V1_Scheduler_Event.UpdateOperationStatus, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_Event_UpdateOperationStatus)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var value = m.status
-                        try self.readMesos_V1_OperationStatus(&value)
-                        m.status = value
+                        if fresh && seen & 1 == 0 {
+                            var value = Mesos_V1_OperationStatus()
+                            try self.readMesos_V1_OperationStatus(&value, fresh: true)
+                            m.status = value
+                        } else {
+                            var value = m.status
+                            try self.readMesos_V1_OperationStatus(&value, fresh: false)
+                            m.status = value
+                        }
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
-        if !m.hasStatus { throw .invalid }
+        if fresh {
+            if seen & 1 != 1 { throw .invalid }
+        } else if !m.hasStatus {
+            throw .invalid
+        }
     }
-    mutating func readMesos_V1_Scheduler_OfferConstraints(_ m: inout Mesos_V1_Scheduler_OfferConstraints) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_OfferConstraints(_ m: inout Mesos_V1_Scheduler_OfferConstraints, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_OfferConstraints)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var map = m.roleConstraints
+                        var map = fresh && seen & 1 == 0 ? [:] : m.roleConstraints
                         if try self.beginObject() {
                             repeat {
                                 let key = try self.readMapKey()
                                 var value = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints()
-                                try self.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints(&value)
+                                try self.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints(&value, fresh: true)
                                 map[key] = value
                             } while try self.nextMember()
                         }
                         m.roleConstraints = map
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_OfferConstraints_RoleConstraints(_ m: inout Mesos_V1_Scheduler_OfferConstraints.RoleConstraints) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_OfferConstraints_RoleConstraints(_ m: inout Mesos_V1_Scheduler_OfferConstraints.RoleConstraints, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_OfferConstraints_RoleConstraints)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.groups
+                        var list = fresh && seen & 1 == 0 ? [] : m.groups
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group()
-                                    try self.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&value)
+                                    try self.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group()
-                                try self.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&value)
+                                try self.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.groups = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()
         }
     }
-    mutating func readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(_ m: inout Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group) throws(GeneratedCodecFailure) {
+    mutating func readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(_ m: inout Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group, fresh: Bool) throws(GeneratedCodecFailure) {
+        var seen: UInt64 = 0
         if try self.beginObject() {
             repeat {
                 let field = try self.readKey(GeneratedJSONFields.fields_Mesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group)
                 if self.skipNull() { continue }
                 switch field {
                     case 1:
-                        var list = m.attributeConstraints
+                        var list = fresh && seen & 1 == 0 ? [] : m.attributeConstraints
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
                                     var value = Mesos_V1_Scheduler_AttributeConstraint()
-                                    try self.readMesos_V1_Scheduler_AttributeConstraint(&value)
+                                    try self.readMesos_V1_Scheduler_AttributeConstraint(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
                                 var value = Mesos_V1_Scheduler_AttributeConstraint()
-                                try self.readMesos_V1_Scheduler_AttributeConstraint(&value)
+                                try self.readMesos_V1_Scheduler_AttributeConstraint(&value, fresh: true)
                                 list.append(value)
                             } while false
                         }
                         m.attributeConstraints = list
+                        seen |= 1
                     default: try self.skipValue()
                 }
             } while try self.nextMember()

@@ -76,9 +76,11 @@ struct GeneratedBinaryReader {
         return GeneratedBinaryReader(base: self.base, start: start, end: start + length, depth: self.depth)
     }
 
-    /// Reads a length-delimited message into `message` (merging, as protobuf does for a repeated occurrence).
+    /// Reads a length-delimited message into `message`, merging into what it holds (as protobuf does for a field
+    /// that occurs twice). `fresh` says `message` is a new value, so a fallback needs no copy of it to start again.
     @inline(__always) mutating func readMessage<M: SwiftProtobuf.Message>(
         _ message: inout M,
+        fresh: Bool,
         _ read: (inout GeneratedBinaryReader, inout M) throws(GeneratedCodecFailure) -> Void
     ) throws(GeneratedCodecFailure) {
         let length = try self.readLength()
@@ -87,11 +89,11 @@ struct GeneratedBinaryReader {
         let depth = self.depth + 1
         guard depth <= Self.maximumDepth else { throw .fallback }
         var reader = GeneratedBinaryReader(base: self.base, start: start, end: start + length, depth: depth)
-        let before = message
+        let before: M? = fresh ? nil : message
         do {
             try read(&reader, &message)
         } catch .fallback {
-            message = before
+            message = before ?? M()
             try Self.referenceMerge(&message, UnsafeRawBufferPointer(start: self.base + start, count: length), depth: depth)
         }
     }

@@ -162,6 +162,19 @@ struct GeneratedJSONReader {
     /// if the string needs the slow path (escapes, non-ASCII, control characters, or no end).
     @inline(__always) private func plainStringEnd(from start: Int) -> Int? {
         var at = start
+        // Eight bytes at a time while none of them is a quote, a backslash, a control character or non-ASCII.
+        while self.count - at >= 8 {
+            let word = load64(self.base, at)
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let control = (word &- ones &* 0x20) & ~word & highs
+            let quotes = (quote &- ones) & ~quote & highs
+            let backslashes = (backslash &- ones) & ~backslash & highs
+            if control | quotes | backslashes | (word & highs) != 0 { break }
+            at += 8
+        }
         while at < self.count {
             let c = self.base.load(fromByteOffset: at, as: UInt8.self)
             if c == UInt8(ascii: "\"") { return at }
@@ -419,7 +432,45 @@ struct GeneratedJSONReader {
         }
         guard c == UInt8(ascii: "-") || (c &- UInt8(ascii: "0")) < 10 else { throw .invalid }
         let token = try self.numberToken()
+        if let value = Self.exactDecimal(token) { return value }
         return try Self.double(String(decoding: token, as: UTF8.self))
+    }
+
+    /// `-?digits(.digits)?` with at most 15 significant digits and 22 fraction digits: the value is a whole number
+    /// below 2^53 divided by an exact power of ten, so one division gives the correctly rounded double (what strtod
+    /// gives). nil for anything else.
+    @inline(__always) private static func exactDecimal(_ token: UnsafeRawBufferPointer) -> Double? {
+        guard let p = token.baseAddress, token.count <= 24 else { return nil }
+        var at = 0
+        let negative = load8(p, 0) == UInt8(ascii: "-")
+        if negative { at = 1 }
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var fraction = -1
+        while at < token.count {
+            let c = load8(p, at)
+            if c == UInt8(ascii: ".") {
+                guard fraction < 0 else { return nil }
+                fraction = 0
+            } else {
+                let digit = c &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }  // an exponent: strtod decides
+                mantissa = mantissa &* 10 &+ UInt64(digit)
+                if mantissa != 0 { digits += 1 }
+                if fraction >= 0 { fraction += 1 }
+            }
+            at += 1
+        }
+        guard digits <= 15, fraction <= 22 else { return nil }
+        var value = Double(mantissa)
+        if fraction > 0 { value /= Self.powersOfTen[fraction] }
+        return negative ? -value : value
+    }
+
+    private static let powersOfTen: [Double] = (0...22).map { exponent in
+        var value = 1.0
+        for _ in 0..<exponent { value *= 10 }
+        return value
     }
 
     /// What swift-protobuf reads from the reference's canonical text: infinite values become `"Infinity"`, and
