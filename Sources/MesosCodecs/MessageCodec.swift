@@ -17,8 +17,10 @@ public import SwiftProtobuf
 public struct MessageCodec: Sendable {
     /// How JSON input is read.
     public enum JSONReading: Sendable, Hashable {
-        /// swift-protobuf's decoder first, which reads what the master writes; when it refuses the input, the
-        /// Mesos reader decides, so every spelling the master accepts is accepted and errors name the field.
+        /// The generated decoder first (``Implementation/generated``), which reads exactly what the master reads;
+        /// when it refuses the input (or with ``Implementation/reference``), swift-protobuf's decoder, then the Mesos
+        /// reader decide, so every spelling the master accepts is accepted (and a few more, such as an enum given as
+        /// its number) and errors name the field.
         case fast
         /// Exactly as the Mesos master reads a request body, refusing what it refuses (an enum given as a number,
         /// say). For a master or agent that must answer as the real one does.
