@@ -155,31 +155,36 @@ enum BenchCalls {
     }
 }
 
-/// Encodes `call` for about `seconds`, best of three rounds; returns calls per second and the size.
+/// Encodes `call` with `codec` for about `seconds`; returns calls per second and the size.
 func encodeRate(_ call: SchedulerCall, _ codec: MessageCodec, seconds: Double) throws -> (Double, Int) {
     let clock = ContinuousClock()
-    var best = 0.0
     var size = 0
-    for _ in 0..<3 {
-        var count = 0
-        let start = clock.now
-        var elapsed = 0.0
-        repeat {
-            for _ in 0..<16 { size = try codec.encode(call).count }
-            count += 16
-            let duration = clock.now - start
-            elapsed = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        } while elapsed < seconds / 3
-        best = max(best, Double(count) / elapsed)
-    }
-    return (best, size)
+    var count = 0
+    let start = clock.now
+    var elapsed = 0.0
+    repeat {
+        for _ in 0..<16 { size = try codec.encode(call).count }
+        count += 16
+        let duration = clock.now - start
+        elapsed = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    } while elapsed < seconds
+    return (Double(count) / elapsed, size)
 }
 
+/// Generated and reference rounds alternate (five of each, one second each, best kept), so a busy machine slows
+/// both alike.
 func encodeBenchmark() throws {
     for (name, call) in [("accept_100_launches", BenchCalls.accept(launches: 100)), ("acknowledge", BenchCalls.acknowledge())] {
         for formatName in ["json", "proto"] {
-            let (generated, size) = try encodeRate(call, MessageCodec(contentType(formatName)), seconds: 3)
-            let (reference, _) = try encodeRate(call, MessageCodec(contentType(formatName), implementation: .reference), seconds: 3)
+            var generated = 0.0
+            var reference = 0.0
+            var size = 0
+            for _ in 0..<5 {
+                let (rate, bytes) = try encodeRate(call, MessageCodec(contentType(formatName)), seconds: 1)
+                generated = max(generated, rate)
+                size = bytes
+                reference = max(reference, try encodeRate(call, MessageCodec(contentType(formatName), implementation: .reference), seconds: 1).0)
+            }
             print(
                 "bench=encode call=\(name) format=\(formatName) bytes=\(size) events_per_s=\(Int(generated))"
                     + " reference_events_per_s=\(Int(reference)) ratio=\(format(generated / reference, 2))"
