@@ -7,7 +7,7 @@ PROTOC_GEN_SWIFT := $(CURDIR)/.build-protoc/src/.build/release/protoc-gen-swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZ_SECONDS ?= 600
 
-.PHONY: all deps build test run protos protos-check bench fuzz clean
+.PHONY: all deps build test run protos protos-check codecs codecs-check bench fuzz clean
 
 all: build
 
@@ -47,6 +47,17 @@ protos-check: deps $(PROTOC_GEN_SWIFT)
 	@tmp=$$(mktemp -d); scripts/generate-protos.sh $(PROTOC_GEN_SWIFT) $$tmp/Generated >/dev/null; \
 	if diff -r $$tmp/Generated Sources/Mesos/Generated; then echo "protos-check: generated code is current"; rm -rf $$tmp; \
 	else echo "protos-check: Sources/Mesos/Generated is stale: run 'make protos'"; rm -rf $$tmp; exit 1; fi
+
+# Regenerates Sources/MesosCodecs/Generated (the generated JSON and binary codecs) from Protos/ with the
+# mesos-codegen target of this package (commit the result).
+codecs: deps
+	scripts/generate-codecs.sh Sources/MesosCodecs/Generated
+
+# Proves the committed generated codecs are what Protos/ and mesos-codegen give.
+codecs-check: deps
+	@tmp=$$(mktemp -d); scripts/generate-codecs.sh $$tmp/Generated >/dev/null 2>&1; \
+	if diff -r $$tmp/Generated Sources/MesosCodecs/Generated; then echo "codecs-check: generated codecs are current"; rm -rf $$tmp; \
+	else echo "codecs-check: Sources/MesosCodecs/Generated is stale: run 'make codecs'"; rm -rf $$tmp; exit 1; fi
 
 # Decode benchmark, side by side with pymesos and mesos-go (../shared/bench/peers).
 bench: deps

@@ -255,6 +255,14 @@ let package = Package(
             name: "MesosRecordIOTests",
             dependencies: ["MesosRecordIO", .product(name: "NIOCore", package: "swift-nio")]
         ),
+        // Writes Sources/MesosCodecs/Generated from the schema (`make codecs`).
+        .executableTarget(
+            name: "mesos-codegen",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "SwiftProtobufPluginLibrary", package: "swift-protobuf"),
+            ]
+        ),
         .testTarget(
             name: "MesosCodecsTests",
             dependencies: [

@@ -4,6 +4,7 @@
 #   - every peer's line and ours, in the peers' format (peer=... corpus=... events_per_s=...),
 #   - bench=decode-stream-memory lines: resident memory while streaming a corpus in 64 KiB reads,
 #   - bench=decode-ratio lines: our events/s over mesos-go's and pymesos's, per corpus (best of REPS),
+#   - bench=encode lines: the generated encoders against swift-protobuf's (ACCEPT with 100 launches, ACKNOWLEDGE),
 # then runs the offer-matching benchmark (bench=match..., see Sources/MatchBenchmark/main.swift) and the artifact
 # server against nginx (bench=artifacts..., see artifacts.sh) and the cluster parts (see cluster.sh).
 # `run.sh decode|match|artifacts|cluster` runs only that part.
@@ -63,6 +64,9 @@ for c in offers updates mix; do
   "$ours" stream json "$c.json" "$CORPUS_DIR/$c.json.rio"
   "$ours" stream proto "$c.pb" "$CORPUS_DIR/$c.pb.rio"
 done
+
+# The encoders: generated against swift-protobuf's, on ACCEPT with 100 launches and ACKNOWLEDGE.
+"$ours" encode
 
 # Ratios from the best events/s of each peer in this run.
 awk '

@@ -7,7 +7,8 @@ cd "$(dirname "$0")"
 seconds=${1:-600}
 targets=${FUZZ_TARGETS:-"FuzzRecordIO FuzzJSON FuzzProtobuf"}
 echo "# building the fuzz targets (debug, fuzzer and address sanitizers)" >&2
-swift build -c debug --scratch-path .build-fuzz --sanitize=fuzzer --sanitize=address > .build-fuzz.log 2>&1 \
+swift build -c debug --scratch-path .build-fuzz --sanitize=fuzzer --sanitize=address -Xswiftc -parse-as-library \
+  -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp > .build-fuzz.log 2>&1 \
   || { grep -E 'error' -A5 .build-fuzz.log | head -40; exit 1; }
 bin=.build-fuzz/debug
 fixtures=../Fixtures/mesos-1.11

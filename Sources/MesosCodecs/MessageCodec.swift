@@ -17,22 +17,40 @@ public import SwiftProtobuf
 public struct MessageCodec: Sendable {
     /// How JSON input is read.
     public enum JSONReading: Sendable, Hashable {
-        /// swift-protobuf's decoder first, which reads what the master writes; when it refuses the input, the
-        /// Mesos reader decides, so every spelling the master accepts is accepted and errors name the field.
+        /// The generated decoder first (``Implementation/generated``), which reads exactly what the master reads;
+        /// when it refuses the input (or with ``Implementation/reference``), swift-protobuf's decoder, then the Mesos
+        /// reader decide, so every spelling the master accepts is accepted (and a few more, such as an enum given as
+        /// its number) and errors name the field.
         case fast
         /// Exactly as the Mesos master reads a request body, refusing what it refuses (an enum given as a number,
         /// say). For a master or agent that must answer as the real one does.
         case exactlyAsMesos
     }
 
+    /// Which codecs do the work.
+    public enum Implementation: Sendable, Hashable {
+        /// The codecs generated from the schema (`make codecs`) for every message reachable from the scheduler and
+        /// executor `Call`s and `Event`s; swift-protobuf's for any other message. Decoding gives the reference's
+        /// value and, for malformed input, its error (the reference reads the input again to say what is wrong).
+        /// JSON is read exactly as the Mesos master reads it, whatever ``JSONReading`` says, unless that fails:
+        /// then ``JSONReading`` decides as it does for `.reference`.
+        case generated
+        /// swift-protobuf's codecs with the Mesos reader (``JSONReading``): the reference the generated codecs
+        /// are checked against.
+        case reference
+    }
+
     /// The content type this codec reads and writes.
     public var contentType: ContentType
     /// How JSON input is read. Ignored for protobuf.
     public var jsonReading: JSONReading
+    /// Which codecs do the work: the generated ones unless a test asks for the reference.
+    public var implementation: Implementation
 
-    public init(_ contentType: ContentType, jsonReading: JSONReading = .fast) {
+    public init(_ contentType: ContentType, jsonReading: JSONReading = .fast, implementation: Implementation = .generated) {
         self.contentType = contentType
         self.jsonReading = jsonReading
+        self.implementation = implementation
     }
 
     // MARK: Decoding
@@ -61,6 +79,14 @@ public struct MessageCodec: Sendable {
 
     /// Decodes one message from raw bytes: the entry point every other decode ends in.
     public func decode<M: SwiftProtobuf.Message>(_ type: M.Type, fromBytes bytes: UnsafeRawBufferPointer) throws(MesosCodecError) -> M {
+        if self.implementation == .generated, let message = Self.decodeGenerated(M.self, self.contentType, bytes) {
+            return message
+        }
+        return try self.decodeReference(M.self, fromBytes: bytes)
+    }
+
+    /// The reference decoders: swift-protobuf, with the Mesos reader for JSON.
+    private func decodeReference<M: SwiftProtobuf.Message>(_: M.Type, fromBytes bytes: UnsafeRawBufferPointer) throws(MesosCodecError) -> M {
         let message: M
         switch self.contentType {
         case .protobuf:
@@ -132,6 +158,9 @@ public struct MessageCodec: Sendable {
     ///
     /// - Throws: ``MesosCodecError`` with code `.missingRequiredFields` (naming them) or `.unencodable`.
     public func encode(_ message: some SwiftProtobuf.Message) throws(MesosCodecError) -> [UInt8] {
+        if self.implementation == .generated, let bytes = Self.encodeGenerated(message, self.contentType) {
+            return bytes
+        }
         try self.checkRequired(message)
         do {
             switch self.contentType {

@@ -6,6 +6,12 @@
 //   DecodeBenchmark stream json|proto <corpus-name> <corpus-file>
 //       Streams the file in 64 KiB reads through the event decoder, as a client does with a socket, and prints
 //       the resident memory after the first 10% of the stream and at its end: memory must not grow with length.
+//   DecodeBenchmark encode
+//       Times the generated encoders against swift-protobuf's (MessageCodec's .reference) on two calls, ACCEPT
+//       with 100 launches and ACKNOWLEDGE, in both content types, and prints one line each:
+//       bench=encode call=<name> format=json|proto bytes=<b> events_per_s=<generated> reference_events_per_s=<r> ratio=<x>
+//   DecodeBenchmark [json|proto] ... with REFERENCE=1 in the environment decodes with the reference instead
+//       (peer=swift-mesos-reference-json|proto), for comparison.
 import Foundation
 import Glibc
 import Mesos
@@ -58,8 +64,10 @@ struct Tally {
     }
 }
 
+let useReference = ProcessInfo.processInfo.environment["REFERENCE"] == "1"
+
 func decodeInMemory(format name: String, corpus: String, path: String) throws {
-    let codec = MessageCodec(contentType(name))
+    let codec = MessageCodec(contentType(name), implementation: useReference ? .reference : .generated)
     guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
     let stream = ByteBuffer(bytes: data)
     var tally = Tally()
@@ -73,7 +81,7 @@ func decodeInMemory(format name: String, corpus: String, path: String) throws {
     _ = try framing.decodeLast(buffer: &input, seenEOF: true)
     let elapsed = clock.now - start
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    let peer = "swift-mesos-" + (codec.contentType == .json ? "json" : "proto")
+    let peer = "swift-mesos-" + (useReference ? "reference-" : "") + (codec.contentType == .json ? "json" : "proto")
     print(
         "peer=\(peer) corpus=\(corpus) events=\(tally.total) bytes=\(data.count) seconds=\(format(seconds, 3))"
             + " MBps=\(format(Double(data.count) / 1e6 / seconds, 1)) events_per_s=\(Int(Double(tally.total) / seconds))"
@@ -105,9 +113,91 @@ func decodeStreaming(format name: String, corpus: String, path: String) throws {
     )
 }
 
+/// The calls the encode benchmark writes: what a scheduler sends most (ACKNOWLEDGE) and its largest (ACCEPT).
+enum BenchCalls {
+    static func accept(launches: Int) -> SchedulerCall {
+        var call = SchedulerCall()
+        call.type = .accept
+        call.frameworkID.value = "18d6e804-c1d1-408a-88d4-3bd14da45902-0001"
+        call.accept.offerIds = [OfferID.with { $0.value = "18d6e804-c1d1-408a-88d4-3bd14da45902-O12" }]
+        var operation = Mesos_V1_Offer.Operation()
+        operation.type = .launch
+        for index in 0..<launches {
+            var task = Mesos_V1_TaskInfo()
+            task.name = "task-\(index)"
+            task.taskID.value = "task-\(index)-2f1e2d3c"
+            task.agentID.value = "18d6e804-c1d1-408a-88d4-3bd14da45902-S0"
+            task.command.value = "./run.sh --index \(index)"
+            task.command.uris = [Mesos_V1_CommandInfo.URI.with { $0.value = "http://10.0.0.1:8080/a/3f2a/app.tar.gz"; $0.extract = true }]
+            for (name, value) in [("cpus", 0.5), ("mem", 128.0)] {
+                var resource = Mesos_V1_Resource()
+                resource.name = name
+                resource.type = .scalar
+                resource.scalar.value = value
+                resource.allocationInfo.role = "*"
+                task.resources.append(resource)
+            }
+            operation.launch.taskInfos.append(task)
+        }
+        call.accept.operations = [operation]
+        call.accept.filters.refuseSeconds = 5
+        return call
+    }
+
+    static func acknowledge() -> SchedulerCall {
+        var call = SchedulerCall()
+        call.type = .acknowledge
+        call.frameworkID.value = "18d6e804-c1d1-408a-88d4-3bd14da45902-0001"
+        call.acknowledge.agentID.value = "18d6e804-c1d1-408a-88d4-3bd14da45902-S0"
+        call.acknowledge.taskID.value = "task-1-2f1e2d3c"
+        call.acknowledge.uuid = Data((0..<16).map { UInt8($0) })
+        return call
+    }
+}
+
+/// Encodes `call` with `codec` for about `seconds`; returns calls per second and the size.
+func encodeRate(_ call: SchedulerCall, _ codec: MessageCodec, seconds: Double) throws -> (Double, Int) {
+    let clock = ContinuousClock()
+    var size = 0
+    var count = 0
+    let start = clock.now
+    var elapsed = 0.0
+    repeat {
+        for _ in 0..<16 { size = try codec.encode(call).count }
+        count += 16
+        let duration = clock.now - start
+        elapsed = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    } while elapsed < seconds
+    return (Double(count) / elapsed, size)
+}
+
+/// Generated and reference rounds alternate (five of each, one second each, best kept), so a busy machine slows
+/// both alike.
+func encodeBenchmark() throws {
+    for (name, call) in [("accept_100_launches", BenchCalls.accept(launches: 100)), ("acknowledge", BenchCalls.acknowledge())] {
+        for formatName in ["json", "proto"] {
+            var generated = 0.0
+            var reference = 0.0
+            var size = 0
+            for _ in 0..<5 {
+                let (rate, bytes) = try encodeRate(call, MessageCodec(contentType(formatName)), seconds: 1)
+                generated = max(generated, rate)
+                size = bytes
+                reference = max(reference, try encodeRate(call, MessageCodec(contentType(formatName), implementation: .reference), seconds: 1).0)
+            }
+            print(
+                "bench=encode call=\(name) format=\(formatName) bytes=\(size) events_per_s=\(Int(generated))"
+                    + " reference_events_per_s=\(Int(reference)) ratio=\(format(generated / reference, 2))"
+            )
+        }
+    }
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
-    if arguments.count == 4 && arguments[0] == "stream" {
+    if arguments == ["encode"] {
+        try encodeBenchmark()
+    } else if arguments.count == 4 && arguments[0] == "stream" {
         try decodeStreaming(format: arguments[1], corpus: arguments[2], path: arguments[3])
     } else if arguments.count == 3 {
         try decodeInMemory(format: arguments[0], corpus: arguments[1], path: arguments[2])

@@ -1,12 +1,18 @@
 import Mesos
-import MesosCodecs
+@_spi(Testing) import MesosCodecs
 import SwiftProtobuf
 
-let fast = MessageCodec(.json)
-let strict = MessageCodec(.json, jsonReading: .exactlyAsMesos)
+/// The reference: swift-protobuf behind the Mesos reader, exactly as the master reads.
+let strict = MessageCodec(.json, jsonReading: .exactlyAsMesos, implementation: .reference)
+/// The reference's lenient mode: swift-protobuf first, then the Mesos reader.
+let lenient = MessageCodec(.json, implementation: .reference)
+/// What users get: the generated decoder, the reference behind it for errors.
+let generatedStrict = MessageCodec(.json, jsonReading: .exactlyAsMesos)
 
-/// The first byte picks the message type; the rest is the JSON. Never a crash; errors are typed; the two readers
-/// agree on what the master accepts; what decodes re-encodes to JSON that decodes to the same value.
+/// The first byte picks the message type; the rest is the JSON. Never a crash; errors are typed; the generated
+/// decoder gives the reference's value or fails where it fails; MessageCodec's errors are the reference's; the
+/// lenient reader takes all the master takes; what decodes re-encodes (generated encoders, both content types) to
+/// bytes the reference decodes to the same value.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     guard count > 0 else { return 0 }
@@ -21,31 +27,43 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     return 0
 }
 
-func check<M: SwiftProtobuf.Message>(_ type: M.Type, _ body: UnsafeRawBufferPointer) {
-    let strictResult = Result { () throws(MesosCodecError) in try strict.decode(type, fromBytes: body) }
-    let fastResult = Result { () throws(MesosCodecError) in try fast.decode(type, fromBytes: body) }
-    if case .success(let value) = strictResult {
-        guard case .success(let other) = fastResult else {
-            preconditionFailure("the Mesos reader accepts what the fast reader refuses")
-        }
-        precondition(value.isEqualTo(message: other), "the two readers decode different values")
+func check<M: SwiftProtobuf.Message & Equatable>(_ type: M.Type, _ body: UnsafeRawBufferPointer) {
+    let reference = Result { () throws(MesosCodecError) in try strict.decode(type, fromBytes: body) }
+    let generated = GeneratedCodecs.decode(type, .json, body)
+    switch (reference, generated) {
+    case (.success(let expected), .some(let actual)):
+        precondition(actual == expected, "the generated JSON decoder and the reference decode different values")
+    case (.failure(let error), nil):
+        let viaCodec = Result { () throws(MesosCodecError) in try generatedStrict.decode(type, fromBytes: body) }
+        guard case .failure(let codecError) = viaCodec else { preconditionFailure("MessageCodec accepts what the reference refuses") }
+        precondition(codecError.code == error.code && codecError.fields == error.fields, "MessageCodec's error is not the reference's")
+    case (.success, nil):
+        preconditionFailure("the generated JSON decoder refuses what the reference accepts")
+    case (.failure, .some):
+        preconditionFailure("the generated JSON decoder accepts what the reference refuses")
     }
-    if case .success(let value) = fastResult {
-        guard let encoded = try? fast.encode(value) else { preconditionFailure("a decoded message does not encode") }
-        guard let again = try? strict.decode(type, from: encoded) else {
-            preconditionFailure("our own JSON is refused by the Mesos reader")
+    if case .success(let value) = reference {
+        let lenientValue = try? lenient.decode(type, fromBytes: body)
+        precondition(lenientValue != nil, "the lenient reader refuses what the Mesos reader accepts")
+        guard let json = GeneratedCodecs.encode(value, .json) else { preconditionFailure("a decoded message does not encode (JSON)") }
+        guard let again = try? strict.decode(type, from: json) else { preconditionFailure("the generated JSON is refused by the Mesos reader") }
+        precondition(again == value.withoutUnknownFields, "JSON round trip changed the value")
+        guard let binary = GeneratedCodecs.encode(value, .protobuf) else { preconditionFailure("a decoded message does not encode (protobuf)") }
+        guard let back = try? MessageCodec(.protobuf, implementation: .reference).decode(type, from: binary) else {
+            preconditionFailure("the generated protobuf is refused by the reference")
         }
-        precondition(again.isEqualTo(message: value.withoutUnknownFields), "JSON round trip changed the value")
+        precondition(back == value, "protobuf round trip changed the value")
     }
 }
 
 extension SwiftProtobuf.Message {
     /// JSON carries no unknown fields; compare without them.
     var withoutUnknownFields: Self {
+        var options = BinaryDecodingOptions()
+        options.discardUnknownFields = true
         guard let bytes: [UInt8] = try? self.serializedBytes(partial: true),
-            var copy = try? Self(serializedBytes: bytes, partial: true, options: { var o = BinaryDecodingOptions(); o.discardUnknownFields = true; return o }())
+            let copy = try? Self(serializedBytes: bytes, partial: true, options: options)
         else { return self }
-        copy.unknownFields = UnknownStorage()
         return copy
     }
 }

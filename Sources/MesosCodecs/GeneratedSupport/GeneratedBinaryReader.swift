@@ -1,0 +1,176 @@
+import FoundationEssentials
+internal import SwiftProtobuf
+
+/// The wire reader under the generated binary decoders: a bounds-checked cursor over the bytes of one message.
+///
+/// The generated decoder switches on the whole tag (field number and wire type), so a field arrives in the one
+/// encoding its type has, or the message is not one the fast path reads. Everything else (unknown fields, which
+/// proto2 keeps; an enum number the schema does not name, which also goes to unknown fields; packed or mistyped
+/// encodings; groups; malformed bytes) is `.fallback`: that message alone is decoded again by swift-protobuf, into
+/// the value it held before, so the outcome is the reference's by construction. Strings are checked as UTF-8 and
+/// copied once; bytes are copied once into `Data`; nothing else allocates.
+struct GeneratedBinaryReader {
+    /// swift-protobuf's default `messageDepthLimit`.
+    static let maximumDepth = 100
+
+    private let base: UnsafeRawPointer
+    private var index: Int
+    private let end: Int
+    /// The nesting of this message, the top one being 1.
+    let depth: Int
+
+    init(_ bytes: UnsafeRawBufferPointer, depth: Int) {
+        self.base = bytes.baseAddress ?? generatedEmptyBase
+        self.index = 0
+        self.end = bytes.count
+        self.depth = depth
+    }
+
+    private init(base: UnsafeRawPointer, start: Int, end: Int, depth: Int) {
+        self.base = base
+        self.index = start
+        self.end = end
+        self.depth = depth
+    }
+
+    @inline(__always) var hasMore: Bool { self.index < self.end }
+
+    @inline(__always) mutating func readVarint() throws(GeneratedCodecFailure) -> UInt64 {
+        guard self.index < self.end else { throw .fallback }
+        let first = self.base.load(fromByteOffset: self.index, as: UInt8.self)
+        self.index += 1
+        if first < 0x80 { return UInt64(first) }
+        return try self.readVarintSlow(first)
+    }
+
+    private mutating func readVarintSlow(_ first: UInt8) throws(GeneratedCodecFailure) -> UInt64 {
+        var value = UInt64(first & 0x7F)
+        var shift: UInt64 = 7
+        while true {
+            guard self.index < self.end, shift <= 63 else { throw .fallback }
+            let c = self.base.load(fromByteOffset: self.index, as: UInt8.self)
+            self.index += 1
+            value |= UInt64(c & 0x7F) &<< shift
+            if c < 0x80 { return value }
+            shift += 7
+        }
+    }
+
+    /// The whole tag; a tag past 32 bits is returned as 0, which no field has.
+    @inline(__always) mutating func readTag() throws(GeneratedCodecFailure) -> UInt32 {
+        let tag = try self.readVarint()
+        return tag <= UInt64(UInt32.max) ? UInt32(truncatingIfNeeded: tag) : 0
+    }
+
+    @inline(__always) private mutating func readLength() throws(GeneratedCodecFailure) -> Int {
+        let length = try self.readVarint()
+        guard length < 0x7fff_ffff, length <= UInt64(self.end - self.index) else { throw .fallback }
+        return Int(length)
+    }
+
+    /// A reader over the next length-delimited field's body (a map entry).
+    mutating func subReader() throws(GeneratedCodecFailure) -> GeneratedBinaryReader {
+        let length = try self.readLength()
+        let start = self.index
+        self.index += length
+        return GeneratedBinaryReader(base: self.base, start: start, end: start + length, depth: self.depth)
+    }
+
+    /// Reads a length-delimited message into `message`, merging into what it holds (as protobuf does for a field
+    /// that occurs twice). `fresh` says `message` is a new value, so a fallback needs no copy of it to start again.
+    @inline(__always) mutating func readMessage<M: SwiftProtobuf.Message>(
+        _ message: inout M,
+        fresh: Bool,
+        _ read: (inout GeneratedBinaryReader, inout M) throws(GeneratedCodecFailure) -> Void
+    ) throws(GeneratedCodecFailure) {
+        let length = try self.readLength()
+        let start = self.index
+        self.index += length
+        let depth = self.depth + 1
+        guard depth <= Self.maximumDepth else { throw .fallback }
+        var reader = GeneratedBinaryReader(base: self.base, start: start, end: start + length, depth: depth)
+        let before: M? = fresh ? nil : message
+        do {
+            try read(&reader, &message)
+        } catch .fallback {
+            message = before ?? M()
+            try Self.referenceMerge(&message, UnsafeRawBufferPointer(start: self.base + start, count: length), depth: depth)
+        }
+    }
+
+    /// Decodes one message with swift-protobuf, merged into `message`, with the depth budget left at `depth`; then
+    /// checks its required fields, as the reference does for the whole.
+    static func referenceMerge<M: SwiftProtobuf.Message>(
+        _ message: inout M,
+        _ bytes: UnsafeRawBufferPointer,
+        depth: Int
+    ) throws(GeneratedCodecFailure) {
+        var options = BinaryDecodingOptions()
+        options.messageDepthLimit = Self.maximumDepth + 1 - depth
+        do {
+            try message.merge(serializedBytes: BorrowedBytes(bytes), partial: true, options: options)
+        } catch {
+            throw .invalid
+        }
+        guard message.isInitialized else { throw .invalid }
+    }
+
+    @inline(__always) mutating func readEnumNumber() throws(GeneratedCodecFailure) -> Int32 {
+        Int32(truncatingIfNeeded: try self.readVarint())
+    }
+
+    @inline(__always) mutating func readBool() throws(GeneratedCodecFailure) -> Bool { try self.readVarint() != 0 }
+    @inline(__always) mutating func readInt32() throws(GeneratedCodecFailure) -> Int32 {
+        Int32(truncatingIfNeeded: try self.readVarint())
+    }
+    @inline(__always) mutating func readInt64() throws(GeneratedCodecFailure) -> Int64 {
+        Int64(bitPattern: try self.readVarint())
+    }
+    @inline(__always) mutating func readUInt32() throws(GeneratedCodecFailure) -> UInt32 {
+        UInt32(truncatingIfNeeded: try self.readVarint())
+    }
+    @inline(__always) mutating func readUInt64() throws(GeneratedCodecFailure) -> UInt64 { try self.readVarint() }
+
+    @inline(__always) mutating func readDouble() throws(GeneratedCodecFailure) -> Double {
+        guard self.end - self.index >= 8 else { throw .fallback }
+        let bits = UInt64(littleEndian: self.base.loadUnaligned(fromByteOffset: self.index, as: UInt64.self))
+        self.index += 8
+        return Double(bitPattern: bits)
+    }
+
+    /// A UTF-8 string; anything not valid UTF-8 is the reference's to refuse.
+    @inline(__always) mutating func readString() throws(GeneratedCodecFailure) -> String {
+        let length = try self.readLength()
+        let bytes = UnsafeRawBufferPointer(start: self.base + self.index, count: length)
+        self.index += length
+        var ascii = true
+        var at = 0
+        // Eight bytes at a time while they last: any high bit means the full check.
+        while at + 8 <= length {
+            if load64(self.base + self.index - length, at) & 0x8080_8080_8080_8080 != 0 {
+                ascii = false
+                break
+            }
+            at += 8
+        }
+        if ascii {
+            while at < length {
+                if bytes[at] >= 0x80 {
+                    ascii = false
+                    break
+                }
+                at += 1
+            }
+        }
+        if ascii { return String(decoding: bytes, as: UTF8.self) }
+        guard let string = String(validating: bytes, as: UTF8.self) else { throw .fallback }
+        return string
+    }
+
+    @inline(__always) mutating func readBytes() throws(GeneratedCodecFailure) -> Data {
+        let length = try self.readLength()
+        let data = Data(bytes: self.base + self.index, count: length)
+        self.index += length
+        return data
+    }
+}

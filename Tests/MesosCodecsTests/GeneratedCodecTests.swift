@@ -1,0 +1,286 @@
+import Foundation
+import Mesos
+@_spi(Testing) import MesosCodecs
+import MesosRecordIO
+import NIOCore
+import SwiftProtobuf
+import Testing
+
+/// The generated codecs against the reference (swift-protobuf with the Mesos reader): the same value for every
+/// recorded message and corpus event, in both content types, and bytes the reference reads back to the same value.
+@Suite("Generated codecs against the reference")
+struct GeneratedCodecTests {
+    static let referenceJSON = MessageCodec(.json, jsonReading: .exactlyAsMesos, implementation: .reference)
+    static let referenceProtobuf = MessageCodec(.protobuf, implementation: .reference)
+
+    static func reference(_ contentType: ContentType) -> MessageCodec {
+        contentType == .json ? Self.referenceJSON : Self.referenceProtobuf
+    }
+
+    /// Decodes `bytes` both ways and checks they agree; then encodes the value with the generated encoder and
+    /// checks the reference reads it back to the same value. Returns whether the input was a valid message.
+    @discardableResult
+    static func agree<M: SwiftProtobuf.Message & Equatable>(
+        _ type: M.Type,
+        _ contentType: ContentType,
+        _ bytes: [UInt8],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) -> Bool {
+        let reference = Result { () throws(MesosCodecError) in try Self.reference(contentType).decode(type, from: bytes) }
+        let generated = bytes.withUnsafeBytes { GeneratedCodecs.decode(type, contentType, $0) }
+        switch (reference, generated) {
+        case (.success(let expected), .some(let actual)):
+            #expect(actual == expected, "\(M.protoMessageName) \(contentType)", sourceLocation: sourceLocation)
+            for target in [ContentType.json, .protobuf] {
+                guard let encoded = GeneratedCodecs.encode(actual, target) else {
+                    Issue.record("the generated encoder refuses a decoded \(M.protoMessageName)", sourceLocation: sourceLocation)
+                    continue
+                }
+                let again = try? Self.reference(target).decode(type, from: encoded)
+                // JSON carries no unknown fields.
+                var expectedAgain = expected
+                if target == .json { expectedAgain.unknownFields = UnknownStorage() }
+                #expect(again.map { $0.withoutUnknownFields() } == expectedAgain.withoutUnknownFields(), "\(M.protoMessageName) \(contentType)→\(target)", sourceLocation: sourceLocation)
+                if target == .protobuf && contentType == .protobuf {
+                    #expect(again == expected, "unknown fields kept", sourceLocation: sourceLocation)
+                }
+            }
+            return true
+        case (.failure, nil):
+            return false
+        case (.success, nil):
+            Issue.record("the reference decodes a \(M.protoMessageName) (\(contentType)) that the generated decoder refuses", sourceLocation: sourceLocation)
+            return false
+        case (.failure(let error), .some):
+            Issue.record("the generated decoder accepts a \(M.protoMessageName) (\(contentType)) that the reference refuses: \(error)", sourceLocation: sourceLocation)
+            return false
+        }
+    }
+
+    // MARK: Recorded traffic
+
+    @Test("every recorded JSON event and call: the same value as the reference, and encodings it reads back")
+    func recordedJSON() throws {
+        var count = 0
+        for path in ["json/subscribe_stream.recordio", "ssl/subscribe_stream.recordio", "failover/first_stream.recordio",
+                     "failover/resubscribe_stream.recordio", "executor/scheduler_stream.recordio"] {
+            for record in try Fixtures.records(path) {
+                #expect(Self.agree(SchedulerEvent.self, .json, record), "\(path)")
+                count += 1
+            }
+        }
+        for record in try Fixtures.records("executor/executor_stream.recordio") {
+            #expect(Self.agree(ExecutorEvent.self, .json, record))
+            count += 1
+        }
+        for path in ["json/calls.json", "ssl/calls.json", "failover/calls.json", "executor/scheduler_calls.json", "auth/auth_calls.json"] {
+            for exchange in try Fixtures.exchanges(path) {
+                guard let body = exchange.requestBody, exchange.contentType == "application/json" else { continue }
+                Self.agree(SchedulerCall.self, .json, Array(body.utf8))
+                count += 1
+            }
+        }
+        for exchange in try Fixtures.exchanges("executor/executor_calls.json") {
+            guard let body = exchange.requestBody, exchange.contentType == "application/json" else { continue }
+            Self.agree(ExecutorCall.self, .json, Array(body.utf8))
+            count += 1
+        }
+        #expect(count > 60)
+    }
+
+    @Test("every recorded protobuf event and call: the same value as the reference, and encodings it reads back")
+    func recordedProtobuf() throws {
+        let records = try Fixtures.records("protobuf/subscribe_stream.recordio")
+        #expect(!records.isEmpty)
+        for record in records { #expect(Self.agree(SchedulerEvent.self, .protobuf, record)) }
+        let folder = Fixtures.root.appendingPathComponent("protobuf")
+        let calls = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("call_") && $0.hasSuffix(".bin") }
+        #expect(!calls.isEmpty)
+        for name in calls { Self.agree(SchedulerCall.self, .protobuf, try Fixtures.bytes("protobuf/" + name)) }
+        Self.agree(SchedulerCall.self, .protobuf, try Fixtures.bytes("protobuf/subscribe_request.bin"))
+    }
+
+    // MARK: The bench corpora
+
+    static let corpusFolder = ProcessInfo.processInfo.environment["CORPUS_DIR"] ?? "/tmp/peers-corpus"
+
+    @Test(
+        "the first events of every bench corpus, both content types",
+        .enabled(if: FileManager.default.fileExists(atPath: corpusFolder + "/mix.json.rio")),
+        arguments: ["offers", "updates", "mix"]
+    )
+    func corpus(name: String) throws {
+        for (suffix, contentType) in [("json", ContentType.json), ("pb", .protobuf)] {
+            let path = "\(Self.corpusFolder)/\(name).\(suffix).rio"
+            guard let handle = FileHandle(forReadingAtPath: path) else { continue }
+            let head = handle.readData(ofLength: 4 << 20)
+            var buffer = ByteBuffer(bytes: head)
+            var framing = RecordIODecoder()
+            var count = 0
+            while count < 1500, let record = try framing.decode(buffer: &buffer) {
+                #expect(Self.agree(SchedulerEvent.self, contentType, Array(record.readableBytesView)))
+                count += 1
+            }
+            #expect(count > 100)
+        }
+    }
+
+    // MARK: The spellings the master reads
+
+    static let spellings: [String] = [
+        #"{"type":"HEARTBEAT"}"#,
+        #" {"type" : "HEARTBEAT" , "unknown": {"a": [1, 2.5e3, "x\u00e9", null, true, false, {}]}} "#,
+        #"{"type":"NOT_A_TYPE"}"#,
+        #"{"type":null,"subscribed":null}"#,
+        #"{"ty\u0070e":"HEARTBEAT"}"#,
+        #"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"f"},"heartbeat_interval_seconds":"15"}}"#,
+        #"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"f"},"heartbeat_interval_seconds":"Infinity"}}"#,
+        #"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"f"},"heartbeat_interval_seconds":" 1.5 "}}"#,
+        #"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"f"},"heartbeat_interval_seconds":"NaN"}}"#,
+        #"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"f"},"heartbeat_interval_seconds":1e999}}"#,
+        #"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":7}}}"#,
+        #"{"type":"SUBSCRIBED","subscribed":{"heartbeat_interval_seconds":15}}"#,
+        #"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"f"},"master_info":{"id":"m","ip":"3000000000","port":5050,"capabilities":[{}]}}}"#,
+        #"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"f"},"master_info":{"id":"m","ip":-1,"port":"5050","capabilities":{"type":"AGENT_UPDATE"}}}}"#,
+        #"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"f"},"master_info":{"id":"m","ip":1.9,"port":99999999999999999999}}}"#,
+        #"{"type":"UPDATE","update":{"status":{"task_id":{"value":"t"},"state":"TASK_RUNNING","uuid":"AAECAwQFBgcICQoLDA0ODw==","healthy":"true"}}}"#,
+        #"{"type":"UPDATE","update":{"status":{"task_id":{"value":"t"},"state":"TASK_RUNNING","uuid":"AAECAwQFBgcICQoLDA0ODw","healthy":"false"}}}"#,
+        #"{"type":"UPDATE","update":{"status":{"task_id":{"value":"t"},"state":"TASK_RUNNING","uuid":"AAECAwQFBgcICQoLDA0ODw_-"}}}"#,
+        #"{"type":"UPDATE","update":{"status":{"task_id":{"value":"t"},"state":"TASK_RUNNING","healthy":1}}}"#,
+        #"{"type":"UPDATE","update":{"status":{"task_id":{"value":"t"},"state":"TASK_NOPE"}}}"#,
+        #"{"type":"UPDATE","update":{"status":{"task_id":{"value":"t"},"state":1}}}"#,
+        #"{"type":"RESCIND","rescind":{"offer_id":{"value":"o"}},"rescind":{"offer_id":{"value":"p"}}}"#,
+        #"{"type":"OFFERS","offers":{"offers":{"id":{"value":"o"},"framework_id":{"value":"f"},"agent_id":{"value":"a"},"hostname":"h"}}}"#,
+        #"{"type":"OFFERS","offers":{"offers":[{"id":{"value":"o"},"framework_id":{"value":"f"},"agent_id":{"value":"a"},"hostname":"h","resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":"2"}}]}],"offers":[]}}"#,
+        #"{"type":"OFFERS","offers":{"offers":[null]}}"#,
+        #"{"type":"OFFERS","offers":{"offers":[[]]}}"#,
+        #"{"type":"HEARTBEAT"} x"#,
+        #"{"type":"HEARTBEAT""#,
+        #"[]"#,
+        "",
+        #"{"type":"HEARTBEAT","x":"\ud800"}"#,
+        #"{"type":"HEARTBEAT","x":"\ud83d\ude00"}"#,
+        #"{"type":"HEARTBEAT","x":01}"#,
+        #"{"type":"HEARTBEAT","x":tru}"#,
+    ]
+
+    @Test("the JSON spellings of fixtures/README.md, valid and not: the reference's value or its error")
+    func spellings() {
+        for text in Self.spellings {
+            Self.agree(SchedulerEvent.self, .json, Array(text.utf8))
+        }
+        let deep = String(repeating: #"{"a":"#, count: 100) + "1" + String(repeating: "}", count: 100)
+        Self.agree(SchedulerEvent.self, .json, Array(deep.utf8))
+        let deeper = String(repeating: #"{"a":"#, count: 101) + "1" + String(repeating: "}", count: 101)
+        Self.agree(SchedulerEvent.self, .json, Array(deeper.utf8))
+    }
+
+    @Test("malformed input: MessageCodec gives the reference's error code and fields")
+    func errors() {
+        let cases: [(ContentType, [UInt8])] = [
+            (.json, Array(#"{"type":"UPDATE","update":{"status":{"task_id":{"value":"t"},"state":"TASK_NOPE"}}}"#.utf8)),
+            (.json, Array(#"{"type":"UPDATE","update":{"status":{"task_id":{"value":1},"state":"TASK_RUNNING"}}}"#.utf8)),
+            (.json, Array(#"{"type":"UPDATE","update":{"status":{"state":"TASK_RUNNING"}}}"#.utf8)),
+            (.json, Array(#"{"type":"UPDATE""#.utf8)),
+            (.protobuf, [0x08]),
+            (.protobuf, [0x12, 0x05, 0x0A]),
+            (.protobuf, [0x08, 0x01, 0x12, 0x02, 0x0A]),
+        ]
+        for (contentType, bytes) in cases {
+            let reference = MessageCodec(contentType, jsonReading: .exactlyAsMesos, implementation: .reference)
+            let generated = MessageCodec(contentType, jsonReading: .exactlyAsMesos)
+            var referenceError: MesosCodecError?
+            var generatedError: MesosCodecError?
+            do { _ = try reference.decode(SchedulerEvent.self, from: bytes) } catch { referenceError = error }
+            do { _ = try generated.decode(SchedulerEvent.self, from: bytes) } catch { generatedError = error }
+            #expect(referenceError != nil)
+            #expect(generatedError?.code == referenceError?.code)
+            #expect(generatedError?.fields == referenceError?.fields)
+            #expect(generatedError?.message == referenceError?.message)
+        }
+    }
+
+    @Test("binary: unknown fields and unknown enum numbers are kept, as the reference keeps them")
+    func unknownFields() throws {
+        var event = SchedulerEvent()
+        event.type = .update
+        event.update.status.taskID.value = "t"
+        event.update.status.state = .taskRunning
+        var bytes = try event.serializedBytes() as [UInt8]
+        bytes += [0xF8, 0x3E, 0x07]  // field 999, varint 7
+        Self.agree(SchedulerEvent.self, .protobuf, bytes)
+        bytes += [0x08, 0x63]  // type = 99: not a Type
+        Self.agree(SchedulerEvent.self, .protobuf, bytes)
+        let nested: [UInt8] = [0x08, 0x03, 0x1A, 0x0B, 0x0A, 0x09, 0x0A, 0x03, 0x0A, 0x01, 0x74, 0x10, 0x01, 0xA0, 0x06, 0x02]
+        Self.agree(SchedulerEvent.self, .protobuf, nested)
+    }
+
+    @Test("encoders: ACCEPT with launches and ACKNOWLEDGE read back by the reference, both content types")
+    func encoders() throws {
+        for call in [BenchCalls.accept(launches: 100), BenchCalls.acknowledge()] {
+            for contentType in [ContentType.json, .protobuf] {
+                let bytes = try MessageCodec(contentType).encode(call)
+                #expect(try Self.reference(contentType).decode(SchedulerCall.self, from: bytes) == call)
+            }
+        }
+        var incomplete = SchedulerCall()
+        incomplete.type = .acknowledge
+        incomplete.acknowledge.taskID.value = "t"
+        #expect(throws: MesosCodecError.self) { try MessageCodec(.json).encode(incomplete) }
+        #expect(throws: MesosCodecError.self) { try MessageCodec(.protobuf).encode(incomplete) }
+    }
+}
+
+/// The calls the encode benchmark writes.
+enum BenchCalls {
+    static func accept(launches: Int) -> SchedulerCall {
+        var call = SchedulerCall()
+        call.type = .accept
+        call.frameworkID.value = "18d6e804-c1d1-408a-88d4-3bd14da45902-0001"
+        call.accept.offerIds = [OfferID.with { $0.value = "18d6e804-c1d1-408a-88d4-3bd14da45902-O12" }]
+        var operation = Mesos_V1_Offer.Operation()
+        operation.type = .launch
+        for index in 0..<launches {
+            var task = Mesos_V1_TaskInfo()
+            task.name = "task-\(index)"
+            task.taskID.value = "task-\(index)-2f1e2d3c"
+            task.agentID.value = "18d6e804-c1d1-408a-88d4-3bd14da45902-S0"
+            task.command.value = "./run.sh --index \(index)"
+            task.command.uris = [Mesos_V1_CommandInfo.URI.with { $0.value = "http://10.0.0.1:8080/a/3f2a/app.tar.gz"; $0.extract = true }]
+            for (name, value) in [("cpus", 0.5), ("mem", 128.0)] {
+                var resource = Mesos_V1_Resource()
+                resource.name = name
+                resource.type = .scalar
+                resource.scalar.value = value
+                resource.allocationInfo.role = "*"
+                task.resources.append(resource)
+            }
+            operation.launch.taskInfos.append(task)
+        }
+        call.accept.operations = [operation]
+        call.accept.filters.refuseSeconds = 5
+        return call
+    }
+
+    static func acknowledge() -> SchedulerCall {
+        var call = SchedulerCall()
+        call.type = .acknowledge
+        call.frameworkID.value = "18d6e804-c1d1-408a-88d4-3bd14da45902-0001"
+        call.acknowledge.agentID.value = "18d6e804-c1d1-408a-88d4-3bd14da45902-S0"
+        call.acknowledge.taskID.value = "task-1-2f1e2d3c"
+        call.acknowledge.uuid = Data((0..<16).map { UInt8($0) })
+        return call
+    }
+}
+
+extension SwiftProtobuf.Message {
+    /// The value without unknown fields at any depth (JSON carries none).
+    func withoutUnknownFields() -> Self {
+        var options = BinaryDecodingOptions()
+        options.discardUnknownFields = true
+        guard let bytes: [UInt8] = try? self.serializedBytes(partial: true),
+            let copy = try? Self(serializedBytes: bytes, partial: true, options: options)
+        else { return self }
+        return copy
+    }
+}
