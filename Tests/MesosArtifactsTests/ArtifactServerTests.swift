@@ -280,12 +280,10 @@ struct ArtifactServerLimitTests {
             let fd = try H.rawConnection(port: server.localAddress.port!)
             defer { close(fd) }
             H.send(fd, "GET /a/")
-            let started = ContinuousClock.now
             let (_, closed) = await H.readToEnd(fd)
-            // Closed by the server: `closed` is false when the 10 s receive timeout ends the read instead. The time
-            // bound only has to stay under that timeout; a loaded two-core run has taken 8.4 s.
+            // Closed by the server: `closed` is false when the socket's 10 s receive timeout ends the read instead
+            // (no wall-clock bound here: a loaded two-core run once took 10 s just to start the reading thread).
             #expect(closed)
-            #expect(ContinuousClock.now - started < .seconds(9.5))
         }
     }
 
