@@ -347,18 +347,18 @@ enum Kind {
     out.line("seen |= \(bit)")
 }
 
-/// Throws `.invalid` if a required field is unset: from the bits of the fields set in this call when `m` was new,
-/// else from `m` itself.
+/// Notes a required field left unset (from the bits of the fields set in this call when `m` was new, else from `m`
+/// itself): a later occurrence of the same message may still set it, so the whole value is checked at the end.
 @MainActor func requiredCheck(_ out: inout Output, _ message: Descriptor) {
     let required = message.fields.enumerated().filter { $0.element.isRequired }
     guard !required.isEmpty else { return }
     let mask = required.reduce(UInt64(0)) { $0 | UInt64(1) << UInt64($1.offset) }
     let tests = required.map { "!m.\(names($0.element).has)" }.joined(separator: " || ")
     out.open("if fresh {")
-    out.line("if seen & \(mask) != \(mask) { throw .invalid }")
+    out.line("if seen & \(mask) != \(mask) { self.incomplete = true }")
     out.close("} else if \(tests) {")
     out.indentLevel += 1
-    out.line("throw .invalid")
+    out.line("self.incomplete = true")
     out.close()
 }
 
@@ -533,6 +533,7 @@ enum Kind {
         out.line("default: throw .fallback")
         out.close()
         out.close()
+        out.line("if entry.incomplete { self.incomplete = true }")
         out.line("\(list)[key] = value")
         return
     }

@@ -162,6 +162,9 @@ struct GeneratedCodecTests {
         #"{"type":"HEARTBEAT","x":"\ud83d\ude00"}"#,
         #"{"type":"HEARTBEAT","x":01}"#,
         #"{"type":"HEARTBEAT","x":tru}"#,
+        // A required field missing from one occurrence and given by the next, merged into it (found by FuzzJSON).
+        #"{"type":"RESCIND","rescind":{"offer_id":{"valu":"o"}},"rescind":{"offer_id":{"value":"p"}}}"#,
+        #"{"type":"RESCIND","rescind":{"offer_id":{"valu":"o"}}}"#,
     ]
 
     @Test("the JSON spellings of fixtures/README.md, valid and not: the reference's value or its error")
@@ -211,6 +214,15 @@ struct GeneratedCodecTests {
         Self.agree(SchedulerEvent.self, .protobuf, bytes)
         bytes += [0x08, 0x63]  // type = 99: not a Type
         Self.agree(SchedulerEvent.self, .protobuf, bytes)
+        // A required field missing from one occurrence and given by the next.
+        var first = SchedulerEvent()
+        first.type = .rescind
+        first.rescind.offerID.value = "o"
+        let complete = try first.serializedBytes() as [UInt8]
+        first.rescind.offerID.clearValue()
+        let partial = try first.serializedBytes(partial: true) as [UInt8]
+        Self.agree(SchedulerEvent.self, .protobuf, partial + complete)
+        Self.agree(SchedulerEvent.self, .protobuf, partial)
         let nested: [UInt8] = [0x08, 0x03, 0x1A, 0x0B, 0x0A, 0x09, 0x0A, 0x03, 0x0A, 0x01, 0x74, 0x10, 0x01, 0xA0, 0x06, 0x02]
         Self.agree(SchedulerEvent.self, .protobuf, nested)
     }

@@ -26,9 +26,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 4 != 4 { throw .invalid }
+            if seen & 4 != 4 { self.incomplete = true }
         } else if !m.hasPort {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_AgentID(_ m: inout Mesos_V1_AgentID, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -43,9 +43,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_AgentInfo(_ m: inout Mesos_V1_AgentInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -108,9 +108,9 @@ extension GeneratedBinaryReader {
         if seen & 4 != 0 { m.resources = list0 }
         if seen & 8 != 0 { m.attributes = list1 }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasHostname {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Attribute(_ m: inout Mesos_V1_Attribute, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -177,9 +177,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasName || !m.hasType {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_CapabilityInfo(_ m: inout Mesos_V1_CapabilityInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -311,9 +311,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasCommand {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_CheckInfo_Http(_ m: inout Mesos_V1_CheckInfo.Http, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -332,9 +332,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasPort {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_CheckInfo_Tcp(_ m: inout Mesos_V1_CheckInfo.Tcp, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -349,9 +349,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasPort {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_CheckStatusInfo(_ m: inout Mesos_V1_CheckStatusInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -517,9 +517,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_ContainerID(_ m: inout Mesos_V1_ContainerID, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -546,9 +546,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_ContainerInfo(_ m: inout Mesos_V1_ContainerInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -647,9 +647,9 @@ extension GeneratedBinaryReader {
         if seen & 2 != 0 { m.volumes = list0 }
         if seen & 32 != 0 { m.networkInfos = list1 }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasType {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_ContainerInfo_DockerInfo(_ m: inout Mesos_V1_ContainerInfo.DockerInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -700,9 +700,9 @@ extension GeneratedBinaryReader {
         if seen & 4 != 0 { m.portMappings = list0 }
         if seen & 16 != 0 { m.parameters = list1 }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasImage {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_ContainerInfo_DockerInfo_PortMapping(_ m: inout Mesos_V1_ContainerInfo.DockerInfo.PortMapping, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -725,9 +725,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasHostPort || !m.hasContainerPort {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_ContainerInfo_MesosInfo(_ m: inout Mesos_V1_ContainerInfo.MesosInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -812,9 +812,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasPrincipal {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_DiscoveryInfo(_ m: inout Mesos_V1_DiscoveryInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -869,9 +869,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasVisibility {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_DomainInfo(_ m: inout Mesos_V1_DomainInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -926,9 +926,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasRegion || !m.hasZone {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_DomainInfo_FaultDomain_RegionInfo(_ m: inout Mesos_V1_DomainInfo.FaultDomain.RegionInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -943,9 +943,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(_ m: inout Mesos_V1_DomainInfo.FaultDomain.ZoneInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -960,9 +960,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_DurationInfo(_ m: inout Mesos_V1_DurationInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -977,9 +977,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasNanoseconds {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Environment(_ m: inout Mesos_V1_Environment, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -1032,9 +1032,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_ExecutorID(_ m: inout Mesos_V1_ExecutorID, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -1049,9 +1049,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_ExecutorInfo(_ m: inout Mesos_V1_ExecutorInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -1172,9 +1172,9 @@ extension GeneratedBinaryReader {
         }
         if seen & 32 != 0 { m.resources = list0 }
         if fresh {
-            if seen & 2 != 2 { throw .invalid }
+            if seen & 2 != 2 { self.incomplete = true }
         } else if !m.hasExecutorID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Filters(_ m: inout Mesos_V1_Filters, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -1201,9 +1201,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_FrameworkInfo(_ m: inout Mesos_V1_FrameworkInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -1298,6 +1298,7 @@ extension GeneratedBinaryReader {
                             default: throw .fallback
                         }
                     }
+                    if entry.incomplete { self.incomplete = true }
                     list2[key] = value
                     seen |= 4096
                 default: throw .fallback
@@ -1307,9 +1308,9 @@ extension GeneratedBinaryReader {
         if seen & 1024 != 0 { m.capabilities = list1 }
         if seen & 4096 != 0 { m.offerFilters = list2 }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasUser || !m.hasName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_FrameworkInfo_Capability(_ m: inout Mesos_V1_FrameworkInfo.Capability, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -1425,9 +1426,9 @@ extension GeneratedBinaryReader {
         }
         if seen & 16 != 0 { m.statuses = list0 }
         if fresh {
-            if seen & 4 != 4 { throw .invalid }
+            if seen & 4 != 4 { self.incomplete = true }
         } else if !m.hasPort {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_HealthCheck_TCPCheckInfo(_ m: inout Mesos_V1_HealthCheck.TCPCheckInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -1446,9 +1447,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 2 != 2 { throw .invalid }
+            if seen & 2 != 2 { self.incomplete = true }
         } else if !m.hasPort {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Image(_ m: inout Mesos_V1_Image, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -1491,9 +1492,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasType {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Image_Appc(_ m: inout Mesos_V1_Image.Appc, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -1524,9 +1525,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Image_Docker(_ m: inout Mesos_V1_Image.Docker, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -1565,9 +1566,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_InverseOffer(_ m: inout Mesos_V1_InverseOffer, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -1648,9 +1649,9 @@ extension GeneratedBinaryReader {
         }
         if seen & 32 != 0 { m.resources = list0 }
         if fresh {
-            if seen & 21 != 21 { throw .invalid }
+            if seen & 21 != 21 { self.incomplete = true }
         } else if !m.hasID || !m.hasFrameworkID || !m.hasUnavailability {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_KillPolicy(_ m: inout Mesos_V1_KillPolicy, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -1689,9 +1690,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasKey {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Labels(_ m: inout Mesos_V1_Labels, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -1850,9 +1851,9 @@ extension GeneratedBinaryReader {
         }
         if seen & 256 != 0 { m.capabilities = list0 }
         if fresh {
-            if seen & 7 != 7 { throw .invalid }
+            if seen & 7 != 7 { self.incomplete = true }
         } else if !m.hasID || !m.hasIp || !m.hasPort {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_MasterInfo_Capability(_ m: inout Mesos_V1_MasterInfo.Capability, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -1968,9 +1969,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasHostPort || !m.hasContainerPort {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Offer(_ m: inout Mesos_V1_Offer, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -2099,9 +2100,9 @@ extension GeneratedBinaryReader {
         if seen & 128 != 0 { m.attributes = list1 }
         if seen & 256 != 0 { m.executorIds = list2 }
         if fresh {
-            if seen & 15 != 15 { throw .invalid }
+            if seen & 15 != 15 { self.incomplete = true }
         } else if !m.hasID || !m.hasFrameworkID || !m.hasAgentID || !m.hasHostname {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Offer_Operation(_ m: inout Mesos_V1_Offer.Operation, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -2294,9 +2295,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasSource || !m.hasTargetType {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Offer_Operation_Destroy(_ m: inout Mesos_V1_Offer.Operation.Destroy, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -2337,9 +2338,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasSource {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Offer_Operation_GrowVolume(_ m: inout Mesos_V1_Offer.Operation.GrowVolume, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -2374,9 +2375,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasVolume || !m.hasAddition {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Offer_Operation_Launch(_ m: inout Mesos_V1_Offer.Operation.Launch, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -2429,9 +2430,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasExecutor || !m.hasTaskGroup {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Offer_Operation_Reserve(_ m: inout Mesos_V1_Offer.Operation.Reserve, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -2494,9 +2495,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasVolume || !m.hasSubtract {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Offer_Operation_Unreserve(_ m: inout Mesos_V1_Offer.Operation.Unreserve, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -2574,6 +2575,7 @@ extension GeneratedBinaryReader {
                             default: throw .fallback
                         }
                     }
+                    if entry.incomplete { self.incomplete = true }
                     list0[key] = value
                     seen |= 1
                 default: throw .fallback
@@ -2593,9 +2595,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_OperationID(_ m: inout Mesos_V1_OperationID, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -2610,9 +2612,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_OperationStatus(_ m: inout Mesos_V1_OperationStatus, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -2689,9 +2691,9 @@ extension GeneratedBinaryReader {
         }
         if seen & 8 != 0 { m.convertedResources = list0 }
         if fresh {
-            if seen & 2 != 2 { throw .invalid }
+            if seen & 2 != 2 { self.incomplete = true }
         } else if !m.hasState {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Parameter(_ m: inout Mesos_V1_Parameter, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -2710,9 +2712,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasKey || !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Parameters(_ m: inout Mesos_V1_Parameters, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -2769,9 +2771,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasNumber {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Ports(_ m: inout Mesos_V1_Ports, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -2998,9 +3000,9 @@ extension GeneratedBinaryReader {
         }
         if seen & 512 != 0 { m.reservations = list0 }
         if fresh {
-            if seen & 6 != 6 { throw .invalid }
+            if seen & 6 != 6 { self.incomplete = true }
         } else if !m.hasName || !m.hasType {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Resource_AllocationInfo(_ m: inout Mesos_V1_Resource.AllocationInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3075,9 +3077,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Resource_DiskInfo_Source(_ m: inout Mesos_V1_Resource.DiskInfo.Source, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3140,9 +3142,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasType {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Resource_DiskInfo_Source_Mount(_ m: inout Mesos_V1_Resource.DiskInfo.Source.Mount, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3227,9 +3229,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_SeccompInfo(_ m: inout Mesos_V1_SeccompInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3300,9 +3302,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Secret_Value(_ m: inout Mesos_V1_Secret.Value, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3317,9 +3319,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasData {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_TTYInfo(_ m: inout Mesos_V1_TTYInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3358,9 +3360,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasRows || !m.hasColumns {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_TaskGroupInfo(_ m: inout Mesos_V1_TaskGroupInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3393,9 +3395,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_TaskInfo(_ m: inout Mesos_V1_TaskInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3566,6 +3568,7 @@ extension GeneratedBinaryReader {
                             default: throw .fallback
                         }
                     }
+                    if entry.incomplete { self.incomplete = true }
                     list1[key] = value
                     seen |= 16384
                 default: throw .fallback
@@ -3574,9 +3577,9 @@ extension GeneratedBinaryReader {
         if seen & 8 != 0 { m.resources = list0 }
         if seen & 16384 != 0 { m.limits = list1 }
         if fresh {
-            if seen & 7 != 7 { throw .invalid }
+            if seen & 7 != 7 { self.incomplete = true }
         } else if !m.hasName || !m.hasTaskID || !m.hasAgentID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_TaskResourceLimitation(_ m: inout Mesos_V1_TaskResourceLimitation, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3733,9 +3736,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasTaskID || !m.hasState {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_TimeInfo(_ m: inout Mesos_V1_TimeInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3750,9 +3753,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasNanoseconds {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_URL(_ m: inout Mesos_V1_URL, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3797,9 +3800,9 @@ extension GeneratedBinaryReader {
         }
         if seen & 8 != 0 { m.query = list0 }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasScheme || !m.hasAddress {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_UUID(_ m: inout Mesos_V1_UUID, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3814,9 +3817,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Unavailability(_ m: inout Mesos_V1_Unavailability, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3851,9 +3854,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasStart {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Value_Range(_ m: inout Mesos_V1_Value.Range, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3872,9 +3875,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasBegin || !m.hasEnd {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Value_Ranges(_ m: inout Mesos_V1_Value.Ranges, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3907,9 +3910,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Value_Set(_ m: inout Mesos_V1_Value.Set, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3941,9 +3944,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Volume(_ m: inout Mesos_V1_Volume, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3990,9 +3993,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasMode || !m.hasContainerPath {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Volume_Source(_ m: inout Mesos_V1_Volume.Source, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4091,9 +4094,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasPluginName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(_ m: inout Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4133,6 +4136,7 @@ extension GeneratedBinaryReader {
                             default: throw .fallback
                         }
                     }
+                    if entry.incomplete { self.incomplete = true }
                     list0[key] = value
                     seen |= 4
                 case 34:
@@ -4149,6 +4153,7 @@ extension GeneratedBinaryReader {
                             default: throw .fallback
                         }
                     }
+                    if entry.incomplete { self.incomplete = true }
                     list1[key] = value
                     seen |= 8
                 case 42:
@@ -4165,6 +4170,7 @@ extension GeneratedBinaryReader {
                             default: throw .fallback
                         }
                     }
+                    if entry.incomplete { self.incomplete = true }
                     list2[key] = value
                     seen |= 16
                 default: throw .fallback
@@ -4174,9 +4180,9 @@ extension GeneratedBinaryReader {
         if seen & 8 != 0 { m.nodePublishSecrets = list1 }
         if seen & 16 != 0 { m.volumeContext = list2 }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasVolumeID || !m.hasVolumeCapability {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4213,9 +4219,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 4 != 4 { throw .invalid }
+            if seen & 4 != 4 { self.incomplete = true }
         } else if !m.hasAccessMode {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4230,9 +4236,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasMode {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.BlockVolume, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4291,9 +4297,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 2 != 2 { throw .invalid }
+            if seen & 2 != 2 { self.incomplete = true }
         } else if !m.hasName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Volume_Source_HostPath(_ m: inout Mesos_V1_Volume.Source.HostPath, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4320,9 +4326,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasPath {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Volume_Source_SandboxPath(_ m: inout Mesos_V1_Volume.Source.SandboxPath, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4341,9 +4347,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 2 != 2 { throw .invalid }
+            if seen & 2 != 2 { self.incomplete = true }
         } else if !m.hasPath {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Call(_ m: inout Mesos_V1_Executor_Call, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4418,9 +4424,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasExecutorID || !m.hasFrameworkID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Call_Message(_ m: inout Mesos_V1_Executor_Call.Message, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4435,9 +4441,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasData {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Call_Subscribe(_ m: inout Mesos_V1_Executor_Call.Subscribe, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4488,9 +4494,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasStatus {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Event(_ m: inout Mesos_V1_Executor_Event, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4613,9 +4619,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasTaskID || !m.hasUuid {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Event_Error(_ m: inout Mesos_V1_Executor_Event.Error, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4630,9 +4636,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasMessage {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Event_Kill(_ m: inout Mesos_V1_Executor_Event.Kill, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4667,9 +4673,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasTaskID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Event_Launch(_ m: inout Mesos_V1_Executor_Event.Launch, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4692,9 +4698,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasTask {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Event_LaunchGroup(_ m: inout Mesos_V1_Executor_Event.LaunchGroup, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4717,9 +4723,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasTaskGroup {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Event_Message(_ m: inout Mesos_V1_Executor_Event.Message, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4734,9 +4740,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasData {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Event_Subscribed(_ m: inout Mesos_V1_Executor_Event.Subscribed, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4795,9 +4801,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 7 != 7 { throw .invalid }
+            if seen & 7 != 7 { self.incomplete = true }
         } else if !m.hasExecutorInfo || !m.hasFrameworkInfo || !m.hasAgentInfo {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_AttributeConstraint(_ m: inout Mesos_V1_Scheduler_AttributeConstraint, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4832,9 +4838,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasSelector || !m.hasPredicate {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4913,9 +4919,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextMatches, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4930,9 +4936,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasRegex {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotEquals, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4947,9 +4953,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotMatches, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4964,9 +4970,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasRegex {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_AttributeConstraint_Selector(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Selector, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5307,9 +5313,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 7 != 7 { throw .invalid }
+            if seen & 7 != 7 { self.incomplete = true }
         } else if !m.hasAgentID || !m.hasTaskID || !m.hasUuid {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(_ m: inout Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5360,9 +5366,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 12 != 12 { throw .invalid }
+            if seen & 12 != 12 { self.incomplete = true }
         } else if !m.hasUuid || !m.hasOperationID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Call_Decline(_ m: inout Mesos_V1_Scheduler_Call.Decline, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5469,9 +5475,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasTaskID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Call_Message(_ m: inout Mesos_V1_Scheduler_Call.Message, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5510,9 +5516,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 7 != 7 { throw .invalid }
+            if seen & 7 != 7 { self.incomplete = true }
         } else if !m.hasAgentID || !m.hasExecutorID || !m.hasData {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Call_Reconcile(_ m: inout Mesos_V1_Scheduler_Call.Reconcile, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5565,9 +5571,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasTaskID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Call_ReconcileOperations(_ m: inout Mesos_V1_Scheduler_Call.ReconcileOperations, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5632,9 +5638,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasOperationID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Call_Request(_ m: inout Mesos_V1_Scheduler_Call.Request, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5704,9 +5710,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasExecutorID || !m.hasAgentID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Call_Subscribe(_ m: inout Mesos_V1_Scheduler_Call.Subscribe, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5750,9 +5756,9 @@ extension GeneratedBinaryReader {
         }
         if seen & 2 != 0 { m.suppressedRoles = list0 }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasFrameworkInfo {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Call_Suppress(_ m: inout Mesos_V1_Scheduler_Call.Suppress, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5813,9 +5819,9 @@ extension GeneratedBinaryReader {
         }
         if seen & 2 != 0 { m.suppressedRoles = list0 }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasFrameworkInfo {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Event(_ m: inout Mesos_V1_Scheduler_Event, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5962,9 +5968,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasMessage {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Event_Failure(_ m: inout Mesos_V1_Scheduler_Event.Failure, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6057,9 +6063,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 7 != 7 { throw .invalid }
+            if seen & 7 != 7 { self.incomplete = true }
         } else if !m.hasAgentID || !m.hasExecutorID || !m.hasData {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Event_Offers(_ m: inout Mesos_V1_Scheduler_Event.Offers, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6100,9 +6106,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasOfferID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Event_RescindInverseOffer(_ m: inout Mesos_V1_Scheduler_Event.RescindInverseOffer, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6125,9 +6131,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasInverseOfferID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Event_Subscribed(_ m: inout Mesos_V1_Scheduler_Event.Subscribed, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6166,9 +6172,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasFrameworkID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Event_Update(_ m: inout Mesos_V1_Scheduler_Event.Update, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6191,9 +6197,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasStatus {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Event_UpdateOperationStatus(_ m: inout Mesos_V1_Scheduler_Event.UpdateOperationStatus, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6216,9 +6222,9 @@ extension GeneratedBinaryReader {
             }
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasStatus {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_OfferConstraints(_ m: inout Mesos_V1_Scheduler_OfferConstraints, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6240,6 +6246,7 @@ extension GeneratedBinaryReader {
                             default: throw .fallback
                         }
                     }
+                    if entry.incomplete { self.incomplete = true }
                     list0[key] = value
                     seen |= 1
                 default: throw .fallback

@@ -3072,9 +3072,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 4 != 4 { throw .invalid }
+            if seen & 4 != 4 { self.incomplete = true }
         } else if !m.hasPort {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_AgentID(_ m: inout Mesos_V1_AgentID, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3093,9 +3093,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_AgentInfo(_ m: inout Mesos_V1_AgentInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3178,9 +3178,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasHostname {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Attribute(_ m: inout Mesos_V1_Attribute, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3247,9 +3247,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasName || !m.hasType {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_CapabilityInfo(_ m: inout Mesos_V1_CapabilityInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3404,9 +3404,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasCommand {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_CheckInfo_Http(_ m: inout Mesos_V1_CheckInfo.Http, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3429,9 +3429,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasPort {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_CheckInfo_Tcp(_ m: inout Mesos_V1_CheckInfo.Tcp, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3450,9 +3450,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasPort {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_CheckStatusInfo(_ m: inout Mesos_V1_CheckStatusInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3655,9 +3655,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_ContainerID(_ m: inout Mesos_V1_ContainerID, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3687,9 +3687,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_ContainerInfo(_ m: inout Mesos_V1_ContainerInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3805,9 +3805,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasType {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_ContainerInfo_DockerInfo(_ m: inout Mesos_V1_ContainerInfo.DockerInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3880,9 +3880,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasImage {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_ContainerInfo_DockerInfo_PortMapping(_ m: inout Mesos_V1_ContainerInfo.DockerInfo.PortMapping, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -3909,9 +3909,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasHostPort || !m.hasContainerPort {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_ContainerInfo_MesosInfo(_ m: inout Mesos_V1_ContainerInfo.MesosInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4014,9 +4014,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasPrincipal {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_DiscoveryInfo(_ m: inout Mesos_V1_DiscoveryInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4073,9 +4073,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasVisibility {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_DomainInfo(_ m: inout Mesos_V1_DomainInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4135,9 +4135,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasRegion || !m.hasZone {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_DomainInfo_FaultDomain_RegionInfo(_ m: inout Mesos_V1_DomainInfo.FaultDomain.RegionInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4156,9 +4156,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(_ m: inout Mesos_V1_DomainInfo.FaultDomain.ZoneInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4177,9 +4177,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_DurationInfo(_ m: inout Mesos_V1_DurationInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4198,9 +4198,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasNanoseconds {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Environment(_ m: inout Mesos_V1_Environment, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4269,9 +4269,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_ExecutorID(_ m: inout Mesos_V1_ExecutorID, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4290,9 +4290,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_ExecutorInfo(_ m: inout Mesos_V1_ExecutorInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4419,9 +4419,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 2 != 2 { throw .invalid }
+            if seen & 2 != 2 { self.incomplete = true }
         } else if !m.hasExecutorID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Filters(_ m: inout Mesos_V1_Filters, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4456,9 +4456,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_FrameworkInfo(_ m: inout Mesos_V1_FrameworkInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4575,9 +4575,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasUser || !m.hasName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_FrameworkInfo_Capability(_ m: inout Mesos_V1_FrameworkInfo.Capability, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4710,9 +4710,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 4 != 4 { throw .invalid }
+            if seen & 4 != 4 { self.incomplete = true }
         } else if !m.hasPort {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_HealthCheck_TCPCheckInfo(_ m: inout Mesos_V1_HealthCheck.TCPCheckInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4735,9 +4735,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 2 != 2 { throw .invalid }
+            if seen & 2 != 2 { self.incomplete = true }
         } else if !m.hasPort {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Image(_ m: inout Mesos_V1_Image, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4782,9 +4782,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasType {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Image_Appc(_ m: inout Mesos_V1_Image.Appc, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4818,9 +4818,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Image_Docker(_ m: inout Mesos_V1_Image.Docker, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4861,9 +4861,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_InverseOffer(_ m: inout Mesos_V1_InverseOffer, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -4952,9 +4952,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 21 != 21 { throw .invalid }
+            if seen & 21 != 21 { self.incomplete = true }
         } else if !m.hasID || !m.hasFrameworkID || !m.hasUnavailability {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_KillPolicy(_ m: inout Mesos_V1_KillPolicy, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5000,9 +5000,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasKey {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Labels(_ m: inout Mesos_V1_Labels, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5185,9 +5185,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 7 != 7 { throw .invalid }
+            if seen & 7 != 7 { self.incomplete = true }
         } else if !m.hasID || !m.hasIp || !m.hasPort {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_MasterInfo_Capability(_ m: inout Mesos_V1_MasterInfo.Capability, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5348,9 +5348,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasHostPort || !m.hasContainerPort {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Offer(_ m: inout Mesos_V1_Offer, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5503,9 +5503,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 15 != 15 { throw .invalid }
+            if seen & 15 != 15 { self.incomplete = true }
         } else if !m.hasID || !m.hasFrameworkID || !m.hasAgentID || !m.hasHostname {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Offer_Operation(_ m: inout Mesos_V1_Offer.Operation, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5707,9 +5707,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasSource || !m.hasTargetType {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Offer_Operation_Destroy(_ m: inout Mesos_V1_Offer.Operation.Destroy, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5766,9 +5766,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasSource {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Offer_Operation_GrowVolume(_ m: inout Mesos_V1_Offer.Operation.GrowVolume, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5805,9 +5805,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasVolume || !m.hasAddition {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Offer_Operation_Launch(_ m: inout Mesos_V1_Offer.Operation.Launch, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5875,9 +5875,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasExecutor || !m.hasTaskGroup {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Offer_Operation_Reserve(_ m: inout Mesos_V1_Offer.Operation.Reserve, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -5964,9 +5964,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasVolume || !m.hasSubtract {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Offer_Operation_Unreserve(_ m: inout Mesos_V1_Offer.Operation.Unreserve, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6094,9 +6094,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_OperationID(_ m: inout Mesos_V1_OperationID, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6115,9 +6115,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_OperationStatus(_ m: inout Mesos_V1_OperationStatus, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6203,9 +6203,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 2 != 2 { throw .invalid }
+            if seen & 2 != 2 { self.incomplete = true }
         } else if !m.hasState {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Parameter(_ m: inout Mesos_V1_Parameter, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6228,9 +6228,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasKey || !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Parameters(_ m: inout Mesos_V1_Parameters, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6303,9 +6303,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasNumber {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Ports(_ m: inout Mesos_V1_Ports, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6578,9 +6578,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 6 != 6 { throw .invalid }
+            if seen & 6 != 6 { self.incomplete = true }
         } else if !m.hasName || !m.hasType {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Resource_AllocationInfo(_ m: inout Mesos_V1_Resource.AllocationInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6664,9 +6664,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Resource_DiskInfo_Source(_ m: inout Mesos_V1_Resource.DiskInfo.Source, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6730,9 +6730,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasType {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Resource_DiskInfo_Source_Mount(_ m: inout Mesos_V1_Resource.DiskInfo.Source.Mount, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6840,9 +6840,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_SeccompInfo(_ m: inout Mesos_V1_SeccompInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6923,9 +6923,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Secret_Value(_ m: inout Mesos_V1_Secret.Value, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6944,9 +6944,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasData {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_TTYInfo(_ m: inout Mesos_V1_TTYInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -6992,9 +6992,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasRows || !m.hasColumns {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_TaskGroupInfo(_ m: inout Mesos_V1_TaskGroupInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -7044,9 +7044,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_TaskInfo(_ m: inout Mesos_V1_TaskInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -7221,9 +7221,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 7 != 7 { throw .invalid }
+            if seen & 7 != 7 { self.incomplete = true }
         } else if !m.hasName || !m.hasTaskID || !m.hasAgentID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_TaskResourceLimitation(_ m: inout Mesos_V1_TaskResourceLimitation, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -7389,9 +7389,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasTaskID || !m.hasState {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_TimeInfo(_ m: inout Mesos_V1_TimeInfo, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -7410,9 +7410,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasNanoseconds {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_URL(_ m: inout Mesos_V1_URL, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -7469,9 +7469,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasScheme || !m.hasAddress {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_UUID(_ m: inout Mesos_V1_UUID, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -7490,9 +7490,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Unavailability(_ m: inout Mesos_V1_Unavailability, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -7529,9 +7529,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasStart {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Value_Range(_ m: inout Mesos_V1_Value.Range, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -7554,9 +7554,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasBegin || !m.hasEnd {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Value_Ranges(_ m: inout Mesos_V1_Value.Ranges, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -7606,9 +7606,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Value_Set(_ m: inout Mesos_V1_Value.Set, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -7656,9 +7656,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Volume(_ m: inout Mesos_V1_Volume, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -7707,9 +7707,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasMode || !m.hasContainerPath {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Volume_Source(_ m: inout Mesos_V1_Volume.Source, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -7810,9 +7810,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasPluginName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(_ m: inout Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -7877,9 +7877,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasVolumeID || !m.hasVolumeCapability {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -7917,9 +7917,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 4 != 4 { throw .invalid }
+            if seen & 4 != 4 { self.incomplete = true }
         } else if !m.hasAccessMode {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -7938,9 +7938,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasMode {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(_ m: inout Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.BlockVolume, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8018,9 +8018,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 2 != 2 { throw .invalid }
+            if seen & 2 != 2 { self.incomplete = true }
         } else if !m.hasName {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Volume_Source_HostPath(_ m: inout Mesos_V1_Volume.Source.HostPath, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8050,9 +8050,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasPath {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Volume_Source_SandboxPath(_ m: inout Mesos_V1_Volume.Source.SandboxPath, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8075,9 +8075,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 2 != 2 { throw .invalid }
+            if seen & 2 != 2 { self.incomplete = true }
         } else if !m.hasPath {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Call(_ m: inout Mesos_V1_Executor_Call, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8151,9 +8151,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasExecutorID || !m.hasFrameworkID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Call_Message(_ m: inout Mesos_V1_Executor_Call.Message, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8172,9 +8172,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasData {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Call_Subscribe(_ m: inout Mesos_V1_Executor_Call.Subscribe, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8250,9 +8250,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasStatus {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Event(_ m: inout Mesos_V1_Executor_Event, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8375,9 +8375,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasTaskID || !m.hasUuid {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Event_Error(_ m: inout Mesos_V1_Executor_Event.Error, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8396,9 +8396,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasMessage {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Event_Kill(_ m: inout Mesos_V1_Executor_Event.Kill, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8435,9 +8435,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasTaskID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Event_Launch(_ m: inout Mesos_V1_Executor_Event.Launch, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8463,9 +8463,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasTask {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Event_LaunchGroup(_ m: inout Mesos_V1_Executor_Event.LaunchGroup, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8491,9 +8491,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasTaskGroup {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Event_Message(_ m: inout Mesos_V1_Executor_Event.Message, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8512,9 +8512,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasData {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Executor_Event_Subscribed(_ m: inout Mesos_V1_Executor_Event.Subscribed, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8573,9 +8573,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 7 != 7 { throw .invalid }
+            if seen & 7 != 7 { self.incomplete = true }
         } else if !m.hasExecutorInfo || !m.hasFrameworkInfo || !m.hasAgentInfo {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_AttributeConstraint(_ m: inout Mesos_V1_Scheduler_AttributeConstraint, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8612,9 +8612,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasSelector || !m.hasPredicate {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8703,9 +8703,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextMatches, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8724,9 +8724,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasRegex {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotEquals, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8745,9 +8745,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasValue {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotMatches, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -8766,9 +8766,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasRegex {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_AttributeConstraint_Selector(_ m: inout Mesos_V1_Scheduler_AttributeConstraint.Selector, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -9137,9 +9137,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 7 != 7 { throw .invalid }
+            if seen & 7 != 7 { self.incomplete = true }
         } else if !m.hasAgentID || !m.hasTaskID || !m.hasUuid {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(_ m: inout Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -9191,9 +9191,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 12 != 12 { throw .invalid }
+            if seen & 12 != 12 { self.incomplete = true }
         } else if !m.hasUuid || !m.hasOperationID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Call_Decline(_ m: inout Mesos_V1_Scheduler_Call.Decline, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -9325,9 +9325,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasTaskID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Call_Message(_ m: inout Mesos_V1_Scheduler_Call.Message, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -9368,9 +9368,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 7 != 7 { throw .invalid }
+            if seen & 7 != 7 { self.incomplete = true }
         } else if !m.hasAgentID || !m.hasExecutorID || !m.hasData {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Call_Reconcile(_ m: inout Mesos_V1_Scheduler_Call.Reconcile, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -9438,9 +9438,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasTaskID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Call_ReconcileOperations(_ m: inout Mesos_V1_Scheduler_Call.ReconcileOperations, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -9519,9 +9519,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasOperationID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Call_Request(_ m: inout Mesos_V1_Scheduler_Call.Request, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -9618,9 +9618,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 3 != 3 { throw .invalid }
+            if seen & 3 != 3 { self.incomplete = true }
         } else if !m.hasExecutorID || !m.hasAgentID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Call_Subscribe(_ m: inout Mesos_V1_Scheduler_Call.Subscribe, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -9674,9 +9674,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasFrameworkInfo {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Call_Suppress(_ m: inout Mesos_V1_Scheduler_Call.Suppress, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -9759,9 +9759,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasFrameworkInfo {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Event(_ m: inout Mesos_V1_Scheduler_Event, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -9906,9 +9906,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasMessage {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Event_Failure(_ m: inout Mesos_V1_Scheduler_Event.Failure, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -10018,9 +10018,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 7 != 7 { throw .invalid }
+            if seen & 7 != 7 { self.incomplete = true }
         } else if !m.hasAgentID || !m.hasExecutorID || !m.hasData {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Event_Offers(_ m: inout Mesos_V1_Scheduler_Event.Offers, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -10077,9 +10077,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasOfferID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Event_RescindInverseOffer(_ m: inout Mesos_V1_Scheduler_Event.RescindInverseOffer, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -10105,9 +10105,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasInverseOfferID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Event_Subscribed(_ m: inout Mesos_V1_Scheduler_Event.Subscribed, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -10148,9 +10148,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasFrameworkID {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Event_Update(_ m: inout Mesos_V1_Scheduler_Event.Update, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -10176,9 +10176,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasStatus {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_Event_UpdateOperationStatus(_ m: inout Mesos_V1_Scheduler_Event.UpdateOperationStatus, fresh: Bool) throws(GeneratedCodecFailure) {
@@ -10204,9 +10204,9 @@ extension GeneratedJSONReader {
             } while try self.nextMember()
         }
         if fresh {
-            if seen & 1 != 1 { throw .invalid }
+            if seen & 1 != 1 { self.incomplete = true }
         } else if !m.hasStatus {
-            throw .invalid
+            self.incomplete = true
         }
     }
     mutating func readMesos_V1_Scheduler_OfferConstraints(_ m: inout Mesos_V1_Scheduler_OfferConstraints, fresh: Bool) throws(GeneratedCodecFailure) {

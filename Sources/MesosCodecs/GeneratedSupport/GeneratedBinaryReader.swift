@@ -18,6 +18,9 @@ struct GeneratedBinaryReader {
     private let end: Int
     /// The nesting of this message, the top one being 1.
     let depth: Int
+    /// Whether a message read so far lacks a required field. Not an error yet: a later occurrence of the same
+    /// field merges into it and may supply the field, so the whole value is checked at the end, as the reference does.
+    var incomplete = false
 
     init(_ bytes: UnsafeRawBufferPointer, depth: Int) {
         self.base = bytes.baseAddress ?? generatedEmptyBase
@@ -92,14 +95,16 @@ struct GeneratedBinaryReader {
         let before: M? = fresh ? nil : message
         do {
             try read(&reader, &message)
+            if reader.incomplete { self.incomplete = true }
         } catch .fallback {
             message = before ?? M()
             try Self.referenceMerge(&message, UnsafeRawBufferPointer(start: self.base + start, count: length), depth: depth)
+            if !message.isInitialized { self.incomplete = true }
         }
     }
 
-    /// Decodes one message with swift-protobuf, merged into `message`, with the depth budget left at `depth`; then
-    /// checks its required fields, as the reference does for the whole.
+    /// Decodes one message with swift-protobuf (`partial: true`), merged into `message`, with the depth budget left
+    /// at `depth`.
     static func referenceMerge<M: SwiftProtobuf.Message>(
         _ message: inout M,
         _ bytes: UnsafeRawBufferPointer,
@@ -112,7 +117,6 @@ struct GeneratedBinaryReader {
         } catch {
             throw .invalid
         }
-        guard message.isInitialized else { throw .invalid }
     }
 
     @inline(__always) mutating func readEnumNumber() throws(GeneratedCodecFailure) -> Int32 {

@@ -7,7 +7,7 @@ internal import SwiftProtobuf
 struct GeneratedBinaryWriter {
     private(set) var bytes: [UInt8] = []
 
-    init() { self.bytes.reserveCapacity(1024) }
+    init() { self.bytes.reserveCapacity(256) }
 
     @inline(__always) mutating func tag(_ b0: UInt8) { self.bytes.append(b0) }
 

@@ -30,6 +30,7 @@ extension GeneratedCodable {
         var message = Self()
         try Self.generatedReadJSON(&reader, &message)
         try reader.finish()
+        if reader.incomplete && !message.isInitialized { throw .invalid }
         return message
     }
 
@@ -43,7 +44,9 @@ extension GeneratedCodable {
         } catch .fallback {
             message = Self()
             try GeneratedBinaryReader.referenceMerge(&message, bytes, depth: 1)
+            reader.incomplete = true
         }
+        if reader.incomplete && !message.isInitialized { throw .invalid }
         return message
     }
 

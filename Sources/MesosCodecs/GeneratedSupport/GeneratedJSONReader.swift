@@ -20,6 +20,9 @@ struct GeneratedJSONReader {
     private var depth = 0
     /// Escaped or non-ASCII keys and strings, decoded.
     private var scratch: [UInt8] = []
+    /// Whether a message read so far lacks a required field. Not an error yet: a later occurrence of the same key
+    /// merges into it and may supply the field, so the whole value is checked at the end, as the reference does.
+    var incomplete = false
 
     init(_ bytes: UnsafeRawBufferPointer) {
         self.base = bytes.baseAddress ?? generatedEmptyBase

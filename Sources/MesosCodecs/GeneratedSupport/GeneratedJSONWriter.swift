@@ -7,7 +7,7 @@ struct GeneratedJSONWriter {
     /// Whether the next key or element needs a comma before it.
     private var comma = false
 
-    init() { self.bytes.reserveCapacity(1024) }
+    init() { self.bytes.reserveCapacity(256) }
 
     @inline(__always) mutating func raw(_ text: StaticString) {
         self.bytes.append(contentsOf: UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))

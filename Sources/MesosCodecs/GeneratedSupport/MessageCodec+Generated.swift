@@ -33,6 +33,13 @@ extension MessageCodec {
     /// The generated encoder's bytes, or nil when the type is not covered or a required field is missing (the
     /// reference then says which).
     static func encodeGenerated<M: SwiftProtobuf.Message>(_ message: M, _ contentType: ContentType) -> [UInt8]? {
+        // The call types first, by identity: no existential box, no conformance lookup.
+        if M.self == Mesos_V1_Scheduler_Call.self {
+            return Self.encode(unsafeBitCast(message, to: Mesos_V1_Scheduler_Call.self), contentType)
+        }
+        if M.self == Mesos_V1_Executor_Call.self {
+            return Self.encode(unsafeBitCast(message, to: Mesos_V1_Executor_Call.self), contentType)
+        }
         guard let covered = message as? any GeneratedCodable else { return nil }
         return Self.encode(covered, contentType)
     }
