@@ -15,7 +15,12 @@ public struct LocalClusterConfiguration: Sendable {
     public var workDirectory: String?
     /// How often an agent re-sends an unacknowledged status update (Mesos: 10 s).
     public var statusUpdateRetryInterval: Duration = .seconds(10)
-    public var logger = Logger(label: "mesos.local")
+    /// Warnings and errors only, unless you lower the level (`mesos-local` logs at info).
+    public var logger: Logger = {
+        var logger = Logger(label: "mesos.local")
+        logger.logLevel = .warning
+        return logger
+    }()
 
     public init() {}
 }

@@ -35,6 +35,8 @@ struct MesosLocalCommand: AsyncParsableCommand {
             return handler
         }
         var configuration = LocalClusterConfiguration()
+        configuration.logger = Logger(label: "mesos.local")
+        configuration.logger.logLevel = self.verbose ? .debug : .info
         configuration.master.port = self.port
         configuration.master.host = self.ip
         configuration.master.hostname = self.ip

@@ -22,7 +22,12 @@ public struct LocalMasterConfiguration: Sendable {
     public var credentials: [String: String]?
     /// Where the master keeps what it persists across a restart (frameworks, for `restart(persistingState:)`).
     public var workDirectory: String?
-    public var logger: Logger = Logger(label: "mesos.local.master")
+    /// Warnings and errors only, unless you lower the level (`mesos-local` logs at info).
+    public var logger: Logger = {
+        var logger = Logger(label: "mesos.local.master")
+        logger.logLevel = .warning
+        return logger
+    }()
 
     public init() {}
 }
