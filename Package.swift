@@ -171,7 +171,7 @@ let package = Package(
         .target(
             name: "MesosExecutor",
             dependencies: [
-                "Mesos", "MesosCodecs", "MesosHTTP",
+                "Mesos", "MesosCodecs", "MesosHTTP", "MesosProcess",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -116,10 +116,20 @@ struct SwiftExecutorTests {
         }
     }
 
+    /// The master of MESOS_MASTER (a real cluster whose agents can run this build's executor binary), else a local
+    /// cluster started for the test.
+    static func withMaster(_ body: (String) async throws -> Void) async throws {
+        if let master = ProcessInfo.processInfo.environment["MESOS_MASTER"], !master.isEmpty {
+            try await body(master)
+        } else {
+            try await LocalCluster.with { cluster in try await body(cluster.url) }
+        }
+    }
+
     @Test("runs tasks, reports with the command executor's texts, kills, relays messages both ways, shuts down")
     func endToEnd() async throws {
-        try await LocalCluster.with { cluster in
-            let client = SchedulerClient(configuration: SchedulerConfiguration(masters: [cluster.url]))
+        try await Self.withMaster { master in
+            let client = SchedulerClient(configuration: SchedulerConfiguration(masters: [master]))
             var info = FrameworkInfo()
             info.user = "root"
             info.name = "executor-test"
@@ -207,6 +217,7 @@ struct SwiftExecutorTests {
 
     @Test("agent restart with checkpointing: the executor subscribes again and its updates arrive, none lost or doubled")
     func agentRestart() async throws {
+        guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
         try await LocalCluster.with { cluster in
             let client = SchedulerClient(configuration: SchedulerConfiguration(masters: [cluster.url]))
             var info = FrameworkInfo()
@@ -258,6 +269,61 @@ struct SwiftExecutorTests {
             let states = updates.filter { seen.insert($0.uuid).inserted }.map(\.state)
             #expect(states == [.taskStarting, .taskRunning, .taskFinished])
             #expect(uuids.count == 3)
+            try await client.stop(teardown: true)
+            driver.cancel()
+        }
+    }
+
+    @Test("agent restart without checkpointing: the executor exits, the framework hears FAILURE and the task ends")
+    func agentRestartWithoutCheckpointing() async throws {
+        guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
+        try await LocalCluster.with { cluster in
+            let client = SchedulerClient(configuration: SchedulerConfiguration(masters: [cluster.url]))
+            var info = FrameworkInfo()
+            info.user = "root"
+            info.name = "executor-no-checkpoint"
+            let events = try await client.subscribe(info)
+            let log = Log()
+            let launched = Mutex(false)
+            let executor = Self.executor("fragile-exec")
+            let driver = Task {
+                do {
+                    for try await event in events {
+                        switch event {
+                        case .offers(let offers):
+                            guard let offer = offers.first, !launched.withLock({ $0 }) else {
+                                try? await client.decline(offerIDs: offers.map(\.id))
+                                continue
+                            }
+                            launched.withLock { $0 = true }
+                            var task = TaskInfo()
+                            task.name = "long"
+                            task.taskID = "long"
+                            task.agentID = offer.agentID
+                            task.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
+                            task.executor = executor
+                            task.data = Data("sleep 30".utf8)
+                            try? await client.accept(offerIDs: [offer.id], operations: [.launch([task])])
+                        case .update(let status):
+                            log.updates.withLock { $0.append(status) }
+                            _ = try? await client.acknowledge(status)
+                        case .failure(_, let executorID, let status):
+                            log.failures.withLock { $0.append((executorID, status)) }
+                        default:
+                            break
+                        }
+                    }
+                } catch {}
+            }
+            try await wait("the task running") { log.updates.withLock { $0.contains { $0.state == .taskRunning } } }
+            try await cluster.agents[0].restartEndpoint(downtime: .milliseconds(300))
+            try await wait("the executor's end") { !log.failures.withLock { $0.isEmpty } }
+            #expect(log.failures.withLock { $0.first?.0 } == executor.executorID)
+            try await wait("the task's end") {
+                log.updates.withLock { $0.last { $0.taskID.value == "long" }.map { ![.taskStarting, .taskRunning].contains($0.state) } ?? false }
+            }
+            let last = log.updates.withLock { $0.last { $0.taskID.value == "long" } }
+            #expect(last.map { [.taskFailed, .taskKilled, .taskLost, .taskGone].contains($0.state) } == true)
             try await client.stop(teardown: true)
             driver.cancel()
         }
