@@ -71,15 +71,7 @@ public struct ExecutorEnvironment: Sendable, Hashable {
     /// Reads this process's environment, then removes `MESOS_EXECUTOR_AUTHENTICATION_TOKEN` from it so that the
     /// processes the executor starts never see the token.
     public static func fromProcess() throws(ExecutorEnvironmentError) -> ExecutorEnvironment {
-        var variables: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                variables[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            pointer += 1
-        }
+        let variables = ProcessLauncher.currentEnvironment()
         let environment = try ExecutorEnvironment(variables)
         unsetenv("MESOS_EXECUTOR_AUTHENTICATION_TOKEN")
         return environment
@@ -123,6 +115,5 @@ extension StringProtocol {
     }
 }
 
-#if canImport(Glibc)
 import Glibc
-#endif
+import MesosProcess

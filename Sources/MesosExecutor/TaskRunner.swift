@@ -45,7 +45,7 @@ public final class TaskRunner: Sendable {
             command.shell = true
             command.value = String(decoding: task.data, as: UTF8.self)
         }
-        var environment = Self.processEnvironment()
+        var environment = ProcessLauncher.currentEnvironment()
         environment["MESOS_TASK_ID"] = id.value
         environment["MESOS_EXECUTOR_MESSAGES_IN"] = self.environment.sandbox + "/messages.in"
         environment["MESOS_EXECUTOR_MESSAGES_OUT"] = self.environment.sandbox + "/messages.out"
@@ -94,19 +94,6 @@ public final class TaskRunner: Sendable {
         ProcessLauncher.signalGroup(pid, SIGTERM)
         try? await Task.sleep(for: grace)
         if self.tasks.withLock({ $0[id.value]?.pid == pid }) { ProcessLauncher.signalGroup(pid, SIGKILL) }
-    }
-
-    static func processEnvironment() -> [String: String] {
-        var variables: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                variables[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            pointer += 1
-        }
-        return variables
     }
 
     /// Sends what tasks append to `messages.out`, line by line.

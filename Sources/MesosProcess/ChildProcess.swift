@@ -221,3 +221,20 @@ package struct ChildProcessError: Error, CustomStringConvertible {
     package init(message: String) { self.message = message }
     package var description: String { self.message }
 }
+
+extension ProcessLauncher {
+    /// This process's environment as a dictionary (read from `environ`, so changes made with `setenv`/`unsetenv`
+    /// show).
+    package static func currentEnvironment() -> [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+}

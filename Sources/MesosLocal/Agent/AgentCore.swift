@@ -324,18 +324,7 @@ final class AgentCore: @unchecked Sendable {
         }
     }
 
-    static func processEnvironment() -> [String: String] {
-        var result: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            pointer += 1
-        }
-        return result
-    }
+    static func processEnvironment() -> [String: String] { ProcessLauncher.currentEnvironment() }
 
     /// The argv of a `CommandInfo`: `sh -c value` for a shell command, else `value` run with `arguments` as its
     /// whole argv (argv[0] included), as Mesos does.
