@@ -104,25 +104,8 @@ extension LocalMaster {
         return json.bytes
     }
 
-    /// The enum's Mesos name (`TASK_RUNNING`).
-    static func stateName(_ state: TaskState) -> String {
-        switch state {
-        case .taskStaging: "TASK_STAGING"
-        case .taskStarting: "TASK_STARTING"
-        case .taskRunning: "TASK_RUNNING"
-        case .taskKilling: "TASK_KILLING"
-        case .taskFinished: "TASK_FINISHED"
-        case .taskFailed: "TASK_FAILED"
-        case .taskKilled: "TASK_KILLED"
-        case .taskError: "TASK_ERROR"
-        case .taskLost: "TASK_LOST"
-        case .taskDropped: "TASK_DROPPED"
-        case .taskUnreachable: "TASK_UNREACHABLE"
-        case .taskGone: "TASK_GONE"
-        case .taskGoneByOperator: "TASK_GONE_BY_OPERATOR"
-        case .taskUnknown: "TASK_UNKNOWN"
-        }
-    }
+    /// The enum's Mesos name (`TASK_RUNNING`), as the agent writes it.
+    static func stateName(_ state: TaskState) -> String { AgentCore.stateName(state) }
 }
 
 /// A minimal JSON text writer (the state endpoints' shapes are not messages, so the codecs do not apply).
@@ -157,25 +140,21 @@ final class MasterJSONWriter {
         self.separator()
         self.quoted(name)
         self.bytes.append(UInt8(ascii: ":"))
-        // The value that follows must not write another comma.
+        // The value that follows must not write another comma; writing it sets the flag again.
         self.needsComma[self.needsComma.count - 1] = false
-        self.pendingValue = true
     }
-
-    private var pendingValue = false
 
     func string(_ value: String) {
         self.separator()
         self.quoted(value)
     }
 
-    func field(_ name: String, _ value: String) { self.key(name); self.string(value); self.closeValue() }
-    func field(_ name: String, _ value: Double) { self.key(name); self.number(value); self.closeValue() }
+    func field(_ name: String, _ value: String) { self.key(name); self.string(value) }
+    func field(_ name: String, _ value: Double) { self.key(name); self.number(value) }
     func field(_ name: String, _ value: Bool) {
         self.key(name)
         self.separator()
         self.bytes.append(contentsOf: Array((value ? "true" : "false").utf8))
-        self.closeValue()
     }
 
     func number(_ value: Double) {
@@ -189,15 +168,6 @@ final class MasterJSONWriter {
             for name in ["cpus", "mem", "disk", "gpus"] { self.field(name, resources.scalar(named: name).doubleValue) }
             let ports = resources.ports
             if !ports.isEmpty { self.field("ports", ports.description) }
-        }
-        self.closeValue()
-    }
-
-    /// After a key's value: the next member needs a comma.
-    private func closeValue() {
-        if self.pendingValue {
-            self.pendingValue = false
-            self.needsComma[self.needsComma.count - 1] = true
         }
     }
 

@@ -60,17 +60,7 @@ struct MasterTask {
     var released = false
     var latestStatus: TaskStatus?
     /// Set once a terminal update was sent; the record goes when that update is acknowledged.
-    var terminal: Bool { Self.isTerminal(self.state) }
-
-    static func isTerminal(_ state: TaskState) -> Bool {
-        switch state {
-        case .taskFinished, .taskFailed, .taskKilled, .taskError, .taskLost, .taskDropped, .taskGone,
-            .taskGoneByOperator:
-            true
-        default:
-            false
-        }
-    }
+    var terminal: Bool { self.state.isTerminal }
 }
 
 struct MasterOfferFilter {
