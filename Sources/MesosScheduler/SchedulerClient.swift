@@ -375,8 +375,8 @@ final class SchedulerMetrics: Sendable {
         self.counter("mesos.scheduler.calls", [("call", name), ("result", result)]).increment()
     }
 
-    func event(_ name: String) {
-        self.counter("mesos.scheduler.events", [("event", name)]).increment()
+    func event(_ name: String, count: Int = 1) {
+        self.counter("mesos.scheduler.events", [("event", name)]).increment(by: count)
     }
 
     func subscription(_ result: String) {

@@ -77,6 +77,15 @@ struct Connection {
     var reader: BodyReader
     var decoder: MesosEventDecoder<SchedulerEvent>
     var buffer = ByteBuffer()
+
+    /// Appends a chunk of the body; when nothing is left over from the last one, the chunk becomes the buffer (no copy).
+    mutating func take(_ chunk: inout ByteBuffer) {
+        if self.buffer.readableBytes == 0 {
+            self.buffer = chunk
+        } else {
+            self.buffer.writeBuffer(&chunk)
+        }
+    }
 }
 
 /// Drives the subscription for ``SchedulerEvents``: reads and decodes, watches heartbeats, subscribes again.
@@ -92,6 +101,9 @@ final class SubscriptionDriver: @unchecked Sendable {
     /// Thrown once `pending` is delivered; then the sequence is over.
     private var failure: MesosError?
     private var finished = false
+    /// Events decoded from the current chunk, by name, not yet counted in the metrics (counted once per chunk: the
+    /// counter's lock and key are too dear per event on a fast stream).
+    private var tally: [(name: String, count: Int)] = []
     /// A framework ID from SUBSCRIBED not yet written to the store.
     private var unsaved: FrameworkID?
     private var logger: Logger
@@ -159,7 +171,7 @@ final class SubscriptionDriver: @unchecked Sendable {
             guard var chunk = try await self.read(connection.reader, timeout: timeout) else {
                 throw MesosError(code: .transport, message: "the master closed the event stream")
             }
-            connection.buffer.writeBuffer(&chunk)
+            connection.take(&chunk)
             do {
                 try self.decode(&connection)
             } catch {
@@ -182,11 +194,25 @@ final class SubscriptionDriver: @unchecked Sendable {
 
     /// Decodes every whole record in the buffer into `pending`.
     private func decode(_ connection: inout Connection) throws {
+        defer { self.countEvents() }
         while let event = try connection.decoder.decode(buffer: &connection.buffer) {
             self.handle(event, connection: connection)
             if self.failure != nil { return }
         }
         if connection.buffer.readerIndex > 64 << 10 { connection.buffer.discardReadBytes() }
+    }
+
+    private func count(_ name: String) {
+        for index in self.tally.indices where self.tally[index].name == name {
+            self.tally[index].count += 1
+            return
+        }
+        self.tally.append((name, 1))
+    }
+
+    private func countEvents() {
+        for (name, count) in self.tally where count > 0 { self.client.metrics.event(name, count: count) }
+        self.tally.removeAll(keepingCapacity: true)
     }
 
     /// One chunk of the body, or nil at its end; throws `.heartbeatTimeout` when nothing comes within `timeout`.
@@ -240,7 +266,7 @@ final class SubscriptionDriver: @unchecked Sendable {
         } else {
             event = SchedulerClient.Event(message)
         }
-        self.client.metrics.event(event.name)
+        self.count(event.name)
         self.pending.append(event)
         if case .error(let text) = event {
             self.lose(MesosError(code: .errorEvent, message: text), reconnecting: false)
@@ -409,7 +435,7 @@ final class SubscriptionDriver: @unchecked Sendable {
                 throw MesosError(transport: error)
             }
             guard var chunk else { throw MesosError(code: .transport, message: "the master closed the stream before SUBSCRIBED") }
-            connection.buffer.writeBuffer(&chunk)
+            connection.take(&chunk)
             do {
                 try self.decode(&connection)
             } catch {
