@@ -69,6 +69,8 @@ public actor MesosLauncher {
     private var stopping = false
     private var failure: LauncherError?
     private var nextSerial = 0
+    private var artifacts: [Artifact] = []
+    private var reviveRetry: Task<Void, Never>?
 
     private struct Pending {
         var request: TaskRequest
@@ -157,6 +159,10 @@ public actor MesosLauncher {
     /// Body bytes the artifact server has sent (0 before the first local artifact).
     public var artifactBytesServed: Int { self.artifactServer?.served.bytes ?? 0 }
 
+    /// The local artifacts registered so far (files, and directories as their `.tar.gz`), in registration order:
+    /// their sizes and URLs (the access log of ``LauncherConfiguration/artifacts`` names them by hash).
+    public var registeredArtifacts: [Artifact] { self.artifacts }
+
     /// The artifact server's base URL, once a local artifact was registered.
     public var artifactBaseURL: String? { self.artifactServer?.baseURL }
 
@@ -176,9 +182,9 @@ public actor MesosLauncher {
         self.loop = Task {
             do {
                 for try await event in events { await self.handle(event) }
-                self.ended(LauncherError("the event stream ended"))
+                self.ended(LauncherError("the event stream ended", code: .subscriptionEnded))
             } catch {
-                self.ended(LauncherError("the subscription ended", underlying: error))
+                self.ended(LauncherError("the subscription ended", code: .subscriptionEnded, underlying: error))
             }
         }
     }
@@ -188,22 +194,80 @@ public actor MesosLauncher {
     /// - Throws: ``LauncherError`` when the launcher is stopping, or an artifact cannot be registered.
     public func submit(_ spec: TaskSpec) async throws -> TaskHandle {
         if let failure = self.failure { throw failure }
-        guard !self.stopping else { throw LauncherError("the launcher is shutting down") }
+        guard !self.stopping else { throw LauncherError("the launcher is shutting down", code: .stopped) }
         let template = try await self.template(for: spec)
         let client = self.client
         let handle = TaskHandle(name: spec.name, frameworkID: { client.frameworkID }) { [weak self] handle in
             try await self?.kill(handle)
         }
         self.enqueue(spec: spec, template: template, handle: handle, attempt: 1)
-        try await self.reviveIfNeeded()
+        await self.reviveOrRetry()
         return handle
+    }
+
+    /// Queues a task group: its members launch together on one agent, in one `LAUNCH_GROUP` under Mesos's default
+    /// executor, as `mesos-execute --task_group` does (an `ExecutorInfo` of type DEFAULT with the framework ID and
+    /// ``TaskGroupSpec/executorResources``).
+    ///
+    /// - Throws: ``LauncherError``: ``LauncherError/Code/stopped`` when the launcher is stopping, ``LauncherError/Code/other``
+    ///   for an empty group or a member with a custom executor, ``LauncherError/Code/artifact`` when an artifact cannot
+    ///   be registered.
+    public func submitGroup(_ spec: TaskGroupSpec) async throws -> TaskGroupHandle {
+        if let failure = self.failure { throw failure }
+        guard !self.stopping else { throw LauncherError("the launcher is shutting down", code: .stopped) }
+        guard !spec.tasks.isEmpty else { throw LauncherError("the task group \(spec.name) has no tasks") }
+        if let member = spec.tasks.first(where: { $0.executor != nil || $0.command == nil }) {
+            throw LauncherError("\(member.name): a member of a task group needs a command, not a custom executor")
+        }
+        var templates: [TaskInfo] = []
+        for member in spec.tasks { templates.append(try await self.template(for: member)) }
+        let key = "\(Self.idSafe(spec.name)).\(UUID().uuidString.prefix(8).lowercased())"
+        var executor = ExecutorInfo()
+        executor.type = .default
+        executor.executorID = ExecutorID("\(key).executor")
+        if let frameworkID = self.client.frameworkID { executor.frameworkID = frameworkID }
+        executor.resources = Self.scalarResources(spec.executorResources)
+        if let container = spec.executorContainer { executor.container = container }
+        let client = self.client
+        var handles: [TaskHandle] = []
+        for (member, template) in zip(spec.tasks, templates) {
+            var member = member
+            member.retry = .never
+            member.role = spec.role ?? member.role
+            member.constraints = spec.constraints + member.constraints
+            member.group = spec.group ?? spec.name
+            let handle = TaskHandle(name: member.name, frameworkID: { client.frameworkID }) { [weak self] handle in
+                try await self?.kill(handle)
+            }
+            self.enqueue(spec: member, template: template, handle: handle, attempt: 1, taskGroup: (key, executor))
+            handles.append(handle)
+        }
+        let group = TaskGroupHandle(name: spec.name, tasks: handles, executorID: executor.executorID) { [weak self] group in
+            try await self?.kill(group)
+        }
+        await self.reviveOrRetry()
+        return group
+    }
+
+    /// The executor's resources, unreserved; the matcher picks them from the offer.
+    static func scalarResources(_ resources: TaskSpec.Resources) -> [Resource] {
+        var list: [Resource] = []
+        for (name, value) in [("cpus", resources.cpus), ("mem", resources.mem), ("disk", resources.disk), ("gpus", resources.gpus)]
+        where value > 0 {
+            var resource = Resource()
+            resource.name = name
+            resource.type = .scalar
+            resource.scalar.value = value
+            list.append(resource)
+        }
+        return list
     }
 
     /// Stops taking offers and ends the framework's session (see ``LauncherShutdown``).
     public func shutdown(_ mode: LauncherShutdown = .killTasks()) async {
         self.stopping = true
         for task in self.pending {
-            task.handle.finish(.failure(LauncherError("the launcher shut down before the task was launched")))
+            task.handle.finish(.failure(LauncherError("the launcher shut down before the task was launched", code: .stopped)))
         }
         self.pending.removeAll()
         try? await self.client.suppress()
@@ -211,7 +275,12 @@ public actor MesosLauncher {
         case .killTasks(let grace):
             for (id, task) in self.active {
                 self.active[id]?.killed = true
-                try? await self.client.kill(taskID: TaskID(id), agentID: task.agent?.id)
+                do {
+                    try await self.client.kill(taskID: TaskID(id), agentID: task.agent?.id)
+                } catch {
+                    // TEARDOWN below ends the task anyway.
+                    self.logger.warning("launcher: KILL at shutdown failed", metadata: ["mesos.task_id": "\(id)", "mesos.error": "\(error)"])
+                }
             }
             let deadline = ContinuousClock.now + grace
             while !self.active.isEmpty, ContinuousClock.now < deadline {
@@ -224,10 +293,11 @@ public actor MesosLauncher {
             try? await self.client.stop(teardown: false)
         }
         for task in self.active.values {
-            task.handle.finish(.failure(LauncherError("the launcher shut down while the task was running")))
+            task.handle.finish(.failure(LauncherError("the launcher shut down while the task was running", code: .stopped)))
         }
         self.active.removeAll()
         self.loop?.cancel()
+        self.reviveRetry?.cancel()
         if let server = self.artifactServer { await server.shutdownGracefully() }
         self.artifactTask?.cancel()
     }
@@ -289,12 +359,23 @@ public actor MesosLauncher {
         case .uri(let uri):
             return uri
         case .file(let path, let executable, let extract, let cache, let outputFile):
-            let server = try await self.server()
-            return try await server.register(file: path).uri(executable: executable, extract: extract, cache: cache, outputFile: outputFile)
+            let artifact = try await self.register { try await $0.register(file: path) }
+            return artifact.uri(executable: executable, extract: extract, cache: cache, outputFile: outputFile)
         case .directory(let path, let extract, let cache):
-            let server = try await self.server()
-            return try await server.register(directory: path).uri(extract: extract, cache: cache)
+            let artifact = try await self.register { try await $0.register(directory: path) }
+            return artifact.uri(extract: extract, cache: cache)
         }
+    }
+
+    private func register(_ body: (ArtifactServer) async throws -> Artifact) async throws -> Artifact {
+        let artifact: Artifact
+        do {
+            artifact = try await body(try await self.server())
+        } catch {
+            throw LauncherError("cannot serve the artifact", code: .artifact, underlying: error)
+        }
+        if !self.artifacts.contains(artifact) { self.artifacts.append(artifact) }
+        return artifact
     }
 
     private func server() async throws -> ArtifactServer {
@@ -317,10 +398,19 @@ public actor MesosLauncher {
         return rest.isEmpty ? nil : String(rest)
     }
 
-    private func enqueue(spec: TaskSpec, template: TaskInfo, handle: TaskHandle, attempt: Int) {
+    static func idSafe(_ name: String) -> String {
+        String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
+    }
+
+    private func enqueue(
+        spec: TaskSpec,
+        template: TaskInfo,
+        handle: TaskHandle,
+        attempt: Int,
+        taskGroup: (key: String, executor: ExecutorInfo)? = nil
+    ) {
         self.nextSerial += 1
-        let base = spec.name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" }
-        let taskID = TaskID("\(String(base)).\(UUID().uuidString.prefix(8).lowercased())")
+        let taskID = TaskID("\(Self.idSafe(spec.name)).\(UUID().uuidString.prefix(8).lowercased())")
         var template = template
         template.taskID = taskID
         var request = TaskRequest(
@@ -338,6 +428,10 @@ public actor MesosLauncher {
             template: template
         )
         if let executor = template.hasExecutor ? template.executor : nil { request.executor = executor }
+        if let taskGroup {
+            request.taskGroup = taskGroup.key
+            request.executor = taskGroup.executor
+        }
         handle.attempt(taskID: taskID)
         self.pending.append(Pending(request: request, handle: handle, spec: spec, attempt: attempt))
     }
@@ -350,17 +444,50 @@ public actor MesosLauncher {
 
     private func kill(_ handle: TaskHandle) async throws {
         if let index = self.pending.firstIndex(where: { $0.handle === handle }) {
-            let task = self.pending.remove(at: index)
+            // A member of a group that is not launched yet takes its group with it: a group launches whole or not at all.
+            let group = self.pending[index].request.taskGroup
+            self.killPending { $0.handle === handle || (group != nil && $0.request.taskGroup == group) }
+            try await self.suppressIfIdle()
+            return
+        }
+        guard let (id, task) = self.active.first(where: { $0.value.handle === handle }) else { return }
+        try await self.killActive(id: id, task: task)
+    }
+
+    private func kill(_ group: TaskGroupHandle) async throws {
+        let members = Set(group.tasks.map(ObjectIdentifier.init))
+        self.killPending { members.contains(ObjectIdentifier($0.handle)) }
+        var firstError: (any Error)?
+        for (id, task) in self.active where members.contains(ObjectIdentifier(task.handle)) {
+            do { try await self.killActive(id: id, task: task) } catch { firstError = firstError ?? error }
+        }
+        if let firstError { throw firstError }
+        try await self.suppressIfIdle()
+    }
+
+    private func killPending(where matches: (Pending) -> Bool) {
+        let killed = self.pending.filter(matches)
+        self.pending.removeAll(where: matches)
+        for task in killed {
             var status = TaskStatus()
             status.taskID = task.request.taskID
             status.state = .taskKilled
             status.message = "Killed before it was launched"
             task.handle.finish(.success(TaskOutcome(state: .taskKilled, exitCode: nil, status: status, attempts: task.attempt)))
-            return
         }
-        guard let (id, task) = self.active.first(where: { $0.value.handle === handle }) else { return }
+    }
+
+    /// KILL for a launched task; a refused KILL leaves the task as it was (running, retried by its policy) and throws.
+    private func killActive(id: String, task: Active) async throws {
+        let wasKilled = task.killed
         self.active[id]?.killed = true
-        try await self.client.kill(taskID: TaskID(id), agentID: task.agent?.id)
+        do {
+            try await self.client.kill(taskID: TaskID(id), agentID: task.agent?.id)
+        } catch {
+            if !wasKilled { self.active[id]?.killed = false }
+            self.logger.warning("launcher: KILL failed", metadata: ["mesos.task_id": "\(id)", "mesos.error": "\(error)"])
+            throw LauncherError("the master did not take the KILL of \(task.spec.name) (\(id))", code: .callFailed, underlying: error)
+        }
     }
 
     // MARK: Events
@@ -374,16 +501,16 @@ public actor MesosLauncher {
                     try await self.client.reconcile(tasks: self.active.map { (TaskID($0.key), $0.value.agent?.id) })
                 }
                 self.suppressed = false
-                try await self.reviveIfNeeded()
+                await self.reviveOrRetry()
             case .offers(let offers):
                 try await self.place(offers)
             case .update(let status):
                 try await self.update(status)
             case .error(let message):
-                self.ended(LauncherError("the master ended the framework: \(message)"))
+                self.ended(LauncherError("the master ended the framework: \(message)", code: .subscriptionEnded))
             case .disconnected(let error, let willReconnect):
                 self.logger.warning("launcher: subscription lost (\(error)); reconnecting: \(willReconnect)")
-                if !willReconnect { self.ended(LauncherError("the subscription was lost", underlying: error)) }
+                if !willReconnect { self.ended(LauncherError("the subscription was lost", code: .subscriptionEnded, underlying: error)) }
             case .failure(let agentID, let executorID, let status):
                 self.logger.info("launcher: failure agent=\(agentID?.value ?? "-") executor=\(executorID?.value ?? "-") status=\(status.map(String.init) ?? "-")")
             default:
@@ -430,7 +557,7 @@ public actor MesosLauncher {
                 }
             }
             let ports = placement.map { Array(Resources($0.resources).ports.flatMap { $0 }) } ?? []
-            task.handle.placed(on: agent.id, endpoint: endpoint, ports: ports)
+            task.handle.placed(on: agent.id, endpoint: endpoint, ports: ports, executorID: task.request.executor?.executorID)
             self.active[task.request.taskID.value] = Active(
                 handle: task.handle, spec: task.spec, attempt: task.attempt, request: task.request, agent: agent
             )
@@ -438,17 +565,85 @@ public actor MesosLauncher {
         if !launched.isEmpty { self.saveTasks() }
         // Leftovers come straight back while work is waiting; otherwise the master may hold them for a while.
         let refuse: Double = self.pending.isEmpty ? 5 : 0
+        // Every offer gets its answer even when one call fails; a failed ACCEPT is settled for its own tasks.
         for accept in result.accepts {
             let operations = accept.operations.map(Self.withPortEnvironment)
-            try await self.client.accept(offerIDs: accept.offerIDs, operations: operations, filters: Self.filters(refuse: refuse))
+            do {
+                try await self.client.accept(offerIDs: accept.offerIDs, operations: operations, filters: Self.filters(refuse: refuse))
+            } catch {
+                let taskIDs = operations.flatMap { operation -> [TaskID] in
+                    switch operation.type {
+                    case .launch: operation.launch.taskInfos.map(\.taskID)
+                    case .launchGroup: operation.launchGroup.taskGroup.tasks.map(\.taskID)
+                    default: []
+                    }
+                }
+                await self.acceptFailed(error, taskIDs: taskIDs, offerIDs: accept.offerIDs)
+            }
         }
         for decline in result.declines {
-            try await self.client.decline(offerIDs: decline.offerIDs, filters: Self.filters(refuse: decline.refuseSeconds))
+            do {
+                try await self.client.decline(offerIDs: decline.offerIDs, filters: Self.filters(refuse: decline.refuseSeconds))
+            } catch {
+                // Nothing waits on a declined offer; the master takes it back when it rescinds it.
+                self.logger.warning("launcher: DECLINE failed", metadata: ["mesos.error": "\(error)"])
+            }
         }
         if !result.unplaced.isEmpty {
             self.logger.debug("launcher: not placed this round: \(result.unplaced.map(\.description).joined(separator: ", "))")
         }
         try await self.suppressIfIdle()
+    }
+
+    /// What becomes of the tasks of an ACCEPT that failed.
+    ///
+    /// - The master answered 4xx (or the call could not even be encoded): it will not launch them, now or later. Their
+    ///   handles fail with the master's text (``LauncherError/Code/rejected``), and the offers are declined.
+    /// - The master answered 503/429/307: it did not look at the call. The tasks go back to the queue (a new task ID,
+    ///   the same attempt) and the offers are declined for a moment.
+    /// - No answer (a dropped connection): the master may or may not have launched them. They stay launched as far as
+    ///   the launcher knows and are reconciled: the master answers with their state, or TASK_UNKNOWN/LOST, which ends
+    ///   the attempt through the retry policy like any terminal update. (A re-subscription reconciles them too.)
+    private func acceptFailed(_ error: any Error, taskIDs: [TaskID], offerIDs: [OfferID]) async {
+        let mesos = error as? MesosError
+        self.logger.warning(
+            "launcher: ACCEPT failed",
+            metadata: ["mesos.error": "\(error)", "mesos.tasks": "\(taskIDs.map(\.value).joined(separator: ","))"]
+        )
+        let rejected = mesos.map { $0.httpStatus.map { (400..<500).contains($0) && $0 != 429 } ?? ($0.code == .badRequest) } ?? true
+        let unanswered = mesos.map { $0.httpStatus == nil && $0.code != .badRequest } ?? false
+        if unanswered {
+            let known = taskIDs.map { ($0, self.active[$0.value]?.agent?.id) }
+            do { try await self.client.reconcile(tasks: known) } catch {
+                self.logger.warning("launcher: RECONCILE after a failed ACCEPT failed", metadata: ["mesos.error": "\(error)"])
+            }
+            return
+        }
+        var requeue: [Active] = []
+        for id in taskIDs {
+            guard let task = self.active.removeValue(forKey: id.value) else { continue }
+            if rejected {
+                let text = mesos?.message ?? "\(error)"
+                task.handle.finish(
+                    .failure(LauncherError("the master refused to launch \(task.spec.name): \(text)", code: .rejected, underlying: error))
+                )
+            } else {
+                requeue.append(task)
+            }
+        }
+        self.saveTasks()
+        do {
+            try await self.client.decline(offerIDs: offerIDs, filters: Self.filters(refuse: rejected ? 5 : 1))
+        } catch {
+            self.logger.debug("launcher: DECLINE after a failed ACCEPT failed", metadata: ["mesos.error": "\(error)"])
+        }
+        for task in requeue {
+            var template = task.request.template
+            template.clearTaskID()
+            let group = task.request.taskGroup.flatMap { key in task.request.executor.map { (key, $0) } }
+            self.enqueue(spec: task.spec, template: template, handle: task.handle, attempt: task.attempt, taskGroup: group)
+        }
+        if !requeue.isEmpty { await self.reviveOrRetry() }
     }
 
     /// Tells each task its ports, as Marathon does: `PORT0`, `PORT1`… and `PORT` (the first), in its command's
@@ -527,10 +722,11 @@ public actor MesosLauncher {
         do {
             let template = try await self.template(for: spec)
             self.enqueue(spec: spec, template: template, handle: handle, attempt: attempt)
-            try await self.reviveIfNeeded()
         } catch {
-            handle.finish(.failure(LauncherError("retrying \(spec.name) failed", underlying: error)))
+            handle.finish(.failure(LauncherError("retrying \(spec.name) failed", code: (error as? LauncherError)?.code ?? .other, underlying: error)))
+            return
         }
+        await self.reviveOrRetry()
     }
 
     static func isTerminal(_ state: TaskState) -> Bool {
@@ -541,6 +737,27 @@ public actor MesosLauncher {
         default:
             false
         }
+    }
+
+    /// REVIVE when work waits; when the call fails, the launcher stays suppressed as far as it knows and tries again
+    /// every second while work waits (a submit never fails because of it: the task is queued).
+    private func reviveOrRetry() async {
+        do {
+            try await self.reviveIfNeeded()
+        } catch {
+            self.suppressed = true
+            self.logger.warning("launcher: REVIVE failed; trying again", metadata: ["mesos.error": "\(error)"])
+            guard self.reviveRetry == nil else { return }
+            self.reviveRetry = Task {
+                try? await Task.sleep(for: .seconds(1))
+                await self.retryRevive()
+            }
+        }
+    }
+
+    private func retryRevive() async {
+        self.reviveRetry = nil
+        await self.reviveOrRetry()
     }
 
     private func reviveIfNeeded() async throws {

@@ -24,6 +24,7 @@ public final class TaskHandle: Sendable {
         var agentID: AgentID?
         var agentEndpoint: String?
         var ports: [UInt64] = []
+        var executorID: ExecutorID?
     }
 
     init(
@@ -45,6 +46,9 @@ public final class TaskHandle: Sendable {
     public var agentEndpoint: String? { self.state.withLock { $0.agentEndpoint } }
     /// The port numbers the current attempt was given (also in its environment as `PORT0`, `PORT1`…).
     public var ports: [UInt64] { self.state.withLock { $0.ports } }
+    /// The executor running the task when it is not the agent's command executor: the default executor of its
+    /// group (its sandbox holds the task's under `tasks/<task ID>`), or the spec's custom executor.
+    public var executorID: ExecutorID? { self.state.withLock { $0.executorID } }
     /// The framework the task runs under.
     public let frameworkID: @Sendable () -> FrameworkID?
 
@@ -62,7 +66,11 @@ public final class TaskHandle: Sendable {
         }
     }
 
-    /// Kills the task (with its kill policy); its outcome will be TASK_KILLED. No more retries.
+    /// Kills the task (with its kill policy); its outcome will be TASK_KILLED. No more retries. A member of a task
+    /// group takes the whole group down with it (the default executor kills the others).
+    ///
+    /// - Throws: ``LauncherError`` with code ``LauncherError/Code/callFailed`` when the master refused the KILL (the
+    ///   underlying `MesosError` carries its status and text); the task then keeps running.
     public func kill() async throws { try await self.killer(self) }
 
     /// Whether it has ended.
@@ -76,9 +84,10 @@ public final class TaskHandle: Sendable {
         }
     }
 
-    func placed(on agentID: AgentID, endpoint: String?, ports: [UInt64]) {
+    func placed(on agentID: AgentID, endpoint: String?, ports: [UInt64], executorID: ExecutorID? = nil) {
         self.state.withLock { state in
             state.agentID = agentID
+            state.executorID = executorID
             state.agentEndpoint = endpoint
             state.ports = ports
         }

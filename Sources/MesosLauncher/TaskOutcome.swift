@@ -1,4 +1,5 @@
 public import Mesos
+public import MesosScheduler
 
 /// How a submitted task ended.
 public struct TaskOutcome: Sendable {
@@ -43,14 +44,52 @@ public struct TaskOutcome: Sendable {
     ]
 }
 
-/// Why a task's handle failed without an outcome.
+/// Why a task's handle failed without an outcome, or why a launcher call failed.
+///
+/// ```swift
+/// catch let error as LauncherError where error.code == .rejected {
+///     print(error.mesosError?.httpStatus ?? 0, error.mesosError?.message ?? "")  // the master's own text
+/// }
+/// ```
 public struct LauncherError: Error, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: Hashable, Sendable { case rejected, stopped, subscriptionEnded, artifact, callFailed, other }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+        /// The master (or the client, before sending) refused the ACCEPT that was to launch the task: a 4xx answer,
+        /// or a task that cannot be encoded. ``LauncherError/underlying`` is the `MesosError` with the master's text.
+        public static let rejected = Code(.rejected)
+        /// The launcher shut down (or is shutting down) before the task ended.
+        public static let stopped = Code(.stopped)
+        /// The subscription ended for good (the master sent ERROR, or reconnecting gave up).
+        public static let subscriptionEnded = Code(.subscriptionEnded)
+        /// A local artifact could not be registered.
+        public static let artifact = Code(.artifact)
+        /// A call to the master failed (KILL, for instance); ``LauncherError/underlying`` says how.
+        public static let callFailed = Code(.callFailed)
+        /// Anything else.
+        public static let other = Code(.other)
+        public var description: String { String(describing: self.base) }
+    }
+
+    public var code: Code
     public var message: String
     public var underlying: (any Error)?
 
-    public init(_ message: String, underlying: (any Error)? = nil) {
+    public init(_ message: String, code: Code = .other, underlying: (any Error)? = nil) {
+        self.code = code
         self.message = message
         self.underlying = underlying
+    }
+
+    /// The master's answer behind this error, when there is one: its HTTP status and body.
+    public var mesosError: MesosError? {
+        var error = self.underlying
+        while let current = error {
+            if let mesos = current as? MesosError { return mesos }
+            error = (current as? LauncherError)?.underlying
+        }
+        return nil
     }
 
     public var description: String {

@@ -27,25 +27,55 @@ struct MesosSubmit: AsyncParsableCommand {
         commandName: "mesos-submit",
         abstract: "Run a command, with its local files, on a Mesos cluster and exit with its exit status.",
         discussion: """
-            Without --master, mesos-submit starts a local Mesos master with agents in its own process, so
-            `mesos-submit -- echo hello` works anywhere. Local files and directories given with --artifact are
-            served by an embedded HTTP server and fetched by the agent into the task's sandbox.
+            Without --master, mesos-submit starts a local Mesos master with agents in
+            its own process, so `mesos-submit -- echo hello` works anywhere. Local
+            files and directories given with --artifact are served by an embedded
+            HTTP server and fetched by the agent into the task's sandbox.
+
+            On a terminal, a live view at the bottom of the screen shows each
+            instance (state, agent, exit status) and each local artifact (size,
+            downloads, bytes served), redrawn in place; notes and --follow output
+            scroll above it. When stderr is not a terminal (a pipe, a file, CI), or
+            with --plain, each state change is one plain line instead. --json
+            prints one JSON object per event on stdout.
 
             EXAMPLES
               mesos-submit -- echo hello
               mesos-submit --artifact ./app --follow -- ./app/run.sh --verbose
-              mesos-submit --master http://mesos:5050 --cpus 2 --mem 1024 --instances 4 \\
-                  --constraint hostname:UNIQUE -- ./work.sh
-              mesos-submit --artifact tool.tar.gz,extract --uri https://example.com/data.csv -- ./tool/run data.csv
+              mesos-submit --master http://mesos:5050 --cpus 2 --mem 1024 \\
+                  --instances 4 --constraint hostname:UNIQUE -- ./work.sh
+              mesos-submit --artifact tool.tar.gz,extract \\
+                  --uri https://example.com/data.csv -- ./tool/run data.csv
               mesos-submit --task task.json
+              mesos-submit --task '{"name": "hi", "command": {"value": "echo hi"}}'
+              mesos-submit --task-group pod.json --artifact ./app --follow
+              mesos-submit --task-group '{"tasks": [
+                  {"name": "web", "command": {"value": "./serve"}},
+                  {"name": "sidecar", "command": {"value": "./ship-logs"}}]}'
+              mesos-submit --plain --instances 3 -- ./work.sh 2> progress.log
 
-            ARTIFACT OPTIONS (after a comma): extract, executable, nocache, as=NAME (output file name)
+            TASK GROUPS (--task-group FILE|JSON, as mesos-execute --task_group)
+              A TaskGroupInfo in the Mesos v1 JSON form; task_id and agent_id may
+              be left out (each task gets an ID of its own, the offer decides the
+              agent). The tasks launch together on one agent with LAUNCH_GROUP
+              under Mesos's default executor (type DEFAULT, with
+              cpus:0.1;mem:32;disk:32 for itself, as mesos-execute gives it). When
+              one task fails, the executor kills the others; the exit status is
+              then that task's. --env, --artifact, --uri and --kill-grace-period
+              apply to every task; --cpus/--mem/... to a task that names no
+              resources; --role, --constraint and --network to the group.
+
+            ARTIFACT OPTIONS (after a comma)
+              extract, executable, nocache, as=NAME (output file name)
 
             EXIT STATUS
-              the task's exit status (several instances: the first non-zero one; a signal N gives 128+N)
-              64 usage error, 65 invalid task (TASK_ERROR), 69 master unreachable, 70 internal error,
-              75 task lost/dropped/gone/unreachable, 77 authentication refused, 124 --timeout reached,
-              130 interrupted (Ctrl-C: the tasks are killed and the framework torn down)
+              the task's exit status (several instances: the first non-zero one;
+              a task group: that of the task that failed first, 0 when all
+              finished; a signal N gives 128+N)
+              64 usage error, 65 invalid task (TASK_ERROR), 69 master unreachable,
+              70 internal error, 75 task lost/dropped/gone/unreachable,
+              77 authentication refused, 124 --timeout reached, 130 interrupted
+              (Ctrl-C: the tasks are killed and the framework torn down)
             """
     )
 
@@ -83,12 +113,15 @@ struct MesosSubmit: AsyncParsableCommand {
     @Option(name: .long, help: "Kill the task after this many seconds.") var killAfter: Double?
     @Option(name: .long, help: "Grace period in seconds between SIGTERM and SIGKILL.") var killGracePeriod: Double?
     @Option(name: .long, help: "Attempts per instance for failed or lost tasks.") var attempts = 1
-    @Option(name: .long, help: "A TaskInfo in JSON (the Mesos v1 form) to launch instead of a command.") var task: String?
-    @Option(name: .long, help: "A TaskGroupInfo in JSON to launch as a group (default executor).") var taskGroup: String?
+    @Option(name: .long, help: "A TaskInfo in JSON (the Mesos v1 form), or a file holding it, to launch instead of a command.")
+    var task: String?
+    @Option(name: .long, help: "A TaskGroupInfo in JSON, or a file holding it: its tasks launch together under the default executor.")
+    var taskGroup: String?
 
     // Output.
     @Flag(name: .long, help: "Stream the task's stdout and stderr while it runs.") var follow = false
     @Flag(name: .long, help: "One JSON object per event on stdout, for machines.") var json = false
+    @Flag(name: .long, help: "Plain lines even on a terminal (no live view).") var plain = false
     @Option(name: .long, help: "Give up (killing the tasks) after this many seconds.") var timeout: Double?
     @Flag(name: .long, help: "Log what happens (to stderr).") var verbose = false
 
@@ -103,6 +136,14 @@ struct MesosSubmit: AsyncParsableCommand {
             throw ValidationError("give a command after --, or --task/--task-group")
         }
         if self.instances < 1 { throw ValidationError("--instances must be at least 1") }
+        if self.taskGroup != nil {
+            if self.task != nil { throw ValidationError("give either --task or --task-group, not both") }
+            if !self.command.isEmpty { throw ValidationError("--task-group takes its commands from the group: no command after --") }
+            if self.instances != 1 { throw ValidationError("--instances does not apply to --task-group") }
+            if self.dockerImage != nil || !self.volume.isEmpty {
+                throw ValidationError("--docker-image and --volume do not apply to --task-group: set each task's container in the JSON")
+            }
+        }
         if !["json", "protobuf"].contains(self.contentType) { throw ValidationError("--content-type must be json or protobuf") }
         for text in self.constraint {
             do { _ = try PlacementConstraint(parsing: text) } catch { throw ValidationError("\(error)") }

@@ -1,26 +1,73 @@
 import Foundation
+import Logging
 import Mesos
 import MesosHTTP
 import MesosLauncher
 import MesosLocal
 import NIOCore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What mesos-submit prints: state changes and notes on stderr (colored on a terminal), the task's own output on
 /// stdout/stderr; or, with --json, one JSON object per event on stdout.
+///
+/// On a terminal (stderr is a tty, no --json, no --plain) the state changes are not printed as lines: a live
+/// ``StatusBoard`` at the bottom of the screen shows every instance and artifact, redrawn in place; notes and the
+/// task's output scroll above it.
 final class Output: Sendable {
     let json: Bool
     let terminal: Bool
-    private let lock = Mutex(())
+    /// Whether the live board is drawn.
+    let live: Bool
+    private let lock = Mutex(Live())
+    private let ticker = Mutex<Task<Void, Never>?>(nil)
 
-    init(json: Bool) {
+    /// The board and what is on the screen; guarded by `lock`, which also serializes every write.
+    struct Live {
+        var board = StatusBoard()
+        /// Rows of the board on the screen below the cursor's line (0: not drawn).
+        var drawn = 0
+        /// The task output's last unfinished line per stream (stdout, stderr), held until its newline so that the
+        /// board is never drawn in the middle of a line.
+        var partial: [Bool: [UInt8]] = [:]
+        var finished = false
+    }
+
+    init(json: Bool, plain: Bool = false) {
         self.json = json
         self.terminal = isatty(STDERR_FILENO) == 1
+        self.live = self.terminal && !json && !plain
+        self.lock.withLock { $0.board.width = Self.columns() }
     }
 
-    private func err(_ line: String) {
-        self.lock.withLock { _ in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    /// The terminal's width in columns (80 when it cannot tell).
+    static func columns() -> Int {
+        var size = winsize()
+        guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
     }
+
+    private static func write(_ text: String, stderr: Bool = true) {
+        (stderr ? FileHandle.standardError : FileHandle.standardOutput).write(Data(text.utf8))
+    }
+
+    /// Writes scrolling text: on the live screen, the board is lifted, the text written, and the board drawn again.
+    private func scroll(_ text: String, stderr: Bool = true) {
+        self.lock.withLock { live in
+            guard self.live, !live.finished else {
+                Self.write(text, stderr: stderr)
+                return
+            }
+            Self.write(StatusBoard.erase(live.drawn))
+            Self.write(text, stderr: stderr)
+            Self.write(live.board.redraw(replacing: 0))
+            live.drawn = live.board.lines().count
+        }
+    }
+
+    private func err(_ line: String) { self.scroll(line + "\n") }
 
     private func out(_ line: String) {
         self.lock.withLock { _ in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
@@ -28,6 +75,58 @@ final class Output: Sendable {
 
     private func paint(_ text: String, _ code: String) -> String {
         self.terminal ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    }
+
+    /// Changes the board and draws it again in place.
+    private func change(_ body: (inout StatusBoard) -> Void) {
+        self.lock.withLock { live in
+            let before = live.board
+            body(&live.board)
+            guard self.live, !live.finished, live.board != before || live.drawn == 0 else { return }
+            Self.write(live.board.redraw(replacing: live.drawn))
+            live.drawn = live.board.lines().count
+        }
+    }
+
+    /// The instances to show, before they start.
+    func track(_ names: [String]) {
+        guard self.live else { return }
+        self.change { board in
+            for name in names where !board.instances.contains(where: { $0.name == name }) {
+                board.instances.append(StatusBoard.Instance(name: name))
+            }
+        }
+    }
+
+    /// Redraws the board a few times a second with what `artifacts` reports (bytes served per artifact), until
+    /// ``finish()``.
+    func startTicker(_ artifacts: @escaping @Sendable () async -> [StatusBoard.ArtifactLine]) {
+        guard self.live else { return }
+        let task = Task {
+            while !Task.isCancelled {
+                let lines = await artifacts()
+                self.change { $0.artifacts = lines }
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        self.ticker.withLock { $0 = task }
+    }
+
+    /// Stops the ticker, draws the board a last time and leaves it on the screen; unfinished output lines go out.
+    func finish(_ artifacts: [StatusBoard.ArtifactLine]? = nil) {
+        self.ticker.withLock { $0?.cancel() }
+        guard self.live else { return }
+        if let artifacts { self.change { $0.artifacts = artifacts } }
+        self.lock.withLock { live in
+            for (isStderr, bytes) in live.partial where !bytes.isEmpty {
+                Self.write(StatusBoard.erase(live.drawn))
+                (isStderr ? FileHandle.standardError : FileHandle.standardOutput).write(Data(bytes + [UInt8(ascii: "\n")]))
+                Self.write(live.board.redraw(replacing: 0))
+                live.drawn = live.board.lines().count
+            }
+            live.partial = [:]
+            live.finished = true
+        }
     }
 
     func note(_ text: String) {
@@ -38,7 +137,7 @@ final class Output: Sendable {
         if self.json { self.out(Self.object(["event": "error", "message": text])) } else { self.err(self.paint("mesos-submit: error: ", "31") + text) }
     }
 
-    func update(_ name: String, _ status: TaskStatus) {
+    func update(_ name: String, _ status: TaskStatus, agent: String? = nil) {
         let state = Self.stateName(status.state)
         if self.json {
             var fields = ["event": "update", "task": name, "task_id": status.taskID.value, "state": state]
@@ -46,6 +145,18 @@ final class Output: Sendable {
             if status.hasAgentID { fields["agent_id"] = status.agentID.value }
             if status.hasReason { fields["reason"] = "\(status.reason)" }
             self.out(Self.object(fields))
+            return
+        }
+        if self.live {
+            self.change { board in
+                guard let index = board.instances.firstIndex(where: { $0.name == name }) else {
+                    board.instances.append(StatusBoard.Instance(name: name, state: state, agent: agent, message: status.message))
+                    return
+                }
+                board.instances[index].state = state
+                board.instances[index].agent = agent ?? board.instances[index].agent
+                board.instances[index].message = status.hasMessage ? status.message : nil
+            }
             return
         }
         let color = switch status.state {
@@ -65,6 +176,13 @@ final class Output: Sendable {
             self.out(Self.object(fields))
             return
         }
+        if self.live {
+            self.change { board in
+                guard let index = board.instances.firstIndex(where: { $0.name == name }) else { return }
+                board.instances[index].state = Self.stateName(outcome.state)
+                board.instances[index].exitCode = outcome.exitCode
+            }
+        }
         let code = outcome.exitCode.map { "exit status \($0)" } ?? "no exit status"
         self.err(self.paint("[\(name)] ", "1") + "done: \(Self.stateName(outcome.state)), \(code)")
     }
@@ -75,8 +193,30 @@ final class Output: Sendable {
             self.out(Self.object(["event": stderr ? "stderr" : "stdout", "task": task, "data": String(decoding: bytes, as: UTF8.self)]))
             return
         }
-        self.lock.withLock { _ in
-            (stderr ? FileHandle.standardError : FileHandle.standardOutput).write(Data(bytes))
+        let sharesScreen = stderr || isatty(STDOUT_FILENO) == 1
+        guard self.live, sharesScreen else {
+            self.lock.withLock { _ in
+                (stderr ? FileHandle.standardError : FileHandle.standardOutput).write(Data(bytes))
+            }
+            return
+        }
+        self.lock.withLock { live in
+            var pending = live.partial[stderr, default: []] + bytes
+            guard let last = pending.lastIndex(of: UInt8(ascii: "\n")) else {
+                live.partial[stderr] = pending
+                return
+            }
+            let complete = Array(pending[...last])
+            pending.removeSubrange(...last)
+            live.partial[stderr] = pending
+            guard !live.finished else {
+                (stderr ? FileHandle.standardError : FileHandle.standardOutput).write(Data(complete))
+                return
+            }
+            Self.write(StatusBoard.erase(live.drawn))
+            (stderr ? FileHandle.standardError : FileHandle.standardOutput).write(Data(complete))
+            Self.write(live.board.redraw(replacing: 0))
+            live.drawn = live.board.lines().count
         }
     }
 
@@ -103,10 +243,15 @@ struct Follower {
     let task: String
     let output: Output
 
-    init(agent: String, frameworkID: String, taskID: String, output: Output) {
+    init(agent: String, frameworkID: String, taskID: String, groupExecutorID: String? = nil, output: Output) {
         self.agent = agent
-        // The agent's virtual path of the latest run of the task's (command) executor.
-        self.path = "/frameworks/\(frameworkID)/executors/\(taskID)/runs/latest"
+        if let executor = groupExecutorID {
+            // A member of a task group: its own sandbox inside the default executor's, linked as tasks/<task ID>.
+            self.path = "/frameworks/\(frameworkID)/executors/\(executor)/runs/latest/tasks/\(taskID)"
+        } else {
+            // The agent's virtual path of the latest run of the task's (command) executor.
+            self.path = "/frameworks/\(frameworkID)/executors/\(taskID)/runs/latest"
+        }
         self.task = taskID
         self.output = output
     }
@@ -190,5 +335,46 @@ final class Signals: Sendable {
 
     func cancel() {
         self.watcher.withLock { $0?.cancel() }
+    }
+}
+
+/// Downloads per artifact (by its SHA-256), from the artifact server's access log.
+final class DownloadTally: Sendable {
+    private let counts = Mutex<[String: (fetches: Int, bytes: Int)]>([:])
+
+    func record(target: String, status: Int, bytes: Int) {
+        // `/a/<sha256>/<name>`, or `/t/<token>/a/<sha256>/<name>`.
+        let parts = target.split(separator: "/")
+        guard let index = parts.firstIndex(of: "a"), index + 1 < parts.count else { return }
+        let sha256 = String(parts[index + 1])
+        self.counts.withLock { counts in
+            var count = counts[sha256] ?? (0, 0)
+            if status == 200 || status == 206 { count.fetches += 1 }
+            count.bytes += bytes
+            counts[sha256] = count
+        }
+    }
+
+    func snapshot() -> [String: (fetches: Int, bytes: Int)] { self.counts.withLock { $0 } }
+}
+
+/// A log handler that feeds the artifact server's "artifact request" entries to a ``DownloadTally``.
+struct DownloadTallyHandler: LogHandler {
+    let tally: DownloadTally
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { self.metadata[key] }
+        set { self.metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        guard event.message.description == "artifact request", let metadata = event.metadata,
+            case .string(let target)? = metadata["http.target"],
+            case .string(let status)? = metadata["http.status"],
+            case .string(let bytes)? = metadata["http.bytes"]
+        else { return }
+        self.tally.record(target: target, status: Int(status) ?? 0, bytes: Int(bytes) ?? 0)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Mesos
+import MesosArtifacts
 import MesosCodecs
 import MesosHTTP
 import MesosLauncher
@@ -18,7 +19,7 @@ struct Runner {
         if masters.isEmpty, let env = ProcessInfo.processInfo.environment["MESOS_MASTER"], !env.isEmpty {
             masters = env.split(separator: ",").map(String.init)
         }
-        let output = Output(json: self.options.json)
+        let output = Output(json: self.options.json, plain: self.options.plain)
         if masters.isEmpty {
             do {
                 var configuration = LocalClusterConfiguration()
@@ -53,6 +54,14 @@ struct Runner {
         configuration.scheduler.reconnect = .exponentialBackoff(maximumAttempts: 5)
         configuration.scheduler.logger = self.logger("mesos.scheduler")
         configuration.logger = self.logger("mesos.launcher")
+        // The artifact server's access log, tallied per artifact for the live view (and printed with --verbose).
+        let downloads = DownloadTally()
+        let verboseArtifacts = self.logger("mesos.artifacts")
+        var artifactLogger = Logger(label: "mesos.artifacts") { _ in
+            MultiplexLogHandler([DownloadTallyHandler(tally: downloads), verboseArtifacts.handler])
+        }
+        artifactLogger.logLevel = self.options.verbose ? .debug : .info
+        configuration.artifacts.logger = artifactLogger
         if let role = self.options.role { configuration.framework.roles = [role]; Self.addCapability(.multiRole, to: &configuration.framework) }
         configuration.framework.checkpoint = self.options.checkpoint
         configuration.framework.failoverTimeout = self.options.failoverTimeout
@@ -76,8 +85,15 @@ struct Runner {
             if let secret { configuration.scheduler.http.authentication = .basic(principal: principal, secret: secret) }
         }
         let specs: [TaskSpec]
+        let groupSpec: TaskGroupSpec?
         do {
-            specs = try self.specs()
+            if self.options.taskGroup != nil {
+                groupSpec = try self.groupSpec()
+                specs = []
+            } else {
+                specs = try self.specs()
+                groupSpec = nil
+            }
         } catch {
             output.error("\(error)")
             return ExitStatus.usage
@@ -102,15 +118,26 @@ struct Runner {
         // Ctrl-C and SIGTERM: kill the tasks, tear down, exit 130.
         let interrupted = Signals.watch([SIGINT, SIGTERM])
         let handles: [TaskHandle]
+        var group: TaskGroupHandle?
         do {
             var list: [TaskHandle] = []
-            for spec in specs { list.append(try await launcher.submit(spec)) }
+            if let groupSpec {
+                let submitted = try await launcher.submitGroup(groupSpec)
+                output.note("task group \(groupSpec.name): \(submitted.tasks.map { $0.taskID?.value ?? $0.name }.joined(separator: ", "))")
+                list = submitted.tasks
+                group = submitted
+            } else {
+                for spec in specs { list.append(try await launcher.submit(spec)) }
+            }
             handles = list
         } catch {
             output.error("cannot submit: \(error)")
             await launcher.shutdown(.killTasks(grace: .seconds(5)))
             return ExitStatus.usage
         }
+        let submittedGroup = group
+        output.track(handles.map(\.name))
+        output.startTicker { await Self.artifactLines(launcher, downloads) }
 
         let result: Int32 = await withTaskGroup(of: Int32?.self) { group in
             group.addTask {
@@ -120,6 +147,9 @@ struct Runner {
                     }
                     var codes = Array(repeating: Int32(0), count: handles.count)
                     for await (index, code) in tasks { codes[index] = code }
+                    if let submittedGroup, let outcome = try? await submittedGroup.result() {
+                        return Self.exitStatus(of: outcome)
+                    }
                     return codes.first { $0 != 0 } ?? 0
                 }
             }
@@ -137,7 +167,15 @@ struct Runner {
                 group.addTask {
                     try? await Task.sleep(for: .seconds(after))
                     guard !Task.isCancelled else { return nil }
-                    for handle in handles { try? await handle.kill() }
+                    do {
+                        if let submittedGroup {
+                            try await submittedGroup.kill()
+                        } else {
+                            for handle in handles { try await handle.kill() }
+                        }
+                    } catch {
+                        output.error("--kill-after: \(error)")
+                    }
                     return nil
                 }
             }
@@ -154,6 +192,7 @@ struct Runner {
         if result == ExitStatus.interrupted { output.note("interrupted: killing the tasks and tearing down") }
         if result == ExitStatus.timeout { output.error("timed out after \(self.options.timeout ?? 0) s: killing the tasks") }
         await launcher.shutdown(.killTasks(grace: .seconds(5)))
+        output.finish(await Self.artifactLines(launcher, downloads))
         return result
     }
 
@@ -161,12 +200,17 @@ struct Runner {
     private func watch(_ handle: TaskHandle, output: Output) async -> Int32 {
         var follower: Task<Void, Never>?
         for await status in handle.updates {
-            output.update(handle.name, status)
+            output.update(handle.name, status, agent: Self.agentName(handle, status))
             if self.options.follow, follower == nil, status.state == .taskRunning || status.state == .taskStarting,
                 let endpoint = handle.agentEndpoint
             {
                 let framework = handle.frameworkID()?.value ?? ""
-                follower = Task { await Follower(agent: endpoint, frameworkID: framework, taskID: status.taskID.value, output: output).run() }
+                follower = Task {
+                    await Follower(
+                        agent: endpoint, frameworkID: framework, taskID: status.taskID.value,
+                        groupExecutorID: self.options.taskGroup != nil ? handle.executorID?.value : nil, output: output
+                    ).run()
+                }
             }
         }
         do {
@@ -178,14 +222,7 @@ struct Runner {
                 _ = await follower.value
             }
             output.outcome(handle.name, outcome)
-            switch outcome.state {
-            case .taskFinished, .taskFailed, .taskKilled:
-                return outcome.exitCode ?? (outcome.state == .taskFinished ? 0 : 1)
-            case .taskError:
-                return ExitStatus.taskInvalid
-            default:
-                return ExitStatus.taskLost
-            }
+            return Self.exitStatus(of: outcome)
         } catch {
             follower?.cancel()
             output.error("\(handle.name): \(error)")
@@ -193,24 +230,134 @@ struct Runner {
         }
     }
 
+    /// The exit status an outcome stands for: the command's, or one of the documented codes.
+    static func exitStatus(of outcome: TaskOutcome) -> Int32 {
+        switch outcome.state {
+        case .taskFinished, .taskFailed, .taskKilled:
+            return outcome.exitCode ?? (outcome.state == .taskFinished ? 0 : 1)
+        case .taskError:
+            return ExitStatus.taskInvalid
+        default:
+            return ExitStatus.taskLost
+        }
+    }
+
+    /// A group's: the exit status of the member that brought it down (the first to fail), else 0.
+    static func exitStatus(of outcome: TaskGroupOutcome) -> Int32 {
+        guard let cause = outcome.cause else { return 0 }
+        if let code = outcome.exitCode, code != 0, [.taskFinished, .taskFailed, .taskKilled].contains(cause.outcome.state) {
+            return code
+        }
+        return Self.exitStatus(of: cause.outcome)
+    }
+
+    /// The agent as the board shows it: the host of its endpoint, else its ID.
+    static func agentName(_ handle: TaskHandle, _ status: TaskStatus) -> String? {
+        if let endpoint = handle.agentEndpoint {
+            var rest = Substring(endpoint)
+            if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
+            return String(rest)
+        }
+        return status.hasAgentID ? status.agentID.value : handle.agentID?.value
+    }
+
+    /// Each local artifact with what the access log says was served of it.
+    static func artifactLines(_ launcher: MesosLauncher, _ downloads: DownloadTally) async -> [StatusBoard.ArtifactLine] {
+        let counts = downloads.snapshot()
+        return await launcher.registeredArtifacts.map { artifact in
+            let count = counts[artifact.sha256] ?? (0, 0)
+            return StatusBoard.ArtifactLine(name: artifact.name, size: artifact.size, fetches: count.fetches, bytes: count.bytes)
+        }
+    }
+
     // MARK: Specs
+
+    /// `--task`/`--task-group`: inline JSON (starting with `{`), or a path (`/path`, `file:///path`).
+    static func readJSON(_ value: String, flag: String) throws -> [UInt8] {
+        let trimmed = value.drop { $0 == " " || $0 == "\n" || $0 == "\t" }
+        if trimmed.hasPrefix("{") { return Array(trimmed.utf8) }
+        let path = value.hasPrefix("file://") ? String(value.dropFirst("file://".count)) : value
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SubmitError("\(flag) \(value): no such file (give a path or the JSON itself)")
+        }
+        return Array(data)
+    }
+
+    /// `task_id` and `agent_id` are required in a TaskInfo but mesos-execute lets them out of `--task_group` (the
+    /// launcher names each task and the offer decides the agent): placeholders fill them before decoding.
+    static func withPlaceholderIDs(_ bytes: [UInt8]) -> [UInt8] {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
+            let tasks = object["tasks"] as? [Any]
+        else { return bytes }
+        object["tasks"] = tasks.enumerated().map { index, element -> Any in
+            guard var task = element as? [String: Any] else { return element }
+            if task["task_id"] == nil { task["task_id"] = ["value": "task-\(index)"] }
+            if task["agent_id"] == nil { task["agent_id"] = ["value": ""] }
+            return task
+        }
+        return (try? JSONSerialization.data(withJSONObject: object)).map(Array.init) ?? bytes
+    }
+
+    /// `--task-group`: the TaskGroupInfo's tasks, with the flags that apply to every member (env, artifacts, URIs,
+    /// kill grace period, and resources for a member that names none); role, constraints and networks for the group.
+    func groupSpec() throws -> TaskGroupSpec {
+        let bytes = Self.withPlaceholderIDs(try Self.readJSON(self.options.taskGroup ?? "", flag: "--task-group"))
+        let info: Mesos_V1_TaskGroupInfo
+        do {
+            info = try MessageCodec(.json).decode(Mesos_V1_TaskGroupInfo.self, from: bytes)
+        } catch {
+            throw SubmitError("--task-group: not a TaskGroupInfo: \(error)")
+        }
+        guard !info.tasks.isEmpty else { throw SubmitError("--task-group: the group has no tasks") }
+        var members: [TaskSpec] = []
+        var names = Set<String>()
+        for (index, task) in info.tasks.enumerated() {
+            var member = TaskSpec(taskInfo: task)
+            if task.hasExecutor { throw SubmitError("--task-group: task '\(member.name)' sets an executor; group tasks run under the default executor") }
+            if !names.insert(member.name).inserted { member.name += "-\(index)" }
+            if task.resources.isEmpty {
+                member.resources = TaskSpec.Resources(
+                    cpus: self.options.cpus ?? 0.1, mem: self.options.mem ?? 32, disk: self.options.disk ?? 0,
+                    gpus: self.options.gpus ?? 0, ports: self.options.ports ?? 0
+                )
+            }
+            for pair in self.options.env {
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                member.environment[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+            }
+            for text in self.options.artifact { member.artifacts.append(try Self.artifact(text, local: true)) }
+            for text in self.options.uri { member.artifacts.append(try Self.artifact(text, local: false)) }
+            if let grace = self.options.killGracePeriod { member.killGracePeriod = .milliseconds(Int64(grace * 1000)) }
+            members.append(member)
+        }
+        var spec = TaskGroupSpec(name: self.options.name ?? members.map(\.name).joined(separator: "+"), tasks: members)
+        spec.role = self.options.role
+        spec.constraints = try self.options.constraint.map { try PlacementConstraint(parsing: $0) }
+        if !self.options.network.isEmpty {
+            var container = ContainerInfo()
+            container.type = .mesos
+            for network in self.options.network {
+                var info = Mesos_V1_NetworkInfo()
+                info.name = network
+                container.networkInfos.append(info)
+            }
+            spec.executorContainer = container
+        }
+        return spec
+    }
 
     private func specs() throws -> [TaskSpec] {
         var base: TaskSpec
-        if let path = self.options.task {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            let info = try MessageCodec(.json).decode(TaskInfo.self, from: Array(data))
-            base = TaskSpec(name: info.name.isEmpty ? "task" : info.name, shell: info.command.value)
-            if !info.command.shell { base.command = .argv(info.command.arguments) }
-            if info.hasContainer { base.container = info.container }
-            let resources = Resources(info.resources)
-            base.resources = TaskSpec.Resources(
-                cpus: resources.cpus.doubleValue, mem: resources.mem.doubleValue, disk: resources.disk.doubleValue,
-                gpus: resources.gpus.doubleValue, ports: 0
-            )
-            base.artifacts = info.command.uris.map { .uri($0) }
-        } else if self.options.taskGroup != nil {
-            throw SubmitError("--task-group is not supported yet; launch the tasks one by one with --task")
+        if let value = self.options.task {
+            let info: TaskInfo
+            do {
+                info = try MessageCodec(.json).decode(TaskInfo.self, from: try Self.readJSON(value, flag: "--task"))
+            } catch let error as SubmitError {
+                throw error
+            } catch {
+                throw SubmitError("--task: not a TaskInfo: \(error)")
+            }
+            base = TaskSpec(taskInfo: info)
         } else {
             let words = self.options.command
             let name = self.options.name ?? URL(fileURLWithPath: words.first ?? "task").lastPathComponent

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+
+/// The built `mesos-submit`, run as a user runs it (each run starts its own local cluster, or uses MESOS_MASTER).
+@Suite("mesos-submit end to end", .timeLimit(.minutes(3)))
+struct SubmitCommandTests {
+    /// The products are built next to the test bundle.
+    static var binary: URL {
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = runner.deletingLastPathComponent()
+        while directory.path.contains(".xctest") { directory = directory.deletingLastPathComponent() }
+        return directory.appendingPathComponent("mesos-submit")
+    }
+
+    /// Runs a program on a thread of its own and returns its exit status, stdout and stderr.
+    static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, out: String, err: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                let process = Process()
+                let out = Pipe()
+                let err = Pipe()
+                process.executableURL = URL(fileURLWithPath: executable)
+                process.arguments = arguments
+                process.standardOutput = out
+                process.standardError = err
+                process.standardInput = FileHandle.nullDevice
+                do {
+                    try process.run()
+                    // Read stderr on another thread so neither pipe fills up.
+                    let errData = Mutex<Data>(Data())
+                    let reader = Thread { errData.withLock { $0 = err.fileHandleForReading.readDataToEndOfFile() } }
+                    reader.start()
+                    let outData = out.fileHandleForReading.readDataToEndOfFile()
+                    process.waitUntilExit()
+                    while reader.isExecuting || !reader.isFinished { usleep(10_000) }
+                    continuation.resume(returning: (
+                        process.terminationStatus, String(decoding: outData, as: UTF8.self),
+                        String(decoding: errData.withLock { $0 }, as: UTF8.self)
+                    ))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    static func submit(_ arguments: [String]) async throws -> (status: Int32, out: String, err: String) {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build mesos-submit first")
+        return try await Self.run(Self.binary.path, arguments)
+    }
+
+    @Test("--task-group: every task runs under the default executor; all FINISHED exits 0")
+    func groupSucceeds() async throws {
+        let group = """
+            {"tasks": [{"name": "one", "task_id": {"value": "x"}, "agent_id": {"value": ""}, "command": {"value": "echo one"}},
+                       {"name": "two", "command": {"value": "sleep 0.2"}}]}
+            """
+        let (status, out, err) = try await Self.submit(["--task-group", group])
+        #expect(status == 0, "\(out)\(err)")
+        #expect(err.contains("[one] TASK_FINISHED"), "\(err)")
+        #expect(err.contains("[two] TASK_FINISHED"), "\(err)")
+        #expect(!err.contains("\u{1B}["), "no escape sequences when stderr is not a terminal")
+    }
+
+    @Test("--task-group from a file: a failing task kills the other; the exit status is the failed task's")
+    func groupFails() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("group-\(UUID().uuidString.prefix(6)).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let group = """
+            {"tasks": [{"name": "server", "command": {"value": "sleep 60"}},
+                       {"name": "check", "command": {"value": "sleep 0.3; exit 4"},
+                        "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.2}},
+                                      {"name": "mem", "type": "SCALAR", "scalar": {"value": 16}}]}]}
+            """
+        try group.write(toFile: path, atomically: true, encoding: .utf8)
+        let (status, out, err) = try await Self.submit(["--task-group", path, "--json"])
+        #expect(status == 4, "\(out)\(err)")
+        let events = out.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String]
+        }
+        let outcomes = Dictionary(events.filter { $0["event"] == "outcome" }.map { ($0["task"] ?? "", $0["state"] ?? "") }) { a, _ in a }
+        #expect(outcomes == ["check": "TASK_FAILED", "server": "TASK_KILLED"], "\(out)")
+    }
+
+    @Test("--help documents the task groups, the live view and every exit status, with examples")
+    func help() async throws {
+        let (status, out, _) = try await Self.submit(["--help"])
+        #expect(status == 0)
+        for text in ["--task-group <task-group>", "--plain", "mesos-submit --task-group pod.json", "TASK GROUPS", "LAUNCH_GROUP",
+                     "live view", "64 usage error", "130 interrupted"] {
+            #expect(out.contains(text), "\(text) missing from --help")
+        }
+        #expect(out.split(separator: "\n").allSatisfy { $0.count <= 80 }, "lines fit 80 columns")
+    }
+
+    @Test("a --task-group that is not a TaskGroupInfo is a usage error (64)")
+    func groupInvalid() async throws {
+        let (status, _, err) = try await Self.submit(["--task-group", "{\"tasks\": 3}"])
+        #expect(status == 64, "\(err)")
+        #expect(err.contains("--task-group"))
+    }
+
+    @Test("on a terminal, a live board redrawn in place shows the instance and the artifact's downloads")
+    func liveViewUnderPseudoTerminal() async throws {
+        guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { return }  // util-linux's script(1)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("live-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("greeting.txt")
+        try "hello from the artifact\n".write(to: file, atomically: true, encoding: .utf8)
+        let command = "'\(Self.binary.path)' --artifact '\(file.path)' --follow --instances 2 -- cat greeting.txt"
+        // script(1) runs the command on a pseudo-terminal and copies what it writes; -e returns its exit status.
+        let (status, screen, err) = try await Self.run("/usr/bin/script", ["-q", "-f", "-e", "-c", command, "/dev/null"])
+        #expect(status == 0, "\(screen)\(err)")
+        let esc = "\u{1B}"
+        #expect(screen.contains("\(esc)[J"), "the board is erased and redrawn")
+        #expect(screen.contains("A\r\(esc)[J"), "the cursor goes back up over the board")
+        #expect(screen.contains("\(esc)[32mTASK_FINISHED"), "\(screen)")
+        #expect(screen.contains("cat-0") && screen.contains("cat-1"))
+        #expect(screen.contains("greeting.txt  24 B  fetched"), "\(screen)")
+        #expect(screen.contains("hello from the artifact"))
+        #expect(!screen.contains("[cat-0] \(esc)[0m\(esc)[33mTASK_STAGING"), "no per-update lines on the live screen")
+    }
+}
+
+import Synchronization
