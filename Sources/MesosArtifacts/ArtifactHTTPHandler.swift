@@ -16,6 +16,7 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// Files are sent with `sendfile` in regions of this size; each completed region counts as activity for the
     /// idle timeout, so a download moving at more than regionSize per idle timeout is never cut.
     static let regionSize = 1 << 20
+    static let serverName = "swift-mesos-artifacts"
 
     private let registry: ArtifactRegistry
     private let context: ServerContext
@@ -142,7 +143,8 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         var status = HTTPResponseStatus.ok
         var range = 0..<entry.size
         var headers: HTTPHeaders
-        if !conditional && !ranged {
+        let prebuilt = !conditional && !ranged
+        if prebuilt {
             // The common case: the whole artifact, with headers made at registration.
             headers = entry.fullResponseHeaders
         } else {
@@ -174,7 +176,7 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             headers.add(name: "Content-Length", value: String(range.count))
         }
         self.responding = true
-        self.writeHead(status, headers: headers, keepAlive: keepAlive, context: context)
+        self.writeHead(status, headers: headers, hasServer: prebuilt, keepAlive: keepAlive, context: context)
 
         var bodyBytes = 0
         if head.method == .GET && !range.isEmpty {
@@ -216,10 +218,18 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         self.send(.notFound, keepAlive: keepAlive, head: head, context: context)
     }
 
-    private func writeHead(_ status: HTTPResponseStatus, headers: HTTPHeaders, keepAlive: Bool, context: ChannelHandlerContext) {
+    /// - Parameters:
+    ///   - hasServer: the headers already name the server (the ones made at registration do).
+    private func writeHead(
+        _ status: HTTPResponseStatus,
+        headers: HTTPHeaders,
+        hasServer: Bool = false,
+        keepAlive: Bool,
+        context: ChannelHandlerContext
+    ) {
         var headers = headers
         headers.add(name: "Date", value: HTTPDate.now())
-        headers.add(name: "Server", value: "swift-mesos-artifacts")
+        if !hasServer { headers.add(name: "Server", value: Self.serverName) }
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
         let version = self.request?.version ?? .http1_1
         context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)

@@ -41,15 +41,18 @@ final class ArtifactRegistry: Sendable {
             self.name = name
             self.encodedName = Array(ServerContext.percentEncoded(name).utf8)
             self.lastModified = lastModified
-            self.etagHeader = "\"" + sha256 + "\""
-            self.lastModifiedHeader = HTTPDate.format(lastModified)
+            let etag = "\"" + sha256 + "\""
+            let lastModifiedHeader = HTTPDate.format(lastModified)
+            self.etagHeader = etag
+            self.lastModifiedHeader = lastModifiedHeader
             var headers = HTTPHeaders()
             headers.reserveCapacity(9)
-            for (name, value) in Self.validatorHeaders(etag: self.etagHeader, lastModified: self.lastModifiedHeader) {
+            for (name, value) in Self.validatorHeaders(etag: etag, lastModified: lastModifiedHeader) {
                 headers.add(name: name, value: value)
             }
             headers.add(name: "Content-Type", value: "application/octet-stream")
             headers.add(name: "Content-Length", value: String(size))
+            headers.add(name: "Server", value: ArtifactHTTPHandler.serverName)
             self.fullResponseHeaders = headers
         }
 
