@@ -16,6 +16,7 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// Files are sent with `sendfile` in regions of this size; each completed region counts as activity for the
     /// idle timeout, so a download moving at more than regionSize per idle timeout is never cut.
     static let regionSize = 1 << 20
+    static let serverName = "swift-mesos-artifacts"
 
     private let registry: ArtifactRegistry
     private let context: ServerContext
@@ -112,62 +113,78 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             return self.send(.methodNotAllowed, headers: headers, keepAlive: keepAlive, head: head, context: context)
         }
         guard !self.hasBody else { return self.send(.badRequest, keepAlive: false, head: head, context: context) }
-        guard let (sha256, name) = self.context.route(head.uri), let entry = self.registry.entry(sha256: sha256, name: name) else {
+        let registry = self.registry
+        guard let entry = self.context.route(head.uri, { registry.entry(key: $0, encodedName: $1) }) else {
             return self.send(.notFound, keepAlive: keepAlive, head: head, context: context)
         }
 
+        // What to send the body from: the bytes in memory, or an open file checked to be the version hashed.
         var fd: Int32 = -1
-        if case .file(let path, _, _, _, _, _) = entry.source {
+        var memory: ByteBuffer? = nil
+        switch entry.source {
+        case .memory(let buffer):
+            memory = buffer
+        case .file(let path, let identity, let snapshot?):
+            guard ArtifactRegistry.isUnchanged(path: path, identity) else {
+                return self.changed(path: path, entry: entry, keepAlive: keepAlive, head: head, context: context)
+            }
+            memory = snapshot
+        case .file(let path, let identity, nil):
             fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0, ArtifactRegistry.isUnchanged(fd, entry.source) else {
+            guard fd >= 0, ArtifactRegistry.isUnchanged(fd, identity) else {
                 if fd >= 0 { close(fd) }
-                self.context.logger?.warning(
-                    "artifact server: a registered file changed or vanished; not serving it under its old hash",
-                    metadata: ["mesos.artifact": "\(path)", "mesos.sha256": "\(sha256)"]
-                )
-                return self.send(.notFound, keepAlive: keepAlive, head: head, context: context)
+                return self.changed(path: path, entry: entry, keepAlive: keepAlive, head: head, context: context)
             }
         }
+
         let etag = entry.etagHeader
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(10)
-        headers.add(name: "ETag", value: etag)
-        headers.add(name: "Last-Modified", value: entry.lastModifiedHeader)
-        headers.add(name: "Cache-Control", value: "public, max-age=31536000, immutable")
-        headers.add(name: "Accept-Ranges", value: "bytes")
-
-        if Self.notModified(head.headers, etag: etag, lastModified: entry.lastModified) {
-            if fd >= 0 { close(fd) }
-            return self.send(.notModified, headers: headers, keepAlive: keepAlive, head: head, context: context)
-        }
-
+        let conditional = head.headers.contains(name: "If-None-Match") || head.headers.contains(name: "If-Modified-Since")
+        let ranged = head.method == .GET && head.headers.contains(name: "Range")
         var status = HTTPResponseStatus.ok
         var range = 0..<entry.size
-        if head.method == .GET, let rangeHeader = head.headers.first(name: "Range"),
-            Self.ifRangeAllows(head.headers, etag: etag, lastModified: entry.lastModified)
-        {
-            switch ByteRange.parse(rangeHeader, size: entry.size) {
-            case .none: break
-            case .unsatisfiable:
-                if fd >= 0 { close(fd) }
-                headers.add(name: "Content-Range", value: "bytes */\(entry.size)")
-                return self.send(.rangeNotSatisfiable, headers: headers, keepAlive: keepAlive, head: head, context: context)
-            case .range(let requested):
-                status = .partialContent
-                range = requested
-                headers.add(name: "Content-Range", value: "bytes \(requested.lowerBound)-\(requested.upperBound - 1)/\(entry.size)")
+        var headers: HTTPHeaders
+        let prebuilt = !conditional && !ranged
+        if prebuilt {
+            // The common case: the whole artifact, with headers made at registration.
+            headers = entry.fullResponseHeaders
+        } else {
+            headers = HTTPHeaders()
+            headers.reserveCapacity(10)
+            for (name, value) in ArtifactRegistry.Entry.validatorHeaders(etag: etag, lastModified: entry.lastModifiedHeader) {
+                headers.add(name: name, value: value)
             }
+            if Self.notModified(head.headers, etag: etag, lastModified: entry.lastModified) {
+                if fd >= 0 { close(fd) }
+                return self.send(.notModified, headers: headers, keepAlive: keepAlive, head: head, context: context)
+            }
+            if ranged, let rangeHeader = head.headers.first(name: "Range"),
+                Self.ifRangeAllows(head.headers, etag: etag, lastModified: entry.lastModified)
+            {
+                switch ByteRange.parse(rangeHeader, size: entry.size) {
+                case .none: break
+                case .unsatisfiable:
+                    if fd >= 0 { close(fd) }
+                    headers.add(name: "Content-Range", value: "bytes */\(entry.size)")
+                    return self.send(.rangeNotSatisfiable, headers: headers, keepAlive: keepAlive, head: head, context: context)
+                case .range(let requested):
+                    status = .partialContent
+                    range = requested
+                    headers.add(name: "Content-Range", value: "bytes \(requested.lowerBound)-\(requested.upperBound - 1)/\(entry.size)")
+                }
+            }
+            headers.add(name: "Content-Type", value: "application/octet-stream")
+            headers.add(name: "Content-Length", value: String(range.count))
         }
-        headers.add(name: "Content-Type", value: "application/octet-stream")
-        headers.add(name: "Content-Length", value: String(range.count))
         self.responding = true
-        self.writeHead(status, headers: headers, keepAlive: keepAlive, context: context)
+        self.writeHead(status, headers: headers, hasServer: prebuilt, keepAlive: keepAlive, context: context)
 
         var bodyBytes = 0
         if head.method == .GET && !range.isEmpty {
             bodyBytes = range.count
-            switch entry.source {
-            case .file:
+            if let memory {
+                let slice = memory.getSlice(at: memory.readerIndex + range.lowerBound, length: range.count)!
+                context.write(self.wrapOutboundOut(.body(.byteBuffer(slice))), promise: nil)
+            } else {
                 let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
                 fd = -1
                 // In pieces, so each one's completion tells the stall check a slow download is still moving.
@@ -181,19 +198,38 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
                 }
                 self.finish(status, bytes: bodyBytes, keepAlive: keepAlive, head: head, context: context) { try? handle.close() }
                 return
-            case .memory(let buffer):
-                let slice = buffer.getSlice(at: buffer.readerIndex + range.lowerBound, length: range.count)!
-                context.write(self.wrapOutboundOut(.body(.byteBuffer(slice))), promise: nil)
             }
         }
         if fd >= 0 { close(fd) }
         self.finish(status, bytes: bodyBytes, keepAlive: keepAlive, head: head, context: context) {}
     }
 
-    private func writeHead(_ status: HTTPResponseStatus, headers: HTTPHeaders, keepAlive: Bool, context: ChannelHandlerContext) {
+    private func changed(
+        path: String,
+        entry: ArtifactRegistry.Entry,
+        keepAlive: Bool,
+        head: HTTPRequestHead,
+        context: ChannelHandlerContext
+    ) {
+        self.context.logger?.warning(
+            "artifact server: a registered file changed or vanished; not serving it under its old hash",
+            metadata: ["mesos.artifact": "\(path)", "mesos.sha256": "\(entry.sha256)"]
+        )
+        self.send(.notFound, keepAlive: keepAlive, head: head, context: context)
+    }
+
+    /// - Parameters:
+    ///   - hasServer: the headers already name the server (the ones made at registration do).
+    private func writeHead(
+        _ status: HTTPResponseStatus,
+        headers: HTTPHeaders,
+        hasServer: Bool = false,
+        keepAlive: Bool,
+        context: ChannelHandlerContext
+    ) {
         var headers = headers
         headers.add(name: "Date", value: HTTPDate.now())
-        headers.add(name: "Server", value: "swift-mesos-artifacts")
+        if !hasServer { headers.add(name: "Server", value: Self.serverName) }
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
         let version = self.request?.version ?? .http1_1
         context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)

@@ -195,7 +195,7 @@ public final class ArtifactServer: Service, Sendable {
     }
 
     /// Requests answered and body bytes sent so far (downloads cut short count what was sent).
-    public var served: (requests: Int, bytes: Int) { self.context.totals.withLock { $0 } }
+    public var served: (requests: Int, bytes: Int) { (self.context.requestTotal.load(ordering: .relaxed), self.context.byteTotal.load(ordering: .relaxed)) }
 
     // MARK: - Running
 

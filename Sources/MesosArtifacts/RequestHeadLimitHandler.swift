@@ -18,25 +18,30 @@ final class RequestHeadLimitHandler: ChannelInboundHandler, RemovableChannelHand
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !self.rejected else { return }
         let buffer = self.unwrapInboundIn(data)
-        let expected: [UInt8] = [13, 10, 13, 10]
-        for byte in buffer.readableBytesView {
-            self.headBytes += 1
-            if byte == expected[self.terminator] {
-                self.terminator += 1
-                if self.terminator == 4 {
-                    self.terminator = 0
-                    self.headBytes = 0
+        // The bytes of "\r\n\r\n" in order; a scan of raw bytes, no allocation per read.
+        var (headBytes, terminator, exceeded) = (self.headBytes, self.terminator, false)
+        buffer.withUnsafeReadableBytes { bytes in
+            for byte in bytes {
+                headBytes += 1
+                if byte == (terminator & 1 == 0 ? 13 : 10) {
+                    terminator += 1
+                    if terminator == 4 { (terminator, headBytes) = (0, 0) }
+                } else {
+                    terminator = byte == 13 ? 1 : 0
                 }
-            } else {
-                self.terminator = byte == 13 ? 1 : 0
+                if headBytes > self.limit {
+                    exceeded = true
+                    return
+                }
             }
-            if self.headBytes > self.limit {
-                self.rejected = true
-                let response = "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                let channel = context.channel
-                context.writeAndFlush(self.wrapOutboundOut(ByteBuffer(string: response))).whenComplete { _ in channel.close(promise: nil) }
-                return
-            }
+        }
+        (self.headBytes, self.terminator) = (headBytes, terminator)
+        if exceeded {
+            self.rejected = true
+            let response = "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            let channel = context.channel
+            context.writeAndFlush(self.wrapOutboundOut(ByteBuffer(string: response))).whenComplete { _ in channel.close(promise: nil) }
+            return
         }
         context.fireChannelRead(data)
     }

@@ -11,38 +11,59 @@ final class ServerContext: Sendable {
     private let bytes: Counter
     private let counters = Mutex<[Int: Counter]>([:])
     /// Totals kept here too, so a framework can tell what it served without a metrics backend.
-    let totals = Mutex<(requests: Int, bytes: Int)>((0, 0))
+    let requestTotal = Atomic<Int>(0)
+    let byteTotal = Atomic<Int>(0)
+    /// The counter of `200`s, looked up once: most requests need no lock.
+    private let okCounter: Counter
 
     init(configuration: ArtifactServerConfiguration) {
         self.configuration = configuration
         self.logger = configuration.logger
         self.metrics = configuration.metricsFactory ?? MetricsSystem.factory
         self.bytes = Counter(label: "mesos.artifacts.bytes", factory: self.metrics)
+        self.token = configuration.secretToken.map { Array($0.utf8) }
+        self.okCounter = Counter(label: "mesos.artifacts.requests", dimensions: [("status", "200")], factory: self.metrics)
     }
 
-    /// `/a/<sha256>/<name>` or, with a secret token, `/t/<token>/a/<sha256>/<name>`: the hash and the name as
-    /// they appear in the URL. Anything else is nil. Nothing here touches the file system.
-    func route(_ uri: String) -> (sha256: String, name: String)? {
-        let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        var rest = parts[...]
-        guard rest.first == "" else { return nil }
-        rest = rest.dropFirst()
-        if let token = self.configuration.secretToken {
-            guard rest.count == 5, rest.first == "t", Self.constantTimeEqual(rest[rest.startIndex + 1], token) else { return nil }
-            rest = rest.dropFirst(2)
+    /// The secret token's bytes, compared against request targets.
+    private let token: [UInt8]?
+
+    /// `/a/<sha256>/<name>` or, with a secret token, `/t/<token>/a/<sha256>/<name>` (a query is ignored): the hash
+    /// as a registry key and the name's bytes as they appear in the target, handed to `body`. Anything else is nil.
+    /// Works on the target's UTF-8 bytes: no String is made or sliced, and nothing touches the file system.
+    func route<Result>(_ uri: String, _ body: (ArtifactKey, UnsafeRawBufferPointer) -> Result?) -> Result? {
+        var uri = uri
+        return uri.withUTF8 { bytes in
+            guard let (key, name) = Self.parse(UnsafeRawBufferPointer(bytes), token: self.token) else { return nil }
+            return body(key, UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[name]))
         }
-        guard rest.count == 3, rest.first == "a" else { return nil }
-        let sha256 = rest[rest.startIndex + 1]
-        let name = rest[rest.startIndex + 2]
-        guard sha256.utf8.count == 64, sha256.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }),
-            let decoded = Self.percentDecoded(name)
+    }
+
+    /// The hash and the range of the name in a request target, or nil.
+    static func parse(_ target: UnsafeRawBufferPointer, token: [UInt8]?) -> (ArtifactKey, Range<Int>)? {
+        let slash = UInt8(ascii: "/")
+        let end = target.firstIndex(of: UInt8(ascii: "?")) ?? target.count
+        guard end > 0, target[0] == slash else { return nil }
+        var index = 1
+        if let token {
+            guard end > 3, target[1] == UInt8(ascii: "t"), target[2] == slash,
+                let close = target[3..<end].firstIndex(of: slash),
+                Self.constantTimeEqual(UnsafeRawBufferPointer(rebasing: target[3..<close]), token)
+            else { return nil }
+            index = close + 1
+        }
+        // a / <64 hex digits> / <name without a slash>
+        guard end - index >= 67, target[index] == UInt8(ascii: "a"), target[index + 1] == slash,
+            target[index + 66] == slash,
+            let key = ArtifactKey(hex: UnsafeRawBufferPointer(rebasing: target[(index + 2)..<(index + 66)]))
         else { return nil }
-        return (String(sha256), decoded)
+        let name = (index + 67)..<end
+        guard !target[name].contains(slash) else { return nil }
+        return (key, name)
     }
 
     func record(status: HTTPResponseStatus, bytes: Int, failed: Bool) {
-        let counter = self.counters.withLock { counters in
+        let counter = status == .ok ? self.okCounter : self.counters.withLock { counters in
             if let counter = counters[Int(status.code)] { return counter }
             let counter = Counter(label: "mesos.artifacts.requests", dimensions: [("status", String(status.code))], factory: self.metrics)
             counters[Int(status.code)] = counter
@@ -50,22 +71,19 @@ final class ServerContext: Sendable {
         }
         counter.increment()
         if !failed && bytes > 0 { self.bytes.increment(by: bytes) }
-        self.totals.withLock { totals in
-            totals.requests += 1
-            if !failed { totals.bytes += bytes }
-        }
+        self.requestTotal.add(1, ordering: .relaxed)
+        if !failed && bytes > 0 { self.byteTotal.add(bytes, ordering: .relaxed) }
     }
 
-    private static func constantTimeEqual(_ a: Substring, _ b: String) -> Bool {
-        let (x, y) = (Array(a.utf8), Array(b.utf8))
+    private static func constantTimeEqual(_ x: UnsafeRawBufferPointer, _ y: [UInt8]) -> Bool {
         guard x.count == y.count else { return false }
         return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     /// Decodes %XX escapes; nil for a malformed escape or an escape that decodes to `/` or NUL (never a path).
-    static func percentDecoded(_ text: Substring) -> String? {
+    static func percentDecoded<Bytes: Sequence<UInt8>>(_ text: Bytes) -> String? {
         var bytes: [UInt8] = []
-        var iterator = text.utf8.makeIterator()
+        var iterator = text.makeIterator()
         while let byte = iterator.next() {
             guard byte == UInt8(ascii: "%") else {
                 bytes.append(byte)

@@ -154,6 +154,9 @@ struct ArtifactServerTests {
             #expect(try await H.curl(artifact.url).status == 200)
             #expect(try await H.curl(server.baseURL + "/a/\(artifact.sha256)/t").status == 404)
             #expect(try await H.curl(server.baseURL + "/t/s3creX/a/\(artifact.sha256)/t").status == 404)
+            #expect(try await H.curl(server.baseURL + "/t/s3cret2/a/\(artifact.sha256)/t").status == 404)
+            #expect(try await H.curl(server.baseURL + "/t//a/\(artifact.sha256)/t").status == 404)
+            #expect(try await H.curl(server.baseURL + "/t/s3cret/t/s3cret/a/\(artifact.sha256)/t").status == 404)
         }
     }
 
@@ -178,6 +181,73 @@ struct ArtifactServerTests {
             let second = try await server.register(file: file.path)
             #expect(second.sha256 != first.sha256)
             #expect(try await H.curl(second.url).body == Array("version 2!".utf8))
+        }
+    }
+
+    @Test(
+        "a file served from memory or from disk that changes in place, same size, is 404 under its old hash",
+        arguments: [64 * 1024, 300 * 1024]  // below and above the in-memory snapshot limit
+    )
+    func changedInPlaceSameSize(size: Int) async throws {
+        try await Self.withServer { server, directory in
+            let file = directory.appendingPathComponent("s.bin")
+            let original = H.randomBytes(size, seed: 5)
+            try H.write(original, to: file)
+            let artifact = try await server.register(file: file.path)
+            // Served several times (from the snapshot or the file), intact every time.
+            for _ in 0..<3 {
+                let response = try await H.curl(artifact.url)
+                #expect(response.status == 200)
+                #expect(H.same(response.body, original))
+                #expect(response.header("Content-Length") == String(size))
+            }
+            // The same length, other bytes, written into the same inode.
+            let handle = try FileHandle(forWritingTo: file)
+            try handle.write(contentsOf: H.randomBytes(size, seed: 6))
+            try handle.close()
+            let stale = try await H.curl(artifact.url)
+            #expect(stale.status == 404)
+            #expect(!H.same(stale.body, original))
+            #expect(try await H.curl(artifact.url, method: "HEAD").status == 404)
+            // Replaced by a new file with the original bytes: still a new version on disk, still 404 until re-registered.
+            let replacement = directory.appendingPathComponent("s.new")
+            try H.write(original, to: replacement)
+            #expect(rename(replacement.path, file.path) == 0)
+            #expect(try await H.curl(artifact.url).status == 404)
+            let again = try await server.register(file: file.path)
+            #expect(again.sha256 == artifact.sha256)
+            #expect(H.same(try await H.curl(again.url).body, original))
+        }
+    }
+
+    @Test("a range and a conditional request of a file served from memory")
+    func snapshotRangeAndConditional() async throws {
+        try await Self.withServer { server, directory in
+            let file = directory.appendingPathComponent("r.bin")
+            let bytes = H.randomBytes(64 * 1024, seed: 9)
+            try H.write(bytes, to: file)
+            let artifact = try await server.register(file: file.path)
+            let part = try await H.curl(artifact.url, headers: ["Range": "bytes=1000-1999"])
+            #expect(part.status == 206)
+            #expect(part.body == Array(bytes[1000..<2000]))
+            #expect(part.header("Content-Range") == "bytes 1000-1999/65536")
+            let cached = try await H.curl(artifact.url, headers: ["If-None-Match": "\"\(artifact.sha256)\""])
+            #expect(cached.status == 304)
+            #expect(cached.body.isEmpty)
+        }
+    }
+
+    @Test("the name may be sent with other escapes than the URL's; the hash must be 64 lower-case hex digits")
+    func equivalentTargets() async throws {
+        try await Self.withServer { server, _ in
+            let artifact = try server.register(data: [4, 5, 6], as: "data bin")
+            let sha = artifact.sha256
+            #expect(try await H.curl(server.baseURL + "/a/\(sha)/dat%61%20bin").body == [4, 5, 6])
+            #expect(try await H.curl(server.baseURL + "/a/\(sha.uppercased())/data%20bin").status == 404)
+            #expect(try await H.curl(server.baseURL + "/a/\(sha.dropLast())/data%20bin").status == 404)
+            #expect(try await H.curl(server.baseURL + "/a/\(sha)x/data%20bin").status == 404)
+            #expect(try await H.curl(server.baseURL + "/a/\(sha)/data%20bin/").status == 404)
+            #expect(try await H.curl(server.baseURL + "/a/\(sha)/").status == 404)
         }
     }
 
