@@ -216,7 +216,7 @@ func plainPrototypeBenchmark(corpus: String, path: String) throws {
     for _ in 0..<5 {
         let (g, n) = try plainRound(stream) { record in
             let event = try codec.decode(SchedulerEvent.self, from: record)
-            return event.update.status.state.rawValue &+ (event.update.status.hasUUID ? 1 : 0)
+            return event.update.status.state.rawValue &+ (event.update.status.hasUuid ? 1 : 0)
         }
         generated = max(generated, g)
         events = n
