@@ -15,6 +15,16 @@ protos=$(cd Protos && find . -name '*.proto' | sed 's|^\./||' | LC_ALL=C sort)
 (cd Protos && protoc --plugin=protoc-gen-swift="$plugin" \
     --swift_opt=Visibility=Public --swift_opt=UseAccessLevelOnImports=true --swift_opt=FileNaming=PathToUnderscores \
     --swift_out="$out" $protos)
+# The storage classes swift-protobuf gives its larger messages are private to each file and touched only through
+# the copy-on-write of their struct (`_uniqueStorage()`): two accesses to one storage's field never overlap, so their
+# dynamic exclusivity checks (swift_beginAccess on every field read and write, and on every field of every storage
+# copy) cost without guarding anything. They are switched off per property; the public API is unchanged.
+for f in "$out"/*.pb.swift; do
+  awk '/^  fileprivate class _StorageClass \{$/ { inside = 1 }
+       inside && /^  \}$/ { inside = 0 }
+       inside && /^    var _/ { sub(/^    var _/, "    @exclusivity(unchecked) var _") }
+       { print }' "$f" > "$f.tmp" && mv "$f.tmp" "$f"
+done
 tmp=$(mktemp)
 (cd Protos && protoc --include_imports --descriptor_set_out="$tmp" $protos)
 {

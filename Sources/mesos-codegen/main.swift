@@ -537,6 +537,13 @@ enum Kind {
         out.line("\(list)[key] = value")
         return
     }
+    if case .message(let message) = kind(field) {
+        // Decoded in place in the list's new last element: a message struct (Resource, Attribute) is large, and a
+        // local appended afterwards is copied in and destroyed.
+        out.line("\(list).append(\(swiftType(message))())")
+        out.line("try self.readMessage(&\(list)[\(list).count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.read\(ident(message))(&message, fresh: true) }")
+        return
+    }
     binaryReadValue(&out, kind(field), into: "value")
     out.line("\(list).append(value)")
 }
@@ -555,7 +562,7 @@ enum Kind {
         } else {
             out.open("if fresh && seen & \(bit) == 0 {")
             binaryReadValue(&out, kind(field), into: "value")
-            out.line("m.\(name) = value")
+            out.line("m.\(name) = consume value")
             out.close("} else {")
             out.indentLevel += 1
             out.line("let wasFresh = !m.\(has)")

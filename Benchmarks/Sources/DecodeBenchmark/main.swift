@@ -10,6 +10,9 @@
 //       Times the generated encoders against swift-protobuf's (MessageCodec's .reference) on two calls, ACCEPT
 //       with 100 launches and ACKNOWLEDGE, in both content types, and prints one line each:
 //       bench=encode call=<name> format=json|proto bytes=<b> events_per_s=<generated> reference_events_per_s=<r> ratio=<x>
+//   DecodeBenchmark plain updates.pb <updates-corpus-file>
+//       What swift-protobuf's storage classes cost: the generated decoder against a prototype decoding the same
+//       UPDATE events into plain value types of our own (PlainStructPrototype.swift); prints bench=decode-plain-prototype.
 //   DecodeBenchmark [json|proto] ... with REFERENCE=1 in the environment decodes with the reference instead
 //       (peer=swift-mesos-reference-json|proto), for comparison.
 import Foundation
@@ -197,6 +200,8 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 do {
     if arguments == ["encode"] {
         try encodeBenchmark()
+    } else if arguments.count == 3 && arguments[0] == "plain" {
+        try plainPrototypeBenchmark(corpus: arguments[1], path: arguments[2])
     } else if arguments.count == 4 && arguments[0] == "stream" {
         try decodeStreaming(format: arguments[1], corpus: arguments[2], path: arguments[3])
     } else if arguments.count == 3 {

@@ -594,10 +594,10 @@ nonisolated extension Mesos_V1_Executor_Event.Subscribed: SwiftProtobuf.Message,
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}executor_info\0\u{3}framework_info\0\u{3}agent_info\0\u{3}container_id\0")
 
   fileprivate class _StorageClass {
-    var _executorInfo: Mesos_V1_ExecutorInfo? = nil
-    var _frameworkInfo: Mesos_V1_FrameworkInfo? = nil
-    var _agentInfo: Mesos_V1_AgentInfo? = nil
-    var _containerID: Mesos_V1_ContainerID? = nil
+    @exclusivity(unchecked) var _executorInfo: Mesos_V1_ExecutorInfo? = nil
+    @exclusivity(unchecked) var _frameworkInfo: Mesos_V1_FrameworkInfo? = nil
+    @exclusivity(unchecked) var _agentInfo: Mesos_V1_AgentInfo? = nil
+    @exclusivity(unchecked) var _containerID: Mesos_V1_ContainerID? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.

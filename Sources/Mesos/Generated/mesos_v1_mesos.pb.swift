@@ -8647,8 +8647,8 @@ nonisolated extension Mesos_V1_ContainerID: SwiftProtobuf.Message, SwiftProtobuf
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}value\0\u{1}parent\0")
 
   fileprivate class _StorageClass {
-    var _value: String? = nil
-    var _parent: Mesos_V1_ContainerID? = nil
+    @exclusivity(unchecked) var _value: String? = nil
+    @exclusivity(unchecked) var _parent: Mesos_V1_ContainerID? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -9477,15 +9477,15 @@ nonisolated extension Mesos_V1_HealthCheck: SwiftProtobuf.Message, SwiftProtobuf
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}http\0\u{3}delay_seconds\0\u{3}interval_seconds\0\u{3}timeout_seconds\0\u{3}consecutive_failures\0\u{3}grace_period_seconds\0\u{1}command\0\u{1}type\0\u{1}tcp\0")
 
   fileprivate class _StorageClass {
-    var _delaySeconds: Double? = nil
-    var _intervalSeconds: Double? = nil
-    var _timeoutSeconds: Double? = nil
-    var _consecutiveFailures: UInt32? = nil
-    var _gracePeriodSeconds: Double? = nil
-    var _type: Mesos_V1_HealthCheck.TypeEnum? = nil
-    var _command: Mesos_V1_CommandInfo? = nil
-    var _http: Mesos_V1_HealthCheck.HTTPCheckInfo? = nil
-    var _tcp: Mesos_V1_HealthCheck.TCPCheckInfo? = nil
+    @exclusivity(unchecked) var _delaySeconds: Double? = nil
+    @exclusivity(unchecked) var _intervalSeconds: Double? = nil
+    @exclusivity(unchecked) var _timeoutSeconds: Double? = nil
+    @exclusivity(unchecked) var _consecutiveFailures: UInt32? = nil
+    @exclusivity(unchecked) var _gracePeriodSeconds: Double? = nil
+    @exclusivity(unchecked) var _type: Mesos_V1_HealthCheck.TypeEnum? = nil
+    @exclusivity(unchecked) var _command: Mesos_V1_CommandInfo? = nil
+    @exclusivity(unchecked) var _http: Mesos_V1_HealthCheck.HTTPCheckInfo? = nil
+    @exclusivity(unchecked) var _tcp: Mesos_V1_HealthCheck.TCPCheckInfo? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -9882,18 +9882,18 @@ nonisolated extension Mesos_V1_ExecutorInfo: SwiftProtobuf.Message, SwiftProtobu
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}executor_id\0\u{2}\u{3}data\0\u{1}resources\0\u{2}\u{2}command\0\u{3}framework_id\0\u{1}name\0\u{1}source\0\u{1}container\0\u{1}discovery\0\u{3}shutdown_grace_period\0\u{1}labels\0\u{1}type\0")
 
   fileprivate class _StorageClass {
-    var _type: Mesos_V1_ExecutorInfo.TypeEnum? = nil
-    var _executorID: Mesos_V1_ExecutorID? = nil
-    var _frameworkID: Mesos_V1_FrameworkID? = nil
-    var _command: Mesos_V1_CommandInfo? = nil
-    var _container: Mesos_V1_ContainerInfo? = nil
-    var _resources: [Mesos_V1_Resource] = []
-    var _name: String? = nil
-    var _source: String? = nil
-    var _data: Data? = nil
-    var _discovery: Mesos_V1_DiscoveryInfo? = nil
-    var _shutdownGracePeriod: Mesos_V1_DurationInfo? = nil
-    var _labels: Mesos_V1_Labels? = nil
+    @exclusivity(unchecked) var _type: Mesos_V1_ExecutorInfo.TypeEnum? = nil
+    @exclusivity(unchecked) var _executorID: Mesos_V1_ExecutorID? = nil
+    @exclusivity(unchecked) var _frameworkID: Mesos_V1_FrameworkID? = nil
+    @exclusivity(unchecked) var _command: Mesos_V1_CommandInfo? = nil
+    @exclusivity(unchecked) var _container: Mesos_V1_ContainerInfo? = nil
+    @exclusivity(unchecked) var _resources: [Mesos_V1_Resource] = []
+    @exclusivity(unchecked) var _name: String? = nil
+    @exclusivity(unchecked) var _source: String? = nil
+    @exclusivity(unchecked) var _data: Data? = nil
+    @exclusivity(unchecked) var _discovery: Mesos_V1_DiscoveryInfo? = nil
+    @exclusivity(unchecked) var _shutdownGracePeriod: Mesos_V1_DurationInfo? = nil
+    @exclusivity(unchecked) var _labels: Mesos_V1_Labels? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -11244,9 +11244,9 @@ nonisolated extension Mesos_V1_Resource.DiskInfo: SwiftProtobuf.Message, SwiftPr
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}persistence\0\u{1}volume\0\u{1}source\0")
 
   fileprivate class _StorageClass {
-    var _persistence: Mesos_V1_Resource.DiskInfo.Persistence? = nil
-    var _volume: Mesos_V1_Volume? = nil
-    var _source: Mesos_V1_Resource.DiskInfo.Source? = nil
+    @exclusivity(unchecked) var _persistence: Mesos_V1_Resource.DiskInfo.Persistence? = nil
+    @exclusivity(unchecked) var _volume: Mesos_V1_Volume? = nil
+    @exclusivity(unchecked) var _source: Mesos_V1_Resource.DiskInfo.Source? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -11645,25 +11645,25 @@ nonisolated extension Mesos_V1_IpStatistics: SwiftProtobuf.Message, SwiftProtobu
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}Forwarding\0\u{1}DefaultTTL\0\u{1}InReceives\0\u{1}InHdrErrors\0\u{1}InAddrErrors\0\u{1}ForwDatagrams\0\u{1}InUnknownProtos\0\u{1}InDiscards\0\u{1}InDelivers\0\u{1}OutRequests\0\u{1}OutDiscards\0\u{1}OutNoRoutes\0\u{1}ReasmTimeout\0\u{1}ReasmReqds\0\u{1}ReasmOKs\0\u{1}ReasmFails\0\u{1}FragOKs\0\u{1}FragFails\0\u{1}FragCreates\0")
 
   fileprivate class _StorageClass {
-    var _forwarding: Int64? = nil
-    var _defaultTtl: Int64? = nil
-    var _inReceives: Int64? = nil
-    var _inHdrErrors: Int64? = nil
-    var _inAddrErrors: Int64? = nil
-    var _forwDatagrams: Int64? = nil
-    var _inUnknownProtos: Int64? = nil
-    var _inDiscards: Int64? = nil
-    var _inDelivers: Int64? = nil
-    var _outRequests: Int64? = nil
-    var _outDiscards: Int64? = nil
-    var _outNoRoutes: Int64? = nil
-    var _reasmTimeout: Int64? = nil
-    var _reasmReqds: Int64? = nil
-    var _reasmOks: Int64? = nil
-    var _reasmFails: Int64? = nil
-    var _fragOks: Int64? = nil
-    var _fragFails: Int64? = nil
-    var _fragCreates: Int64? = nil
+    @exclusivity(unchecked) var _forwarding: Int64? = nil
+    @exclusivity(unchecked) var _defaultTtl: Int64? = nil
+    @exclusivity(unchecked) var _inReceives: Int64? = nil
+    @exclusivity(unchecked) var _inHdrErrors: Int64? = nil
+    @exclusivity(unchecked) var _inAddrErrors: Int64? = nil
+    @exclusivity(unchecked) var _forwDatagrams: Int64? = nil
+    @exclusivity(unchecked) var _inUnknownProtos: Int64? = nil
+    @exclusivity(unchecked) var _inDiscards: Int64? = nil
+    @exclusivity(unchecked) var _inDelivers: Int64? = nil
+    @exclusivity(unchecked) var _outRequests: Int64? = nil
+    @exclusivity(unchecked) var _outDiscards: Int64? = nil
+    @exclusivity(unchecked) var _outNoRoutes: Int64? = nil
+    @exclusivity(unchecked) var _reasmTimeout: Int64? = nil
+    @exclusivity(unchecked) var _reasmReqds: Int64? = nil
+    @exclusivity(unchecked) var _reasmOks: Int64? = nil
+    @exclusivity(unchecked) var _reasmFails: Int64? = nil
+    @exclusivity(unchecked) var _fragOks: Int64? = nil
+    @exclusivity(unchecked) var _fragFails: Int64? = nil
+    @exclusivity(unchecked) var _fragCreates: Int64? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -11841,33 +11841,33 @@ nonisolated extension Mesos_V1_IcmpStatistics: SwiftProtobuf.Message, SwiftProto
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}InMsgs\0\u{1}InErrors\0\u{1}InCsumErrors\0\u{1}InDestUnreachs\0\u{1}InTimeExcds\0\u{1}InParmProbs\0\u{1}InSrcQuenchs\0\u{1}InRedirects\0\u{1}InEchos\0\u{1}InEchoReps\0\u{1}InTimestamps\0\u{1}InTimestampReps\0\u{1}InAddrMasks\0\u{1}InAddrMaskReps\0\u{1}OutMsgs\0\u{1}OutErrors\0\u{1}OutDestUnreachs\0\u{1}OutTimeExcds\0\u{1}OutParmProbs\0\u{1}OutSrcQuenchs\0\u{1}OutRedirects\0\u{1}OutEchos\0\u{1}OutEchoReps\0\u{1}OutTimestamps\0\u{1}OutTimestampReps\0\u{1}OutAddrMasks\0\u{1}OutAddrMaskReps\0")
 
   fileprivate class _StorageClass {
-    var _inMsgs: Int64? = nil
-    var _inErrors: Int64? = nil
-    var _inCsumErrors: Int64? = nil
-    var _inDestUnreachs: Int64? = nil
-    var _inTimeExcds: Int64? = nil
-    var _inParmProbs: Int64? = nil
-    var _inSrcQuenchs: Int64? = nil
-    var _inRedirects: Int64? = nil
-    var _inEchos: Int64? = nil
-    var _inEchoReps: Int64? = nil
-    var _inTimestamps: Int64? = nil
-    var _inTimestampReps: Int64? = nil
-    var _inAddrMasks: Int64? = nil
-    var _inAddrMaskReps: Int64? = nil
-    var _outMsgs: Int64? = nil
-    var _outErrors: Int64? = nil
-    var _outDestUnreachs: Int64? = nil
-    var _outTimeExcds: Int64? = nil
-    var _outParmProbs: Int64? = nil
-    var _outSrcQuenchs: Int64? = nil
-    var _outRedirects: Int64? = nil
-    var _outEchos: Int64? = nil
-    var _outEchoReps: Int64? = nil
-    var _outTimestamps: Int64? = nil
-    var _outTimestampReps: Int64? = nil
-    var _outAddrMasks: Int64? = nil
-    var _outAddrMaskReps: Int64? = nil
+    @exclusivity(unchecked) var _inMsgs: Int64? = nil
+    @exclusivity(unchecked) var _inErrors: Int64? = nil
+    @exclusivity(unchecked) var _inCsumErrors: Int64? = nil
+    @exclusivity(unchecked) var _inDestUnreachs: Int64? = nil
+    @exclusivity(unchecked) var _inTimeExcds: Int64? = nil
+    @exclusivity(unchecked) var _inParmProbs: Int64? = nil
+    @exclusivity(unchecked) var _inSrcQuenchs: Int64? = nil
+    @exclusivity(unchecked) var _inRedirects: Int64? = nil
+    @exclusivity(unchecked) var _inEchos: Int64? = nil
+    @exclusivity(unchecked) var _inEchoReps: Int64? = nil
+    @exclusivity(unchecked) var _inTimestamps: Int64? = nil
+    @exclusivity(unchecked) var _inTimestampReps: Int64? = nil
+    @exclusivity(unchecked) var _inAddrMasks: Int64? = nil
+    @exclusivity(unchecked) var _inAddrMaskReps: Int64? = nil
+    @exclusivity(unchecked) var _outMsgs: Int64? = nil
+    @exclusivity(unchecked) var _outErrors: Int64? = nil
+    @exclusivity(unchecked) var _outDestUnreachs: Int64? = nil
+    @exclusivity(unchecked) var _outTimeExcds: Int64? = nil
+    @exclusivity(unchecked) var _outParmProbs: Int64? = nil
+    @exclusivity(unchecked) var _outSrcQuenchs: Int64? = nil
+    @exclusivity(unchecked) var _outRedirects: Int64? = nil
+    @exclusivity(unchecked) var _outEchos: Int64? = nil
+    @exclusivity(unchecked) var _outEchoReps: Int64? = nil
+    @exclusivity(unchecked) var _outTimestamps: Int64? = nil
+    @exclusivity(unchecked) var _outTimestampReps: Int64? = nil
+    @exclusivity(unchecked) var _outAddrMasks: Int64? = nil
+    @exclusivity(unchecked) var _outAddrMaskReps: Int64? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -12266,10 +12266,10 @@ nonisolated extension Mesos_V1_SNMPStatistics: SwiftProtobuf.Message, SwiftProto
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ip_stats\0\u{3}icmp_stats\0\u{3}tcp_stats\0\u{3}udp_stats\0")
 
   fileprivate class _StorageClass {
-    var _ipStats: Mesos_V1_IpStatistics? = nil
-    var _icmpStats: Mesos_V1_IcmpStatistics? = nil
-    var _tcpStats: Mesos_V1_TcpStatistics? = nil
-    var _udpStats: Mesos_V1_UdpStatistics? = nil
+    @exclusivity(unchecked) var _ipStats: Mesos_V1_IpStatistics? = nil
+    @exclusivity(unchecked) var _icmpStats: Mesos_V1_IcmpStatistics? = nil
+    @exclusivity(unchecked) var _tcpStats: Mesos_V1_TcpStatistics? = nil
+    @exclusivity(unchecked) var _udpStats: Mesos_V1_UdpStatistics? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -12412,51 +12412,51 @@ nonisolated extension Mesos_V1_ResourceStatistics: SwiftProtobuf.Message, SwiftP
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}timestamp\0\u{3}cpus_user_time_secs\0\u{3}cpus_system_time_secs\0\u{3}cpus_limit\0\u{3}mem_rss_bytes\0\u{3}mem_limit_bytes\0\u{3}cpus_nr_periods\0\u{3}cpus_nr_throttled\0\u{3}cpus_throttled_time_secs\0\u{3}mem_file_bytes\0\u{3}mem_anon_bytes\0\u{3}mem_mapped_file_bytes\0\u{1}perf\0\u{3}net_rx_packets\0\u{3}net_rx_bytes\0\u{3}net_rx_errors\0\u{3}net_rx_dropped\0\u{3}net_tx_packets\0\u{3}net_tx_bytes\0\u{3}net_tx_errors\0\u{3}net_tx_dropped\0\u{3}net_tcp_rtt_microsecs_p50\0\u{3}net_tcp_rtt_microsecs_p90\0\u{3}net_tcp_rtt_microsecs_p95\0\u{3}net_tcp_rtt_microsecs_p99\0\u{3}disk_limit_bytes\0\u{3}disk_used_bytes\0\u{3}net_tcp_active_connections\0\u{3}net_tcp_time_wait_connections\0\u{1}processes\0\u{1}threads\0\u{3}mem_low_pressure_counter\0\u{3}mem_medium_pressure_counter\0\u{3}mem_critical_pressure_counter\0\u{3}net_traffic_control_statistics\0\u{3}mem_total_bytes\0\u{3}mem_total_memsw_bytes\0\u{3}mem_soft_limit_bytes\0\u{3}mem_cache_bytes\0\u{3}mem_swap_bytes\0\u{3}mem_unevictable_bytes\0\u{3}net_snmp_statistics\0\u{3}disk_statistics\0\u{3}blkio_statistics\0\u{3}cpus_soft_limit\0")
 
   fileprivate class _StorageClass {
-    var _timestamp: Double? = nil
-    var _processes: UInt32? = nil
-    var _threads: UInt32? = nil
-    var _cpusUserTimeSecs: Double? = nil
-    var _cpusSystemTimeSecs: Double? = nil
-    var _cpusLimit: Double? = nil
-    var _cpusSoftLimit: Double? = nil
-    var _cpusNrPeriods: UInt32? = nil
-    var _cpusNrThrottled: UInt32? = nil
-    var _cpusThrottledTimeSecs: Double? = nil
-    var _memTotalBytes: UInt64? = nil
-    var _memTotalMemswBytes: UInt64? = nil
-    var _memLimitBytes: UInt64? = nil
-    var _memSoftLimitBytes: UInt64? = nil
-    var _memFileBytes: UInt64? = nil
-    var _memAnonBytes: UInt64? = nil
-    var _memCacheBytes: UInt64? = nil
-    var _memRssBytes: UInt64? = nil
-    var _memMappedFileBytes: UInt64? = nil
-    var _memSwapBytes: UInt64? = nil
-    var _memUnevictableBytes: UInt64? = nil
-    var _memLowPressureCounter: UInt64? = nil
-    var _memMediumPressureCounter: UInt64? = nil
-    var _memCriticalPressureCounter: UInt64? = nil
-    var _diskLimitBytes: UInt64? = nil
-    var _diskUsedBytes: UInt64? = nil
-    var _diskStatistics: [Mesos_V1_DiskStatistics] = []
-    var _blkioStatistics: Mesos_V1_CgroupInfo.Blkio.Statistics? = nil
-    var _perf: Mesos_V1_PerfStatistics? = nil
-    var _netRxPackets: UInt64? = nil
-    var _netRxBytes: UInt64? = nil
-    var _netRxErrors: UInt64? = nil
-    var _netRxDropped: UInt64? = nil
-    var _netTxPackets: UInt64? = nil
-    var _netTxBytes: UInt64? = nil
-    var _netTxErrors: UInt64? = nil
-    var _netTxDropped: UInt64? = nil
-    var _netTcpRttMicrosecsP50: Double? = nil
-    var _netTcpRttMicrosecsP90: Double? = nil
-    var _netTcpRttMicrosecsP95: Double? = nil
-    var _netTcpRttMicrosecsP99: Double? = nil
-    var _netTcpActiveConnections: Double? = nil
-    var _netTcpTimeWaitConnections: Double? = nil
-    var _netTrafficControlStatistics: [Mesos_V1_TrafficControlStatistics] = []
-    var _netSnmpStatistics: Mesos_V1_SNMPStatistics? = nil
+    @exclusivity(unchecked) var _timestamp: Double? = nil
+    @exclusivity(unchecked) var _processes: UInt32? = nil
+    @exclusivity(unchecked) var _threads: UInt32? = nil
+    @exclusivity(unchecked) var _cpusUserTimeSecs: Double? = nil
+    @exclusivity(unchecked) var _cpusSystemTimeSecs: Double? = nil
+    @exclusivity(unchecked) var _cpusLimit: Double? = nil
+    @exclusivity(unchecked) var _cpusSoftLimit: Double? = nil
+    @exclusivity(unchecked) var _cpusNrPeriods: UInt32? = nil
+    @exclusivity(unchecked) var _cpusNrThrottled: UInt32? = nil
+    @exclusivity(unchecked) var _cpusThrottledTimeSecs: Double? = nil
+    @exclusivity(unchecked) var _memTotalBytes: UInt64? = nil
+    @exclusivity(unchecked) var _memTotalMemswBytes: UInt64? = nil
+    @exclusivity(unchecked) var _memLimitBytes: UInt64? = nil
+    @exclusivity(unchecked) var _memSoftLimitBytes: UInt64? = nil
+    @exclusivity(unchecked) var _memFileBytes: UInt64? = nil
+    @exclusivity(unchecked) var _memAnonBytes: UInt64? = nil
+    @exclusivity(unchecked) var _memCacheBytes: UInt64? = nil
+    @exclusivity(unchecked) var _memRssBytes: UInt64? = nil
+    @exclusivity(unchecked) var _memMappedFileBytes: UInt64? = nil
+    @exclusivity(unchecked) var _memSwapBytes: UInt64? = nil
+    @exclusivity(unchecked) var _memUnevictableBytes: UInt64? = nil
+    @exclusivity(unchecked) var _memLowPressureCounter: UInt64? = nil
+    @exclusivity(unchecked) var _memMediumPressureCounter: UInt64? = nil
+    @exclusivity(unchecked) var _memCriticalPressureCounter: UInt64? = nil
+    @exclusivity(unchecked) var _diskLimitBytes: UInt64? = nil
+    @exclusivity(unchecked) var _diskUsedBytes: UInt64? = nil
+    @exclusivity(unchecked) var _diskStatistics: [Mesos_V1_DiskStatistics] = []
+    @exclusivity(unchecked) var _blkioStatistics: Mesos_V1_CgroupInfo.Blkio.Statistics? = nil
+    @exclusivity(unchecked) var _perf: Mesos_V1_PerfStatistics? = nil
+    @exclusivity(unchecked) var _netRxPackets: UInt64? = nil
+    @exclusivity(unchecked) var _netRxBytes: UInt64? = nil
+    @exclusivity(unchecked) var _netRxErrors: UInt64? = nil
+    @exclusivity(unchecked) var _netRxDropped: UInt64? = nil
+    @exclusivity(unchecked) var _netTxPackets: UInt64? = nil
+    @exclusivity(unchecked) var _netTxBytes: UInt64? = nil
+    @exclusivity(unchecked) var _netTxErrors: UInt64? = nil
+    @exclusivity(unchecked) var _netTxDropped: UInt64? = nil
+    @exclusivity(unchecked) var _netTcpRttMicrosecsP50: Double? = nil
+    @exclusivity(unchecked) var _netTcpRttMicrosecsP90: Double? = nil
+    @exclusivity(unchecked) var _netTcpRttMicrosecsP95: Double? = nil
+    @exclusivity(unchecked) var _netTcpRttMicrosecsP99: Double? = nil
+    @exclusivity(unchecked) var _netTcpActiveConnections: Double? = nil
+    @exclusivity(unchecked) var _netTcpTimeWaitConnections: Double? = nil
+    @exclusivity(unchecked) var _netTrafficControlStatistics: [Mesos_V1_TrafficControlStatistics] = []
+    @exclusivity(unchecked) var _netSnmpStatistics: Mesos_V1_SNMPStatistics? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -12965,59 +12965,59 @@ nonisolated extension Mesos_V1_PerfStatistics: SwiftProtobuf.Message, SwiftProto
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}timestamp\0\u{1}duration\0\u{1}cycles\0\u{3}stalled_cycles_frontend\0\u{3}stalled_cycles_backend\0\u{1}instructions\0\u{3}cache_references\0\u{3}cache_misses\0\u{1}branches\0\u{3}branch_misses\0\u{3}bus_cycles\0\u{3}ref_cycles\0\u{3}cpu_clock\0\u{3}task_clock\0\u{3}page_faults\0\u{3}minor_faults\0\u{3}major_faults\0\u{3}context_switches\0\u{3}cpu_migrations\0\u{3}alignment_faults\0\u{3}emulation_faults\0\u{3}l1_dcache_loads\0\u{3}l1_dcache_load_misses\0\u{3}l1_dcache_stores\0\u{3}l1_dcache_store_misses\0\u{3}l1_dcache_prefetches\0\u{3}l1_dcache_prefetch_misses\0\u{3}l1_icache_loads\0\u{3}l1_icache_load_misses\0\u{3}l1_icache_prefetches\0\u{3}l1_icache_prefetch_misses\0\u{3}llc_loads\0\u{3}llc_load_misses\0\u{3}llc_stores\0\u{3}llc_store_misses\0\u{3}llc_prefetches\0\u{3}llc_prefetch_misses\0\u{3}dtlb_loads\0\u{3}dtlb_load_misses\0\u{3}dtlb_stores\0\u{3}dtlb_store_misses\0\u{3}dtlb_prefetches\0\u{3}dtlb_prefetch_misses\0\u{3}itlb_loads\0\u{3}itlb_load_misses\0\u{3}branch_loads\0\u{3}branch_load_misses\0\u{3}node_loads\0\u{3}node_load_misses\0\u{3}node_stores\0\u{3}node_store_misses\0\u{3}node_prefetches\0\u{3}node_prefetch_misses\0")
 
   fileprivate class _StorageClass {
-    var _timestamp: Double? = nil
-    var _duration: Double? = nil
-    var _cycles: UInt64? = nil
-    var _stalledCyclesFrontend: UInt64? = nil
-    var _stalledCyclesBackend: UInt64? = nil
-    var _instructions: UInt64? = nil
-    var _cacheReferences: UInt64? = nil
-    var _cacheMisses: UInt64? = nil
-    var _branches: UInt64? = nil
-    var _branchMisses: UInt64? = nil
-    var _busCycles: UInt64? = nil
-    var _refCycles: UInt64? = nil
-    var _cpuClock: Double? = nil
-    var _taskClock: Double? = nil
-    var _pageFaults: UInt64? = nil
-    var _minorFaults: UInt64? = nil
-    var _majorFaults: UInt64? = nil
-    var _contextSwitches: UInt64? = nil
-    var _cpuMigrations: UInt64? = nil
-    var _alignmentFaults: UInt64? = nil
-    var _emulationFaults: UInt64? = nil
-    var _l1DcacheLoads: UInt64? = nil
-    var _l1DcacheLoadMisses: UInt64? = nil
-    var _l1DcacheStores: UInt64? = nil
-    var _l1DcacheStoreMisses: UInt64? = nil
-    var _l1DcachePrefetches: UInt64? = nil
-    var _l1DcachePrefetchMisses: UInt64? = nil
-    var _l1IcacheLoads: UInt64? = nil
-    var _l1IcacheLoadMisses: UInt64? = nil
-    var _l1IcachePrefetches: UInt64? = nil
-    var _l1IcachePrefetchMisses: UInt64? = nil
-    var _llcLoads: UInt64? = nil
-    var _llcLoadMisses: UInt64? = nil
-    var _llcStores: UInt64? = nil
-    var _llcStoreMisses: UInt64? = nil
-    var _llcPrefetches: UInt64? = nil
-    var _llcPrefetchMisses: UInt64? = nil
-    var _dtlbLoads: UInt64? = nil
-    var _dtlbLoadMisses: UInt64? = nil
-    var _dtlbStores: UInt64? = nil
-    var _dtlbStoreMisses: UInt64? = nil
-    var _dtlbPrefetches: UInt64? = nil
-    var _dtlbPrefetchMisses: UInt64? = nil
-    var _itlbLoads: UInt64? = nil
-    var _itlbLoadMisses: UInt64? = nil
-    var _branchLoads: UInt64? = nil
-    var _branchLoadMisses: UInt64? = nil
-    var _nodeLoads: UInt64? = nil
-    var _nodeLoadMisses: UInt64? = nil
-    var _nodeStores: UInt64? = nil
-    var _nodeStoreMisses: UInt64? = nil
-    var _nodePrefetches: UInt64? = nil
-    var _nodePrefetchMisses: UInt64? = nil
+    @exclusivity(unchecked) var _timestamp: Double? = nil
+    @exclusivity(unchecked) var _duration: Double? = nil
+    @exclusivity(unchecked) var _cycles: UInt64? = nil
+    @exclusivity(unchecked) var _stalledCyclesFrontend: UInt64? = nil
+    @exclusivity(unchecked) var _stalledCyclesBackend: UInt64? = nil
+    @exclusivity(unchecked) var _instructions: UInt64? = nil
+    @exclusivity(unchecked) var _cacheReferences: UInt64? = nil
+    @exclusivity(unchecked) var _cacheMisses: UInt64? = nil
+    @exclusivity(unchecked) var _branches: UInt64? = nil
+    @exclusivity(unchecked) var _branchMisses: UInt64? = nil
+    @exclusivity(unchecked) var _busCycles: UInt64? = nil
+    @exclusivity(unchecked) var _refCycles: UInt64? = nil
+    @exclusivity(unchecked) var _cpuClock: Double? = nil
+    @exclusivity(unchecked) var _taskClock: Double? = nil
+    @exclusivity(unchecked) var _pageFaults: UInt64? = nil
+    @exclusivity(unchecked) var _minorFaults: UInt64? = nil
+    @exclusivity(unchecked) var _majorFaults: UInt64? = nil
+    @exclusivity(unchecked) var _contextSwitches: UInt64? = nil
+    @exclusivity(unchecked) var _cpuMigrations: UInt64? = nil
+    @exclusivity(unchecked) var _alignmentFaults: UInt64? = nil
+    @exclusivity(unchecked) var _emulationFaults: UInt64? = nil
+    @exclusivity(unchecked) var _l1DcacheLoads: UInt64? = nil
+    @exclusivity(unchecked) var _l1DcacheLoadMisses: UInt64? = nil
+    @exclusivity(unchecked) var _l1DcacheStores: UInt64? = nil
+    @exclusivity(unchecked) var _l1DcacheStoreMisses: UInt64? = nil
+    @exclusivity(unchecked) var _l1DcachePrefetches: UInt64? = nil
+    @exclusivity(unchecked) var _l1DcachePrefetchMisses: UInt64? = nil
+    @exclusivity(unchecked) var _l1IcacheLoads: UInt64? = nil
+    @exclusivity(unchecked) var _l1IcacheLoadMisses: UInt64? = nil
+    @exclusivity(unchecked) var _l1IcachePrefetches: UInt64? = nil
+    @exclusivity(unchecked) var _l1IcachePrefetchMisses: UInt64? = nil
+    @exclusivity(unchecked) var _llcLoads: UInt64? = nil
+    @exclusivity(unchecked) var _llcLoadMisses: UInt64? = nil
+    @exclusivity(unchecked) var _llcStores: UInt64? = nil
+    @exclusivity(unchecked) var _llcStoreMisses: UInt64? = nil
+    @exclusivity(unchecked) var _llcPrefetches: UInt64? = nil
+    @exclusivity(unchecked) var _llcPrefetchMisses: UInt64? = nil
+    @exclusivity(unchecked) var _dtlbLoads: UInt64? = nil
+    @exclusivity(unchecked) var _dtlbLoadMisses: UInt64? = nil
+    @exclusivity(unchecked) var _dtlbStores: UInt64? = nil
+    @exclusivity(unchecked) var _dtlbStoreMisses: UInt64? = nil
+    @exclusivity(unchecked) var _dtlbPrefetches: UInt64? = nil
+    @exclusivity(unchecked) var _dtlbPrefetchMisses: UInt64? = nil
+    @exclusivity(unchecked) var _itlbLoads: UInt64? = nil
+    @exclusivity(unchecked) var _itlbLoadMisses: UInt64? = nil
+    @exclusivity(unchecked) var _branchLoads: UInt64? = nil
+    @exclusivity(unchecked) var _branchLoadMisses: UInt64? = nil
+    @exclusivity(unchecked) var _nodeLoads: UInt64? = nil
+    @exclusivity(unchecked) var _nodeLoadMisses: UInt64? = nil
+    @exclusivity(unchecked) var _nodeStores: UInt64? = nil
+    @exclusivity(unchecked) var _nodeStoreMisses: UInt64? = nil
+    @exclusivity(unchecked) var _nodePrefetches: UInt64? = nil
+    @exclusivity(unchecked) var _nodePrefetchMisses: UInt64? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -13561,17 +13561,17 @@ nonisolated extension Mesos_V1_Offer: SwiftProtobuf.Message, SwiftProtobuf._Mess
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}framework_id\0\u{3}agent_id\0\u{1}hostname\0\u{1}resources\0\u{3}executor_ids\0\u{1}attributes\0\u{1}url\0\u{1}unavailability\0\u{3}allocation_info\0\u{1}domain\0")
 
   fileprivate class _StorageClass {
-    var _id: Mesos_V1_OfferID? = nil
-    var _frameworkID: Mesos_V1_FrameworkID? = nil
-    var _agentID: Mesos_V1_AgentID? = nil
-    var _hostname: String? = nil
-    var _url: Mesos_V1_URL? = nil
-    var _domain: Mesos_V1_DomainInfo? = nil
-    var _resources: [Mesos_V1_Resource] = []
-    var _attributes: [Mesos_V1_Attribute] = []
-    var _executorIds: [Mesos_V1_ExecutorID] = []
-    var _unavailability: Mesos_V1_Unavailability? = nil
-    var _allocationInfo: Mesos_V1_Resource.AllocationInfo? = nil
+    @exclusivity(unchecked) var _id: Mesos_V1_OfferID? = nil
+    @exclusivity(unchecked) var _frameworkID: Mesos_V1_FrameworkID? = nil
+    @exclusivity(unchecked) var _agentID: Mesos_V1_AgentID? = nil
+    @exclusivity(unchecked) var _hostname: String? = nil
+    @exclusivity(unchecked) var _url: Mesos_V1_URL? = nil
+    @exclusivity(unchecked) var _domain: Mesos_V1_DomainInfo? = nil
+    @exclusivity(unchecked) var _resources: [Mesos_V1_Resource] = []
+    @exclusivity(unchecked) var _attributes: [Mesos_V1_Attribute] = []
+    @exclusivity(unchecked) var _executorIds: [Mesos_V1_ExecutorID] = []
+    @exclusivity(unchecked) var _unavailability: Mesos_V1_Unavailability? = nil
+    @exclusivity(unchecked) var _allocationInfo: Mesos_V1_Resource.AllocationInfo? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -13720,18 +13720,18 @@ nonisolated extension Mesos_V1_Offer.Operation: SwiftProtobuf.Message, SwiftProt
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}launch\0\u{1}reserve\0\u{1}unreserve\0\u{1}create\0\u{1}destroy\0\u{3}launch_group\0\u{2}\u{5}id\0\u{3}grow_volume\0\u{3}shrink_volume\0\u{3}create_disk\0\u{3}destroy_disk\0")
 
   fileprivate class _StorageClass {
-    var _type: Mesos_V1_Offer.Operation.TypeEnum? = nil
-    var _id: Mesos_V1_OperationID? = nil
-    var _launch: Mesos_V1_Offer.Operation.Launch? = nil
-    var _launchGroup: Mesos_V1_Offer.Operation.LaunchGroup? = nil
-    var _reserve: Mesos_V1_Offer.Operation.Reserve? = nil
-    var _unreserve: Mesos_V1_Offer.Operation.Unreserve? = nil
-    var _create: Mesos_V1_Offer.Operation.Create? = nil
-    var _destroy: Mesos_V1_Offer.Operation.Destroy? = nil
-    var _growVolume: Mesos_V1_Offer.Operation.GrowVolume? = nil
-    var _shrinkVolume: Mesos_V1_Offer.Operation.ShrinkVolume? = nil
-    var _createDisk: Mesos_V1_Offer.Operation.CreateDisk? = nil
-    var _destroyDisk: Mesos_V1_Offer.Operation.DestroyDisk? = nil
+    @exclusivity(unchecked) var _type: Mesos_V1_Offer.Operation.TypeEnum? = nil
+    @exclusivity(unchecked) var _id: Mesos_V1_OperationID? = nil
+    @exclusivity(unchecked) var _launch: Mesos_V1_Offer.Operation.Launch? = nil
+    @exclusivity(unchecked) var _launchGroup: Mesos_V1_Offer.Operation.LaunchGroup? = nil
+    @exclusivity(unchecked) var _reserve: Mesos_V1_Offer.Operation.Reserve? = nil
+    @exclusivity(unchecked) var _unreserve: Mesos_V1_Offer.Operation.Unreserve? = nil
+    @exclusivity(unchecked) var _create: Mesos_V1_Offer.Operation.Create? = nil
+    @exclusivity(unchecked) var _destroy: Mesos_V1_Offer.Operation.Destroy? = nil
+    @exclusivity(unchecked) var _growVolume: Mesos_V1_Offer.Operation.GrowVolume? = nil
+    @exclusivity(unchecked) var _shrinkVolume: Mesos_V1_Offer.Operation.ShrinkVolume? = nil
+    @exclusivity(unchecked) var _createDisk: Mesos_V1_Offer.Operation.CreateDisk? = nil
+    @exclusivity(unchecked) var _destroyDisk: Mesos_V1_Offer.Operation.DestroyDisk? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -14116,8 +14116,8 @@ nonisolated extension Mesos_V1_Offer.Operation.GrowVolume: SwiftProtobuf.Message
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}volume\0\u{1}addition\0")
 
   fileprivate class _StorageClass {
-    var _volume: Mesos_V1_Resource? = nil
-    var _addition: Mesos_V1_Resource? = nil
+    @exclusivity(unchecked) var _volume: Mesos_V1_Resource? = nil
+    @exclusivity(unchecked) var _addition: Mesos_V1_Resource? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -14413,21 +14413,21 @@ nonisolated extension Mesos_V1_TaskInfo: SwiftProtobuf.Message, SwiftProtobuf._M
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}task_id\0\u{3}agent_id\0\u{1}resources\0\u{1}executor\0\u{1}data\0\u{1}command\0\u{3}health_check\0\u{1}container\0\u{1}labels\0\u{1}discovery\0\u{3}kill_policy\0\u{1}check\0\u{3}max_completion_time\0\u{1}limits\0")
 
   fileprivate class _StorageClass {
-    var _name: String? = nil
-    var _taskID: Mesos_V1_TaskID? = nil
-    var _agentID: Mesos_V1_AgentID? = nil
-    var _resources: [Mesos_V1_Resource] = []
-    var _executor: Mesos_V1_ExecutorInfo? = nil
-    var _command: Mesos_V1_CommandInfo? = nil
-    var _container: Mesos_V1_ContainerInfo? = nil
-    var _healthCheck: Mesos_V1_HealthCheck? = nil
-    var _check: Mesos_V1_CheckInfo? = nil
-    var _killPolicy: Mesos_V1_KillPolicy? = nil
-    var _data: Data? = nil
-    var _labels: Mesos_V1_Labels? = nil
-    var _discovery: Mesos_V1_DiscoveryInfo? = nil
-    var _maxCompletionTime: Mesos_V1_DurationInfo? = nil
-    var _limits: Dictionary<String,Mesos_V1_Value.Scalar> = [:]
+    @exclusivity(unchecked) var _name: String? = nil
+    @exclusivity(unchecked) var _taskID: Mesos_V1_TaskID? = nil
+    @exclusivity(unchecked) var _agentID: Mesos_V1_AgentID? = nil
+    @exclusivity(unchecked) var _resources: [Mesos_V1_Resource] = []
+    @exclusivity(unchecked) var _executor: Mesos_V1_ExecutorInfo? = nil
+    @exclusivity(unchecked) var _command: Mesos_V1_CommandInfo? = nil
+    @exclusivity(unchecked) var _container: Mesos_V1_ContainerInfo? = nil
+    @exclusivity(unchecked) var _healthCheck: Mesos_V1_HealthCheck? = nil
+    @exclusivity(unchecked) var _check: Mesos_V1_CheckInfo? = nil
+    @exclusivity(unchecked) var _killPolicy: Mesos_V1_KillPolicy? = nil
+    @exclusivity(unchecked) var _data: Data? = nil
+    @exclusivity(unchecked) var _labels: Mesos_V1_Labels? = nil
+    @exclusivity(unchecked) var _discovery: Mesos_V1_DiscoveryInfo? = nil
+    @exclusivity(unchecked) var _maxCompletionTime: Mesos_V1_DurationInfo? = nil
+    @exclusivity(unchecked) var _limits: Dictionary<String,Mesos_V1_Value.Scalar> = [:]
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -14638,23 +14638,23 @@ nonisolated extension Mesos_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}task_id\0\u{3}framework_id\0\u{3}executor_id\0\u{3}agent_id\0\u{1}state\0\u{1}resources\0\u{1}statuses\0\u{3}status_update_state\0\u{3}status_update_uuid\0\u{1}labels\0\u{1}discovery\0\u{1}container\0\u{1}user\0\u{3}health_check\0\u{3}kill_policy\0\u{1}limits\0")
 
   fileprivate class _StorageClass {
-    var _name: String? = nil
-    var _taskID: Mesos_V1_TaskID? = nil
-    var _frameworkID: Mesos_V1_FrameworkID? = nil
-    var _executorID: Mesos_V1_ExecutorID? = nil
-    var _agentID: Mesos_V1_AgentID? = nil
-    var _state: Mesos_V1_TaskState? = nil
-    var _resources: [Mesos_V1_Resource] = []
-    var _statuses: [Mesos_V1_TaskStatus] = []
-    var _statusUpdateState: Mesos_V1_TaskState? = nil
-    var _statusUpdateUuid: Data? = nil
-    var _labels: Mesos_V1_Labels? = nil
-    var _discovery: Mesos_V1_DiscoveryInfo? = nil
-    var _container: Mesos_V1_ContainerInfo? = nil
-    var _healthCheck: Mesos_V1_HealthCheck? = nil
-    var _killPolicy: Mesos_V1_KillPolicy? = nil
-    var _user: String? = nil
-    var _limits: Dictionary<String,Mesos_V1_Value.Scalar> = [:]
+    @exclusivity(unchecked) var _name: String? = nil
+    @exclusivity(unchecked) var _taskID: Mesos_V1_TaskID? = nil
+    @exclusivity(unchecked) var _frameworkID: Mesos_V1_FrameworkID? = nil
+    @exclusivity(unchecked) var _executorID: Mesos_V1_ExecutorID? = nil
+    @exclusivity(unchecked) var _agentID: Mesos_V1_AgentID? = nil
+    @exclusivity(unchecked) var _state: Mesos_V1_TaskState? = nil
+    @exclusivity(unchecked) var _resources: [Mesos_V1_Resource] = []
+    @exclusivity(unchecked) var _statuses: [Mesos_V1_TaskStatus] = []
+    @exclusivity(unchecked) var _statusUpdateState: Mesos_V1_TaskState? = nil
+    @exclusivity(unchecked) var _statusUpdateUuid: Data? = nil
+    @exclusivity(unchecked) var _labels: Mesos_V1_Labels? = nil
+    @exclusivity(unchecked) var _discovery: Mesos_V1_DiscoveryInfo? = nil
+    @exclusivity(unchecked) var _container: Mesos_V1_ContainerInfo? = nil
+    @exclusivity(unchecked) var _healthCheck: Mesos_V1_HealthCheck? = nil
+    @exclusivity(unchecked) var _killPolicy: Mesos_V1_KillPolicy? = nil
+    @exclusivity(unchecked) var _user: String? = nil
+    @exclusivity(unchecked) var _limits: Dictionary<String,Mesos_V1_Value.Scalar> = [:]
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -15214,22 +15214,22 @@ nonisolated extension Mesos_V1_TaskStatus: SwiftProtobuf.Message, SwiftProtobuf.
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}state\0\u{1}data\0\u{1}message\0\u{3}agent_id\0\u{1}timestamp\0\u{3}executor_id\0\u{1}healthy\0\u{1}source\0\u{1}reason\0\u{1}uuid\0\u{1}labels\0\u{3}container_status\0\u{3}unreachable_time\0\u{3}check_status\0\u{1}limitation\0")
 
   fileprivate class _StorageClass {
-    var _taskID: Mesos_V1_TaskID? = nil
-    var _state: Mesos_V1_TaskState? = nil
-    var _message: String? = nil
-    var _source: Mesos_V1_TaskStatus.Source? = nil
-    var _reason: Mesos_V1_TaskStatus.Reason? = nil
-    var _data: Data? = nil
-    var _agentID: Mesos_V1_AgentID? = nil
-    var _executorID: Mesos_V1_ExecutorID? = nil
-    var _timestamp: Double? = nil
-    var _uuid: Data? = nil
-    var _healthy: Bool? = nil
-    var _checkStatus: Mesos_V1_CheckStatusInfo? = nil
-    var _labels: Mesos_V1_Labels? = nil
-    var _containerStatus: Mesos_V1_ContainerStatus? = nil
-    var _unreachableTime: Mesos_V1_TimeInfo? = nil
-    var _limitation: Mesos_V1_TaskResourceLimitation? = nil
+    @exclusivity(unchecked) var _taskID: Mesos_V1_TaskID? = nil
+    @exclusivity(unchecked) var _state: Mesos_V1_TaskState? = nil
+    @exclusivity(unchecked) var _message: String? = nil
+    @exclusivity(unchecked) var _source: Mesos_V1_TaskStatus.Source? = nil
+    @exclusivity(unchecked) var _reason: Mesos_V1_TaskStatus.Reason? = nil
+    @exclusivity(unchecked) var _data: Data? = nil
+    @exclusivity(unchecked) var _agentID: Mesos_V1_AgentID? = nil
+    @exclusivity(unchecked) var _executorID: Mesos_V1_ExecutorID? = nil
+    @exclusivity(unchecked) var _timestamp: Double? = nil
+    @exclusivity(unchecked) var _uuid: Data? = nil
+    @exclusivity(unchecked) var _healthy: Bool? = nil
+    @exclusivity(unchecked) var _checkStatus: Mesos_V1_CheckStatusInfo? = nil
+    @exclusivity(unchecked) var _labels: Mesos_V1_Labels? = nil
+    @exclusivity(unchecked) var _containerStatus: Mesos_V1_ContainerStatus? = nil
+    @exclusivity(unchecked) var _unreachableTime: Mesos_V1_TimeInfo? = nil
+    @exclusivity(unchecked) var _limitation: Mesos_V1_TaskResourceLimitation? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -16199,12 +16199,12 @@ nonisolated extension Mesos_V1_Volume.Source: SwiftProtobuf.Message, SwiftProtob
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{3}docker_volume\0\u{3}sandbox_path\0\u{1}secret\0\u{3}host_path\0\u{3}csi_volume\0")
 
   fileprivate class _StorageClass {
-    var _type: Mesos_V1_Volume.Source.TypeEnum? = nil
-    var _dockerVolume: Mesos_V1_Volume.Source.DockerVolume? = nil
-    var _hostPath: Mesos_V1_Volume.Source.HostPath? = nil
-    var _sandboxPath: Mesos_V1_Volume.Source.SandboxPath? = nil
-    var _secret: Mesos_V1_Secret? = nil
-    var _csiVolume: Mesos_V1_Volume.Source.CSIVolume? = nil
+    @exclusivity(unchecked) var _type: Mesos_V1_Volume.Source.TypeEnum? = nil
+    @exclusivity(unchecked) var _dockerVolume: Mesos_V1_Volume.Source.DockerVolume? = nil
+    @exclusivity(unchecked) var _hostPath: Mesos_V1_Volume.Source.HostPath? = nil
+    @exclusivity(unchecked) var _sandboxPath: Mesos_V1_Volume.Source.SandboxPath? = nil
+    @exclusivity(unchecked) var _secret: Mesos_V1_Secret? = nil
+    @exclusivity(unchecked) var _csiVolume: Mesos_V1_Volume.Source.CSIVolume? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -17209,15 +17209,15 @@ nonisolated extension Mesos_V1_ContainerInfo: SwiftProtobuf.Message, SwiftProtob
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}volumes\0\u{1}docker\0\u{1}hostname\0\u{1}mesos\0\u{4}\u{2}network_infos\0\u{3}linux_info\0\u{3}rlimit_info\0\u{3}tty_info\0")
 
   fileprivate class _StorageClass {
-    var _type: Mesos_V1_ContainerInfo.TypeEnum? = nil
-    var _volumes: [Mesos_V1_Volume] = []
-    var _hostname: String? = nil
-    var _docker: Mesos_V1_ContainerInfo.DockerInfo? = nil
-    var _mesos: Mesos_V1_ContainerInfo.MesosInfo? = nil
-    var _networkInfos: [Mesos_V1_NetworkInfo] = []
-    var _linuxInfo: Mesos_V1_LinuxInfo? = nil
-    var _rlimitInfo: Mesos_V1_RLimitInfo? = nil
-    var _ttyInfo: Mesos_V1_TTYInfo? = nil
+    @exclusivity(unchecked) var _type: Mesos_V1_ContainerInfo.TypeEnum? = nil
+    @exclusivity(unchecked) var _volumes: [Mesos_V1_Volume] = []
+    @exclusivity(unchecked) var _hostname: String? = nil
+    @exclusivity(unchecked) var _docker: Mesos_V1_ContainerInfo.DockerInfo? = nil
+    @exclusivity(unchecked) var _mesos: Mesos_V1_ContainerInfo.MesosInfo? = nil
+    @exclusivity(unchecked) var _networkInfos: [Mesos_V1_NetworkInfo] = []
+    @exclusivity(unchecked) var _linuxInfo: Mesos_V1_LinuxInfo? = nil
+    @exclusivity(unchecked) var _rlimitInfo: Mesos_V1_RLimitInfo? = nil
+    @exclusivity(unchecked) var _ttyInfo: Mesos_V1_TTYInfo? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.

@@ -1596,17 +1596,17 @@ nonisolated extension Mesos_V1_Scheduler_Event: SwiftProtobuf.Message, SwiftProt
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}subscribed\0\u{1}offers\0\u{1}rescind\0\u{1}update\0\u{1}message\0\u{1}failure\0\u{1}error\0\u{3}inverse_offers\0\u{3}rescind_inverse_offer\0\u{3}update_operation_status\0")
 
   fileprivate class _StorageClass {
-    var _type: Mesos_V1_Scheduler_Event.TypeEnum? = nil
-    var _subscribed: Mesos_V1_Scheduler_Event.Subscribed? = nil
-    var _offers: Mesos_V1_Scheduler_Event.Offers? = nil
-    var _inverseOffers: Mesos_V1_Scheduler_Event.InverseOffers? = nil
-    var _rescind: Mesos_V1_Scheduler_Event.Rescind? = nil
-    var _rescindInverseOffer: Mesos_V1_Scheduler_Event.RescindInverseOffer? = nil
-    var _update: Mesos_V1_Scheduler_Event.Update? = nil
-    var _updateOperationStatus: Mesos_V1_Scheduler_Event.UpdateOperationStatus? = nil
-    var _message: Mesos_V1_Scheduler_Event.Message? = nil
-    var _failure: Mesos_V1_Scheduler_Event.Failure? = nil
-    var _error: Mesos_V1_Scheduler_Event.Error? = nil
+    @exclusivity(unchecked) var _type: Mesos_V1_Scheduler_Event.TypeEnum? = nil
+    @exclusivity(unchecked) var _subscribed: Mesos_V1_Scheduler_Event.Subscribed? = nil
+    @exclusivity(unchecked) var _offers: Mesos_V1_Scheduler_Event.Offers? = nil
+    @exclusivity(unchecked) var _inverseOffers: Mesos_V1_Scheduler_Event.InverseOffers? = nil
+    @exclusivity(unchecked) var _rescind: Mesos_V1_Scheduler_Event.Rescind? = nil
+    @exclusivity(unchecked) var _rescindInverseOffer: Mesos_V1_Scheduler_Event.RescindInverseOffer? = nil
+    @exclusivity(unchecked) var _update: Mesos_V1_Scheduler_Event.Update? = nil
+    @exclusivity(unchecked) var _updateOperationStatus: Mesos_V1_Scheduler_Event.UpdateOperationStatus? = nil
+    @exclusivity(unchecked) var _message: Mesos_V1_Scheduler_Event.Message? = nil
+    @exclusivity(unchecked) var _failure: Mesos_V1_Scheduler_Event.Failure? = nil
+    @exclusivity(unchecked) var _error: Mesos_V1_Scheduler_Event.Error? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2808,24 +2808,24 @@ nonisolated extension Mesos_V1_Scheduler_Call: SwiftProtobuf.Message, SwiftProto
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}framework_id\0\u{1}type\0\u{1}subscribe\0\u{1}accept\0\u{1}decline\0\u{1}kill\0\u{1}shutdown\0\u{1}acknowledge\0\u{1}reconcile\0\u{1}message\0\u{1}request\0\u{4}\u{2}accept_inverse_offers\0\u{3}decline_inverse_offers\0\u{1}revive\0\u{1}suppress\0\u{3}acknowledge_operation_status\0\u{3}reconcile_operations\0\u{3}update_framework\0")
 
   fileprivate class _StorageClass {
-    var _frameworkID: Mesos_V1_FrameworkID? = nil
-    var _type: Mesos_V1_Scheduler_Call.TypeEnum? = nil
-    var _subscribe: Mesos_V1_Scheduler_Call.Subscribe? = nil
-    var _accept: Mesos_V1_Scheduler_Call.Accept? = nil
-    var _decline: Mesos_V1_Scheduler_Call.Decline? = nil
-    var _acceptInverseOffers: Mesos_V1_Scheduler_Call.AcceptInverseOffers? = nil
-    var _declineInverseOffers: Mesos_V1_Scheduler_Call.DeclineInverseOffers? = nil
-    var _revive: Mesos_V1_Scheduler_Call.Revive? = nil
-    var _kill: Mesos_V1_Scheduler_Call.Kill? = nil
-    var _shutdown: Mesos_V1_Scheduler_Call.Shutdown? = nil
-    var _acknowledge: Mesos_V1_Scheduler_Call.Acknowledge? = nil
-    var _acknowledgeOperationStatus: Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus? = nil
-    var _reconcile: Mesos_V1_Scheduler_Call.Reconcile? = nil
-    var _reconcileOperations: Mesos_V1_Scheduler_Call.ReconcileOperations? = nil
-    var _message: Mesos_V1_Scheduler_Call.Message? = nil
-    var _request: Mesos_V1_Scheduler_Call.Request? = nil
-    var _suppress: Mesos_V1_Scheduler_Call.Suppress? = nil
-    var _updateFramework: Mesos_V1_Scheduler_Call.UpdateFramework? = nil
+    @exclusivity(unchecked) var _frameworkID: Mesos_V1_FrameworkID? = nil
+    @exclusivity(unchecked) var _type: Mesos_V1_Scheduler_Call.TypeEnum? = nil
+    @exclusivity(unchecked) var _subscribe: Mesos_V1_Scheduler_Call.Subscribe? = nil
+    @exclusivity(unchecked) var _accept: Mesos_V1_Scheduler_Call.Accept? = nil
+    @exclusivity(unchecked) var _decline: Mesos_V1_Scheduler_Call.Decline? = nil
+    @exclusivity(unchecked) var _acceptInverseOffers: Mesos_V1_Scheduler_Call.AcceptInverseOffers? = nil
+    @exclusivity(unchecked) var _declineInverseOffers: Mesos_V1_Scheduler_Call.DeclineInverseOffers? = nil
+    @exclusivity(unchecked) var _revive: Mesos_V1_Scheduler_Call.Revive? = nil
+    @exclusivity(unchecked) var _kill: Mesos_V1_Scheduler_Call.Kill? = nil
+    @exclusivity(unchecked) var _shutdown: Mesos_V1_Scheduler_Call.Shutdown? = nil
+    @exclusivity(unchecked) var _acknowledge: Mesos_V1_Scheduler_Call.Acknowledge? = nil
+    @exclusivity(unchecked) var _acknowledgeOperationStatus: Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus? = nil
+    @exclusivity(unchecked) var _reconcile: Mesos_V1_Scheduler_Call.Reconcile? = nil
+    @exclusivity(unchecked) var _reconcileOperations: Mesos_V1_Scheduler_Call.ReconcileOperations? = nil
+    @exclusivity(unchecked) var _message: Mesos_V1_Scheduler_Call.Message? = nil
+    @exclusivity(unchecked) var _request: Mesos_V1_Scheduler_Call.Request? = nil
+    @exclusivity(unchecked) var _suppress: Mesos_V1_Scheduler_Call.Suppress? = nil
+    @exclusivity(unchecked) var _updateFramework: Mesos_V1_Scheduler_Call.UpdateFramework? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.

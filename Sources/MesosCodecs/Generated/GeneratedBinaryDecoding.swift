@@ -66,23 +66,21 @@ extension GeneratedBinaryReader {
                     if seen & 4 == 0 && !fresh {
                         list0 = m.resources
                     }
-                    var value = Mesos_V1_Resource()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Resource())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 4
                 case 42:
                     if seen & 8 == 0 && !fresh {
                         list1 = m.attributes
                     }
-                    var value = Mesos_V1_Attribute()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Attribute(&message, fresh: true) }
-                    list1.append(value)
+                    list1.append(Mesos_V1_Attribute())
+                    try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Attribute(&message, fresh: true) }
                     seen |= 8
                 case 50:
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_AgentID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
-                        m.id = value
+                        m.id = consume value
                     } else {
                         let wasFresh = !m.hasID
                         var value = m.id
@@ -94,7 +92,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 32 == 0 {
                         var value = Mesos_V1_DomainInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo(&message, fresh: true) }
-                        m.domain = value
+                        m.domain = consume value
                     } else {
                         let wasFresh = !m.hasDomain
                         var value = m.domain
@@ -129,7 +127,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_Value.Scalar()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: true) }
-                        m.scalar = value
+                        m.scalar = consume value
                     } else {
                         let wasFresh = !m.hasScalar
                         var value = m.scalar
@@ -141,7 +139,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_Value.Ranges()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Ranges(&message, fresh: true) }
-                        m.ranges = value
+                        m.ranges = consume value
                     } else {
                         let wasFresh = !m.hasRanges
                         var value = m.ranges
@@ -153,7 +151,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_Value.Set()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Set(&message, fresh: true) }
-                        m.set = value
+                        m.set = consume value
                     } else {
                         let wasFresh = !m.hasSet
                         var value = m.set
@@ -165,7 +163,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 32 == 0 {
                         var value = Mesos_V1_Value.Text()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Text(&message, fresh: true) }
-                        m.text = value
+                        m.text = consume value
                     } else {
                         let wasFresh = !m.hasText
                         var value = m.text
@@ -207,7 +205,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_CgroupInfo.NetCls()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CgroupInfo_NetCls(&message, fresh: true) }
-                        m.netCls = value
+                        m.netCls = consume value
                     } else {
                         let wasFresh = !m.hasNetCls
                         var value = m.netCls
@@ -243,7 +241,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_CheckInfo.Command()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo_Command(&message, fresh: true) }
-                        m.command = value
+                        m.command = consume value
                     } else {
                         let wasFresh = !m.hasCommand
                         var value = m.command
@@ -255,7 +253,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_CheckInfo.Http()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo_Http(&message, fresh: true) }
-                        m.http = value
+                        m.http = consume value
                     } else {
                         let wasFresh = !m.hasHTTP
                         var value = m.http
@@ -267,7 +265,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_CheckInfo.Tcp()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo_Tcp(&message, fresh: true) }
-                        m.tcp = value
+                        m.tcp = consume value
                     } else {
                         let wasFresh = !m.hasTcp
                         var value = m.tcp
@@ -299,7 +297,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_CommandInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message, fresh: true) }
-                        m.command = value
+                        m.command = consume value
                     } else {
                         let wasFresh = !m.hasCommand
                         var value = m.command
@@ -366,7 +364,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_CheckStatusInfo.Command()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo_Command(&message, fresh: true) }
-                        m.command = value
+                        m.command = consume value
                     } else {
                         let wasFresh = !m.hasCommand
                         var value = m.command
@@ -378,7 +376,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_CheckStatusInfo.Http()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo_Http(&message, fresh: true) }
-                        m.http = value
+                        m.http = consume value
                     } else {
                         let wasFresh = !m.hasHTTP
                         var value = m.http
@@ -390,7 +388,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_CheckStatusInfo.Tcp()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo_Tcp(&message, fresh: true) }
-                        m.tcp = value
+                        m.tcp = consume value
                     } else {
                         let wasFresh = !m.hasTcp
                         var value = m.tcp
@@ -448,15 +446,14 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.uris
                     }
-                    var value = Mesos_V1_CommandInfo.URI()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo_URI(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_CommandInfo.URI())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo_URI(&message, fresh: true) }
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Environment()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Environment(&message, fresh: true) }
-                        m.environment = value
+                        m.environment = consume value
                     } else {
                         let wasFresh = !m.hasEnvironment
                         var value = m.environment
@@ -534,7 +531,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_ContainerID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerID(&message, fresh: true) }
-                        m.parent = value
+                        m.parent = consume value
                     } else {
                         let wasFresh = !m.hasParent
                         var value = m.parent
@@ -565,9 +562,8 @@ extension GeneratedBinaryReader {
                     if seen & 2 == 0 && !fresh {
                         list0 = m.volumes
                     }
-                    var value = Mesos_V1_Volume()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Volume())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume(&message, fresh: true) }
                     seen |= 2
                 case 34:
                     let value = try self.readString()
@@ -577,7 +573,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_ContainerInfo.DockerInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo_DockerInfo(&message, fresh: true) }
-                        m.docker = value
+                        m.docker = consume value
                     } else {
                         let wasFresh = !m.hasDocker
                         var value = m.docker
@@ -589,7 +585,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_ContainerInfo.MesosInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo_MesosInfo(&message, fresh: true) }
-                        m.mesos = value
+                        m.mesos = consume value
                     } else {
                         let wasFresh = !m.hasMesos
                         var value = m.mesos
@@ -601,15 +597,14 @@ extension GeneratedBinaryReader {
                     if seen & 32 == 0 && !fresh {
                         list1 = m.networkInfos
                     }
-                    var value = Mesos_V1_NetworkInfo()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo(&message, fresh: true) }
-                    list1.append(value)
+                    list1.append(Mesos_V1_NetworkInfo())
+                    try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo(&message, fresh: true) }
                     seen |= 32
                 case 66:
                     if fresh && seen & 64 == 0 {
                         var value = Mesos_V1_LinuxInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_LinuxInfo(&message, fresh: true) }
-                        m.linuxInfo = value
+                        m.linuxInfo = consume value
                     } else {
                         let wasFresh = !m.hasLinuxInfo
                         var value = m.linuxInfo
@@ -621,7 +616,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 128 == 0 {
                         var value = Mesos_V1_RLimitInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_RLimitInfo(&message, fresh: true) }
-                        m.rlimitInfo = value
+                        m.rlimitInfo = consume value
                     } else {
                         let wasFresh = !m.hasRlimitInfo
                         var value = m.rlimitInfo
@@ -633,7 +628,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 256 == 0 {
                         var value = Mesos_V1_TTYInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TTYInfo(&message, fresh: true) }
-                        m.ttyInfo = value
+                        m.ttyInfo = consume value
                     } else {
                         let wasFresh = !m.hasTtyInfo
                         var value = m.ttyInfo
@@ -670,9 +665,8 @@ extension GeneratedBinaryReader {
                     if seen & 4 == 0 && !fresh {
                         list0 = m.portMappings
                     }
-                    var value = Mesos_V1_ContainerInfo.DockerInfo.PortMapping()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_ContainerInfo.DockerInfo.PortMapping())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&message, fresh: true) }
                     seen |= 4
                 case 32:
                     let value = try self.readBool()
@@ -682,9 +676,8 @@ extension GeneratedBinaryReader {
                     if seen & 16 == 0 && !fresh {
                         list1 = m.parameters
                     }
-                    var value = Mesos_V1_Parameter()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message, fresh: true) }
-                    list1.append(value)
+                    list1.append(Mesos_V1_Parameter())
+                    try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message, fresh: true) }
                     seen |= 16
                 case 48:
                     let value = try self.readBool()
@@ -738,7 +731,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_Image()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image(&message, fresh: true) }
-                        m.image = value
+                        m.image = consume value
                     } else {
                         let wasFresh = !m.hasImage
                         var value = m.image
@@ -759,7 +752,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_ContainerID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerID(&message, fresh: true) }
-                        m.containerID = value
+                        m.containerID = consume value
                     } else {
                         let wasFresh = !m.hasContainerID
                         var value = m.containerID
@@ -771,15 +764,14 @@ extension GeneratedBinaryReader {
                     if seen & 2 == 0 && !fresh {
                         list0 = m.networkInfos
                     }
-                    var value = Mesos_V1_NetworkInfo()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_NetworkInfo())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo(&message, fresh: true) }
                     seen |= 2
                 case 18:
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_CgroupInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CgroupInfo(&message, fresh: true) }
-                        m.cgroupInfo = value
+                        m.cgroupInfo = consume value
                     } else {
                         let wasFresh = !m.hasCgroupInfo
                         var value = m.cgroupInfo
@@ -845,7 +837,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 32 == 0 {
                         var value = Mesos_V1_Ports()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Ports(&message, fresh: true) }
-                        m.ports = value
+                        m.ports = consume value
                     } else {
                         let wasFresh = !m.hasPorts
                         var value = m.ports
@@ -857,7 +849,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 64 == 0 {
                         var value = Mesos_V1_Labels()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
-                        m.labels = value
+                        m.labels = consume value
                     } else {
                         let wasFresh = !m.hasLabels
                         var value = m.labels
@@ -882,7 +874,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_DomainInfo.FaultDomain()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo_FaultDomain(&message, fresh: true) }
-                        m.faultDomain = value
+                        m.faultDomain = consume value
                     } else {
                         let wasFresh = !m.hasFaultDomain
                         var value = m.faultDomain
@@ -902,7 +894,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_DomainInfo.FaultDomain.RegionInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo_FaultDomain_RegionInfo(&message, fresh: true) }
-                        m.region = value
+                        m.region = consume value
                     } else {
                         let wasFresh = !m.hasRegion
                         var value = m.region
@@ -914,7 +906,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_DomainInfo.FaultDomain.ZoneInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(&message, fresh: true) }
-                        m.zone = value
+                        m.zone = consume value
                     } else {
                         let wasFresh = !m.hasZone
                         var value = m.zone
@@ -991,9 +983,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.variables
                     }
-                    var value = Mesos_V1_Environment.Variable()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Environment_Variable(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Environment.Variable())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Environment_Variable(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -1020,7 +1011,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_Secret()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: true) }
-                        m.secret = value
+                        m.secret = consume value
                     } else {
                         let wasFresh = !m.hasSecret
                         var value = m.secret
@@ -1067,7 +1058,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_ExecutorID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
-                        m.executorID = value
+                        m.executorID = consume value
                     } else {
                         let wasFresh = !m.hasExecutorID
                         var value = m.executorID
@@ -1079,7 +1070,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_FrameworkID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
-                        m.frameworkID = value
+                        m.frameworkID = consume value
                     } else {
                         let wasFresh = !m.hasFrameworkID
                         var value = m.frameworkID
@@ -1091,7 +1082,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_CommandInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message, fresh: true) }
-                        m.command = value
+                        m.command = consume value
                     } else {
                         let wasFresh = !m.hasCommand
                         var value = m.command
@@ -1103,7 +1094,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_ContainerInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo(&message, fresh: true) }
-                        m.container = value
+                        m.container = consume value
                     } else {
                         let wasFresh = !m.hasContainer
                         var value = m.container
@@ -1115,9 +1106,8 @@ extension GeneratedBinaryReader {
                     if seen & 32 == 0 && !fresh {
                         list0 = m.resources
                     }
-                    var value = Mesos_V1_Resource()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Resource())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 32
                 case 74:
                     let value = try self.readString()
@@ -1135,7 +1125,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 512 == 0 {
                         var value = Mesos_V1_DiscoveryInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DiscoveryInfo(&message, fresh: true) }
-                        m.discovery = value
+                        m.discovery = consume value
                     } else {
                         let wasFresh = !m.hasDiscovery
                         var value = m.discovery
@@ -1147,7 +1137,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1024 == 0 {
                         var value = Mesos_V1_DurationInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message, fresh: true) }
-                        m.shutdownGracePeriod = value
+                        m.shutdownGracePeriod = consume value
                     } else {
                         let wasFresh = !m.hasShutdownGracePeriod
                         var value = m.shutdownGracePeriod
@@ -1159,7 +1149,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2048 == 0 {
                         var value = Mesos_V1_Labels()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
-                        m.labels = value
+                        m.labels = consume value
                     } else {
                         let wasFresh = !m.hasLabels
                         var value = m.labels
@@ -1225,7 +1215,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_FrameworkID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
-                        m.id = value
+                        m.id = consume value
                     } else {
                         let wasFresh = !m.hasID
                         var value = m.id
@@ -1268,15 +1258,14 @@ extension GeneratedBinaryReader {
                     if seen & 1024 == 0 && !fresh {
                         list1 = m.capabilities
                     }
-                    var value = Mesos_V1_FrameworkInfo.Capability()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo_Capability(&message, fresh: true) }
-                    list1.append(value)
+                    list1.append(Mesos_V1_FrameworkInfo.Capability())
+                    try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo_Capability(&message, fresh: true) }
                     seen |= 1024
                 case 90:
                     if fresh && seen & 2048 == 0 {
                         var value = Mesos_V1_Labels()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
-                        m.labels = value
+                        m.labels = consume value
                     } else {
                         let wasFresh = !m.hasLabels
                         var value = m.labels
@@ -1357,7 +1346,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 64 == 0 {
                         var value = Mesos_V1_CommandInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message, fresh: true) }
-                        m.command = value
+                        m.command = consume value
                     } else {
                         let wasFresh = !m.hasCommand
                         var value = m.command
@@ -1369,7 +1358,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 128 == 0 {
                         var value = Mesos_V1_HealthCheck.HTTPCheckInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_HealthCheck_HTTPCheckInfo(&message, fresh: true) }
-                        m.http = value
+                        m.http = consume value
                     } else {
                         let wasFresh = !m.hasHTTP
                         var value = m.http
@@ -1381,7 +1370,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 256 == 0 {
                         var value = Mesos_V1_HealthCheck.TCPCheckInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_HealthCheck_TCPCheckInfo(&message, fresh: true) }
-                        m.tcp = value
+                        m.tcp = consume value
                     } else {
                         let wasFresh = !m.hasTcp
                         var value = m.tcp
@@ -1464,7 +1453,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Image.Appc()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image_Appc(&message, fresh: true) }
-                        m.appc = value
+                        m.appc = consume value
                     } else {
                         let wasFresh = !m.hasAppc
                         var value = m.appc
@@ -1476,7 +1465,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_Image.Docker()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image_Docker(&message, fresh: true) }
-                        m.docker = value
+                        m.docker = consume value
                     } else {
                         let wasFresh = !m.hasDocker
                         var value = m.docker
@@ -1513,7 +1502,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_Labels()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
-                        m.labels = value
+                        m.labels = consume value
                     } else {
                         let wasFresh = !m.hasLabels
                         var value = m.labels
@@ -1542,7 +1531,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Credential()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Credential(&message, fresh: true) }
-                        m.credential = value
+                        m.credential = consume value
                     } else {
                         let wasFresh = !m.hasCredential
                         var value = m.credential
@@ -1554,7 +1543,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_Secret()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: true) }
-                        m.config = value
+                        m.config = consume value
                     } else {
                         let wasFresh = !m.hasConfig
                         var value = m.config
@@ -1580,7 +1569,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_OfferID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
-                        m.id = value
+                        m.id = consume value
                     } else {
                         let wasFresh = !m.hasID
                         var value = m.id
@@ -1592,7 +1581,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_URL()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_URL(&message, fresh: true) }
-                        m.url = value
+                        m.url = consume value
                     } else {
                         let wasFresh = !m.hasURL
                         var value = m.url
@@ -1604,7 +1593,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_FrameworkID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
-                        m.frameworkID = value
+                        m.frameworkID = consume value
                     } else {
                         let wasFresh = !m.hasFrameworkID
                         var value = m.frameworkID
@@ -1616,7 +1605,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_AgentID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
-                        m.agentID = value
+                        m.agentID = consume value
                     } else {
                         let wasFresh = !m.hasAgentID
                         var value = m.agentID
@@ -1628,7 +1617,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_Unavailability()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Unavailability(&message, fresh: true) }
-                        m.unavailability = value
+                        m.unavailability = consume value
                     } else {
                         let wasFresh = !m.hasUnavailability
                         var value = m.unavailability
@@ -1640,9 +1629,8 @@ extension GeneratedBinaryReader {
                     if seen & 32 == 0 && !fresh {
                         list0 = m.resources
                     }
-                    var value = Mesos_V1_Resource()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Resource())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 32
                 default: throw .fallback
             }
@@ -1662,7 +1650,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_DurationInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message, fresh: true) }
-                        m.gracePeriod = value
+                        m.gracePeriod = consume value
                     } else {
                         let wasFresh = !m.hasGracePeriod
                         var value = m.gracePeriod
@@ -1704,9 +1692,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.labels
                     }
-                    var value = Mesos_V1_Label()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Label(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Label())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Label(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -1721,7 +1708,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_CapabilityInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CapabilityInfo(&message, fresh: true) }
-                        m.capabilityInfo = value
+                        m.capabilityInfo = consume value
                     } else {
                         let wasFresh = !m.hasCapabilityInfo
                         var value = m.capabilityInfo
@@ -1733,7 +1720,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_CapabilityInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CapabilityInfo(&message, fresh: true) }
-                        m.boundingCapabilities = value
+                        m.boundingCapabilities = consume value
                     } else {
                         let wasFresh = !m.hasBoundingCapabilities
                         var value = m.boundingCapabilities
@@ -1745,7 +1732,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_CapabilityInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CapabilityInfo(&message, fresh: true) }
-                        m.effectiveCapabilities = value
+                        m.effectiveCapabilities = consume value
                     } else {
                         let wasFresh = !m.hasEffectiveCapabilities
                         var value = m.effectiveCapabilities
@@ -1761,7 +1748,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_SeccompInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_SeccompInfo(&message, fresh: true) }
-                        m.seccomp = value
+                        m.seccomp = consume value
                     } else {
                         let wasFresh = !m.hasSeccomp
                         var value = m.seccomp
@@ -1818,7 +1805,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 64 == 0 {
                         var value = Mesos_V1_Address()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Address(&message, fresh: true) }
-                        m.address = value
+                        m.address = consume value
                     } else {
                         let wasFresh = !m.hasAddress
                         var value = m.address
@@ -1830,7 +1817,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 128 == 0 {
                         var value = Mesos_V1_DomainInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo(&message, fresh: true) }
-                        m.domain = value
+                        m.domain = consume value
                     } else {
                         let wasFresh = !m.hasDomain
                         var value = m.domain
@@ -1842,9 +1829,8 @@ extension GeneratedBinaryReader {
                     if seen & 256 == 0 && !fresh {
                         list0 = m.capabilities
                     }
-                    var value = Mesos_V1_MasterInfo.Capability()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_MasterInfo_Capability(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_MasterInfo.Capability())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_MasterInfo_Capability(&message, fresh: true) }
                     seen |= 256
                 default: throw .fallback
             }
@@ -1891,9 +1877,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.ipAddresses
                     }
-                    var value = Mesos_V1_NetworkInfo.IPAddress()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo_IPAddress(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_NetworkInfo.IPAddress())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo_IPAddress(&message, fresh: true) }
                     seen |= 1
                 case 50:
                     let value = try self.readString()
@@ -1910,7 +1895,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_Labels()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
-                        m.labels = value
+                        m.labels = consume value
                     } else {
                         let wasFresh = !m.hasLabels
                         var value = m.labels
@@ -1922,9 +1907,8 @@ extension GeneratedBinaryReader {
                     if seen & 16 == 0 && !fresh {
                         list2 = m.portMappings
                     }
-                    var value = Mesos_V1_NetworkInfo.PortMapping()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo_PortMapping(&message, fresh: true) }
-                    list2.append(value)
+                    list2.append(Mesos_V1_NetworkInfo.PortMapping())
+                    try self.readMessage(&list2[list2.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo_PortMapping(&message, fresh: true) }
                     seen |= 16
                 default: throw .fallback
             }
@@ -1985,7 +1969,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_OfferID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
-                        m.id = value
+                        m.id = consume value
                     } else {
                         let wasFresh = !m.hasID
                         var value = m.id
@@ -1997,7 +1981,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_FrameworkID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
-                        m.frameworkID = value
+                        m.frameworkID = consume value
                     } else {
                         let wasFresh = !m.hasFrameworkID
                         var value = m.frameworkID
@@ -2009,7 +1993,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_AgentID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
-                        m.agentID = value
+                        m.agentID = consume value
                     } else {
                         let wasFresh = !m.hasAgentID
                         var value = m.agentID
@@ -2025,7 +2009,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_URL()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_URL(&message, fresh: true) }
-                        m.url = value
+                        m.url = consume value
                     } else {
                         let wasFresh = !m.hasURL
                         var value = m.url
@@ -2037,7 +2021,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 32 == 0 {
                         var value = Mesos_V1_DomainInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo(&message, fresh: true) }
-                        m.domain = value
+                        m.domain = consume value
                     } else {
                         let wasFresh = !m.hasDomain
                         var value = m.domain
@@ -2049,31 +2033,28 @@ extension GeneratedBinaryReader {
                     if seen & 64 == 0 && !fresh {
                         list0 = m.resources
                     }
-                    var value = Mesos_V1_Resource()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Resource())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 64
                 case 58:
                     if seen & 128 == 0 && !fresh {
                         list1 = m.attributes
                     }
-                    var value = Mesos_V1_Attribute()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Attribute(&message, fresh: true) }
-                    list1.append(value)
+                    list1.append(Mesos_V1_Attribute())
+                    try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Attribute(&message, fresh: true) }
                     seen |= 128
                 case 50:
                     if seen & 256 == 0 && !fresh {
                         list2 = m.executorIds
                     }
-                    var value = Mesos_V1_ExecutorID()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
-                    list2.append(value)
+                    list2.append(Mesos_V1_ExecutorID())
+                    try self.readMessage(&list2[list2.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
                     seen |= 256
                 case 74:
                     if fresh && seen & 512 == 0 {
                         var value = Mesos_V1_Unavailability()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Unavailability(&message, fresh: true) }
-                        m.unavailability = value
+                        m.unavailability = consume value
                     } else {
                         let wasFresh = !m.hasUnavailability
                         var value = m.unavailability
@@ -2085,7 +2066,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1024 == 0 {
                         var value = Mesos_V1_Resource.AllocationInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_AllocationInfo(&message, fresh: true) }
-                        m.allocationInfo = value
+                        m.allocationInfo = consume value
                     } else {
                         let wasFresh = !m.hasAllocationInfo
                         var value = m.allocationInfo
@@ -2117,7 +2098,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_OperationID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message, fresh: true) }
-                        m.id = value
+                        m.id = consume value
                     } else {
                         let wasFresh = !m.hasID
                         var value = m.id
@@ -2129,7 +2110,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_Offer.Operation.Launch()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Launch(&message, fresh: true) }
-                        m.launch = value
+                        m.launch = consume value
                     } else {
                         let wasFresh = !m.hasLaunch
                         var value = m.launch
@@ -2141,7 +2122,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_Offer.Operation.LaunchGroup()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_LaunchGroup(&message, fresh: true) }
-                        m.launchGroup = value
+                        m.launchGroup = consume value
                     } else {
                         let wasFresh = !m.hasLaunchGroup
                         var value = m.launchGroup
@@ -2153,7 +2134,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_Offer.Operation.Reserve()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Reserve(&message, fresh: true) }
-                        m.reserve = value
+                        m.reserve = consume value
                     } else {
                         let wasFresh = !m.hasReserve
                         var value = m.reserve
@@ -2165,7 +2146,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 32 == 0 {
                         var value = Mesos_V1_Offer.Operation.Unreserve()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Unreserve(&message, fresh: true) }
-                        m.unreserve = value
+                        m.unreserve = consume value
                     } else {
                         let wasFresh = !m.hasUnreserve
                         var value = m.unreserve
@@ -2177,7 +2158,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 64 == 0 {
                         var value = Mesos_V1_Offer.Operation.Create()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Create(&message, fresh: true) }
-                        m.create = value
+                        m.create = consume value
                     } else {
                         let wasFresh = !m.hasCreate
                         var value = m.create
@@ -2189,7 +2170,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 128 == 0 {
                         var value = Mesos_V1_Offer.Operation.Destroy()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Destroy(&message, fresh: true) }
-                        m.destroy = value
+                        m.destroy = consume value
                     } else {
                         let wasFresh = !m.hasDestroy
                         var value = m.destroy
@@ -2201,7 +2182,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 256 == 0 {
                         var value = Mesos_V1_Offer.Operation.GrowVolume()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_GrowVolume(&message, fresh: true) }
-                        m.growVolume = value
+                        m.growVolume = consume value
                     } else {
                         let wasFresh = !m.hasGrowVolume
                         var value = m.growVolume
@@ -2213,7 +2194,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 512 == 0 {
                         var value = Mesos_V1_Offer.Operation.ShrinkVolume()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_ShrinkVolume(&message, fresh: true) }
-                        m.shrinkVolume = value
+                        m.shrinkVolume = consume value
                     } else {
                         let wasFresh = !m.hasShrinkVolume
                         var value = m.shrinkVolume
@@ -2225,7 +2206,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1024 == 0 {
                         var value = Mesos_V1_Offer.Operation.CreateDisk()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_CreateDisk(&message, fresh: true) }
-                        m.createDisk = value
+                        m.createDisk = consume value
                     } else {
                         let wasFresh = !m.hasCreateDisk
                         var value = m.createDisk
@@ -2237,7 +2218,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2048 == 0 {
                         var value = Mesos_V1_Offer.Operation.DestroyDisk()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_DestroyDisk(&message, fresh: true) }
-                        m.destroyDisk = value
+                        m.destroyDisk = consume value
                     } else {
                         let wasFresh = !m.hasDestroyDisk
                         var value = m.destroyDisk
@@ -2258,9 +2239,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.volumes
                     }
-                    var value = Mesos_V1_Resource()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Resource())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -2275,7 +2255,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_Resource()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                        m.source = value
+                        m.source = consume value
                     } else {
                         let wasFresh = !m.hasSource
                         var value = m.source
@@ -2309,9 +2289,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.volumes
                     }
-                    var value = Mesos_V1_Resource()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Resource())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -2326,7 +2305,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_Resource()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                        m.source = value
+                        m.source = consume value
                     } else {
                         let wasFresh = !m.hasSource
                         var value = m.source
@@ -2351,7 +2330,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_Resource()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                        m.volume = value
+                        m.volume = consume value
                     } else {
                         let wasFresh = !m.hasVolume
                         var value = m.volume
@@ -2363,7 +2342,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Resource()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                        m.addition = value
+                        m.addition = consume value
                     } else {
                         let wasFresh = !m.hasAddition
                         var value = m.addition
@@ -2389,9 +2368,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.taskInfos
                     }
-                    var value = Mesos_V1_TaskInfo()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_TaskInfo())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -2406,7 +2384,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_ExecutorInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorInfo(&message, fresh: true) }
-                        m.executor = value
+                        m.executor = consume value
                     } else {
                         let wasFresh = !m.hasExecutor
                         var value = m.executor
@@ -2418,7 +2396,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_TaskGroupInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskGroupInfo(&message, fresh: true) }
-                        m.taskGroup = value
+                        m.taskGroup = consume value
                     } else {
                         let wasFresh = !m.hasTaskGroup
                         var value = m.taskGroup
@@ -2445,17 +2423,15 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.source
                     }
-                    var value = Mesos_V1_Resource()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Resource())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 1
                 case 10:
                     if seen & 2 == 0 && !fresh {
                         list1 = m.resources
                     }
-                    var value = Mesos_V1_Resource()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                    list1.append(value)
+                    list1.append(Mesos_V1_Resource())
+                    try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 2
                 default: throw .fallback
             }
@@ -2471,7 +2447,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_Resource()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                        m.volume = value
+                        m.volume = consume value
                     } else {
                         let wasFresh = !m.hasVolume
                         var value = m.volume
@@ -2483,7 +2459,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Value.Scalar()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: true) }
-                        m.subtract = value
+                        m.subtract = consume value
                     } else {
                         let wasFresh = !m.hasSubtract
                         var value = m.subtract
@@ -2509,9 +2485,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.resources
                     }
-                    var value = Mesos_V1_Resource()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Resource())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -2526,7 +2501,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_OfferFilters.MinAllocatableResources()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferFilters_MinAllocatableResources(&message, fresh: true) }
-                        m.minAllocatableResources = value
+                        m.minAllocatableResources = consume value
                     } else {
                         let wasFresh = !m.hasMinAllocatableResources
                         var value = m.minAllocatableResources
@@ -2547,9 +2522,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.quantities
                     }
-                    var value = Mesos_V1_OfferFilters.ResourceQuantities()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferFilters_ResourceQuantities(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_OfferFilters.ResourceQuantities())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferFilters_ResourceQuantities(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -2626,7 +2600,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_OperationID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message, fresh: true) }
-                        m.operationID = value
+                        m.operationID = consume value
                     } else {
                         let wasFresh = !m.hasOperationID
                         var value = m.operationID
@@ -2646,15 +2620,14 @@ extension GeneratedBinaryReader {
                     if seen & 8 == 0 && !fresh {
                         list0 = m.convertedResources
                     }
-                    var value = Mesos_V1_Resource()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Resource())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 8
                 case 42:
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_UUID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_UUID(&message, fresh: true) }
-                        m.uuid = value
+                        m.uuid = consume value
                     } else {
                         let wasFresh = !m.hasUuid
                         var value = m.uuid
@@ -2666,7 +2639,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 32 == 0 {
                         var value = Mesos_V1_AgentID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
-                        m.agentID = value
+                        m.agentID = consume value
                     } else {
                         let wasFresh = !m.hasAgentID
                         var value = m.agentID
@@ -2678,7 +2651,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 64 == 0 {
                         var value = Mesos_V1_ResourceProviderID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message, fresh: true) }
-                        m.resourceProviderID = value
+                        m.resourceProviderID = consume value
                     } else {
                         let wasFresh = !m.hasResourceProviderID
                         var value = m.resourceProviderID
@@ -2726,9 +2699,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.parameter
                     }
-                    var value = Mesos_V1_Parameter()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Parameter())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -2759,7 +2731,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_Labels()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
-                        m.labels = value
+                        m.labels = consume value
                     } else {
                         let wasFresh = !m.hasLabels
                         var value = m.labels
@@ -2785,9 +2757,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.ports
                     }
-                    var value = Mesos_V1_Port()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Port(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Port())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Port(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -2803,9 +2774,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.rlimits
                     }
-                    var value = Mesos_V1_RLimitInfo.RLimit()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_RLimitInfo_RLimit(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_RLimitInfo.RLimit())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_RLimitInfo_RLimit(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -2841,7 +2811,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_AgentID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
-                        m.agentID = value
+                        m.agentID = consume value
                     } else {
                         let wasFresh = !m.hasAgentID
                         var value = m.agentID
@@ -2853,9 +2823,8 @@ extension GeneratedBinaryReader {
                     if seen & 2 == 0 && !fresh {
                         list0 = m.resources
                     }
-                    var value = Mesos_V1_Resource()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Resource())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 2
                 default: throw .fallback
             }
@@ -2871,7 +2840,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_ResourceProviderID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message, fresh: true) }
-                        m.providerID = value
+                        m.providerID = consume value
                     } else {
                         let wasFresh = !m.hasProviderID
                         var value = m.providerID
@@ -2891,7 +2860,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_Value.Scalar()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: true) }
-                        m.scalar = value
+                        m.scalar = consume value
                     } else {
                         let wasFresh = !m.hasScalar
                         var value = m.scalar
@@ -2903,7 +2872,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_Value.Ranges()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Ranges(&message, fresh: true) }
-                        m.ranges = value
+                        m.ranges = consume value
                     } else {
                         let wasFresh = !m.hasRanges
                         var value = m.ranges
@@ -2915,7 +2884,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 32 == 0 {
                         var value = Mesos_V1_Value.Set()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Set(&message, fresh: true) }
-                        m.set = value
+                        m.set = consume value
                     } else {
                         let wasFresh = !m.hasSet
                         var value = m.set
@@ -2931,7 +2900,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 128 == 0 {
                         var value = Mesos_V1_Resource.AllocationInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_AllocationInfo(&message, fresh: true) }
-                        m.allocationInfo = value
+                        m.allocationInfo = consume value
                     } else {
                         let wasFresh = !m.hasAllocationInfo
                         var value = m.allocationInfo
@@ -2943,7 +2912,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 256 == 0 {
                         var value = Mesos_V1_Resource.ReservationInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_ReservationInfo(&message, fresh: true) }
-                        m.reservation = value
+                        m.reservation = consume value
                     } else {
                         let wasFresh = !m.hasReservation
                         var value = m.reservation
@@ -2955,15 +2924,14 @@ extension GeneratedBinaryReader {
                     if seen & 512 == 0 && !fresh {
                         list0 = m.reservations
                     }
-                    var value = Mesos_V1_Resource.ReservationInfo()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_ReservationInfo(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Resource.ReservationInfo())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_ReservationInfo(&message, fresh: true) }
                     seen |= 512
                 case 58:
                     if fresh && seen & 1024 == 0 {
                         var value = Mesos_V1_Resource.DiskInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo(&message, fresh: true) }
-                        m.disk = value
+                        m.disk = consume value
                     } else {
                         let wasFresh = !m.hasDisk
                         var value = m.disk
@@ -2975,7 +2943,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2048 == 0 {
                         var value = Mesos_V1_Resource.RevocableInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_RevocableInfo(&message, fresh: true) }
-                        m.revocable = value
+                        m.revocable = consume value
                     } else {
                         let wasFresh = !m.hasRevocable
                         var value = m.revocable
@@ -2987,7 +2955,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4096 == 0 {
                         var value = Mesos_V1_Resource.SharedInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_SharedInfo(&message, fresh: true) }
-                        m.shared = value
+                        m.shared = consume value
                     } else {
                         let wasFresh = !m.hasShared
                         var value = m.shared
@@ -3025,7 +2993,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_Resource.DiskInfo.Persistence()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Persistence(&message, fresh: true) }
-                        m.persistence = value
+                        m.persistence = consume value
                     } else {
                         let wasFresh = !m.hasPersistence
                         var value = m.persistence
@@ -3037,7 +3005,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Volume()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume(&message, fresh: true) }
-                        m.volume = value
+                        m.volume = consume value
                     } else {
                         let wasFresh = !m.hasVolume
                         var value = m.volume
@@ -3049,7 +3017,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_Resource.DiskInfo.Source()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Source(&message, fresh: true) }
-                        m.source = value
+                        m.source = consume value
                     } else {
                         let wasFresh = !m.hasSource
                         var value = m.source
@@ -3094,7 +3062,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Resource.DiskInfo.Source.Path()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Source_Path(&message, fresh: true) }
-                        m.path = value
+                        m.path = consume value
                     } else {
                         let wasFresh = !m.hasPath
                         var value = m.path
@@ -3106,7 +3074,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_Resource.DiskInfo.Source.Mount()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Source_Mount(&message, fresh: true) }
-                        m.mount = value
+                        m.mount = consume value
                     } else {
                         let wasFresh = !m.hasMount
                         var value = m.mount
@@ -3126,7 +3094,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 32 == 0 {
                         var value = Mesos_V1_Labels()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
-                        m.metadata = value
+                        m.metadata = consume value
                     } else {
                         let wasFresh = !m.hasMetadata
                         var value = m.metadata
@@ -3191,7 +3159,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_Labels()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
-                        m.labels = value
+                        m.labels = consume value
                     } else {
                         let wasFresh = !m.hasLabels
                         var value = m.labels
@@ -3262,7 +3230,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Secret.Reference()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret_Reference(&message, fresh: true) }
-                        m.reference = value
+                        m.reference = consume value
                     } else {
                         let wasFresh = !m.hasReference
                         var value = m.reference
@@ -3274,7 +3242,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_Secret.Value()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret_Value(&message, fresh: true) }
-                        m.value = value
+                        m.value = consume value
                     } else {
                         let wasFresh = !m.hasValue
                         var value = m.value
@@ -3332,7 +3300,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_TTYInfo.WindowSize()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TTYInfo_WindowSize(&message, fresh: true) }
-                        m.windowSize = value
+                        m.windowSize = consume value
                     } else {
                         let wasFresh = !m.hasWindowSize
                         var value = m.windowSize
@@ -3374,9 +3342,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.tasks
                     }
-                    var value = Mesos_V1_TaskInfo()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_TaskInfo())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -3414,7 +3381,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_TaskID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
-                        m.taskID = value
+                        m.taskID = consume value
                     } else {
                         let wasFresh = !m.hasTaskID
                         var value = m.taskID
@@ -3426,7 +3393,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_AgentID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
-                        m.agentID = value
+                        m.agentID = consume value
                     } else {
                         let wasFresh = !m.hasAgentID
                         var value = m.agentID
@@ -3438,15 +3405,14 @@ extension GeneratedBinaryReader {
                     if seen & 8 == 0 && !fresh {
                         list0 = m.resources
                     }
-                    var value = Mesos_V1_Resource()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Resource())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 8
                 case 42:
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_ExecutorInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorInfo(&message, fresh: true) }
-                        m.executor = value
+                        m.executor = consume value
                     } else {
                         let wasFresh = !m.hasExecutor
                         var value = m.executor
@@ -3458,7 +3424,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 32 == 0 {
                         var value = Mesos_V1_CommandInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message, fresh: true) }
-                        m.command = value
+                        m.command = consume value
                     } else {
                         let wasFresh = !m.hasCommand
                         var value = m.command
@@ -3470,7 +3436,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 64 == 0 {
                         var value = Mesos_V1_ContainerInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo(&message, fresh: true) }
-                        m.container = value
+                        m.container = consume value
                     } else {
                         let wasFresh = !m.hasContainer
                         var value = m.container
@@ -3482,7 +3448,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 128 == 0 {
                         var value = Mesos_V1_HealthCheck()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_HealthCheck(&message, fresh: true) }
-                        m.healthCheck = value
+                        m.healthCheck = consume value
                     } else {
                         let wasFresh = !m.hasHealthCheck
                         var value = m.healthCheck
@@ -3494,7 +3460,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 256 == 0 {
                         var value = Mesos_V1_CheckInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo(&message, fresh: true) }
-                        m.check = value
+                        m.check = consume value
                     } else {
                         let wasFresh = !m.hasCheck
                         var value = m.check
@@ -3506,7 +3472,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 512 == 0 {
                         var value = Mesos_V1_KillPolicy()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_KillPolicy(&message, fresh: true) }
-                        m.killPolicy = value
+                        m.killPolicy = consume value
                     } else {
                         let wasFresh = !m.hasKillPolicy
                         var value = m.killPolicy
@@ -3522,7 +3488,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2048 == 0 {
                         var value = Mesos_V1_Labels()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
-                        m.labels = value
+                        m.labels = consume value
                     } else {
                         let wasFresh = !m.hasLabels
                         var value = m.labels
@@ -3534,7 +3500,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4096 == 0 {
                         var value = Mesos_V1_DiscoveryInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DiscoveryInfo(&message, fresh: true) }
-                        m.discovery = value
+                        m.discovery = consume value
                     } else {
                         let wasFresh = !m.hasDiscovery
                         var value = m.discovery
@@ -3546,7 +3512,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8192 == 0 {
                         var value = Mesos_V1_DurationInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message, fresh: true) }
-                        m.maxCompletionTime = value
+                        m.maxCompletionTime = consume value
                     } else {
                         let wasFresh = !m.hasMaxCompletionTime
                         var value = m.maxCompletionTime
@@ -3591,9 +3557,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.resources
                     }
-                    var value = Mesos_V1_Resource()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Resource())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -3608,7 +3573,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_TaskID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
-                        m.taskID = value
+                        m.taskID = consume value
                     } else {
                         let wasFresh = !m.hasTaskID
                         var value = m.taskID
@@ -3640,7 +3605,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 64 == 0 {
                         var value = Mesos_V1_AgentID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
-                        m.agentID = value
+                        m.agentID = consume value
                     } else {
                         let wasFresh = !m.hasAgentID
                         var value = m.agentID
@@ -3652,7 +3617,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 128 == 0 {
                         var value = Mesos_V1_ExecutorID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
-                        m.executorID = value
+                        m.executorID = consume value
                     } else {
                         let wasFresh = !m.hasExecutorID
                         var value = m.executorID
@@ -3676,7 +3641,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2048 == 0 {
                         var value = Mesos_V1_CheckStatusInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo(&message, fresh: true) }
-                        m.checkStatus = value
+                        m.checkStatus = consume value
                     } else {
                         let wasFresh = !m.hasCheckStatus
                         var value = m.checkStatus
@@ -3688,7 +3653,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4096 == 0 {
                         var value = Mesos_V1_Labels()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
-                        m.labels = value
+                        m.labels = consume value
                     } else {
                         let wasFresh = !m.hasLabels
                         var value = m.labels
@@ -3700,7 +3665,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8192 == 0 {
                         var value = Mesos_V1_ContainerStatus()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerStatus(&message, fresh: true) }
-                        m.containerStatus = value
+                        m.containerStatus = consume value
                     } else {
                         let wasFresh = !m.hasContainerStatus
                         var value = m.containerStatus
@@ -3712,7 +3677,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 16384 == 0 {
                         var value = Mesos_V1_TimeInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TimeInfo(&message, fresh: true) }
-                        m.unreachableTime = value
+                        m.unreachableTime = consume value
                     } else {
                         let wasFresh = !m.hasUnreachableTime
                         var value = m.unreachableTime
@@ -3724,7 +3689,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 32768 == 0 {
                         var value = Mesos_V1_TaskResourceLimitation()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskResourceLimitation(&message, fresh: true) }
-                        m.limitation = value
+                        m.limitation = consume value
                     } else {
                         let wasFresh = !m.hasLimitation
                         var value = m.limitation
@@ -3771,7 +3736,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Address()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Address(&message, fresh: true) }
-                        m.address = value
+                        m.address = consume value
                     } else {
                         let wasFresh = !m.hasAddress
                         var value = m.address
@@ -3787,9 +3752,8 @@ extension GeneratedBinaryReader {
                     if seen & 8 == 0 && !fresh {
                         list0 = m.query
                     }
-                    var value = Mesos_V1_Parameter()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Parameter())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message, fresh: true) }
                     seen |= 8
                 case 42:
                     let value = try self.readString()
@@ -3830,7 +3794,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_TimeInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TimeInfo(&message, fresh: true) }
-                        m.start = value
+                        m.start = consume value
                     } else {
                         let wasFresh = !m.hasStart
                         var value = m.start
@@ -3842,7 +3806,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_DurationInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message, fresh: true) }
-                        m.duration = value
+                        m.duration = consume value
                     } else {
                         let wasFresh = !m.hasDuration
                         var value = m.duration
@@ -3889,9 +3853,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.range
                     }
-                    var value = Mesos_V1_Value.Range()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Range(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Value.Range())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Range(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -3969,7 +3932,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_Image()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image(&message, fresh: true) }
-                        m.image = value
+                        m.image = consume value
                     } else {
                         let wasFresh = !m.hasImage
                         var value = m.image
@@ -3981,7 +3944,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_Volume.Source()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source(&message, fresh: true) }
-                        m.source = value
+                        m.source = consume value
                     } else {
                         let wasFresh = !m.hasSource
                         var value = m.source
@@ -4010,7 +3973,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Volume.Source.DockerVolume()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_DockerVolume(&message, fresh: true) }
-                        m.dockerVolume = value
+                        m.dockerVolume = consume value
                     } else {
                         let wasFresh = !m.hasDockerVolume
                         var value = m.dockerVolume
@@ -4022,7 +3985,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_Volume.Source.HostPath()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_HostPath(&message, fresh: true) }
-                        m.hostPath = value
+                        m.hostPath = consume value
                     } else {
                         let wasFresh = !m.hasHostPath
                         var value = m.hostPath
@@ -4034,7 +3997,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_Volume.Source.SandboxPath()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_SandboxPath(&message, fresh: true) }
-                        m.sandboxPath = value
+                        m.sandboxPath = consume value
                     } else {
                         let wasFresh = !m.hasSandboxPath
                         var value = m.sandboxPath
@@ -4046,7 +4009,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_Secret()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: true) }
-                        m.secret = value
+                        m.secret = consume value
                     } else {
                         let wasFresh = !m.hasSecret
                         var value = m.secret
@@ -4058,7 +4021,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 32 == 0 {
                         var value = Mesos_V1_Volume.Source.CSIVolume()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume(&message, fresh: true) }
-                        m.csiVolume = value
+                        m.csiVolume = consume value
                     } else {
                         let wasFresh = !m.hasCsiVolume
                         var value = m.csiVolume
@@ -4082,7 +4045,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(&message, fresh: true) }
-                        m.staticProvisioning = value
+                        m.staticProvisioning = consume value
                     } else {
                         let wasFresh = !m.hasStaticProvisioning
                         var value = m.staticProvisioning
@@ -4114,7 +4077,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(&message, fresh: true) }
-                        m.volumeCapability = value
+                        m.volumeCapability = consume value
                     } else {
                         let wasFresh = !m.hasVolumeCapability
                         var value = m.volumeCapability
@@ -4207,7 +4170,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(&message, fresh: true) }
-                        m.accessMode = value
+                        m.accessMode = consume value
                     } else {
                         let wasFresh = !m.hasAccessMode
                         var value = m.accessMode
@@ -4285,7 +4248,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_Parameters()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameters(&message, fresh: true) }
-                        m.driverOptions = value
+                        m.driverOptions = consume value
                     } else {
                         let wasFresh = !m.hasDriverOptions
                         var value = m.driverOptions
@@ -4314,7 +4277,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_MountPropagation()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_MountPropagation(&message, fresh: true) }
-                        m.mountPropagation = value
+                        m.mountPropagation = consume value
                     } else {
                         let wasFresh = !m.hasMountPropagation
                         var value = m.mountPropagation
@@ -4360,7 +4323,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_ExecutorID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
-                        m.executorID = value
+                        m.executorID = consume value
                     } else {
                         let wasFresh = !m.hasExecutorID
                         var value = m.executorID
@@ -4372,7 +4335,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_FrameworkID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
-                        m.frameworkID = value
+                        m.frameworkID = consume value
                     } else {
                         let wasFresh = !m.hasFrameworkID
                         var value = m.frameworkID
@@ -4388,7 +4351,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_Executor_Call.Subscribe()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Subscribe(&message, fresh: true) }
-                        m.subscribe = value
+                        m.subscribe = consume value
                     } else {
                         let wasFresh = !m.hasSubscribe
                         var value = m.subscribe
@@ -4400,7 +4363,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_Executor_Call.Update()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Update(&message, fresh: true) }
-                        m.update = value
+                        m.update = consume value
                     } else {
                         let wasFresh = !m.hasUpdate
                         var value = m.update
@@ -4412,7 +4375,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 32 == 0 {
                         var value = Mesos_V1_Executor_Call.Message()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Message(&message, fresh: true) }
-                        m.message = value
+                        m.message = consume value
                     } else {
                         let wasFresh = !m.hasMessage
                         var value = m.message
@@ -4456,17 +4419,15 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.unacknowledgedTasks
                     }
-                    var value = Mesos_V1_TaskInfo()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_TaskInfo())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
                     seen |= 1
                 case 18:
                     if seen & 2 == 0 && !fresh {
                         list1 = m.unacknowledgedUpdates
                     }
-                    var value = Mesos_V1_Executor_Call.Update()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Update(&message, fresh: true) }
-                    list1.append(value)
+                    list1.append(Mesos_V1_Executor_Call.Update())
+                    try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Update(&message, fresh: true) }
                     seen |= 2
                 default: throw .fallback
             }
@@ -4482,7 +4443,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_TaskStatus()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskStatus(&message, fresh: true) }
-                        m.status = value
+                        m.status = consume value
                     } else {
                         let wasFresh = !m.hasStatus
                         var value = m.status
@@ -4511,7 +4472,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Executor_Event.Subscribed()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Subscribed(&message, fresh: true) }
-                        m.subscribed = value
+                        m.subscribed = consume value
                     } else {
                         let wasFresh = !m.hasSubscribed
                         var value = m.subscribed
@@ -4523,7 +4484,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_Executor_Event.Acknowledged()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Acknowledged(&message, fresh: true) }
-                        m.acknowledged = value
+                        m.acknowledged = consume value
                     } else {
                         let wasFresh = !m.hasAcknowledged
                         var value = m.acknowledged
@@ -4535,7 +4496,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_Executor_Event.Launch()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Launch(&message, fresh: true) }
-                        m.launch = value
+                        m.launch = consume value
                     } else {
                         let wasFresh = !m.hasLaunch
                         var value = m.launch
@@ -4547,7 +4508,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_Executor_Event.LaunchGroup()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_LaunchGroup(&message, fresh: true) }
-                        m.launchGroup = value
+                        m.launchGroup = consume value
                     } else {
                         let wasFresh = !m.hasLaunchGroup
                         var value = m.launchGroup
@@ -4559,7 +4520,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 32 == 0 {
                         var value = Mesos_V1_Executor_Event.Kill()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Kill(&message, fresh: true) }
-                        m.kill = value
+                        m.kill = consume value
                     } else {
                         let wasFresh = !m.hasKill
                         var value = m.kill
@@ -4571,7 +4532,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 64 == 0 {
                         var value = Mesos_V1_Executor_Event.Message()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Message(&message, fresh: true) }
-                        m.message = value
+                        m.message = consume value
                     } else {
                         let wasFresh = !m.hasMessage
                         var value = m.message
@@ -4583,7 +4544,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 128 == 0 {
                         var value = Mesos_V1_Executor_Event.Error()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Error(&message, fresh: true) }
-                        m.error = value
+                        m.error = consume value
                     } else {
                         let wasFresh = !m.hasError
                         var value = m.error
@@ -4603,7 +4564,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_TaskID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
-                        m.taskID = value
+                        m.taskID = consume value
                     } else {
                         let wasFresh = !m.hasTaskID
                         var value = m.taskID
@@ -4649,7 +4610,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_TaskID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
-                        m.taskID = value
+                        m.taskID = consume value
                     } else {
                         let wasFresh = !m.hasTaskID
                         var value = m.taskID
@@ -4661,7 +4622,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_KillPolicy()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_KillPolicy(&message, fresh: true) }
-                        m.killPolicy = value
+                        m.killPolicy = consume value
                     } else {
                         let wasFresh = !m.hasKillPolicy
                         var value = m.killPolicy
@@ -4686,7 +4647,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_TaskInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
-                        m.task = value
+                        m.task = consume value
                     } else {
                         let wasFresh = !m.hasTask
                         var value = m.task
@@ -4711,7 +4672,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_TaskGroupInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskGroupInfo(&message, fresh: true) }
-                        m.taskGroup = value
+                        m.taskGroup = consume value
                     } else {
                         let wasFresh = !m.hasTaskGroup
                         var value = m.taskGroup
@@ -4753,7 +4714,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_ExecutorInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorInfo(&message, fresh: true) }
-                        m.executorInfo = value
+                        m.executorInfo = consume value
                     } else {
                         let wasFresh = !m.hasExecutorInfo
                         var value = m.executorInfo
@@ -4765,7 +4726,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_FrameworkInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo(&message, fresh: true) }
-                        m.frameworkInfo = value
+                        m.frameworkInfo = consume value
                     } else {
                         let wasFresh = !m.hasFrameworkInfo
                         var value = m.frameworkInfo
@@ -4777,7 +4738,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_AgentInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentInfo(&message, fresh: true) }
-                        m.agentInfo = value
+                        m.agentInfo = consume value
                     } else {
                         let wasFresh = !m.hasAgentInfo
                         var value = m.agentInfo
@@ -4789,7 +4750,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_ContainerID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerID(&message, fresh: true) }
-                        m.containerID = value
+                        m.containerID = consume value
                     } else {
                         let wasFresh = !m.hasContainerID
                         var value = m.containerID
@@ -4814,7 +4775,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_Scheduler_AttributeConstraint.Selector()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Selector(&message, fresh: true) }
-                        m.selector = value
+                        m.selector = consume value
                     } else {
                         let wasFresh = !m.hasSelector
                         var value = m.selector
@@ -4826,7 +4787,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate(&message, fresh: true) }
-                        m.predicate = value
+                        m.predicate = consume value
                     } else {
                         let wasFresh = !m.hasPredicate
                         var value = m.predicate
@@ -4999,7 +4960,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_FrameworkID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
-                        m.frameworkID = value
+                        m.frameworkID = consume value
                     } else {
                         let wasFresh = !m.hasFrameworkID
                         var value = m.frameworkID
@@ -5015,7 +4976,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_Scheduler_Call.Subscribe()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Subscribe(&message, fresh: true) }
-                        m.subscribe = value
+                        m.subscribe = consume value
                     } else {
                         let wasFresh = !m.hasSubscribe
                         var value = m.subscribe
@@ -5027,7 +4988,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_Scheduler_Call.Accept()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Accept(&message, fresh: true) }
-                        m.accept = value
+                        m.accept = consume value
                     } else {
                         let wasFresh = !m.hasAccept
                         var value = m.accept
@@ -5039,7 +5000,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_Scheduler_Call.Decline()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Decline(&message, fresh: true) }
-                        m.decline = value
+                        m.decline = consume value
                     } else {
                         let wasFresh = !m.hasDecline
                         var value = m.decline
@@ -5051,7 +5012,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 32 == 0 {
                         var value = Mesos_V1_Scheduler_Call.AcceptInverseOffers()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_AcceptInverseOffers(&message, fresh: true) }
-                        m.acceptInverseOffers = value
+                        m.acceptInverseOffers = consume value
                     } else {
                         let wasFresh = !m.hasAcceptInverseOffers
                         var value = m.acceptInverseOffers
@@ -5063,7 +5024,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 64 == 0 {
                         var value = Mesos_V1_Scheduler_Call.DeclineInverseOffers()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_DeclineInverseOffers(&message, fresh: true) }
-                        m.declineInverseOffers = value
+                        m.declineInverseOffers = consume value
                     } else {
                         let wasFresh = !m.hasDeclineInverseOffers
                         var value = m.declineInverseOffers
@@ -5075,7 +5036,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 128 == 0 {
                         var value = Mesos_V1_Scheduler_Call.Revive()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Revive(&message, fresh: true) }
-                        m.revive = value
+                        m.revive = consume value
                     } else {
                         let wasFresh = !m.hasRevive
                         var value = m.revive
@@ -5087,7 +5048,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 256 == 0 {
                         var value = Mesos_V1_Scheduler_Call.Kill()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Kill(&message, fresh: true) }
-                        m.kill = value
+                        m.kill = consume value
                     } else {
                         let wasFresh = !m.hasKill
                         var value = m.kill
@@ -5099,7 +5060,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 512 == 0 {
                         var value = Mesos_V1_Scheduler_Call.Shutdown()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Shutdown(&message, fresh: true) }
-                        m.shutdown = value
+                        m.shutdown = consume value
                     } else {
                         let wasFresh = !m.hasShutdown
                         var value = m.shutdown
@@ -5111,7 +5072,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1024 == 0 {
                         var value = Mesos_V1_Scheduler_Call.Acknowledge()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Acknowledge(&message, fresh: true) }
-                        m.acknowledge = value
+                        m.acknowledge = consume value
                     } else {
                         let wasFresh = !m.hasAcknowledge
                         var value = m.acknowledge
@@ -5123,7 +5084,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2048 == 0 {
                         var value = Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(&message, fresh: true) }
-                        m.acknowledgeOperationStatus = value
+                        m.acknowledgeOperationStatus = consume value
                     } else {
                         let wasFresh = !m.hasAcknowledgeOperationStatus
                         var value = m.acknowledgeOperationStatus
@@ -5135,7 +5096,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4096 == 0 {
                         var value = Mesos_V1_Scheduler_Call.Reconcile()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Reconcile(&message, fresh: true) }
-                        m.reconcile = value
+                        m.reconcile = consume value
                     } else {
                         let wasFresh = !m.hasReconcile
                         var value = m.reconcile
@@ -5147,7 +5108,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8192 == 0 {
                         var value = Mesos_V1_Scheduler_Call.ReconcileOperations()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_ReconcileOperations(&message, fresh: true) }
-                        m.reconcileOperations = value
+                        m.reconcileOperations = consume value
                     } else {
                         let wasFresh = !m.hasReconcileOperations
                         var value = m.reconcileOperations
@@ -5159,7 +5120,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 16384 == 0 {
                         var value = Mesos_V1_Scheduler_Call.Message()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Message(&message, fresh: true) }
-                        m.message = value
+                        m.message = consume value
                     } else {
                         let wasFresh = !m.hasMessage
                         var value = m.message
@@ -5171,7 +5132,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 32768 == 0 {
                         var value = Mesos_V1_Scheduler_Call.Request()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Request(&message, fresh: true) }
-                        m.request = value
+                        m.request = consume value
                     } else {
                         let wasFresh = !m.hasRequest
                         var value = m.request
@@ -5183,7 +5144,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 65536 == 0 {
                         var value = Mesos_V1_Scheduler_Call.Suppress()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Suppress(&message, fresh: true) }
-                        m.suppress = value
+                        m.suppress = consume value
                     } else {
                         let wasFresh = !m.hasSuppress
                         var value = m.suppress
@@ -5195,7 +5156,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 131072 == 0 {
                         var value = Mesos_V1_Scheduler_Call.UpdateFramework()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_UpdateFramework(&message, fresh: true) }
-                        m.updateFramework = value
+                        m.updateFramework = consume value
                     } else {
                         let wasFresh = !m.hasUpdateFramework
                         var value = m.updateFramework
@@ -5217,23 +5178,21 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.offerIds
                     }
-                    var value = Mesos_V1_OfferID()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_OfferID())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
                     seen |= 1
                 case 18:
                     if seen & 2 == 0 && !fresh {
                         list1 = m.operations
                     }
-                    var value = Mesos_V1_Offer.Operation()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation(&message, fresh: true) }
-                    list1.append(value)
+                    list1.append(Mesos_V1_Offer.Operation())
+                    try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation(&message, fresh: true) }
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_Filters()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message, fresh: true) }
-                        m.filters = value
+                        m.filters = consume value
                     } else {
                         let wasFresh = !m.hasFilters
                         var value = m.filters
@@ -5256,15 +5215,14 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.inverseOfferIds
                     }
-                    var value = Mesos_V1_OfferID()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_OfferID())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Filters()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message, fresh: true) }
-                        m.filters = value
+                        m.filters = consume value
                     } else {
                         let wasFresh = !m.hasFilters
                         var value = m.filters
@@ -5285,7 +5243,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_AgentID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
-                        m.agentID = value
+                        m.agentID = consume value
                     } else {
                         let wasFresh = !m.hasAgentID
                         var value = m.agentID
@@ -5297,7 +5255,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_TaskID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
-                        m.taskID = value
+                        m.taskID = consume value
                     } else {
                         let wasFresh = !m.hasTaskID
                         var value = m.taskID
@@ -5326,7 +5284,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_AgentID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
-                        m.agentID = value
+                        m.agentID = consume value
                     } else {
                         let wasFresh = !m.hasAgentID
                         var value = m.agentID
@@ -5338,7 +5296,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_ResourceProviderID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message, fresh: true) }
-                        m.resourceProviderID = value
+                        m.resourceProviderID = consume value
                     } else {
                         let wasFresh = !m.hasResourceProviderID
                         var value = m.resourceProviderID
@@ -5354,7 +5312,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_OperationID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message, fresh: true) }
-                        m.operationID = value
+                        m.operationID = consume value
                     } else {
                         let wasFresh = !m.hasOperationID
                         var value = m.operationID
@@ -5380,15 +5338,14 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.offerIds
                     }
-                    var value = Mesos_V1_OfferID()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_OfferID())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Filters()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message, fresh: true) }
-                        m.filters = value
+                        m.filters = consume value
                     } else {
                         let wasFresh = !m.hasFilters
                         var value = m.filters
@@ -5410,15 +5367,14 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.inverseOfferIds
                     }
-                    var value = Mesos_V1_OfferID()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_OfferID())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Filters()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message, fresh: true) }
-                        m.filters = value
+                        m.filters = consume value
                     } else {
                         let wasFresh = !m.hasFilters
                         var value = m.filters
@@ -5439,7 +5395,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_TaskID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
-                        m.taskID = value
+                        m.taskID = consume value
                     } else {
                         let wasFresh = !m.hasTaskID
                         var value = m.taskID
@@ -5451,7 +5407,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_AgentID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
-                        m.agentID = value
+                        m.agentID = consume value
                     } else {
                         let wasFresh = !m.hasAgentID
                         var value = m.agentID
@@ -5463,7 +5419,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_KillPolicy()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_KillPolicy(&message, fresh: true) }
-                        m.killPolicy = value
+                        m.killPolicy = consume value
                     } else {
                         let wasFresh = !m.hasKillPolicy
                         var value = m.killPolicy
@@ -5488,7 +5444,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_AgentID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
-                        m.agentID = value
+                        m.agentID = consume value
                     } else {
                         let wasFresh = !m.hasAgentID
                         var value = m.agentID
@@ -5500,7 +5456,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_ExecutorID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
-                        m.executorID = value
+                        m.executorID = consume value
                     } else {
                         let wasFresh = !m.hasExecutorID
                         var value = m.executorID
@@ -5530,9 +5486,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.tasks
                     }
-                    var value = Mesos_V1_Scheduler_Call.Reconcile.Task()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Reconcile_Task(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Scheduler_Call.Reconcile.Task())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Reconcile_Task(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -5547,7 +5502,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_TaskID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
-                        m.taskID = value
+                        m.taskID = consume value
                     } else {
                         let wasFresh = !m.hasTaskID
                         var value = m.taskID
@@ -5559,7 +5514,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_AgentID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
-                        m.agentID = value
+                        m.agentID = consume value
                     } else {
                         let wasFresh = !m.hasAgentID
                         var value = m.agentID
@@ -5585,9 +5540,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.operations
                     }
-                    var value = Mesos_V1_Scheduler_Call.ReconcileOperations.Operation()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Scheduler_Call.ReconcileOperations.Operation())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -5602,7 +5556,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_OperationID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message, fresh: true) }
-                        m.operationID = value
+                        m.operationID = consume value
                     } else {
                         let wasFresh = !m.hasOperationID
                         var value = m.operationID
@@ -5614,7 +5568,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_AgentID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
-                        m.agentID = value
+                        m.agentID = consume value
                     } else {
                         let wasFresh = !m.hasAgentID
                         var value = m.agentID
@@ -5626,7 +5580,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_ResourceProviderID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message, fresh: true) }
-                        m.resourceProviderID = value
+                        m.resourceProviderID = consume value
                     } else {
                         let wasFresh = !m.hasResourceProviderID
                         var value = m.resourceProviderID
@@ -5652,9 +5606,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.requests
                     }
-                    var value = Mesos_V1_Request()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Request(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Request())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Request(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -5686,7 +5639,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_ExecutorID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
-                        m.executorID = value
+                        m.executorID = consume value
                     } else {
                         let wasFresh = !m.hasExecutorID
                         var value = m.executorID
@@ -5698,7 +5651,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_AgentID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
-                        m.agentID = value
+                        m.agentID = consume value
                     } else {
                         let wasFresh = !m.hasAgentID
                         var value = m.agentID
@@ -5724,7 +5677,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_FrameworkInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo(&message, fresh: true) }
-                        m.frameworkInfo = value
+                        m.frameworkInfo = consume value
                     } else {
                         let wasFresh = !m.hasFrameworkInfo
                         var value = m.frameworkInfo
@@ -5743,7 +5696,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_Scheduler_OfferConstraints()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints(&message, fresh: true) }
-                        m.offerConstraints = value
+                        m.offerConstraints = consume value
                     } else {
                         let wasFresh = !m.hasOfferConstraints
                         var value = m.offerConstraints
@@ -5787,7 +5740,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_FrameworkInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo(&message, fresh: true) }
-                        m.frameworkInfo = value
+                        m.frameworkInfo = consume value
                     } else {
                         let wasFresh = !m.hasFrameworkInfo
                         var value = m.frameworkInfo
@@ -5806,7 +5759,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_Scheduler_OfferConstraints()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints(&message, fresh: true) }
-                        m.offerConstraints = value
+                        m.offerConstraints = consume value
                     } else {
                         let wasFresh = !m.hasOfferConstraints
                         var value = m.offerConstraints
@@ -5836,7 +5789,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_Scheduler_Event.Subscribed()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Subscribed(&message, fresh: true) }
-                        m.subscribed = value
+                        m.subscribed = consume value
                     } else {
                         let wasFresh = !m.hasSubscribed
                         var value = m.subscribed
@@ -5848,7 +5801,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_Scheduler_Event.Offers()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Offers(&message, fresh: true) }
-                        m.offers = value
+                        m.offers = consume value
                     } else {
                         let wasFresh = !m.hasOffers
                         var value = m.offers
@@ -5860,7 +5813,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 8 == 0 {
                         var value = Mesos_V1_Scheduler_Event.InverseOffers()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_InverseOffers(&message, fresh: true) }
-                        m.inverseOffers = value
+                        m.inverseOffers = consume value
                     } else {
                         let wasFresh = !m.hasInverseOffers
                         var value = m.inverseOffers
@@ -5872,7 +5825,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 16 == 0 {
                         var value = Mesos_V1_Scheduler_Event.Rescind()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Rescind(&message, fresh: true) }
-                        m.rescind = value
+                        m.rescind = consume value
                     } else {
                         let wasFresh = !m.hasRescind
                         var value = m.rescind
@@ -5884,7 +5837,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 32 == 0 {
                         var value = Mesos_V1_Scheduler_Event.RescindInverseOffer()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_RescindInverseOffer(&message, fresh: true) }
-                        m.rescindInverseOffer = value
+                        m.rescindInverseOffer = consume value
                     } else {
                         let wasFresh = !m.hasRescindInverseOffer
                         var value = m.rescindInverseOffer
@@ -5896,7 +5849,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 64 == 0 {
                         var value = Mesos_V1_Scheduler_Event.Update()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Update(&message, fresh: true) }
-                        m.update = value
+                        m.update = consume value
                     } else {
                         let wasFresh = !m.hasUpdate
                         var value = m.update
@@ -5908,7 +5861,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 128 == 0 {
                         var value = Mesos_V1_Scheduler_Event.UpdateOperationStatus()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_UpdateOperationStatus(&message, fresh: true) }
-                        m.updateOperationStatus = value
+                        m.updateOperationStatus = consume value
                     } else {
                         let wasFresh = !m.hasUpdateOperationStatus
                         var value = m.updateOperationStatus
@@ -5920,7 +5873,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 256 == 0 {
                         var value = Mesos_V1_Scheduler_Event.Message()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Message(&message, fresh: true) }
-                        m.message = value
+                        m.message = consume value
                     } else {
                         let wasFresh = !m.hasMessage
                         var value = m.message
@@ -5932,7 +5885,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 512 == 0 {
                         var value = Mesos_V1_Scheduler_Event.Failure()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Failure(&message, fresh: true) }
-                        m.failure = value
+                        m.failure = consume value
                     } else {
                         let wasFresh = !m.hasFailure
                         var value = m.failure
@@ -5944,7 +5897,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1024 == 0 {
                         var value = Mesos_V1_Scheduler_Event.Error()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Error(&message, fresh: true) }
-                        m.error = value
+                        m.error = consume value
                     } else {
                         let wasFresh = !m.hasError
                         var value = m.error
@@ -5981,7 +5934,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_AgentID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
-                        m.agentID = value
+                        m.agentID = consume value
                     } else {
                         let wasFresh = !m.hasAgentID
                         var value = m.agentID
@@ -5993,7 +5946,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_ExecutorID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
-                        m.executorID = value
+                        m.executorID = consume value
                     } else {
                         let wasFresh = !m.hasExecutorID
                         var value = m.executorID
@@ -6018,9 +5971,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.inverseOffers
                     }
-                    var value = Mesos_V1_InverseOffer()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_InverseOffer(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_InverseOffer())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_InverseOffer(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -6035,7 +5987,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_AgentID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
-                        m.agentID = value
+                        m.agentID = consume value
                     } else {
                         let wasFresh = !m.hasAgentID
                         var value = m.agentID
@@ -6047,7 +5999,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 2 == 0 {
                         var value = Mesos_V1_ExecutorID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
-                        m.executorID = value
+                        m.executorID = consume value
                     } else {
                         let wasFresh = !m.hasExecutorID
                         var value = m.executorID
@@ -6077,9 +6029,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.offers
                     }
-                    var value = Mesos_V1_Offer()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Offer())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -6094,7 +6045,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_OfferID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
-                        m.offerID = value
+                        m.offerID = consume value
                     } else {
                         let wasFresh = !m.hasOfferID
                         var value = m.offerID
@@ -6119,7 +6070,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_OfferID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
-                        m.inverseOfferID = value
+                        m.inverseOfferID = consume value
                     } else {
                         let wasFresh = !m.hasInverseOfferID
                         var value = m.inverseOfferID
@@ -6144,7 +6095,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_FrameworkID()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
-                        m.frameworkID = value
+                        m.frameworkID = consume value
                     } else {
                         let wasFresh = !m.hasFrameworkID
                         var value = m.frameworkID
@@ -6160,7 +6111,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 4 == 0 {
                         var value = Mesos_V1_MasterInfo()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_MasterInfo(&message, fresh: true) }
-                        m.masterInfo = value
+                        m.masterInfo = consume value
                     } else {
                         let wasFresh = !m.hasMasterInfo
                         var value = m.masterInfo
@@ -6185,7 +6136,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_TaskStatus()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskStatus(&message, fresh: true) }
-                        m.status = value
+                        m.status = consume value
                     } else {
                         let wasFresh = !m.hasStatus
                         var value = m.status
@@ -6210,7 +6161,7 @@ extension GeneratedBinaryReader {
                     if fresh && seen & 1 == 0 {
                         var value = Mesos_V1_OperationStatus()
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationStatus(&message, fresh: true) }
-                        m.status = value
+                        m.status = consume value
                     } else {
                         let wasFresh = !m.hasStatus
                         var value = m.status
@@ -6263,9 +6214,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.groups
                     }
-                    var value = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }
@@ -6281,9 +6231,8 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.attributeConstraints
                     }
-                    var value = Mesos_V1_Scheduler_AttributeConstraint()
-                    try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint(&message, fresh: true) }
-                    list0.append(value)
+                    list0.append(Mesos_V1_Scheduler_AttributeConstraint())
+                    try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
             }

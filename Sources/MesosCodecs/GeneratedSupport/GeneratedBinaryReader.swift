@@ -142,31 +142,13 @@ struct GeneratedBinaryReader {
         return Double(bitPattern: bits)
     }
 
-    /// A UTF-8 string; anything not valid UTF-8 is the reference's to refuse.
+    /// A UTF-8 string; anything not valid UTF-8 is the reference's to refuse. One pass checks and copies (the
+    /// standard library's validation has its own ASCII fast path; a check of ours before `String(decoding:)` read
+    /// every string twice).
     @inline(__always) mutating func readString() throws(GeneratedCodecFailure) -> String {
         let length = try self.readLength()
-        let bytes = UnsafeRawBufferPointer(start: self.base + self.index, count: length)
+        let bytes = UnsafeBufferPointer(start: (self.base + self.index).assumingMemoryBound(to: UInt8.self), count: length)
         self.index += length
-        var ascii = true
-        var at = 0
-        // Eight bytes at a time while they last: any high bit means the full check.
-        while at + 8 <= length {
-            if load64(self.base + self.index - length, at) & 0x8080_8080_8080_8080 != 0 {
-                ascii = false
-                break
-            }
-            at += 8
-        }
-        if ascii {
-            while at < length {
-                if bytes[at] >= 0x80 {
-                    ascii = false
-                    break
-                }
-                at += 1
-            }
-        }
-        if ascii { return String(decoding: bytes, as: UTF8.self) }
         guard let string = String(validating: bytes, as: UTF8.self) else { throw .fallback }
         return string
     }
