@@ -78,8 +78,9 @@ public struct ExecutorEnvironment: Sendable, Hashable {
             throw ExecutorEnvironmentError(variable: "MESOS_AGENT_ENDPOINT", message: "'\(endpoint)' is not host:port")
         }
         let tls = try Self.tls(variables)
-        self.domainSocket = variables["MESOS_DOMAIN_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
-        if let socket = self.domainSocket {
+        let domainSocket = variables["MESOS_DOMAIN_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
+        self.domainSocket = domainSocket
+        if let socket = domainSocket {
             guard socket.utf8.count < 108 else {
                 throw ExecutorEnvironmentError(
                     variable: "MESOS_DOMAIN_SOCKET",

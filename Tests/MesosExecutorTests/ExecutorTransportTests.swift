@@ -50,7 +50,7 @@ struct ExecutorTransportTests {
         let launched = Mutex(false)
         var executor = SwiftExecutorTests.executor("transport-exec")
         for (name, value) in executorEnvironment.sorted(by: { $0.key < $1.key }) {
-            var variable = Environment.Variable()
+            var variable = Mesos_V1_Environment.Variable()
             variable.name = name
             variable.value = value
             executor.command.environment.variables.append(variable)

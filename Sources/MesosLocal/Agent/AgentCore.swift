@@ -109,18 +109,19 @@ final class AgentCore: @unchecked Sendable {
             }
         }
         let port = channel.localAddress?.port ?? self.configuration.port
+        let scheme = tlsContext == nil ? "http" : "https"
         self.published.withLock {
             $0.port = port
             $0.info.port = Int32(port)
             let host = self.advertisedHost
-            let scheme = tlsContext == nil ? "http" : "https"
             $0.endpoint = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)"
         }
+        let (context, socket) = (tlsContext, socketChannel)
         await withCheckedContinuation { continuation in
             self.queue.async {
                 self.serverChannel = channel
-                self.socketChannel = socketChannel
-                self.tlsContext = tlsContext
+                self.socketChannel = socket
+                self.tlsContext = context
                 continuation.resume()
             }
         }
@@ -187,9 +188,10 @@ final class AgentCore: @unchecked Sendable {
         if let path = self.configuration.domainSocketPath {
             socket = try await AgentHTTPServer.bindExecutorSocket(path: path, router: self)
         }
+        let reopenedSocket = socket
         await self.onQueue {
             self.serverChannel = reopened
-            self.socketChannel = socket
+            self.socketChannel = reopenedSocket
         }
     }
 
