@@ -43,7 +43,8 @@ struct AgentDomainSocketTests {
             // TCP still serves everything.
             let tcp = HTTPClient(configuration: HTTPClientConfiguration())
             defer { tcp.shutdown() }
-            #expect(try await tcp.execute(HTTPRequest(method: "GET", url: agent.endpoint + "/health")).status == 200)
+            let health = try await tcp.execute(HTTPRequest(method: "GET", url: agent.endpoint + "/health"))
+            #expect(health.status == 200)
         }
         #expect(!FileManager.default.fileExists(atPath: socket), "stop removes the socket file")
     }
@@ -68,7 +69,8 @@ struct AgentDomainSocketTests {
         try await AgentTest.withAgent(configure: { $0.domainSocketPath = socket }) { _, _ in
             let http = self.client(socket)
             defer { http.shutdown() }
-            #expect(try await http.execute(HTTPRequest(method: "GET", url: "http://agent/health")).status == 403)
+            let response = try await http.execute(HTTPRequest(method: "GET", url: "http://agent/health"))
+            #expect(response.status == 403)
         }
         let long = directory + "/" + String(repeating: "s", count: 120) + ".sock"
         let error = await #expect(throws: LocalAgentError.self) {
