@@ -1,6 +1,7 @@
 import Foundation
 import Mesos
 import MesosExecutor
+import MesosHTTP
 import MesosLocal
 import MesosScheduler
 import Synchronization
