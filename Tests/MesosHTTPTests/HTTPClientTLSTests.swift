@@ -165,8 +165,10 @@ struct HTTPClientTLSTests {
         try await self.with(requireClientCertificate: true) { pki, server in
             var tls = HTTPClientConfiguration.TLS()
             tls.caFile = pki.caFile
+            // Under TLS 1.3 the server refuses after the client's Finished, so libcurl reports the alert while
+            // reading (CURLE_RECV_ERROR): a .transport error whose text names the alert, not .tls.
             let error = await #expect(throws: HTTPClientError.self) { try await self.get(server.url, tls) }
-            #expect(error?.code == .tls, "\(String(describing: error))")
+            #expect(error?.code == .tls || error?.message.contains("alert") == true, "\(String(describing: error))")
             tls.clientCertificateFile = pki.clientCertificate
             tls.clientKeyFile = pki.clientKey
             let response = try await self.get(server.url, tls)
