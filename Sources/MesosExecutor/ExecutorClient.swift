@@ -62,6 +62,13 @@ public final class ExecutorClient: Sendable {
         var http = HTTPClientConfiguration()
         if let token = environment.authenticationToken { http.authentication = .bearer(token) }
         http.unixSocketPath = environment.domainSocket
+        if let tls = environment.tls {
+            http.tls.verify = tls.verifyServerCertificate
+            http.tls.caFile = tls.caFile
+            http.tls.caDirectory = tls.caDirectory
+            http.tls.clientCertificateFile = tls.certificateFile
+            http.tls.clientKeyFile = tls.keyFile
+        }
         self.streamHTTP = HTTPClient(configuration: http)
         self.callHTTP = HTTPClient(configuration: http)
         self.logger = logger ?? Logger(label: "mesos.executor", factory: { _ in SwiftLogNoOpLogHandler() })

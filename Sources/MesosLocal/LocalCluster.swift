@@ -13,6 +13,12 @@ public struct LocalClusterConfiguration: Sendable {
     public var agentAttributes: [Int: String] = [:]
     /// Where sandboxes go; nil: a new temporary directory, removed on ``LocalCluster/stop()``.
     public var workDirectory: String?
+    /// https for the master and every agent with this certificate and key (``LocalMasterConfiguration/tls`` and
+    /// ``LocalAgentConfiguration/tls``). Nil: http.
+    public var tls: LocalTLSConfiguration?
+    /// Each agent also serves its executors on a unix domain socket, `<agent work directory>/agent.sock`, and
+    /// hands them its path as `MESOS_DOMAIN_SOCKET` (`--http_executor_domain_sockets`).
+    public var executorDomainSockets = false
     /// How often an agent re-sends an unacknowledged status update (Mesos: 10 s).
     public var statusUpdateRetryInterval: Duration = .seconds(10)
     /// Warnings and errors only, unless you lower the level (`mesos-local` logs at info).
@@ -39,7 +45,7 @@ public final class LocalCluster: Sendable {
     public let workDirectory: String
     private let ownsWorkDirectory: Bool
 
-    /// The master's URL (`http://127.0.0.1:PORT`).
+    /// The master's URL (`http://127.0.0.1:PORT`, `https://…` with TLS).
     public var url: String { self.master.url }
 
     private init(master: LocalMaster, agents: [LocalAgent], workDirectory: String, ownsWorkDirectory: Bool) {
@@ -56,6 +62,7 @@ public final class LocalCluster: Sendable {
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         var masterConfiguration = configuration.master
         masterConfiguration.logger = configuration.logger
+        if let tls = configuration.tls { masterConfiguration.tls = tls }
         let master = LocalMaster(configuration: masterConfiguration)
         try await master.start()
         var agents: [LocalAgent] = []
@@ -67,6 +74,10 @@ public final class LocalCluster: Sendable {
                     agentConfiguration.attributes = try Self.attributes(attributes)
                 }
                 agentConfiguration.statusUpdateRetryInterval = configuration.statusUpdateRetryInterval
+                agentConfiguration.tls = configuration.tls
+                if configuration.executorDomainSockets {
+                    agentConfiguration.domainSocketPath = agentConfiguration.workDirectory + "/agent.sock"
+                }
                 let agent = LocalAgent(configuration: agentConfiguration, delegate: master, logger: configuration.logger)
                 try await agent.start()
                 master.register(agent: agent)

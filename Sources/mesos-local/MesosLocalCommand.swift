@@ -13,8 +13,14 @@ struct MesosLocalCommand: AsyncParsableCommand {
             Speaks the Mesos v1 scheduler and executor HTTP APIs, so any Mesos framework can run against it.
             Prints the master's URL, then serves until SIGINT or SIGTERM, when it kills its tasks and exits.
 
-            EXAMPLE
+            With --tls-cert and --tls-key the master and the agents serve https (TLS 1.2 or later), as Mesos does with
+            LIBPROCESS_SSL_ENABLED=true; executors get the certificate, key and --tls-ca as LIBPROCESS_SSL_* variables.
+            With --executor-domain-sockets each agent also serves the executor API on a unix socket,
+            <work-dir>/agent-N/agent.sock, and executors get its path as MESOS_DOMAIN_SOCKET.
+
+            EXAMPLES
               mesos-local --port 5050 --agents 3 --resources "cpus:4;mem:4096;disk:10000;ports:[31000-32000]"
+              mesos-local --tls-cert server.crt --tls-key server.key --tls-ca ca.crt --executor-domain-sockets
             """
     )
 
@@ -26,7 +32,33 @@ struct MesosLocalCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Where sandboxes go (default: a temporary directory, removed on exit).") var workDir: String?
     @Option(name: .long, help: "Seconds between HEARTBEAT events.") var heartbeatInterval: Double = 15
     @Option(name: .long, help: "Credentials file for HTTP Basic authentication of frameworks: one 'principal secret' per line.") var credentials: String?
+    @Option(name: .long, help: "PEM certificate (chain) to serve https with; needs --tls-key.") var tlsCert: String?
+    @Option(name: .long, help: "PEM private key of --tls-cert.") var tlsKey: String?
+    @Option(name: .long, help: "PEM CA bundle: verifies client certificates, and executors verify the agent with it.") var tlsCa: String?
+    @Flag(name: .long, help: "Require a client certificate signed by --tls-ca on every connection.") var tlsRequireClientCert = false
+    @Flag(name: .long, help: "Agents also serve executors on a unix socket (MESOS_DOMAIN_SOCKET).") var executorDomainSockets = false
     @Flag(name: .long, help: "Log at debug level.") var verbose = false
+
+    func validate() throws {
+        if (self.tlsCert == nil) != (self.tlsKey == nil) {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        if self.tlsCert == nil && (self.tlsCa != nil || self.tlsRequireClientCert) {
+            throw ValidationError("--tls-ca and --tls-require-client-cert need --tls-cert and --tls-key")
+        }
+        if self.tlsRequireClientCert && self.tlsCa == nil {
+            throw ValidationError("--tls-require-client-cert needs --tls-ca to verify client certificates with")
+        }
+    }
+
+    /// The TLS configuration the flags ask for, if any.
+    var tls: LocalTLSConfiguration? {
+        guard let certificate = self.tlsCert, let key = self.tlsKey else { return nil }
+        var tls = LocalTLSConfiguration(certificateFile: certificate, keyFile: key)
+        tls.caFile = self.tlsCa
+        tls.requireClientCertificate = self.tlsRequireClientCert
+        return tls
+    }
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -44,6 +76,8 @@ struct MesosLocalCommand: AsyncParsableCommand {
         configuration.agents = self.agents
         configuration.agentResources = self.resources
         configuration.workDirectory = self.workDir
+        configuration.tls = self.tls
+        configuration.executorDomainSockets = self.executorDomainSockets
         for entry in self.attributes {
             let parts = entry.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, let index = Int(parts[0]) else {

@@ -71,11 +71,56 @@ struct ExecutorEnvironmentTests {
         variables["MESOS_EXECUTOR_AUTHENTICATION_TOKEN"] = "tok"
         variables["MESOS_DOMAIN_SOCKET"] = "/run/agent.sock"
         variables["SSL_ENABLED"] = "true"
+        variables["MESOS_SLAVE_PID"] = "slave(1)@127.0.0.1:5051"
         let environment = try ExecutorEnvironment(variables)
         #expect(environment.checkpoint)
         #expect(environment.authenticationToken == "tok")
         #expect(environment.domainSocket == "/run/agent.sock")
-        #expect(environment.agentURL.hasPrefix("https://"))
+        // The agent's socket speaks plain HTTP and serves the executor API under its process ID only.
+        #expect(environment.agentURL == "http://127.0.0.1:5051/slave(1)/api/v1/executor")
+        #expect(environment.tls == nil)
+        variables["MESOS_DOMAIN_SOCKET"] = nil
+        #expect(try ExecutorEnvironment(variables).agentURL == "https://127.0.0.1:5051/api/v1/executor")
+    }
+
+    @Test("TLS from the libprocess variables: LIBPROCESS_SSL_ wins over the deprecated SSL_, verification stays on unless turned off")
+    func tls() throws {
+        var variables = Self.complete
+        #expect(try ExecutorEnvironment(variables).tls == nil)
+        variables["LIBPROCESS_SSL_ENABLED"] = "false"
+        variables["SSL_ENABLED"] = "true"
+        #expect(try ExecutorEnvironment(variables).tls == nil)
+        variables["LIBPROCESS_SSL_ENABLED"] = "1"
+        variables["LIBPROCESS_SSL_CA_FILE"] = "/etc/mesos/ca.pem"
+        variables["SSL_CA_FILE"] = "/old/ca.pem"
+        variables["SSL_CA_DIR"] = "/etc/mesos/cas"
+        variables["LIBPROCESS_SSL_CERT_FILE"] = "/etc/mesos/agent.crt"
+        variables["LIBPROCESS_SSL_KEY_FILE"] = "/etc/mesos/agent.key"
+        var environment = try ExecutorEnvironment(variables)
+        #expect(environment.agentURL == "https://127.0.0.1:5051/api/v1/executor")
+        var expected = ExecutorEnvironment.TLS()
+        expected.caFile = "/etc/mesos/ca.pem"
+        expected.caDirectory = "/etc/mesos/cas"
+        expected.certificateFile = "/etc/mesos/agent.crt"
+        expected.keyFile = "/etc/mesos/agent.key"
+        #expect(environment.tls == expected)
+        variables["LIBPROCESS_SSL_VERIFY_CERT"] = "false"
+        environment = try ExecutorEnvironment(variables)
+        #expect(environment.tls?.verifyServerCertificate == false)
+        variables["LIBPROCESS_SSL_VERIFY_SERVER_CERT"] = "true"
+        #expect(try ExecutorEnvironment(variables).tls?.verifyServerCertificate == true)
+        variables["LIBPROCESS_SSL_VERIFY_SERVER_CERT"] = "maybe"
+        let error = #expect(throws: ExecutorEnvironmentError.self) { try ExecutorEnvironment(variables) }
+        #expect(error?.variable == "LIBPROCESS_SSL_VERIFY_SERVER_CERT")
+    }
+
+    @Test("a domain socket path of 108 bytes or more is refused")
+    func longSocket() throws {
+        var variables = Self.complete
+        variables["MESOS_DOMAIN_SOCKET"] = "/" + String(repeating: "s", count: 107)
+        #expect(throws: ExecutorEnvironmentError.self) { try ExecutorEnvironment(variables) }
+        variables["MESOS_DOMAIN_SOCKET"] = "/" + String(repeating: "s", count: 106)
+        #expect(try ExecutorEnvironment(variables).domainSocket?.utf8.count == 107)
     }
 }
 

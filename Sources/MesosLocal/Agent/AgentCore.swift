@@ -6,6 +6,7 @@ import Logging
 import Mesos
 import MesosCodecs
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// The agent's machinery, run like a libprocess actor: every piece of mutable state below is touched only on
@@ -34,6 +35,10 @@ final class AgentCore: @unchecked Sendable {
     var streams: [StreamKey: UpdateStream] = [:]
     var stopping = false
     var serverChannel: (any Channel)?
+    /// The executors' domain socket, when configured.
+    var socketChannel: (any Channel)?
+    /// Made once at start from ``LocalAgentConfiguration/tls``.
+    var tlsContext: NIOSSLContext?
     var fetches: [UUID: Task<Void, Never>] = [:]
     let startTime = AgentClock.now()
 
@@ -80,21 +85,43 @@ final class AgentCore: @unchecked Sendable {
                 message: "Failed to create the agent's work directory '\(self.agentDirectory)': \(Fetcher.lastError())"
             )
         }
+        var tlsContext: NIOSSLContext?
+        if let tls = self.configuration.tls {
+            do {
+                tlsContext = try tls.makeServerContext()
+            } catch {
+                throw LocalAgentError(code: .bindFailed, message: "Failed to set up TLS: \(error)", underlying: error)
+            }
+        }
         let channel = try await AgentHTTPServer.bind(
             host: self.configuration.bindHost,
             port: self.configuration.port,
+            tls: tlsContext,
             router: self
         )
+        var socketChannel: (any Channel)?
+        if let path = self.configuration.domainSocketPath {
+            do {
+                socketChannel = try await AgentHTTPServer.bindExecutorSocket(path: path, router: self)
+            } catch {
+                try? await channel.close()
+                throw error
+            }
+        }
         let port = channel.localAddress?.port ?? self.configuration.port
+        let scheme = tlsContext == nil ? "http" : "https"
         self.published.withLock {
             $0.port = port
             $0.info.port = Int32(port)
             let host = self.advertisedHost
-            $0.endpoint = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+            $0.endpoint = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)"
         }
+        let (context, socket) = (tlsContext, socketChannel)
         await withCheckedContinuation { continuation in
             self.queue.async {
                 self.serverChannel = channel
+                self.socketChannel = socket
+                self.tlsContext = context
                 continuation.resume()
             }
         }
@@ -120,9 +147,10 @@ final class AgentCore: @unchecked Sendable {
         while clock.now < killDeadline, await self.onQueue({ !self.livePIDs().isEmpty }) {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        let channel = await self.onQueue { () -> (any Channel)? in
-            let channel = self.serverChannel
+        let channels = await self.onQueue { () -> [any Channel] in
+            let channels = [self.serverChannel, self.socketChannel].compactMap { $0 }
             self.serverChannel = nil
+            self.socketChannel = nil
             for framework in self.frameworks.values {
                 for executor in framework.executors.values {
                     executor.subscriber?.finish()
@@ -130,9 +158,10 @@ final class AgentCore: @unchecked Sendable {
                 }
             }
             self.streams.removeAll()
-            return channel
+            return channels
         }
-        try? await channel?.close()
+        for channel in channels { try? await channel.close() }
+        if let path = self.configuration.domainSocketPath, !channels.isEmpty { unlink(path) }
         self.fetcher.shutdown()
     }
 
@@ -141,19 +170,29 @@ final class AgentCore: @unchecked Sendable {
     /// with checkpointed recovery; executors of frameworks that do not checkpoint are shut down, as the real agent
     /// does when their connection drops.
     func restartEndpoint(downtime: Duration) async throws(LocalAgentError) {
-        let channel = await self.onQueue { () -> (any Channel)? in
-            let channel = self.serverChannel
+        let (channels, tls) = await self.onQueue { () -> ([any Channel], NIOSSLContext?) in
+            let channels = [self.serverChannel, self.socketChannel].compactMap { $0 }
             self.serverChannel = nil
+            self.socketChannel = nil
             for framework in self.frameworks.values {
                 for executor in framework.executors.values { executor.subscriber?.finish() }
             }
-            return channel
+            return (channels, self.tlsContext)
         }
-        try? await channel?.close()
+        for channel in channels { try? await channel.close() }
+        if let path = self.configuration.domainSocketPath { unlink(path) }
         try? await Task.sleep(for: downtime)
         let port = self.published.withLock { $0.port }
-        let reopened = try await AgentHTTPServer.bind(host: self.configuration.bindHost, port: port, router: self)
-        await self.onQueue { self.serverChannel = reopened }
+        let reopened = try await AgentHTTPServer.bind(host: self.configuration.bindHost, port: port, tls: tls, router: self)
+        var socket: (any Channel)?
+        if let path = self.configuration.domainSocketPath {
+            socket = try await AgentHTTPServer.bindExecutorSocket(path: path, router: self)
+        }
+        let reopenedSocket = socket
+        await self.onQueue {
+            self.serverChannel = reopened
+            self.socketChannel = reopenedSocket
+        }
     }
 
     func onQueue<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
@@ -302,6 +341,8 @@ final class AgentCore: @unchecked Sendable {
         environment["MESOS_CHECKPOINT"] = framework.info.checkpoint ? "1" : "0"
         environment["MESOS_HTTP_COMMAND_EXECUTOR"] = "0"
         environment["MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"] = StoutDuration.format(self.shutdownGracePeriod(executor))
+        if let path = self.configuration.domainSocketPath { environment["MESOS_DOMAIN_SOCKET"] = path }
+        if let tls = self.configuration.tls { environment.merge(tls.executorEnvironment) { _, new in new } }
         if framework.info.checkpoint {
             environment["MESOS_RECOVERY_TIMEOUT"] = "15mins"
             environment["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = "2secs"

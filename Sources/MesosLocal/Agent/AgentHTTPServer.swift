@@ -2,6 +2,7 @@ import Glibc
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// One request to the agent's endpoint, fully read.
 struct AgentHTTPRequest: Sendable {
@@ -149,11 +150,20 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     static let maximumBodySize = 16 << 20
 
     private let router: any AgentHTTPRouter
+    /// On the executors' domain socket only the executor API may be asked for (`/slave(1)/api/v1/executor` and
+    /// `/slave(1)/api/v1`, as the real agent allows); anything else is answered 403.
+    private let executorSocket: Bool
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var tooLarge = false
 
-    init(router: any AgentHTTPRouter) { self.router = router }
+    init(router: any AgentHTTPRouter, executorSocket: Bool = false) {
+        self.router = router
+        self.executorSocket = executorSocket
+    }
+
+    /// The paths the real agent lets through its executor socket.
+    static let executorSocketPaths: Set<String> = ["/slave(1)/api/v1/executor", "/slave(1)/api/v1"]
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch self.unwrapInboundIn(data) {
@@ -183,6 +193,10 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             let request = AgentHTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: self.body)
             self.body = []
+            if self.executorSocket && !Self.executorSocketPaths.contains(request.path) {
+                responder.respond(.forbidden)
+                return
+            }
             self.router.handle(request, responder: responder)
         }
     }
@@ -198,8 +212,13 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 }
 
 enum AgentHTTPServer {
-    /// Binds `host:port` and serves `router` on the shared NIO event loop group.
-    static func bind(host: String, port: Int, router: any AgentHTTPRouter) async throws(LocalAgentError) -> any Channel {
+    /// Binds `host:port` and serves `router` on the shared NIO event loop group; with `tls`, https.
+    static func bind(
+        host: String,
+        port: Int,
+        tls: NIOSSLContext? = nil,
+        router: any AgentHTTPRouter
+    ) async throws(LocalAgentError) -> any Channel {
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -207,6 +226,7 @@ enum AgentHTTPServer {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
                     try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
                     try sync.addHandler(AgentHTTPHandler(router: router))
                 }
@@ -217,4 +237,42 @@ enum AgentHTTPServer {
             throw LocalAgentError(code: .bindFailed, message: "Failed to bind \(host):\(port)", underlying: error)
         }
     }
+
+    /// Binds the executors' unix domain socket at `path` (`--domain_socket_location`) as the real agent makes it: a
+    /// socket file left by an earlier run is removed first, the new one is made readable and writable by everyone
+    /// (0666), and it speaks plain HTTP (never TLS) for the executor API only.
+    static func bindExecutorSocket(path: String, router: any AgentHTTPRouter) async throws(LocalAgentError) -> any Channel {
+        guard path.utf8.count < AgentHTTPServer.maximumSocketPathLength else {
+            throw LocalAgentError(
+                code: .bindFailed,
+                message: "Domain socket location '\(path)' must have less than \(AgentHTTPServer.maximumSocketPathLength) characters."
+            )
+        }
+        var info = stat()
+        if lstat(path, &info) == 0 && (info.st_mode & 0o170000) == 0o140000 { unlink(path) }  // S_IFSOCK
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try sync.addHandler(AgentHTTPHandler(router: router, executorSocket: true))
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(unixDomainSocketPath: path).get()
+        } catch {
+            throw LocalAgentError(code: .bindFailed, message: "Failed to bind domain socket to path \(path)", underlying: error)
+        }
+        guard chmod(path, 0o666) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? await channel.close()
+            throw LocalAgentError(code: .bindFailed, message: "Couldn't change domain socket permissions: \(reason)")
+        }
+        return channel
+    }
+
+    /// `sizeof(sockaddr_un.sun_path)`: a socket path must be shorter (the terminating NUL takes the last byte).
+    static let maximumSocketPathLength = 108
 }

@@ -33,14 +33,16 @@ public final class LocalAgent: Sendable {
         self.core = AgentCore(configuration: configuration, delegate: delegate, logger: logger)
     }
 
-    /// Binds the agent's HTTP endpoint and makes its work directory.
+    /// Binds the agent's HTTP endpoint (and the executors' domain socket, when configured) and makes its work
+    /// directory.
     ///
-    /// - Throws: ``LocalAgentError`` with `.bindFailed` or `.sandbox`.
+    /// - Throws: ``LocalAgentError`` with `.bindFailed` (an address or socket path that cannot be bound, or a TLS
+    ///   certificate, key or CA that cannot be used) or `.sandbox`.
     public func start() async throws {
         try await self.core.start()
     }
 
-    /// Closes the agent's endpoint for `downtime` and opens it again on the same port, as an agent restart looks to
+    /// Closes the agent's endpoint (and domain socket) for `downtime` and opens it again on the same port, as an agent restart looks to
     /// its executors (fault injection for executor tests): their streams end and they must subscribe again; task
     /// processes keep running.
     public func restartEndpoint(downtime: Duration = .milliseconds(500)) async throws {
@@ -50,7 +52,8 @@ public final class LocalAgent: Sendable {
     /// The agent's ID, host name, port (known after ``start()``), resources, attributes and domain.
     public var agentInfo: AgentInfo { self.core.agentInfo }
 
-    /// `http://HOST:PORT` of the agent's endpoint, after ``start()``.
+    /// `http://HOST:PORT` of the agent's endpoint (`https://` with ``LocalAgentConfiguration/tls``), after
+    /// ``start()``.
     public var endpoint: String { self.core.published.withLock { $0.endpoint } }
 
     /// The agent's configuration.

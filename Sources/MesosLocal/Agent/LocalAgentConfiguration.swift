@@ -12,6 +12,13 @@ public struct LocalAgentConfiguration: Sendable {
     public var bindHost: String = "127.0.0.1"
     /// The endpoint's port; 0 picks a free one.
     public var port: Int = 0
+    /// https on the endpoint: the certificate and key it serves (a Mesos agent built with SSL and
+    /// `LIBPROCESS_SSL_ENABLED=true`). Executors get the settings as `LIBPROCESS_SSL_*` variables. Nil: http.
+    public var tls: LocalTLSConfiguration?
+    /// Also serve the executor API on a unix domain socket at this path (`--http_executor_domain_sockets` with
+    /// `--domain_socket_location`; shorter than 108 bytes): every executor gets it as `MESOS_DOMAIN_SOCKET`, and
+    /// only `/slave(1)/api/v1/executor` (and `/slave(1)/api/v1`) are served there, in plain HTTP. Nil: no socket.
+    public var domainSocketPath: String?
     /// The resources the agent offers.
     public var resources: [Resource] = LocalAgentConfiguration.defaultResources
     /// The attributes the agent advertises.

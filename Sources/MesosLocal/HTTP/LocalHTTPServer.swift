@@ -2,6 +2,7 @@ package import Logging
 package import NIOCore
 package import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// One HTTP request as the local master and agents see it: the whole body read, headers as sent.
@@ -126,21 +127,29 @@ package final class LocalHTTPServer: Sendable {
     private let channel: any Channel
     package let port: Int
     package let host: String
+    /// Whether it serves https.
+    package let usesTLS: Bool
 
-    private init(channel: any Channel, host: String, port: Int) {
+    private init(channel: any Channel, host: String, port: Int, usesTLS: Bool) {
         self.channel = channel
         self.host = host
         self.port = port
+        self.usesTLS = usesTLS
     }
 
-    /// Listens on `host:port` (0: any free port).
+    /// Listens on `host:port` (0: any free port); with `tls`, every connection speaks TLS first (https).
+    ///
+    /// - Throws: ``LocalTLSError`` when the certificate, key or CA cannot be used; NIO's error when the address
+    ///   cannot be bound.
     package static func start(
         host: String,
         port: Int,
+        tls: LocalTLSConfiguration? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger,
         handler: @escaping Handler
     ) async throws -> LocalHTTPServer {
+        let context = try tls?.makeServerContext()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -148,12 +157,13 @@ package final class LocalHTTPServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if let context { try sync.addHandler(NIOSSLServerHandler(context: context)) }
                     try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
                     try sync.addHandler(RequestHandler(handler: handler, logger: logger))
                 }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
-        return LocalHTTPServer(channel: channel, host: host, port: channel.localAddress?.port ?? port)
+        return LocalHTTPServer(channel: channel, host: host, port: channel.localAddress?.port ?? port, usesTLS: tls != nil)
     }
 
     /// Stops listening. Connections already open are closed by ``closeAllConnections()`` or their owners.

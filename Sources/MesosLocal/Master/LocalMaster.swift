@@ -61,10 +61,10 @@ public final class LocalMaster: Sendable {
         self.ticker = Mutex(nil)
     }
 
-    /// `http://host:port` once started.
+    /// `http://host:port` once started (`https://` with ``LocalMasterConfiguration/tls``).
     public var url: String {
         let port = self.server.withLock { $0?.port } ?? self.configuration.port
-        return "http://\(self.configuration.host):\(port)"
+        return "\(self.configuration.tls == nil ? "http" : "https")://\(self.configuration.host):\(port)"
     }
 
     /// The port it listens on (after ``start()``).
@@ -87,6 +87,7 @@ public final class LocalMaster: Sendable {
         let server = try await LocalHTTPServer.start(
             host: self.configuration.host,
             port: port,
+            tls: self.configuration.tls,
             logger: self.logger
         ) { [weak self] request in
             guard let self else { return .text(.serviceUnavailable, "Master is shutting down") }

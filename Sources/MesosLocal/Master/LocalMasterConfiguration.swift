@@ -20,6 +20,8 @@ public struct LocalMasterConfiguration: Sendable {
     /// HTTP Basic credentials for schedulers (`--authenticate_http_frameworks` with `--credentials`):
     /// principal → secret. Nil: no authentication.
     public var credentials: [String: String]?
+    /// https with this certificate and key (a master with `LIBPROCESS_SSL_ENABLED=true`). Nil: http.
+    public var tls: LocalTLSConfiguration?
     /// Where the master keeps what it persists across a restart (frameworks, for `restart(persistingState:)`).
     public var workDirectory: String?
     /// Warnings and errors only, unless you lower the level (`mesos-local` logs at info).
