@@ -144,7 +144,11 @@ struct OperationTests {
             #expect(again.uuid == first.uuid)
 
             try await Self.reconcile(scheduler, [("r1", offer.agentID)])
-            let reconciled = try await Self.operationStatus(scheduler, "r1")
+            // Retries of the status (with its uuid) may come first; the reconciliation's answer has none.
+            let reconciled = try await scheduler.next(where: {
+                $0.type == .updateOperationStatus && $0.updateOperationStatus.status.operationID == "r1"
+                    && !$0.updateOperationStatus.status.hasUuid
+            }).updateOperationStatus.status
             #expect(reconciled.state == .operationFinished)
             #expect(!reconciled.hasUuid)
             #expect(reconciled.agentID == offer.agentID)
@@ -157,7 +161,10 @@ struct OperationTests {
             #expect(try await scheduler.call(ack).status == 202)
             try await Task.sleep(for: .milliseconds(400))
             try await Self.reconcile(scheduler, [("r1", offer.agentID)])
-            let unknown = try await Self.operationStatus(scheduler, "r1")
+            let unknown = try await scheduler.next(where: {
+                $0.type == .updateOperationStatus && $0.updateOperationStatus.status.operationID == "r1"
+                    && !$0.updateOperationStatus.status.hasUuid
+            }).updateOperationStatus.status
             #expect(unknown.state == .operationUnknown)
             #expect(unknown.message == "Reconciliation: Operation is unknown")
 
