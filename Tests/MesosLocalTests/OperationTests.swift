@@ -168,9 +168,14 @@ struct OperationTests {
             #expect(unknown.state == .operationUnknown)
             #expect(unknown.message == "Reconciliation: Operation is unknown")
 
-            // The reservation is in the agent's resources: offered to the role as reserved cpus.
-            let reservedOffer = try await Self.offer(scheduler) { !$0.reserved(for: Self.role).isEmpty }
-            #expect(Resources(reservedOffer.resources).reserved(for: Self.role).cpus == 1)
+            // The reservation is in the agent's resources, as /master/state shows them.
+            let response = try await HTTPClient().execute(HTTPRequest(method: "GET", url: cluster.url + "/master/state"))
+            let state = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+            let agent = (state?["slaves"] as? [[String: Any]])?.first
+            let reserved = (agent?["reserved_resources"] as? [String: Any])?[Self.role] as? [String: Any]
+            #expect(reserved?["cpus"] as? Double == 1)
+            #expect((agent?["unreserved_resources"] as? [String: Any])?["cpus"] as? Double == 3)
+            #expect((agent?["resources"] as? [String: Any])?["cpus"] as? Double == 4)
         }
     }
 
