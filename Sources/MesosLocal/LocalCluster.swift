@@ -63,13 +63,33 @@ public final class LocalCluster: Sendable {
         var masterConfiguration = configuration.master
         masterConfiguration.logger = configuration.logger
         if let tls = configuration.tls { masterConfiguration.tls = tls }
+        // The master's registry lives beside the agents' directories unless the master was given its own place.
+        if masterConfiguration.workDirectory == nil { masterConfiguration.workDirectory = work + "/master" }
         let master = LocalMaster(configuration: masterConfiguration)
         try await master.start()
+        // A registry recovered from an earlier run: its agents come back with their IDs (a real agent recovers its
+        // ID from its work directory), in the order they were admitted.
+        var recovered = master.recoveredAgentIDs
         var agents: [LocalAgent] = []
         do {
             for index in 0..<configuration.agents {
-                var agentConfiguration = LocalAgentConfiguration(id: master.nextAgentID(), workDirectory: work + "/agent-\(index)")
-                agentConfiguration.resources = Array(try Resources(parsing: configuration.agentResources))
+                let id = recovered.isEmpty ? master.nextAgentID() : recovered.removeFirst()
+                var agentConfiguration = LocalAgentConfiguration(id: id, workDirectory: work + "/agent-\(index)")
+                var resources = try Resources(parsing: configuration.agentResources)
+                // What the agent checkpointed in an earlier run (reservations, persistent volumes) is carved out of
+                // its resources again, as a real agent recovering its work directory does.
+                for resource in try LocalMaster.checkpointedResources(work: agentConfiguration.workDirectory) {
+                    var plain = resource
+                    plain.reservations = []
+                    plain.clearDisk()
+                    plain.clearShared()
+                    plain.clearAllocationInfo()
+                    if resources.contains(plain) {
+                        resources -= plain
+                        resources += resource
+                    }
+                }
+                agentConfiguration.resources = Array(resources)
                 if let attributes = configuration.agentAttributes[index] {
                     agentConfiguration.attributes = try Self.attributes(attributes)
                 }

@@ -16,6 +16,10 @@ extension LocalMaster {
             state.allocationWanted = true
             let lostState: TaskState = framework.partitionAware ? .taskDropped : .taskLost
             for operation in accept.operations {
+                if operation.type != .launch && operation.type != .launchGroup {
+                    self.drop(operation, "Operation attempted with invalid offers: " + problem, framework: framework, effects: &effects)
+                    continue
+                }
                 for task in Self.tasks(of: operation) {
                     let status = TaskStatus.fromMaster(
                         taskID: task.taskID,
@@ -29,28 +33,36 @@ extension LocalMaster {
             }
             return
         }
+        // `Master::accept`: each operation's own checks, before the offers' resources are touched.
+        let operations = self.admit(accept.operations, framework: framework, effects: &effects)
         let offers = accept.offerIds.compactMap { state.offers.removeValue(forKey: $0.value) }
         guard let first = offers.first, let agent = state.agents[first.agentID] else { return }
         let role = first.role
-        var remaining = offers.reduce(Resources()) { $0 + $1.resources }
-        for operation in accept.operations {
+        let offered = offers.reduce(Resources()) { $0 + $1.resources }
+        var remaining = offered
+        var resized = Resources()
+        // `Master::_accept`, operation by operation, each seeing what the ones before it made of the offers.
+        for operation in operations {
+            let operation = Self.injectingAllocation(operation, role: role)
             switch operation.type {
             case .launch:
+                let current = state.agents[first.agentID] ?? agent
                 for task in operation.launch.taskInfos {
-                    self.launch(task, role: role, agent: agent, available: &remaining, framework: framework, state: &state, effects: &effects)
+                    self.launch(task, role: role, agent: current, available: &remaining, framework: framework, state: &state, effects: &effects)
                 }
             case .launchGroup:
-                self.launchGroup(operation.launchGroup, role: role, agent: agent, available: &remaining, framework: framework, state: &state, effects: &effects)
-            case .reserve, .unreserve:
-                self.reserve(operation, role: role, agentID: first.agentID, available: &remaining, state: &state)
+                let current = state.agents[first.agentID] ?? agent
+                self.launchGroup(operation.launchGroup, role: role, agent: current, available: &remaining, framework: framework, state: &state, effects: &effects)
             default:
-                // CREATE/DESTROY/GROW/SHRINK volumes and CREATE_DISK/DESTROY_DISK need persistent or provider disks,
-                // which local agents do not have: the operation is dropped, as the master drops invalid ones.
-                self.logger.warning("local master: dropping unsupported \(operation.type) operation of framework \(frameworkID)")
+                let current = state.frameworks[frameworkID] ?? framework
+                self.apply(operation, framework: current, agentID: first.agentID, remaining: &remaining, resized: &resized, state: &state, effects: &effects)
             }
         }
-        // What was not used goes back, refused for `filters.refuse_seconds` on this agent.
-        self.addFilter(accept.filters, agentID: first.agentID, role: role, resources: remaining, frameworkID: frameworkID, state: &state)
+        // What the operations made (new reservations and volumes, resized volumes) is offered again without a filter;
+        // what was offered and not used goes back refused for `filters.refuse_seconds` on this agent.
+        let converted = remaining + resized - offered
+        let declined = remaining - converted
+        self.addFilter(accept.filters, agentID: first.agentID, role: role, resources: declined, frameworkID: frameworkID, state: &state)
         state.allocationWanted = true
     }
 
@@ -271,33 +283,5 @@ extension LocalMaster {
         let handle = agent.handle
         let info = current.info
         effects.agent { handle.launch(framework: info, executor: executor, tasks: tasksToLaunch, asGroup: true) }
-    }
-
-    /// RESERVE and UNRESERVE: dynamic reservations change the agent's total resources.
-    private func reserve(_ operation: Offer.Operation, role: String, agentID: String, available: inout Resources, state: inout State) {
-        let requested = operation.type == .reserve ? operation.reserve.resources : operation.unreserve.resources
-        let wanted = Self.allocated(requested, to: role)
-        guard var agent = state.agents[agentID] else { return }
-        do {
-            if operation.type == .reserve {
-                // The unreserved resources the reservation is made from.
-                let source = try wanted.poppingReservation()
-                guard available.contains(source) else { return }
-                available -= source
-                available += wanted
-                agent.total -= source.unallocated()
-                agent.total += wanted.unallocated()
-            } else {
-                guard available.contains(wanted) else { return }
-                let target = try wanted.poppingReservation()
-                available -= wanted
-                available += target
-                agent.total -= wanted.unallocated()
-                agent.total += target.unallocated()
-            }
-            state.agents[agentID] = agent
-        } catch {
-            self.logger.warning("local master: dropping invalid \(operation.type) operation: \(error)")
-        }
     }
 }

@@ -54,6 +54,7 @@ extension LocalMaster {
                 }
             }
         }
+        self.generateInverseOffers(state: &state, effects: &effects)
     }
 
     /// Mesos's minimum allocatable resources: some CPU or some memory.
@@ -90,6 +91,7 @@ extension LocalMaster {
         }
         offer.attributes = agent.info.attributes
         if agent.info.hasDomain { offer.domain = agent.info.domain }
+        if let unavailability = Self.unavailability(of: agent, in: state.maintenance) { offer.unavailability = unavailability }
         offer.allocationInfo.role = role
         offer.executorIds = framework.executors.values
             .filter { $0.agentID == agent.info.id.value }
@@ -129,6 +131,11 @@ extension LocalMaster: LocalAgentDelegate {
             guard var framework = state.frameworks[frameworkID.value] else { return }
             if var task = framework.tasks[status.taskID.value] {
                 task.state = status.state
+                if !task.statuses.contains(where: { $0.uuid == status.uuid && status.hasUuid }) {
+                    var recorded = status
+                    recorded.clearData()
+                    task.statuses.append(recorded)
+                }
                 task.latestStatus = status
                 if task.terminal, !task.released {
                     task.released = true

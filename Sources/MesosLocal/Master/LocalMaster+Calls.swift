@@ -43,7 +43,10 @@ extension LocalMaster {
             }
             var record = state.frameworks[id] ?? MasterFramework(info: info, registeredTime: Date().timeIntervalSince1970)
             record.info = info
+            if state.frameworks[id] != nil { record.reregisteredTime = Date().timeIntervalSince1970 }
             record.subscription = subscription
+            record.recovered = false
+            record.unregisteredTime = 0
             record.failoverDeadline = nil
             record.suppressedRoles = Set(subscribe.suppressedRoles)
             state.frameworks[id] = record
@@ -61,6 +64,13 @@ extension LocalMaster {
                 state.offers[offerID] = nil
                 effects.send(.rescind(offer.offer.id), to: subscription)
             }
+            for (offerID, inverse) in state.inverseOffers where inverse.frameworkID == id {
+                state.inverseOffers[offerID] = nil
+                var event = SchedulerEvent()
+                event.type = .rescindInverseOffer
+                event.rescindInverseOffer.inverseOfferID = inverse.offer.id
+                effects.send(event, to: subscription)
+            }
             state.allocationWanted = true
             return id
         }
@@ -76,10 +86,12 @@ extension LocalMaster {
         self.state.withLock { state in
             guard var framework = state.frameworks[frameworkID], framework.subscription?.streamID == streamID else { return }
             framework.subscription = nil
+            framework.unregisteredTime = Date().timeIntervalSince1970
             let timeout = framework.info.failoverTimeout
             framework.failoverDeadline = .now + .nanoseconds(Int64(max(0, min(timeout, 1e9)) * 1e9))
             state.frameworks[frameworkID] = framework
             for (offerID, offer) in state.offers where offer.frameworkID == frameworkID { state.offers[offerID] = nil }
+            for (offerID, inverse) in state.inverseOffers where inverse.frameworkID == frameworkID { state.inverseOffers[offerID] = nil }
             state.allocationWanted = true
             self.logger.info("local master: framework \(frameworkID) disconnected; failover timeout \(timeout) s")
             if timeout <= 0 { self.removeFramework(frameworkID, state: &state, effects: &effects) }
@@ -91,8 +103,14 @@ extension LocalMaster {
     func removeFramework(_ id: String, state: inout State, effects: inout MasterEffects) {
         guard let framework = state.frameworks.removeValue(forKey: id) else { return }
         state.completedFrameworks.insert(id)
+        var completed = framework
+        completed.subscription = nil
+        completed.unregisteredTime = Date().timeIntervalSince1970
+        state.completedFrameworkRecords.append(completed)
+        if state.completedFrameworkRecords.count > 50 { state.completedFrameworkRecords.removeFirst() }
         if let subscription = framework.subscription { effects.closes.append(subscription.writer) }
         for (offerID, offer) in state.offers where offer.frameworkID == id { state.offers[offerID] = nil }
+        for (offerID, inverse) in state.inverseOffers where inverse.frameworkID == id { state.inverseOffers[offerID] = nil }
         var agentsInvolved = Set(framework.tasks.values.map(\.agentID))
         agentsInvolved.formUnion(framework.executors.values.map(\.agentID))
         for task in framework.tasks.values where !task.released {
@@ -142,8 +160,12 @@ extension LocalMaster {
                 self.accept(call.accept, frameworkID: id, state: &state, effects: &effects)
             case .decline:
                 self.decline(call.decline.offerIds, filters: call.decline.filters, frameworkID: id, state: &state)
-            case .acceptInverseOffers, .declineInverseOffers:
-                break  // No maintenance schedules here, so no inverse offers: nothing to accept or decline.
+            case .acceptInverseOffers:
+                let accept = call.acceptInverseOffers
+                self.answerInverseOffers(accept.inverseOfferIds, accept: true, filters: accept.filters, frameworkID: id, state: &state)
+            case .declineInverseOffers:
+                let decline = call.declineInverseOffers
+                self.answerInverseOffers(decline.inverseOfferIds, accept: false, filters: decline.filters, frameworkID: id, state: &state)
             case .revive:
                 self.revive(roles: call.revive.roles, frameworkID: id, state: &state)
             case .suppress:
@@ -160,7 +182,7 @@ extension LocalMaster {
             case .acknowledge:
                 self.acknowledge(call.acknowledge, frameworkID: id, state: &state, effects: &effects)
             case .acknowledgeOperationStatus:
-                break  // Operations here never ask for feedback (no resource providers), so nothing awaits it.
+                self.acknowledgeOperation(call.acknowledgeOperationStatus, frameworkID: id, state: &state)
             case .reconcile:
                 self.reconcile(call.reconcile.tasks, frameworkID: id, state: &state, effects: &effects)
             case .reconcileOperations:
@@ -216,8 +238,8 @@ extension LocalMaster {
         return .empty(.ok)
     }
 
-    /// RECONCILE_OPERATIONS: answered 202, then one UPDATE_OPERATION_STATUS per operation named (none for the
-    /// implicit form: no operation here asks for feedback, so a framework has no known operations).
+    /// RECONCILE_OPERATIONS: answered 202, then one UPDATE_OPERATION_STATUS per operation named (for the implicit
+    /// form, one per operation the master knows: those with an `id` whose terminal status is unacknowledged).
     private func reconcileOperations(
         _ call: SchedulerCall.ReconcileOperations,
         frameworkID: String,
@@ -225,7 +247,28 @@ extension LocalMaster {
         effects: inout MasterEffects
     ) {
         let subscription = state.frameworks[frameworkID]?.subscription
+        let known = state.frameworks[frameworkID]?.operations ?? [:]
+        func send(_ status: OperationStatus) {
+            var event = SchedulerEvent()
+            event.type = .updateOperationStatus
+            event.updateOperationStatus.status = status
+            effects.send(event, to: subscription)
+        }
+        if call.operations.isEmpty {
+            // Implicit: the latest status of every operation the master knows for the framework, without uuid.
+            for operation in known.values.sorted(by: { $0.info.id.value < $1.info.id.value }) {
+                var status = operation.status
+                status.clearUuid()
+                send(status)
+            }
+        }
         for operation in call.operations {
+            if let record = known[operation.operationID.value] {
+                var status = record.status
+                status.clearUuid()
+                send(status)
+                continue
+            }
             var status = OperationStatus()
             status.operationID = operation.operationID
             if operation.hasAgentID {
@@ -313,6 +356,10 @@ extension LocalMaster {
         // The terminal update acknowledged: the task is complete and leaves the framework's task list.
         if task.terminal, task.latestStatus?.uuid == ack.uuid {
             state.frameworks[frameworkID]?.tasks[ack.taskID.value] = nil
+            state.frameworks[frameworkID]?.completedTasks.append(task)
+            if (state.frameworks[frameworkID]?.completedTasks.count ?? 0) > 1000 {
+                state.frameworks[frameworkID]?.completedTasks.removeFirst()
+            }
         }
         let fid = FrameworkID(frameworkID)
         let taskID = ack.taskID

@@ -49,40 +49,6 @@ extension LocalMaster {
         self.perform(effects)
     }
 
-    /// Restarts the master process, as far as clients can tell: every connection is dropped, the port stops
-    /// answering for `downtime`, and then the master is back on the same port. Frameworks are known again
-    /// (as after Mesos's registry recovery) but unsubscribed: a call on an old stream gets 403 "Framework is not
-    /// subscribed" until the framework subscribes again with its ID. Tasks keep running on their agents.
-    public func restart(downtime: Duration = .milliseconds(200)) async throws {
-        let port = self.port
-        let writers = self.state.withLock { state -> [LocalHTTPStreamWriter] in
-            var writers: [LocalHTTPStreamWriter] = []
-            for id in state.frameworks.keys {
-                if let writer = state.frameworks[id]?.subscription?.writer { writers.append(writer) }
-                state.frameworks[id]?.subscription = nil
-                // The failover timeout starts again when the new master learns of the framework.
-                state.frameworks[id]?.failoverDeadline = nil
-            }
-            state.offers.removeAll()
-            return writers
-        }
-        let server = self.server.withLock { server in
-            defer { server = nil }
-            return server
-        }
-        await server?.stop()
-        for writer in writers { writer.abort() }
-        try await Task.sleep(for: downtime)
-        try await self.bind(port: port)
-        self.state.withLock { state in
-            let now = ContinuousClock.now
-            for id in state.frameworks.keys {
-                let timeout = state.frameworks[id]?.info.failoverTimeout ?? 0
-                state.frameworks[id]?.failoverDeadline = now + .nanoseconds(Int64(max(0, min(timeout, 1e9)) * 1e9))
-            }
-        }
-    }
-
     /// Removes an agent as a partition or an operator would: its tasks are reported lost (or unreachable/gone
     /// to partition-aware frameworks), its offers rescinded, frameworks told with a FAILURE event; its processes
     /// are stopped.
@@ -91,6 +57,7 @@ extension LocalMaster {
         let handle = self.state.withLock { state -> (any LocalAgentHandle)? in
             guard let agent = state.agents.removeValue(forKey: agentID.value) else { return nil }
             state.removedAgents[agentID.value] = reason
+            state.removedAt[agentID.value] = Date().timeIntervalSince1970
             for (offerID, offer) in state.offers where offer.agentID == agentID.value {
                 state.offers[offerID] = nil
                 effects.send(.rescind(offer.offer.id), to: state.frameworks[offer.frameworkID]?.subscription)
@@ -126,6 +93,7 @@ extension LocalMaster {
                 failure.failure.agentID = agentID
                 effects.send(failure, to: framework.subscription)
             }
+            self.persistRegistry(state)
             return agent.handle
         }
         self.perform(effects)

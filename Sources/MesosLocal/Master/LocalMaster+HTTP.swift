@@ -43,6 +43,10 @@ extension LocalMaster {
             return .json(.ok, self.stateJSON())
         case "/frameworks":
             return .json(.ok, self.stateJSON())
+        case "/maintenance/schedule":
+            return self.maintenanceScheduleEndpoint(request)
+        case "/maintenance/status":
+            return self.maintenanceStatusEndpoint(request)
         default:
             return .empty(.notFound)
         }

@@ -25,9 +25,23 @@ public final class LocalMaster: Sendable {
         var frameworks: [String: MasterFramework] = [:]
         /// Frameworks torn down or timed out: re-subscribing with their ID is refused.
         var completedFrameworks: Set<String> = []
+        /// Their records, newest last (at most `max_completed_frameworks`), for `/master/state`.
+        var completedFrameworkRecords: [MasterFramework] = []
+        /// When this master process started and was elected (seconds since the epoch).
+        var startTime = Date().timeIntervalSince1970
         var agents: [String: MasterAgent] = [:]
         var removedAgents: [String: AgentRemoval] = [:]
+        /// When each agent was removed (seconds since the epoch), for the registry.
+        var removedAt: [String: Double] = [:]
+        /// Agents the registry holds that have not re-registered since the master (re)started.
+        var recoveredAgents: [String: AgentInfo] = [:]
+        /// The maintenance schedule (`/master/maintenance/schedule`).
+        var maintenance: [MaintenanceWindow] = []
         var offers: [String: MasterOffer] = [:]
+        /// Inverse offers made and not answered, by ID.
+        var inverseOffers: [String: MasterInverseOffer] = [:]
+        /// The answers to inverse offers, by agent and framework.
+        var inverseOfferStatuses: [String: [String: InverseOfferStatus]] = [:]
         var nextFramework = 0
         var nextOffer = 0
         var nextAgent = 0
@@ -72,6 +86,7 @@ public final class LocalMaster: Sendable {
 
     /// Starts listening and allocating.
     public func start() async throws {
+        try self.state.withLock { state in try self.recoverRegistry(into: &state) }
         try await self.bind(port: self.configuration.port)
         let ticker = Task { [weak self] in
             while !Task.isCancelled {
@@ -152,7 +167,9 @@ public final class LocalMaster: Sendable {
                 total: Resources(info.resources),
                 registeredTime: Date().timeIntervalSince1970
             )
+            state.recoveredAgents[info.id.value] = nil
             state.allocationWanted = true
+            self.persistRegistry(state)
         }
         self.logger.info("local master: agent \(info.id.value) registered at \(agent.endpoint)")
     }
@@ -189,11 +206,16 @@ public final class LocalMaster: Sendable {
                     self.removeFramework(id, state: &state, effects: &effects)
                 }
             }
+            self.resendOperationStatuses(state: &state, effects: &effects, now: now)
             // Expired filters make resources offerable again.
             for id in state.frameworks.keys {
                 let before = state.frameworks[id]?.filters.count ?? 0
                 state.frameworks[id]?.filters.removeAll { $0.until <= now }
                 if state.frameworks[id]?.filters.count != before { state.allocationWanted = true }
+                let inverseBefore = state.frameworks[id]?.inverseOfferFilters.count ?? 0
+                let kept = state.frameworks[id]?.inverseOfferFilters.filter { $0.value > now } ?? [:]
+                state.frameworks[id]?.inverseOfferFilters = kept
+                if state.frameworks[id]?.inverseOfferFilters.count != inverseBefore { state.allocationWanted = true }
             }
             if state.allocationWanted, now - state.lastAllocation >= self.configuration.allocationInterval {
                 state.allocationWanted = false

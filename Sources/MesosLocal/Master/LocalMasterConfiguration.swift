@@ -17,6 +17,9 @@ public struct LocalMasterConfiguration: Sendable {
     public var allocationInterval: Duration = .milliseconds(50)
     /// Offers not used in this long are rescinded (Mesos: none by default).
     public var offerTimeout: Duration?
+    /// How often an unacknowledged UPDATE_OPERATION_STATUS is sent again (the agent's operation status update
+    /// manager: 10 s).
+    public var operationStatusRetryInterval: Duration = .seconds(10)
     /// HTTP Basic credentials for schedulers (`--authenticate_http_frameworks` with `--credentials`):
     /// principal → secret. Nil: no authentication.
     public var credentials: [String: String]?

@@ -29,9 +29,20 @@ struct MasterFramework {
     var tasks: [String: MasterTask] = [:]
     /// Offer filters: (agent, role) → resources refused and until when.
     var filters: [MasterOfferFilter] = []
+    /// Inverse offers for an agent are filtered until then (the `refuse_seconds` of the answer).
+    var inverseOfferFilters: [String: ContinuousClock.Instant] = [:]
     /// The resources allocated to each of its roles (tasks, executors and outstanding offers), for DRF.
     var executors: [String: MasterExecutor] = [:]
+    /// Operations with an `id` whose terminal status is not acknowledged yet, by operation ID.
+    var operations: [String: MasterOperation] = [:]
     var registeredTime: Double
+    /// Learned from re-registering agents after a restart, not (yet) subscribed to this master.
+    var recovered = false
+    /// Tasks whose terminal update was acknowledged, newest last (at most `max_completed_tasks_per_framework`).
+    var completedTasks: [MasterTask] = []
+    /// When it re-subscribed (seconds since the epoch), when its connection went away (0 while connected).
+    var reregisteredTime: Double?
+    var unregisteredTime: Double = 0
 
     var roles: [String] {
         if self.info.capabilities.contains(where: { $0.type == .multiRole }) { return self.info.roles }
@@ -59,6 +70,8 @@ struct MasterTask {
     /// Its resources went back to the agent (terminal update seen, or framework removed).
     var released = false
     var latestStatus: TaskStatus?
+    /// Every update the agent sent (`Task.statuses`), retries excluded.
+    var statuses: [TaskStatus] = []
     /// Set once a terminal update was sent; the record goes when that update is acknowledged.
     var terminal: Bool { self.state.isTerminal }
 }
