@@ -163,10 +163,12 @@ struct SchedulerClientLocalTests {
     @Test("heartbeats stop: the watchdog drops the silent stream and the client re-subscribes")
     func heartbeatStall() async throws {
         var configuration = LocalClusterConfiguration()
-        configuration.master.heartbeatInterval = .milliseconds(100)
+        // A 1 s window (5 × 200 ms): wide enough that a loaded CI machine does not trip the watchdog again before
+        // the teardown at the end, narrow enough that the stall is seen at once.
+        configuration.master.heartbeatInterval = .milliseconds(200)
         try await LocalCluster.with(configuration) { cluster in
             var schedulerConfiguration = Self.configuration(cluster.url)
-            schedulerConfiguration.heartbeatTolerance = 3
+            schedulerConfiguration.heartbeatTolerance = 5
             let client = SchedulerClient(configuration: schedulerConfiguration)
             let events = try await client.subscribe(Self.framework())
             let driver = Driver(client: client, events: events) { _ in [] }
