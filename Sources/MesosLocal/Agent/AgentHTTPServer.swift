@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// One request to the agent's endpoint, fully read.
 struct AgentHTTPRequest: Sendable {
@@ -57,6 +58,10 @@ struct AgentHTTPRequest: Sendable {
 /// event loop.
 struct AgentHTTPResponder: Sendable {
     let channel: any Channel
+    /// Where a streaming response is: 0 not started, 1 streaming, 2 ended. Chunks that race with the end (an event
+    /// for an executor whose stream was just finished) are dropped instead of written after it, which NIO's HTTP
+    /// server refuses with a precondition.
+    let phase = StreamPhase()
     let keepAlive: Bool
     let version: HTTPVersion
 
@@ -99,7 +104,9 @@ struct AgentHTTPResponder: Sendable {
         headers.add(name: "Content-Type", value: contentType)
         let head = HTTPResponseHead(version: self.version, status: .ok, headers: headers)
         let channel = self.channel
+        let phase = self.phase
         channel.eventLoop.execute {
+            guard phase.advance(from: 0, to: 1) else { return }
             channel.writeAndFlush(HTTPServerResponsePart.head(head), promise: nil)
         }
     }
@@ -107,7 +114,9 @@ struct AgentHTTPResponder: Sendable {
     /// One chunk of a streaming response.
     func send(_ bytes: [UInt8]) {
         let channel = self.channel
+        let phase = self.phase
         channel.eventLoop.execute {
+            guard phase.is(1) else { return }
             channel.writeAndFlush(
                 HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(bytes: bytes))),
                 promise: nil
@@ -118,7 +127,12 @@ struct AgentHTTPResponder: Sendable {
     /// Ends a streaming response and closes the connection.
     func finish() {
         let channel = self.channel
+        let phase = self.phase
         channel.eventLoop.execute {
+            guard phase.advance(from: 1, to: 2) else {
+                channel.close(promise: nil)
+                return
+            }
             channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in channel.close(promise: nil) }
         }
     }
@@ -275,4 +289,19 @@ enum AgentHTTPServer {
 
     /// `sizeof(sockaddr_un.sun_path)`: a socket path must be shorter (the terminating NUL takes the last byte).
     static let maximumSocketPathLength = 108
+}
+
+/// The state of one streaming response, shared by the copies of its responder.
+final class StreamPhase: Sendable {
+    private let value = Mutex(0)
+
+    func advance(from: Int, to: Int) -> Bool {
+        self.value.withLock { value in
+            guard value == from else { return false }
+            value = to
+            return true
+        }
+    }
+
+    func `is`(_ phase: Int) -> Bool { self.value.withLock { $0 == phase } }
 }
