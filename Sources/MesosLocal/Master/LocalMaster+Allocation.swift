@@ -62,6 +62,25 @@ extension LocalMaster {
         resources.cpus.doubleValue >= 0.01 || resources.mem.doubleValue >= 32
     }
 
+    /// The next offer ID (offers and inverse offers share one sequence, as in Mesos).
+    func nextOfferID(_ state: inout State) -> OfferID {
+        defer { state.nextOffer += 1 }
+        return OfferID("\(self.masterID.uppercased())-O\(state.nextOffer)")
+    }
+
+    /// The agent's address as offers carry it (`Offer.url`, `InverseOffer.url`).
+    static func url(of agent: MasterAgent) -> Mesos_V1_URL {
+        var url = Mesos_V1_URL()
+        url.scheme = "http"
+        url.address.hostname = agent.info.hostname
+        if let endpoint = MasterURLParts(agent.handle.endpoint) {
+            url.address.ip = endpoint.host
+            url.address.port = Int32(endpoint.port)
+        }
+        url.path = "/slave(1)"
+        return url
+    }
+
     private func makeOffer(
         _ resources: Resources,
         role: String,
@@ -71,18 +90,11 @@ extension LocalMaster {
         effects: inout MasterEffects
     ) {
         var offer = Offer()
-        offer.id = OfferID("\(self.masterID.uppercased())-O\(state.nextOffer)")
-        state.nextOffer += 1
+        offer.id = self.nextOfferID(&state)
         offer.frameworkID = framework.info.id
         offer.agentID = agent.info.id
         offer.hostname = agent.info.hostname
-        offer.url.scheme = "http"
-        offer.url.address.hostname = agent.info.hostname
-        if let endpoint = MasterURLParts(agent.handle.endpoint) {
-            offer.url.address.ip = endpoint.host
-            offer.url.address.port = Int32(endpoint.port)
-        }
-        offer.url.path = "/slave(1)"
+        offer.url = Self.url(of: agent)
         offer.resources = resources.protobufs.map { resource in
             var resource = resource
             // As the real master writes them: the deprecated `role` says "*" for unreserved resources.

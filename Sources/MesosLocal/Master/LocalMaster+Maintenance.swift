@@ -219,17 +219,10 @@ extension LocalMaster {
                 if state.inverseOffers.values.contains(where: { $0.agentID == agentID && $0.frameworkID == frameworkID }) { continue }
                 if let until = framework.inverseOfferFilters[agentID], until > now { continue }
                 var offer = InverseOffer()
-                offer.id = OfferID("\(self.masterID.uppercased())-O\(state.nextOffer)")
-                state.nextOffer += 1
+                offer.id = self.nextOfferID(&state)
                 offer.frameworkID = framework.info.id
                 offer.agentID = agent.info.id
-                offer.url.scheme = "http"
-                offer.url.address.hostname = agent.info.hostname
-                if let endpoint = MasterURLParts(agent.handle.endpoint) {
-                    offer.url.address.ip = endpoint.host
-                    offer.url.address.port = Int32(endpoint.port)
-                }
-                offer.url.path = "/slave(1)"
+                offer.url = Self.url(of: agent)
                 offer.unavailability = unavailability
                 state.inverseOffers[offer.id.value] = MasterInverseOffer(offer: offer, frameworkID: frameworkID, agentID: agentID)
                 byFramework[frameworkID, default: []].append(offer)
