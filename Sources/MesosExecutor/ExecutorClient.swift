@@ -194,7 +194,7 @@ public final class ExecutorClient: Sendable {
             let taskID = event.acknowledged.taskID
             let uuid = event.acknowledged.uuid
             self.state.withLock { state in
-                if let update = state.unacknowledgedUpdates.removeValue(forKey: uuid), Self.isTerminal(update.status.state) {
+                if let update = state.unacknowledgedUpdates.removeValue(forKey: uuid), update.status.state.isTerminal {
                     state.unacknowledgedTasks[taskID.value] = nil
                 }
             }
@@ -298,14 +298,6 @@ public final class ExecutorClient: Sendable {
         }
     }
 
-    static func isTerminal(_ state: TaskState) -> Bool {
-        switch state {
-        case .taskFinished, .taskFailed, .taskKilled, .taskError, .taskLost, .taskDropped, .taskGone, .taskGoneByOperator:
-            true
-        default:
-            false
-        }
-    }
 }
 
 /// Why the executor's events ended, or a call failed.

@@ -112,19 +112,6 @@ final class TaskRecord: @unchecked Sendable {
     }
 }
 
-extension TaskState {
-    /// TASK_FINISHED, TASK_FAILED, TASK_KILLED, TASK_ERROR, TASK_LOST, TASK_DROPPED, TASK_GONE, TASK_GONE_BY_OPERATOR.
-    var isTerminal: Bool {
-        switch self {
-        case .taskFinished, .taskFailed, .taskKilled, .taskError, .taskLost, .taskDropped, .taskGone,
-            .taskGoneByOperator:
-            true
-        default:
-            false
-        }
-    }
-}
-
 enum AgentClock {
     /// Seconds since the epoch, as `TaskStatus.timestamp`.
     static func now() -> Double {
