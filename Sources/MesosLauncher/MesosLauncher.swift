@@ -251,16 +251,9 @@ public actor MesosLauncher {
 
     /// The executor's resources, unreserved; the matcher picks them from the offer.
     static func scalarResources(_ resources: TaskSpec.Resources) -> [Resource] {
-        var list: [Resource] = []
-        for (name, value) in [("cpus", resources.cpus), ("mem", resources.mem), ("disk", resources.disk), ("gpus", resources.gpus)]
-        where value > 0 {
-            var resource = Resource()
-            resource.name = name
-            resource.type = .scalar
-            resource.scalar.value = value
-            list.append(resource)
-        }
-        return list
+        [("cpus", resources.cpus), ("mem", resources.mem), ("disk", resources.disk), ("gpus", resources.gpus)]
+            .filter { $0.1 > 0 }
+            .map { Resource(name: $0.0, scalar: ScalarQuantity($0.1)) }
     }
 
     /// Stops taking offers and ends the framework's session (see ``LauncherShutdown``).
@@ -729,14 +722,9 @@ public actor MesosLauncher {
         await self.reviveOrRetry()
     }
 
+    /// Terminal for an attempt: Mesos's terminal states, and TASK_UNKNOWN (the master no longer knows the task).
     static func isTerminal(_ state: TaskState) -> Bool {
-        switch state {
-        case .taskFinished, .taskFailed, .taskKilled, .taskError, .taskLost, .taskDropped, .taskGone,
-            .taskGoneByOperator, .taskUnknown:
-            true
-        default:
-            false
-        }
+        state.isTerminal || state == .taskUnknown
     }
 
     /// REVIVE when work waits; when the call fails, the launcher stays suppressed as far as it knows and tries again
