@@ -58,6 +58,9 @@ let package = Package(
             name: "MesosOffers",
             dependencies: ["Mesos", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
+        // Test-only helpers shared by the test targets: child processes run off Swift concurrency's threads, and a
+        // throw-away PKI made with `openssl`. Not a product.
+        .target(name: "MesosTestSupport", path: "Tests/MesosTestSupport"),
         .testTarget(
             name: "MesosTests",
             dependencies: [
@@ -87,6 +90,7 @@ let package = Package(
         .testTarget(
             name: "MesosHTTPTests",
             dependencies: [
+                "MesosTestSupport",
                 "MesosHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -135,6 +139,7 @@ let package = Package(
         .testTarget(
             name: "MesosArtifactsTests",
             dependencies: [
+                "MesosTestSupport",
                 "Mesos", "MesosArtifacts",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -188,6 +193,7 @@ let package = Package(
         .testTarget(
             name: "MesosExecutorTests",
             dependencies: [
+                "MesosTestSupport",
                 "Mesos", "MesosExecutor", "MesosLocal", "MesosScheduler", "mesos-swift-executor",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -253,7 +259,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ExamplesTests",
-            dependencies: ["example-library-distribution", "example-web-server", "example-custom-executor", "mesos-swift-executor"]
+            dependencies: ["MesosTestSupport", "example-library-distribution", "example-web-server", "example-custom-executor", "mesos-swift-executor"]
         ),
         .testTarget(
             name: "MesosRecordIOTests",

@@ -35,11 +35,18 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
-        // Launch throughput, allocation rounds, scheduler calls and stream decoding, failover time, mesos-submit
-        // latency and many instances with an artifact, against local masters (cluster.sh).
+        // The `bench=` line and duration helpers shared by the benchmarks below.
+        .target(
+            name: "BenchSupport",
+            dependencies: [.product(name: "Mesos", package: root)],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // Launch throughput, allocation rounds, scheduler calls, failover time, mesos-submit latency and many
+        // instances with an artifact, against local masters (cluster.sh).
         .executableTarget(
             name: "ClusterBenchmark",
             dependencies: [
+                "BenchSupport",
                 .product(name: "Mesos", package: root),
                 .product(name: "MesosCodecs", package: root),
                 .product(name: "MesosRecordIO", package: root),
@@ -47,6 +54,22 @@ let package = Package(
                 .product(name: "MesosScheduler", package: root),
                 .product(name: "MesosLauncher", package: root),
                 .product(name: "MesosLocal", package: root),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // A corpus as an event stream over loopback HTTP, decoded by SchedulerClient, against in-memory decoding
+        // (cluster.sh). Needs no local master, so it builds in a fraction of ClusterBenchmark's time.
+        .executableTarget(
+            name: "StreamBenchmark",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "Mesos", package: root),
+                .product(name: "MesosCodecs", package: root),
+                .product(name: "MesosRecordIO", package: root),
+                .product(name: "MesosScheduler", package: root),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -14,7 +14,9 @@ swift build -c release --package-path "$root" --product mesos-local >&2
 swift build -c release --package-path "$root" --product mesos-submit >&2
 bin=$(swift build -c release --package-path "$root" --show-bin-path)
 swift build -c release --package-path "$here" --product ClusterBenchmark >&2
+swift build -c release --package-path "$here" --product StreamBenchmark >&2
 bench=$(swift build -c release --package-path "$here" --show-bin-path)/ClusterBenchmark
+stream_bench=$(swift build -c release --package-path "$here" --show-bin-path)/StreamBenchmark
 
 for part in $PARTS; do
   case "$part" in
@@ -24,7 +26,7 @@ for part in $PARTS; do
       for c in offers updates mix; do
         for kind in json pb; do
           f="$CORPUS_DIR/$c.$kind.rio"
-          if [ -f "$f" ]; then "$bench" stream "$f" "$c.$kind"; else echo "# no corpus $f (run.sh decode writes it)" >&2; fi
+          if [ -f "$f" ]; then "$stream_bench" "$f" "$c.$kind"; else echo "# no corpus $f (run.sh decode writes it)" >&2; fi
         done
       done ;;
     *) "$bench" "$part" ;;

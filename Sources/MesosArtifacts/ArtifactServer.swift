@@ -67,8 +67,13 @@ public final class ArtifactServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AdmissionHandler(connections: connections))
+                }
+            }
             .childChannelInitializer { channel in
-                guard connections.admit(channel) else {
+                guard connections.wasAdmitted(channel) else {
                     context.logger?.debug("artifact server: connection limit reached, closing a new connection")
                     return channel.close()
                 }
@@ -247,8 +252,9 @@ final class ConnectionTracker: Sendable {
 
     var count: Int { self.channels.withLock { $0.count } }
 
-    /// Admits a new connection unless the server is at its limit; forgets it when it closes.
-    func admit(_ channel: any Channel) -> Bool {
+    /// Admits a new connection unless the server is at its limit; forgets it when it closes. Called in the order the
+    /// listening socket accepts connections (``AdmissionHandler``).
+    func admit(_ channel: any Channel) {
         let id = ObjectIdentifier(channel)
         let admitted = self.channels.withLock { channels in
             guard channels.count < self.maximum else { return false }
@@ -256,7 +262,11 @@ final class ConnectionTracker: Sendable {
             return true
         }
         if admitted { channel.closeFuture.whenComplete { _ in self.channels.withLock { _ = $0.removeValue(forKey: id) } } }
-        return admitted
+    }
+
+    /// Whether ``admit(_:)`` took `channel` (false: it is over the limit and must be closed).
+    func wasAdmitted(_ channel: any Channel) -> Bool {
+        self.channels.withLock { $0[ObjectIdentifier(channel)] != nil }
     }
 
     /// Asks every connection to close after the response under way (or now, if idle).
@@ -268,5 +278,21 @@ final class ConnectionTracker: Sendable {
 
     func closeAll() {
         for channel in self.channels.withLock({ Array($0.values) }) { channel.close(promise: nil) }
+    }
+}
+
+/// Counts accepted connections against the limit on the listening channel, in the order they are accepted. The
+/// child initializer runs later on each connection's own event loop, in no fixed order across loops, so deciding
+/// there could refuse an earlier connection in favour of a later one.
+final class AdmissionHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = any Channel
+    typealias InboundOut = any Channel
+    private let connections: ConnectionTracker
+
+    init(connections: ConnectionTracker) { self.connections = connections }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.connections.admit(self.unwrapInboundIn(data))
+        context.fireChannelRead(data)
     }
 }

@@ -96,9 +96,13 @@ public final class ExecutorClient: Sendable {
 
     private func run(_ continuation: AsyncThrowingStream<Event, any Error>.Continuation) async {
         var lostSince: ContinuousClock.Instant?
+        var everSubscribed = false
         while !Task.isCancelled {
             do {
-                let shutdown = try await self.subscribeOnce(continuation) { lostSince = nil }
+                let shutdown = try await self.subscribeOnce(continuation) {
+                    lostSince = nil
+                    everSubscribed = true
+                }
                 if shutdown {
                     continuation.finish()
                     return
@@ -111,6 +115,13 @@ public final class ExecutorClient: Sendable {
                 if Task.isCancelled { break }
                 self.state.withLock { $0.subscribed = false }
                 guard self.environment.checkpoint else {
+                    guard everSubscribed else {
+                        continuation.finish(throwing: ExecutorError(
+                            code: .unreachable,
+                            message: "cannot reach the agent at \(self.environment.agentURL) (\(error)); the framework does not checkpoint, so the executor does not retry"
+                        ))
+                        return
+                    }
                     continuation.finish(throwing: ExecutorError(
                         code: .agentLost,
                         message: "lost the agent (\(error)); the framework does not checkpoint, so the executor must exit"
@@ -308,6 +319,9 @@ public struct ExecutorError: Error, CustomStringConvertible {
         public static let refused = Code(name: "refused")
         /// The agent went away (and the framework does not checkpoint, or a call could not be delivered).
         public static let agentLost = Code(name: "agentLost")
+        /// The agent could not be reached to subscribe at all, and the framework does not checkpoint (so there is no
+        /// recovery to wait for): a wrong `MESOS_AGENT_ENDPOINT`, or an agent already gone.
+        public static let unreachable = Code(name: "unreachable")
         /// A checkpointing framework's agent did not come back within `MESOS_RECOVERY_TIMEOUT`.
         public static let recoveryTimeout = Code(name: "recoveryTimeout")
         public static let cancelled = Code(name: "cancelled")

@@ -293,9 +293,17 @@ final class Transfer: @unchecked Sendable {
             CURLE_SSL_CIPHER:
             kind = .tls
         case CURLE_WRITE_ERROR where self.isStreamDropped: kind = .cancelled
+        // Under TLS 1.3 a server refuses a client certificate after the handshake seemed done, so the alert arrives
+        // with the first read or write ("… SSL routines::tlsv13 alert certificate required"): a TLS failure still.
+        case CURLE_RECV_ERROR where Self.isTLSAlert(message), CURLE_SEND_ERROR where Self.isTLSAlert(message): kind = .tls
         default: kind = .transport
         }
         return HTTPClientError(code: kind, message: message, curlCode: Int(code.rawValue))
+    }
+
+    /// Whether libcurl's text is OpenSSL reporting an alert from the peer.
+    private static func isTLSAlert(_ message: String) -> Bool {
+        message.contains("SSL routines") && message.contains("alert")
     }
 
     private var isStreamDropped: Bool {
@@ -313,6 +321,7 @@ final class StreamDelegate: NIOAsyncSequenceProducerDelegate, Sendable {
         self.id = id
     }
     func produceMore() { self.loop.submit(.unpause(self.id)) }
+    func abort(_ error: HTTPClientError) { self.loop.submit(.remove(self.id, error)) }
     func didTerminate() {
         self.loop.submit(.remove(self.id, HTTPClientError(code: .cancelled, message: "the response body was abandoned")))
     }

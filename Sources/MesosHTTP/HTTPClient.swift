@@ -81,7 +81,7 @@ public final class HTTPClient: Sendable {
         } onCancel: {
             self.loop.submit(.remove(id, HTTPClientError(code: .cancelled, message: "the request was cancelled")))
         }
-        return HTTPStreamingResponse(head: head, body: HTTPBody(producer.sequence, client: self))
+        return HTTPStreamingResponse(head: head, body: HTTPBody(producer.sequence, client: self, delegate: delegate))
     }
 }
 
@@ -99,10 +99,18 @@ public struct HTTPBody: AsyncSequence, Sendable {
     private let producer: Transfer.Producer
     /// Keeps the client (and its libcurl thread) alive while the body is read.
     private let client: HTTPClient
+    private let delegate: StreamDelegate
 
-    init(_ producer: Transfer.Producer, client: HTTPClient) {
+    init(_ producer: Transfer.Producer, client: HTTPClient, delegate: StreamDelegate) {
         self.producer = producer
         self.client = client
+        self.delegate = delegate
+    }
+
+    /// Ends the transfer from any task or thread: the iterator still yields what had arrived, then throws `error`.
+    /// For watchdogs (a stream gone silent) that must not hold a task per read.
+    public func abort(_ error: HTTPClientError) {
+        self.delegate.abort(error)
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {

@@ -54,10 +54,9 @@ public struct SchedulerEvents: AsyncSequence, Sendable {
     }
 }
 
-/// Holds the iterator of the stream's body so that a child task may read it while its parent waits.
+/// Holds the iterator of the stream's body.
 ///
-/// `@unchecked Sendable`: used by one task at a time, either the consuming task or the one child task it awaits
-/// (``SubscriptionDriver/read(_:timeout:)``).
+/// `@unchecked Sendable`: used by one task at a time, the one that iterates the events.
 final class BodyReader: @unchecked Sendable {
     private var iterator: HTTPBody.AsyncIterator
 
@@ -75,6 +74,9 @@ struct Connection {
     var url: String
     var streamID: String?
     var reader: BodyReader
+    /// Drops the stream when it goes silent (subscribe timeout, then missed heartbeats); cancelled when the
+    /// connection is dropped.
+    var watchdog: StreamWatchdog
     var decoder: MesosEventDecoder<SchedulerEvent>
     var buffer = ByteBuffer()
 
@@ -166,9 +168,7 @@ final class SubscriptionDriver: @unchecked Sendable {
         guard var connection = self.connection else { return }
         self.connection = nil  // taken while reading; put back below
         do {
-            let interval = self.client.state.withLock { $0.heartbeatInterval }
-            let timeout = interval.map { $0 * max(1, self.client.configuration.heartbeatTolerance) }
-            guard var chunk = try await self.read(connection.reader, timeout: timeout) else {
+            guard var chunk = try await self.read(connection) else {
                 throw MesosError(code: .transport, message: "the master closed the event stream")
             }
             connection.take(&chunk)
@@ -215,18 +215,15 @@ final class SubscriptionDriver: @unchecked Sendable {
         self.tally.removeAll(keepingCapacity: true)
     }
 
-    /// One chunk of the body, or nil at its end; throws `.heartbeatTimeout` when nothing comes within `timeout`.
-    private func read(_ reader: BodyReader, timeout: Duration?) async throws -> ByteBuffer? {
-        guard let timeout else { return try await reader.next() }
-        return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
-            group.addTask { try await reader.next() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw MesosError(code: .heartbeatTimeout, message: "no data on the event stream for \(timeout)")
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { return nil }
-            return first
+    /// One chunk of the body, or nil at its end; throws `.heartbeatTimeout` when the watchdog dropped a silent stream.
+    private func read(_ connection: Connection) async throws -> ByteBuffer? {
+        do {
+            let chunk = try await connection.reader.next()
+            connection.watchdog.touch()
+            return chunk
+        } catch where connection.watchdog.fired {
+            let window = connection.watchdog.window.map { "\($0)" } ?? "its window"
+            throw MesosError(code: .heartbeatTimeout, message: "no data on the event stream for \(window)", underlying: error)
         }
     }
 
@@ -412,6 +409,7 @@ final class SubscriptionDriver: @unchecked Sendable {
             url: url,
             streamID: streamID,
             reader: BodyReader(response.body),
+            watchdog: StreamWatchdog(body: response.body, window: self.client.configuration.subscribeTimeout),
             decoder: MesosEventDecoder(
                 SchedulerEvent.self,
                 codec: self.client.codec,
@@ -430,7 +428,10 @@ final class SubscriptionDriver: @unchecked Sendable {
             }
             let chunk: ByteBuffer?
             do {
-                chunk = try await self.read(connection.reader, timeout: left)
+                chunk = try await self.read(connection)
+            } catch let error as MesosError where error.code == .heartbeatTimeout {
+                let timeout = self.client.configuration.subscribeTimeout
+                throw MesosError(code: .heartbeatTimeout, message: "no SUBSCRIBED event within \(timeout)", underlying: error)
             } catch {
                 throw MesosError(transport: error)
             }
@@ -443,7 +444,15 @@ final class SubscriptionDriver: @unchecked Sendable {
             }
         }
         await self.saveFrameworkID()
-        if self.failure == nil { self.connection = connection }
+        // From now on the stream may be silent for the heartbeat interval times the tolerance (no limit when the
+        // master gave no interval).
+        let interval = self.client.state.withLock { $0.heartbeatInterval }
+        connection.watchdog.setWindow(interval.map { $0 * max(1, self.client.configuration.heartbeatTolerance) })
+        if self.failure == nil {
+            self.connection = connection
+        } else {
+            connection.watchdog.cancel()
+        }
     }
 
     /// Writes the framework ID of the last SUBSCRIBED to the store. A store that fails cannot be reported through the

@@ -1,4 +1,5 @@
 import Foundation
+import MesosTestSupport
 import Testing
 
 /// Runs each example program as a user would; each starts a local cluster (or uses MESOS_MASTER) and exits 0 when
@@ -14,25 +15,10 @@ struct ExamplesTests {
         return directory.appendingPathComponent(name)
     }
 
-    /// Runs a program on a thread of its own (never blocking Swift concurrency's pool) and returns its status and output.
+    /// Runs an example to its exit (off Swift concurrency's threads) and returns its status and output.
     static func run(_ url: URL) async throws -> (Int32, String) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                let process = Process()
-                let pipe = Pipe()
-                process.executableURL = url
-                process.standardOutput = pipe
-                process.standardError = pipe
-                do {
-                    try process.run()
-                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
+        let result = try await TestProcess.run(url.path, mergingErrors: true)
+        return (result.status, result.outputText)
     }
 
     @Test("library distribution: a shipped shared object is loaded by the task")

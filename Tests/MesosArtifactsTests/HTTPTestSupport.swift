@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MesosArtifacts
+import MesosTestSupport
 import Synchronization
 
 /// A response as `curl` saw it.
@@ -35,37 +36,11 @@ enum HTTPTestSupport {
         }
     }
 
-    /// Runs a command and returns its standard output; throws if it cannot start.
-    @discardableResult
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: Data) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
-    }
-
-    /// Runs blocking work on a thread of its own, so it never holds one of Swift concurrency's few threads (on a
-    /// 2-core machine, two blocked tests would stall every other test and the servers' async work).
-    static func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try body() }) }.start()
-        }
-    }
-
     /// `curl` with `--path-as-is`, so traversal attempts reach the server as written.
-    static func curl(_ url: String, method: String? = nil, headers: [String: String] = [:], extra: [String] = []) async throws -> CurlResponse {
-        try await Self.offload { try Self.curlBlocking(url, method: method, headers: headers, extra: extra) }
-    }
 
     /// Reads at least `count` bytes, or until the server closes or 10 s pass without data, off the cooperative threads.
     static func readBytes(_ fd: Int32, atLeast count: Int) async -> [UInt8] {
-        (try? await Self.offload {
+        (try? await TestProcess.offload {
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65536)
             while received.count < count {
@@ -79,10 +54,10 @@ enum HTTPTestSupport {
 
     /// Reads until the server closes (or 10 s pass without data), off the cooperative threads.
     static func readToEnd(_ fd: Int32) async -> (text: String, closed: Bool) {
-        (try? await Self.offload { Self.readToEndBlocking(fd) }) ?? ("", false)
+        (try? await TestProcess.offload { Self.readToEndBlocking(fd) }) ?? ("", false)
     }
 
-    private static func curlBlocking(_ url: String, method: String? = nil, headers: [String: String] = [:], extra: [String] = []) throws -> CurlResponse {
+    static func curl(_ url: String, method: String? = nil, headers: [String: String] = [:], extra: [String] = []) async throws -> CurlResponse {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let headerFile = directory.appendingPathComponent("headers").path
@@ -93,7 +68,7 @@ enum HTTPTestSupport {
         }
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { arguments += ["-H", "\(name): \(value)"] }
         arguments += extra + [url]
-        try Self.run("/usr/bin/curl", arguments)
+        _ = try await TestProcess.run("/usr/bin/curl", arguments)
         let rawHeaders = (try? String(contentsOfFile: headerFile, encoding: .utf8)) ?? ""
         let lines = rawHeaders.components(separatedBy: "\r\n")
         let status = lines.first.flatMap { $0.split(separator: " ").dropFirst().first.flatMap { Int($0) } } ?? 0

@@ -3,6 +3,7 @@ import Mesos
 import MesosExecutor
 import MesosLocal
 import MesosScheduler
+import MesosTestSupport
 import Synchronization
 import Testing
 
@@ -375,51 +376,40 @@ struct SwiftExecutorTests {
     }
 
     @Test("outside an agent the executor names the missing variable and exits non-zero")
-    func badEnvironment() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.environment = ["PATH": "/usr/bin:/bin", "MESOS_AGENT_ENDPOINT": "127.0.0.1:1"]
-        let pipe = Pipe()
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 1)
-        #expect(output.contains("MESOS_FRAMEWORK_ID"))
+    func badEnvironment() async throws {
+        let result = try await TestProcess.run(
+            Self.binary, environment: ["PATH": "/usr/bin:/bin", "MESOS_AGENT_ENDPOINT": "127.0.0.1:1"]
+        )
+        #expect(result.status == 1)
+        #expect(result.errorText.contains("MESOS_FRAMEWORK_ID"))
     }
 
-    @Test("an unreachable agent without checkpointing: a clear error and exit")
-    func unreachable() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.environment = [
-            "PATH": "/usr/bin:/bin", "MESOS_AGENT_ENDPOINT": "127.0.0.1:1", "MESOS_FRAMEWORK_ID": "f",
-            "MESOS_EXECUTOR_ID": "e", "MESOS_DIRECTORY": FileManager.default.temporaryDirectory.path, "MESOS_CHECKPOINT": "0",
-        ]
-        let pipe = Pipe()
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(output.contains("lost the agent"))
-        #expect(output.contains("does not checkpoint"))
+    @Test("an unreachable agent without checkpointing: a clear error and a non-zero exit")
+    func unreachable() async throws {
+        let result = try await TestProcess.run(
+            Self.binary,
+            environment: [
+                "PATH": "/usr/bin:/bin", "MESOS_AGENT_ENDPOINT": "127.0.0.1:1", "MESOS_FRAMEWORK_ID": "f",
+                "MESOS_EXECUTOR_ID": "e", "MESOS_DIRECTORY": FileManager.default.temporaryDirectory.path, "MESOS_CHECKPOINT": "0",
+            ]
+        )
+        #expect(result.status == 2)
+        #expect(result.errorText.contains("cannot reach the agent at"), "\(result.errorText)")
+        #expect(result.errorText.contains("127.0.0.1:1"))
+        #expect(result.errorText.contains("does not checkpoint"))
     }
 
     @Test("checkpointing: retries until the recovery timeout, then gives up with exit status 2")
-    func recoveryTimeout() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.environment = [
-            "PATH": "/usr/bin:/bin", "MESOS_AGENT_ENDPOINT": "127.0.0.1:1", "MESOS_FRAMEWORK_ID": "f",
-            "MESOS_EXECUTOR_ID": "e", "MESOS_DIRECTORY": FileManager.default.temporaryDirectory.path, "MESOS_CHECKPOINT": "1",
-            "MESOS_RECOVERY_TIMEOUT": "500ms", "MESOS_SUBSCRIPTION_BACKOFF_MAX": "50ms",
-        ]
-        let pipe = Pipe()
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 2)
-        #expect(output.contains("did not come back"))
+    func recoveryTimeout() async throws {
+        let result = try await TestProcess.run(
+            Self.binary,
+            environment: [
+                "PATH": "/usr/bin:/bin", "MESOS_AGENT_ENDPOINT": "127.0.0.1:1", "MESOS_FRAMEWORK_ID": "f",
+                "MESOS_EXECUTOR_ID": "e", "MESOS_DIRECTORY": FileManager.default.temporaryDirectory.path, "MESOS_CHECKPOINT": "1",
+                "MESOS_RECOVERY_TIMEOUT": "500ms", "MESOS_SUBSCRIPTION_BACKOFF_MAX": "50ms",
+            ]
+        )
+        #expect(result.status == 2)
+        #expect(result.errorText.contains("did not come back"))
     }
 }

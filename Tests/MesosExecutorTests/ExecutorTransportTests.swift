@@ -4,6 +4,7 @@ import MesosExecutor
 import MesosHTTP
 import MesosLocal
 import MesosScheduler
+import MesosTestSupport
 import Synchronization
 import Testing
 
@@ -115,7 +116,7 @@ struct ExecutorTransportTests {
 
     @Test("over https: the master and agent serve TLS, the scheduler subscribes with the CA, the executor trusts the agent through LIBPROCESS_SSL_CA_FILE", arguments: [false, true])
     func tls(requireClientCertificate: Bool) async throws {
-        let pki = try TestCertificates.make()
+        let pki = try await TestCertificates.make()
         defer { pki.remove() }
         var tls = LocalTLSConfiguration(certificateFile: pki.serverCertificate, keyFile: pki.serverKey)
         tls.caFile = pki.caFile
@@ -142,7 +143,7 @@ struct ExecutorTransportTests {
 
     @Test("an executor that does not trust the agent's certificate cannot subscribe: it exits and the framework hears FAILURE")
     func untrustedAgent() async throws {
-        let pki = try TestCertificates.make()
+        let pki = try await TestCertificates.make()
         defer { pki.remove() }
         var tls = LocalTLSConfiguration(certificateFile: pki.serverCertificate, keyFile: pki.serverKey)
         tls.caFile = pki.caFile

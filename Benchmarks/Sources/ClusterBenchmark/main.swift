@@ -1,15 +1,15 @@
 // Benchmarks of the moving parts against a real (local) master: launch throughput, allocation rounds, scheduler
-// calls per second, stream decoding over loopback, failover time, mesos-submit latency, many instances with an
+// calls per second, failover time, mesos-submit latency, many instances with an
 // artifact. Each figure is one `bench=<name> key=value...` line on stdout.
 //
 // Usage: ClusterBenchmark <part> [options]   (cluster.sh runs every part with the binaries it needs)
 //   launch MESOS_LOCAL_BIN           10,000 `true` tasks over 4 agents of a mesos-local process
 //   offer-cycle                      100 agents, 10 frameworks declining everything: time per allocation round
 //   calls MESOS_LOCAL_BIN            ACKNOWLEDGE storm on one keep-alive connection
-//   stream CORPUS_RIO NAME           a recorded corpus served over loopback HTTP, decoded by SchedulerClient
 //   failover                         master restarts: time to the re-established subscription
 //   submit MESOS_LOCAL_BIN MESOS_SUBMIT_BIN   `mesos-submit -- true`, 20 times
 //   instances MESOS_LOCAL_BIN        5,000 instances with a 10 MB artifact through MesosLauncher
+import BenchSupport
 import Foundation
 import Mesos
 import MesosCodecs
@@ -24,29 +24,6 @@ import NIOPosix
 import Synchronization
 
 // MARK: - Helpers
-
-func line(_ name: String, _ fields: KeyValuePairs<String, Any>) {
-    var text = "bench=\(name)"
-    for (key, value) in fields {
-        switch value {
-        case let number as Double: text += " \(key)=\(String(format: number < 10 ? "%.3f" : "%.1f", number))"
-        default: text += " \(key)=\(value)"
-        }
-    }
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
-}
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
-func milliseconds(_ duration: Duration) -> Double { seconds(duration) * 1000 }
-
-func percentile(_ values: [Double], _ p: Double) -> Double {
-    guard !values.isEmpty else { return 0 }
-    let sorted = values.sorted()
-    return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p + 0.5))]
-}
 
 /// CPU seconds (user + system) and peak resident memory of a process, from /proc.
 func processUsage(_ pid: Int32) -> (cpu: Double, peakMB: Double) {
@@ -103,13 +80,6 @@ final class Count: Sendable {
     private let value = Atomic<Int>(0)
     func add(_ amount: Int) { self.value.add(amount, ordering: .relaxed) }
     var current: Int { self.value.load(ordering: .relaxed) }
-}
-
-func framework(_ name: String) -> FrameworkInfo {
-    var info = FrameworkInfo()
-    info.user = "root"
-    info.name = name
-    return info
 }
 
 // MARK: - launch
@@ -248,103 +218,6 @@ func calls(binary: String, count: Int = 20_000) async throws {
     try? await client.stop(teardown: true)
 }
 
-// MARK: - stream
-
-/// Serves SUBSCRIBED and then a recorded corpus as one chunked HTTP response, like a master's event stream.
-final class CorpusHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-    let body: ByteBuffer
-    let contentType: String
-
-    init(body: ByteBuffer, contentType: String) {
-        self.body = body
-        self.contentType = contentType
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .end = self.unwrapInboundIn(data) else { return }
-        let headers: HTTPHeaders = ["Content-Type": self.contentType, "Mesos-Stream-Id": "bench", "Transfer-Encoding": "chunked"]
-        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
-        var body = self.body
-        while body.readableBytes > 0 {
-            let chunk = body.readSlice(length: min(65536, body.readableBytes))!
-            context.write(self.wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)
-        }
-        context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
-    }
-}
-
-func stream(corpus path: String, name: String) async throws {
-    let proto = path.hasSuffix(".pb.rio")
-    let codec = MessageCodec(proto ? .protobuf : .json)
-    let corpus = try Data(contentsOf: URL(fileURLWithPath: path))
-    // The corpus's records, and a SUBSCRIBED record in front.
-    var subscribed = SchedulerEvent()
-    subscribed.type = .subscribed
-    subscribed.subscribed.frameworkID = "bench"
-    subscribed.subscribed.heartbeatIntervalSeconds = 3600
-    var body = ByteBuffer()
-    RecordIOEncoder.frame(try codec.encode(subscribed), into: &body)
-    body.writeBytes(corpus)
-    let events = try RecordIODecoder.records(in: ByteBuffer(bytes: corpus)).count
-
-    // In memory (the same records decoded from one buffer) and over loopback, alternately, best of three each, so
-    // both see the same machine.
-    func memoryRound() throws -> Double {
-        var decoder = MesosEventDecoder(SchedulerEvent.self, codec: codec, maximumRecordSize: 64 << 20)
-        var buffer = ByteBuffer(bytes: corpus)
-        let started = ContinuousClock.now
-        var decoded = 0
-        while let _ = try decoder.decode(buffer: &buffer) { decoded += 1 }
-        return Double(decoded) / seconds(ContinuousClock.now - started)
-    }
-
-    let group = MultiThreadedEventLoopGroup.singleton
-    let server = try await ServerBootstrap(group: group)
-        .childChannelInitializer { [body] channel in
-            channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                try channel.pipeline.syncOperations.addHandler(CorpusHandler(body: body, contentType: codec.contentType.mediaType))
-            }
-        }
-        .bind(host: "127.0.0.1", port: 0).get()
-    let url = "http://127.0.0.1:\(server.localAddress!.port!)"
-    func loopbackRound() async throws -> Double {
-        var configuration = SchedulerConfiguration(masters: [url])
-        configuration.contentType = codec.contentType
-        configuration.reconnect = .never
-        configuration.maximumRecordSize = 64 << 20
-        let client = SchedulerClient(configuration: configuration)
-        let started = ContinuousClock.now
-        let stream = try await client.subscribe(framework("stream-bench"))
-        var received = 0
-        do {
-            for try await event in stream {
-                switch event {
-                case .subscribed, .disconnected: break
-                default: received += 1
-                }
-                if received == events { break }
-            }
-        } catch {}
-        let rate = Double(received) / seconds(ContinuousClock.now - started)
-        try? await client.stop(teardown: false)
-        return rate
-    }
-    var memoryBest = 0.0
-    var loopbackBest = 0.0
-    for _ in 0..<3 {
-        memoryBest = max(memoryBest, try memoryRound())
-        loopbackBest = max(loopbackBest, try await loopbackRound())
-    }
-    try await server.close()
-    line("scheduler-stream", [
-        "corpus": name, "events": events, "loopback_events_per_s": loopbackBest, "memory_events_per_s": memoryBest,
-        "fraction_of_memory": loopbackBest / memoryBest,
-    ])
-}
-
 // MARK: - failover
 
 /// Restarts the master under a subscribed client, `rounds` times: how long until the client is subscribed again.
@@ -450,14 +323,13 @@ func instances(binary: String, count: Int = 5_000) async throws {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else {
-    print("usage: ClusterBenchmark launch|offer-cycle|calls|stream|failover|submit|instances ...")
+    print("usage: ClusterBenchmark launch|offer-cycle|calls|failover|submit|instances ...")
     exit(2)
 }
 switch arguments[1] {
 case "launch": try await launch(binary: arguments[2])
 case "offer-cycle": try await offerCycle()
 case "calls": try await calls(binary: arguments[2])
-case "stream": try await stream(corpus: arguments[2], name: arguments[3])
 case "failover": try await failover()
 case "submit": try await submit(localBinary: arguments[2], submitBinary: arguments[3])
 case "instances": try await instances(binary: arguments[2])
