@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import Logging
 import Mesos
 
 // Persistent volumes in a container's sandbox.
