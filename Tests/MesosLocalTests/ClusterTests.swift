@@ -274,10 +274,14 @@ struct ClusterTests {
         }
     }
 
-    @Test("an agent removed: tasks TASK_LOST (TASK_UNREACHABLE when partition-aware) and a FAILURE event")
-    func agentRemoved() async throws {
+    @Test(
+        "an agent marked unreachable: tasks TASK_UNREACHABLE (TASK_LOST when not partition-aware) with the unreachable time, a FAILURE event, the tasks in unreachable_tasks of /master/state",
+        arguments: [true, false]
+    )
+    func agentRemoved(partitionAware: Bool) async throws {
         try await Self.withCluster { cluster in
-            let scheduler = try await RawScheduler.subscribe(cluster.url, RawScheduler.frameworkInfo(capabilities: [.partitionAware]))
+            let capabilities: [FrameworkInfo.Capability.TypeEnum] = partitionAware ? [.partitionAware] : []
+            let scheduler = try await RawScheduler.subscribe(cluster.url, RawScheduler.frameworkInfo(capabilities: capabilities))
             let offer = try #require(try await Self.offers(scheduler).first)
             try await Self.accept(scheduler, [offer.id], [Self.task("stranded", on: offer, command: "sleep 60")])
             while true {
@@ -285,13 +289,33 @@ struct ClusterTests {
                 try await scheduler.acknowledge(status)
                 if status.state == .taskRunning { break }
             }
+            let before = Date().timeIntervalSince1970
             await cluster.master.removeAgent(offer.agentID, reason: .unreachable)
             let status = try await Self.update(scheduler, "stranded")
-            #expect(status.state == .taskUnreachable)
+            let expected: TaskState = partitionAware ? .taskUnreachable : .taskLost
+            #expect(status.state == expected)
             #expect(status.source == .master)
+            #expect(status.reason == .agentRemoved)
+            let unreachableAt = Double(status.unreachableTime.nanoseconds) / 1e9
+            #expect(unreachableAt >= before - 1 && unreachableAt <= Date().timeIntervalSince1970 + 1)
             let failure = try await scheduler.next(where: { $0.type == .failure })
             #expect(failure.failure.agentID == offer.agentID)
             #expect(!failure.failure.hasExecutorID)
+
+            // The master keeps the task among the framework's unreachable tasks, in its new state.
+            let response = try await HTTPClient().execute(HTTPRequest(method: "GET", url: cluster.url + "/master/state"))
+            let state = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+            let framework = (state?["frameworks"] as? [[String: Any]])?.first
+            #expect((framework?["tasks"] as? [Any])?.isEmpty == true)
+            #expect((framework?["completed_tasks"] as? [Any])?.isEmpty == true)
+            let unreachable = framework?["unreachable_tasks"] as? [[String: Any]] ?? []
+            #expect(unreachable.map { $0["id"] as? String } == ["stranded"])
+            let stateName = partitionAware ? "TASK_UNREACHABLE" : "TASK_LOST"
+            #expect(unreachable.first?["state"] as? String == stateName)
+            #expect(unreachable.first?["slave_id"] as? String == offer.agentID.value)
+            let statuses = (unreachable.first?["statuses"] as? [[String: Any]] ?? []).compactMap { $0["state"] as? String }
+            #expect(statuses == ["TASK_STARTING", "TASK_RUNNING", stateName])
+            #expect((state?["orphan_tasks"] as? [Any])?.isEmpty == true)
         }
     }
 }

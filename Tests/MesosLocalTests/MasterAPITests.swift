@@ -236,6 +236,83 @@ struct MasterAPITests {
         }
     }
 
+    /// SUBSCRIBE, then every event of the stream until the master ends it (at most `timeout`).
+    static func subscribeUntilEnd(_ master: String, _ info: FrameworkInfo, timeout: Duration = .seconds(10)) async throws -> (status: Int, events: [SchedulerEvent]) {
+        var call = SchedulerCall()
+        call.type = .subscribe
+        call.subscribe.frameworkInfo = info
+        let codec = MessageCodec(.json)
+        let response = try await HTTPClient().stream(
+            HTTPRequest(
+                url: master + "/api/v1/scheduler",
+                headers: [("Content-Type", ContentType.json.mediaType), ("Accept", ContentType.json.mediaType)],
+                body: try codec.encode(call)
+            )
+        )
+        return try await withThrowingTaskGroup(of: [SchedulerEvent]?.self) { group in
+            group.addTask {
+                var decoder = MesosEventDecoder(SchedulerEvent.self, codec: codec)
+                var buffer = ByteBuffer()
+                var events: [SchedulerEvent] = []
+                for try await var chunk in response.body {
+                    buffer.writeBuffer(&chunk)
+                    while let event = try decoder.decode(buffer: &buffer) {
+                        if event.type != .heartbeat { events.append(event) }
+                    }
+                }
+                return events
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            guard let events = first else { throw RawScheduler.Failure(description: "the stream did not end within \(timeout)") }
+            return (response.status, events)
+        }
+    }
+
+    @Test("roles authorized per principal: a refused SUBSCRIBE gets one ERROR event and its stream ends; UPDATE_FRAMEWORK to a role not allowed gets 403")
+    func roleAuthorization() async throws {
+        try await Self.withMaster({ $0.frameworkRoles = ["ops": ["eng", "web"]] }) { master in
+            func info(_ principal: String?, roles: [String]) -> FrameworkInfo {
+                var info = RawScheduler.frameworkInfo(capabilities: [.multiRole])
+                if let principal { info.principal = principal }
+                info.roles = roles
+                return info
+            }
+            // A new framework has no ID yet: the text has none (two spaces), as the real master's.
+            let refused = try await Self.subscribeUntilEnd(master.url, info("ops", roles: ["eng", "dev"]))
+            #expect(refused.status == 200)
+            #expect(refused.events.map(\.type) == [.error])
+            #expect(refused.events.first?.error.message == "Not authorized to register framework  with roles { dev, eng }")
+            let anonymous = try await Self.subscribeUntilEnd(master.url, info(nil, roles: ["eng"]))
+            #expect(anonymous.events.map(\.error.message) == ["Not authorized to register framework  with roles { eng }"])
+            let stranger = try await Self.subscribeUntilEnd(master.url, info("mallory", roles: ["eng"]))
+            #expect(stranger.events.map(\.type) == [.error])
+
+            let scheduler = try await RawScheduler.subscribe(master.url, info("ops", roles: ["eng"]))
+            var update = SchedulerCall()
+            update.type = .updateFramework
+            var wider = info("ops", roles: ["eng", "dev"])
+            wider.id = scheduler.frameworkID
+            update.updateFramework.frameworkInfo = wider
+            let forbidden = try await scheduler.call(update)
+            #expect(forbidden.status == 403)
+            #expect(String(buffer: forbidden.body) == "Not authorized to register framework \(scheduler.frameworkID.value) with roles { dev, eng }")
+            var allowed = info("ops", roles: ["eng", "web"])
+            allowed.id = scheduler.frameworkID
+            update.updateFramework.frameworkInfo = allowed
+            #expect(try await scheduler.call(update).status == 200)
+            let state = try await HTTPClient().execute(HTTPRequest(method: "GET", url: master.url + "/master/state"))
+            let json = try JSONSerialization.jsonObject(with: Data(state.body.readableBytesView)) as? [String: Any]
+            let frameworks = json?["frameworks"] as? [[String: Any]] ?? []
+            #expect(frameworks.count == 1)
+            #expect(frameworks.first?["roles"] as? [String] == ["eng", "web"])
+        }
+    }
+
     @Test("/master/state, /version and /health answer in the real master's shapes")
     func readOnlyEndpoints() async throws {
         try await Self.withMaster { master in

@@ -30,6 +30,10 @@ extension AgentCore {
         let executor = ExecutorRecord(kind: .command, info: info, frameworkID: framework.id, containerID: containerID, directory: directory)
         executor.add(TaskRecord(info: task, directory: directory, containerID: containerID))
         framework.executors[executorID] = executor
+        if let failure = self.linkPersistentVolumes(info.resources + task.resources, into: directory) {
+            self.containerLaunchFailed(executor, framework: framework, message: failure)
+            return
+        }
         self.fetch(task.command.uris, into: directory, containerID: containerID) { failure in
             guard executor.phase == .launching else { return }
             if let failure {
@@ -221,6 +225,17 @@ extension AgentCore {
     }
 
     private func startGroup(_ tasks: [TaskInfo], executor: ExecutorRecord, framework: FrameworkRecord) {
+        // The executor's container holds the group's resources: their persistent volumes are linked into the
+        // executor's sandbox (nested containers reach them through the parent's sandbox, as in Mesos).
+        if let failure = self.linkPersistentVolumes(executor.info.resources + tasks.flatMap(\.resources), into: executor.directory) {
+            for info in tasks {
+                var status = self.agentStatus(info.taskID, executor: executor, state: .taskFailed)
+                status.reason = .containerLaunchFailed
+                status.message = "Failed to launch container: " + failure
+                self.enqueue(status, framework: framework, executor: executor)
+            }
+            return
+        }
         let group = executor.nextGroup
         executor.nextGroup += 1
         SandboxLog.append(executor.directory + "/stderr", source: "default_executor.cpp:204", "Received LAUNCH_GROUP event")

@@ -36,6 +36,10 @@ extension AgentCore {
         let executor = ExecutorRecord(kind: .custom, info: info, frameworkID: framework.id, containerID: containerID, directory: directory)
         executor.queued.append((tasks, asGroup))
         framework.executors[info.executorID.value] = executor
+        if let failure = self.linkPersistentVolumes(info.resources + tasks.flatMap(\.resources), into: directory) {
+            self.containerLaunchFailed(executor, framework: framework, message: failure)
+            return
+        }
         self.fetch(info.command.uris, into: directory, containerID: containerID) { failure in
             guard executor.phase == .launching else { return }
             if let failure {
@@ -91,6 +95,14 @@ extension AgentCore {
         }
         for task in tasks {
             executor.add(TaskRecord(info: task, directory: executor.directory, containerID: executor.containerID))
+        }
+        // Later tasks of a running executor grow its container's resources (`containerizer->update`): their volumes
+        // are linked before the executor hears of them.
+        if let failure = self.linkPersistentVolumes(tasks.flatMap(\.resources), into: executor.directory) {
+            self.logger.error(
+                "cannot link a persistent volume into an executor's sandbox",
+                metadata: ["mesos.executor_id": "\(executor.id.value)", "mesos.error": "\(failure)"]
+            )
         }
         if asGroup {
             var event = ExecutorEvent()

@@ -65,7 +65,7 @@ extension LocalMaster {
     /// The next offer ID (offers and inverse offers share one sequence, as in Mesos).
     func nextOfferID(_ state: inout State) -> OfferID {
         defer { state.nextOffer += 1 }
-        return OfferID("\(self.masterID.uppercased())-O\(state.nextOffer)")
+        return OfferID("\(state.masterID)-O\(state.nextOffer)")
     }
 
     /// The agent's address as offers carry it (`Offer.url`, `InverseOffer.url`).

@@ -27,6 +27,13 @@ extension LocalMaster {
                 effects.closes.append(writer)
                 return nil
             }
+            // `checkSubscribeAuthorization`, after the framework's validation: an ERROR event, no SUBSCRIBED.
+            if let refusal = self.registrationRefusal(info) {
+                self.logger.info("local master: refusing subscription of framework '\(info.name)': \(refusal)")
+                effects.send(.error(refusal), to: subscription)
+                effects.closes.append(writer)
+                return nil
+            }
             let id: String
             if info.hasID {
                 id = info.id.value
@@ -37,7 +44,7 @@ extension LocalMaster {
                     self.logger.info("local master: framework \(id) failed over to stream \(streamID)")
                 }
             } else {
-                id = "\(self.masterID.uppercased())-\(String(state.nextFramework).leftPadded(to: 4))"
+                id = "\(state.masterID)-\(String(state.nextFramework).leftPadded(to: 4))"
                 state.nextFramework += 1
                 info.id = FrameworkID(id)
             }
@@ -208,6 +215,17 @@ extension LocalMaster {
         return response
     }
 
+    /// The `REGISTER_FRAMEWORK` authorization with ``LocalMasterConfiguration/frameworkRoles``: nil when the
+    /// framework's principal may use all its roles, else the master's text (`stringify(ActionObject)`: the
+    /// framework ID, empty for a new framework, and its roles as stout writes a set).
+    func registrationRefusal(_ info: FrameworkInfo) -> String? {
+        guard let allowed = self.configuration.frameworkRoles else { return nil }
+        let roles = Self.frameworkRoles(info)
+        let permitted = info.hasPrincipal ? allowed[info.principal] : nil
+        if let permitted, roles.isSubset(of: permitted) { return nil }
+        return "Not authorized to register framework \(info.id.value) with roles \(Self.describe(roles))"
+    }
+
     private func updateFramework(
         _ update: SchedulerCall.UpdateFramework,
         frameworkID id: String,
@@ -225,6 +243,7 @@ extension LocalMaster {
         if new.principal != old.principal {
             return .text(.badRequest, "Changing framework's principal is not allowed.")
         }
+        if let refusal = self.registrationRefusal(new) { return .text(.forbidden, refusal) }
         framework.info = new
         framework.suppressedRoles = Set(update.suppressedRoles)
         state.frameworks[id] = framework

@@ -56,8 +56,9 @@ extension LocalMaster {
         var effects = MasterEffects()
         let handle = self.state.withLock { state -> (any LocalAgentHandle)? in
             guard let agent = state.agents.removeValue(forKey: agentID.value) else { return nil }
+            let removedAt = Date().timeIntervalSince1970
             state.removedAgents[agentID.value] = reason
-            state.removedAt[agentID.value] = Date().timeIntervalSince1970
+            state.removedAt[agentID.value] = removedAt
             for (offerID, offer) in state.offers where offer.agentID == agentID.value {
                 state.offers[offerID] = nil
                 effects.send(.rescind(offer.offer.id), to: state.frameworks[offer.frameworkID]?.subscription)
@@ -79,11 +80,29 @@ extension LocalMaster {
                         why = aware ? .agentRemovedByOperator : .agentRemoved
                         message = "Agent \(agent.info.hostname) has been marked gone"
                     }
-                    let status = TaskStatus.fromMaster(
+                    var status = TaskStatus.fromMaster(
                         taskID: task.info.taskID, state: taskState, message: message, reason: why,
                         agentID: agentID, executorID: task.executorID.map { ExecutorID($0) }
                     )
+                    if reason == .unreachable { status.unreachableTime.nanoseconds = Int64(removedAt * 1e9) }
                     framework.tasks[task.info.taskID.value] = nil
+                    // `Master::updateTask` and `removeTask(task, unreachable)`: the task keeps its record, in the
+                    // unreachable tasks unless a partition-aware framework hears it is gone (then it is completed).
+                    // A task already terminal (its update not acknowledged) keeps its state.
+                    var removed = task
+                    if !task.terminal {
+                        removed.state = taskState
+                        var recorded = status
+                        recorded.clearData()
+                        removed.statuses.append(recorded)
+                    }
+                    if reason == .gone && aware {
+                        framework.completedTasks.append(removed)
+                        if framework.completedTasks.count > 1000 { framework.completedTasks.removeFirst() }
+                    } else {
+                        framework.unreachableTasks.append(removed)
+                        if framework.unreachableTasks.count > 1000 { framework.unreachableTasks.removeFirst() }
+                    }
                     effects.send(.update(status), to: framework.subscription)
                 }
                 framework.executors = framework.executors.filter { $0.value.agentID != agentID.value }

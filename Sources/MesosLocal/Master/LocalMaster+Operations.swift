@@ -408,7 +408,9 @@ extension LocalMaster {
         // started again on it (``LocalCluster`` on the same work directory) comes back with them.
         let checkpoint = Self.checkpointPath(work: work)
         let json = Self.checkpointJSON(after)
-        effects.agent {
+        // Done before the operation's status (or a launch that uses a new volume) reaches anyone, as the agent applies
+        // an operation before it sends its feedback.
+        effects.agentBeforeWrites {
             do {
                 try FileManager.default.createDirectory(
                     atPath: String(checkpoint[..<(checkpoint.lastIndex(of: "/") ?? checkpoint.endIndex)]),
@@ -449,10 +451,9 @@ extension LocalMaster {
         }
     }
 
-    /// `paths::getPersistentVolumePath`: a `/` in a hierarchical role becomes a space.
+    /// `paths::getPersistentVolumePath` (the agent links the same directory into sandboxes).
     static func volumePath(work: String, volume: Resource) -> String {
-        let role = String(volume.reservationRole.map { $0 == "/" ? " " : $0 })
-        return work + "/volumes/roles/" + role + "/" + volume.disk.persistence.id
+        AgentCore.persistentVolumePath(work: work, volume: volume)
     }
 
     // MARK: Conversions (`getResourceConversions`)

@@ -172,7 +172,10 @@ extension LocalMaster {
         json.array(framework.tasks.values.sorted { $0.info.taskID.value < $1.info.taskID.value }) { task in
             json.object { self.taskFields(task, codec: codec, json: json) }
         }
-        json.key("unreachable_tasks"); json.array([Int]()) { _ in }
+        json.key("unreachable_tasks")
+        json.array(framework.unreachableTasks) { task in
+            json.object { self.taskFields(task, codec: codec, json: json) }
+        }
         json.key("completed_tasks")
         json.array(framework.completedTasks) { task in
             json.object { self.taskFields(task, codec: codec, json: json) }

@@ -15,12 +15,15 @@ import Synchronization
 public final class LocalMaster: Sendable {
     public let configuration: LocalMasterConfiguration
     let logger: Logger
-    let masterID: String
     let state: Mutex<State>
     let server: Mutex<LocalHTTPServer?>
     let ticker: Mutex<Task<Void, Never>?>
 
     struct State {
+        /// This master process's ID: a new UUID each time the master starts, as `Master::initialize` makes one. Agent,
+        /// framework and offer IDs it assigns start with it; a restart (``LocalMaster/restart(persistingState:downtime:)``)
+        /// makes a new one, so IDs assigned after it never collide with those of the previous process.
+        var masterID = UUID().uuidString.lowercased()
         var masterInfo = MasterInfo()
         var frameworks: [String: MasterFramework] = [:]
         /// Frameworks torn down or timed out: re-subscribing with their ID is refused.
@@ -69,7 +72,6 @@ public final class LocalMaster: Sendable {
     public init(configuration: LocalMasterConfiguration = LocalMasterConfiguration()) {
         self.configuration = configuration
         self.logger = configuration.logger
-        self.masterID = UUID().uuidString.lowercased()
         self.state = Mutex(State())
         self.server = Mutex(nil)
         self.ticker = Mutex(nil)
@@ -111,7 +113,7 @@ public final class LocalMaster: Sendable {
         self.server.withLock { $0 = server }
         self.state.withLock { state in
             var info = MasterInfo()
-            info.id = self.masterID
+            info.id = state.masterID
             info.ip = Self.ipv4Number(self.configuration.host)
             info.port = UInt32(server.port)
             info.pid = "master@\(self.configuration.host):\(server.port)"
@@ -153,7 +155,7 @@ public final class LocalMaster: Sendable {
     public func nextAgentID() -> AgentID {
         self.state.withLock { state in
             defer { state.nextAgent += 1 }
-            return AgentID("\(self.masterID.uppercased())-S\(state.nextAgent)")
+            return AgentID("\(state.masterID)-S\(state.nextAgent)")
         }
     }
 
@@ -232,6 +234,7 @@ public final class LocalMaster: Sendable {
     }
 
     func perform(_ effects: MasterEffects) {
+        for action in effects.agentPreludes { action() }
         for (writer, buffer) in effects.writes { writer.write(buffer) }
         for writer in effects.closes { writer.finish() }
         for action in effects.agentActions { action() }

@@ -23,6 +23,14 @@ public struct LocalMasterConfiguration: Sendable {
     /// HTTP Basic credentials for schedulers (`--authenticate_http_frameworks` with `--credentials`):
     /// principal → secret. Nil: no authentication.
     public var credentials: [String: String]?
+    /// Which roles each principal may register a framework with: the `register_frameworks` ACLs of a master
+    /// with `--acls` and `permissive: false`. A framework (its `FrameworkInfo.principal`) may subscribe, or
+    /// change its roles with UPDATE_FRAMEWORK, only when every one of its roles is listed for its principal; a
+    /// framework without a principal, or with one not listed, is refused. Nil: no authorizer, every role allowed.
+    ///
+    /// A refused SUBSCRIBE gets its stream (200) with one ERROR event, "Not authorized to register framework …
+    /// with roles { … }", then the stream ends; a refused UPDATE_FRAMEWORK gets 403 with that text.
+    public var frameworkRoles: [String: Set<String>]?
     /// https with this certificate and key (a master with `LIBPROCESS_SSL_ENABLED=true`). Nil: http.
     public var tls: LocalTLSConfiguration?
     /// Where the master keeps what it persists across a restart (frameworks, for `restart(persistingState:)`).

@@ -40,6 +40,10 @@ struct MasterFramework {
     var recovered = false
     /// Tasks whose terminal update was acknowledged, newest last (at most `max_completed_tasks_per_framework`).
     var completedTasks: [MasterTask] = []
+    /// Tasks of agents marked unreachable (and, for frameworks that are not partition-aware, of agents marked
+    /// gone: Mesos's `__removeSlave` keeps those TASK_LOST tasks as unreachable too), newest last, at most
+    /// `max_unreachable_tasks_per_framework`; `/master/state` lists them.
+    var unreachableTasks: [MasterTask] = []
     /// When it re-subscribed (seconds since the epoch), when its connection went away (0 while connected).
     var reregisteredTime: Double?
     var unregisteredTime: Double = 0
@@ -106,6 +110,9 @@ struct MasterEffects {
     var writes: [(LocalHTTPStreamWriter, ByteBuffer)] = []
     var closes: [LocalHTTPStreamWriter] = []
     var agentActions: [@Sendable () -> Void] = []
+    /// What an agent does before it answers, as applying an operation to its checkpointed resources and volume
+    /// directories before the operation's status leaves: run before the writes, so no status overtakes it.
+    var agentPreludes: [@Sendable () -> Void] = []
 
     mutating func send(_ event: SchedulerEvent, to subscription: MasterSubscription?) {
         guard let subscription else { return }
@@ -116,6 +123,8 @@ struct MasterEffects {
     }
 
     mutating func agent(_ action: @escaping @Sendable () -> Void) { self.agentActions.append(action) }
+
+    mutating func agentBeforeWrites(_ action: @escaping @Sendable () -> Void) { self.agentPreludes.append(action) }
 }
 
 extension TaskStatus {
