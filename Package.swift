@@ -203,7 +203,8 @@ let package = Package(
         .testTarget(
             name: "MesosLauncherTests",
             dependencies: [
-                "Mesos", "MesosCodecs", "MesosLauncher", "MesosLocal", "MesosScheduler", "MesosOffers",
+                "Mesos", "MesosCodecs", "MesosHTTP", "MesosLauncher", "MesosLocal", "MesosScheduler", "MesosOffers",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
