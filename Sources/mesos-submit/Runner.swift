@@ -303,6 +303,14 @@ struct Runner {
         return (try? JSONSerialization.data(withJSONObject: object)).map(Array.init) ?? bytes
     }
 
+    /// `--task`: the same placeholders for one TaskInfo.
+    static func withPlaceholderIDs(task bytes: [UInt8]) -> [UInt8] {
+        guard var task = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else { return bytes }
+        if task["task_id"] == nil { task["task_id"] = ["value": ""] }
+        if task["agent_id"] == nil { task["agent_id"] = ["value": ""] }
+        return (try? JSONSerialization.data(withJSONObject: task)).map(Array.init) ?? bytes
+    }
+
     /// `--task-group`: the TaskGroupInfo's tasks, with the flags that apply to every member (env, artifacts, URIs,
     /// kill grace period, and resources for a member that names none); role, constraints and networks for the group.
     func groupSpec() throws -> TaskGroupSpec {
@@ -362,13 +370,15 @@ struct Runner {
         if let value = self.options.task {
             let info: TaskInfo
             do {
-                info = try MessageCodec(.json).decode(TaskInfo.self, from: try Self.readJSON(value, flag: "--task"))
+                info = try MessageCodec(.json).decode(TaskInfo.self, from: Self.withPlaceholderIDs(task: try Self.readJSON(value, flag: "--task")))
             } catch let error as SubmitError {
                 throw error
             } catch {
                 throw SubmitError("--task: not a TaskInfo: \(error)")
             }
             base = TaskSpec(taskInfo: info)
+            // A TaskInfo without resources takes the defaults (cpus 0.1, mem 32), as a command does.
+            if info.resources.isEmpty { base.resources = TaskSpec.Resources() }
         } else {
             let words = self.options.command
             let name = self.options.name ?? URL(fileURLWithPath: words.first ?? "task").lastPathComponent
