@@ -209,7 +209,8 @@ let package = Package(
         .testTarget(
             name: "MesosLauncherTests",
             dependencies: [
-                "Mesos", "MesosLauncher", "MesosLocal", "MesosScheduler", "MesosOffers",
+                "Mesos", "MesosCodecs", "MesosHTTP", "MesosLauncher", "MesosLocal", "MesosScheduler", "MesosOffers",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -217,7 +218,8 @@ let package = Package(
         .executableTarget(
             name: "mesos-submit",
             dependencies: [
-                "Mesos", "MesosCodecs", "MesosHTTP", "MesosOffers", "MesosScheduler", "MesosLauncher", "MesosLocal",
+                "Mesos", "MesosArtifacts", "MesosCodecs", "MesosHTTP", "MesosOffers", "MesosScheduler", "MesosLauncher",
+                "MesosLocal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
