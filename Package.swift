@@ -209,6 +209,7 @@ let package = Package(
         .testTarget(
             name: "MesosLauncherTests",
             dependencies: [
+                "MesosTestSupport",
                 "Mesos", "MesosCodecs", "MesosHTTP", "MesosLauncher", "MesosLocal", "MesosScheduler", "MesosOffers",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Mesos
 import MesosArtifacts
+import MesosTestSupport
 import MetricsTestKit
 import NIOCore
 import Synchronization
@@ -43,7 +44,7 @@ struct ArtifactServerTests {
             let file = directory.appendingPathComponent("app.jar")
             try H.write(bytes, to: file)
             let artifact = try await server.register(file: file.path)
-            let sha = String(decoding: try H.run("/usr/bin/sha256sum", [file.path]).output.prefix(64), as: UTF8.self)
+            let sha = String(decoding: try await TestProcess.run("/usr/bin/sha256sum", [file.path]).output.prefix(64), as: UTF8.self)
             #expect(artifact.sha256 == sha)
             #expect(artifact.size == bytes.count)
             #expect(artifact.name == "app.jar")
@@ -271,7 +272,7 @@ struct ArtifactServerTests {
             try H.write(try await H.curl(first.url).body, to: download)
             let out = directory.appendingPathComponent("out")
             try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-            #expect(try H.run("/bin/tar", ["-xzf", download.path, "-C", out.path]).status == 0)
+            #expect(try await TestProcess.run("/bin/tar", ["-xzf", download.path, "-C", out.path]).status == 0)
             let extracted = out.appendingPathComponent("app")
             let extractedIntact = H.same(
                 Array(FileManager.default.contents(atPath: extracted.appendingPathComponent("lib/data.bin").path) ?? Data()),

@@ -1,4 +1,5 @@
 import Foundation
+import MesosTestSupport
 import Testing
 
 /// The built `mesos-submit`, run as a user runs it (each run starts its own local cluster, or uses MESOS_MASTER).
@@ -12,36 +13,10 @@ struct SubmitCommandTests {
         return directory.appendingPathComponent("mesos-submit")
     }
 
-    /// Runs a program on a thread of its own and returns its exit status, stdout and stderr.
+    /// Runs a program to its exit (off Swift concurrency's threads) and returns its exit status, stdout and stderr.
     static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, out: String, err: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                let process = Process()
-                let out = Pipe()
-                let err = Pipe()
-                process.executableURL = URL(fileURLWithPath: executable)
-                process.arguments = arguments
-                process.standardOutput = out
-                process.standardError = err
-                process.standardInput = FileHandle.nullDevice
-                do {
-                    try process.run()
-                    // Read stderr on another thread so neither pipe fills up.
-                    let errData = Mutex<Data>(Data())
-                    let reader = Thread { errData.withLock { $0 = err.fileHandleForReading.readDataToEndOfFile() } }
-                    reader.start()
-                    let outData = out.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    while reader.isExecuting || !reader.isFinished { usleep(10_000) }
-                    continuation.resume(returning: (
-                        process.terminationStatus, String(decoding: outData, as: UTF8.self),
-                        String(decoding: errData.withLock { $0 }, as: UTF8.self)
-                    ))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
+        let result = try await TestProcess.run(executable, arguments)
+        return (result.status, result.outputText, result.errorText)
     }
 
     static func submit(_ arguments: [String]) async throws -> (status: Int32, out: String, err: String) {
@@ -124,4 +99,3 @@ struct SubmitCommandTests {
     }
 }
 
-import Synchronization

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// Child processes for tests, run on threads of their own.
@@ -69,7 +69,7 @@ public enum TestProcess {
     /// Runs blocking work on a thread of its own and returns its result to the awaiting task.
     public static func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+            Thread.detachNewThread { continuation.resume(with: Swift.Result { try body() }) }
         }
     }
 }
