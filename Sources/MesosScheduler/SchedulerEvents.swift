@@ -217,10 +217,10 @@ final class SubscriptionDriver: @unchecked Sendable {
 
     /// One chunk of the body, or nil at its end; throws `.heartbeatTimeout` when the watchdog dropped a silent stream.
     private func read(_ connection: Connection) async throws -> ByteBuffer? {
+        connection.watchdog.readStarted()
+        defer { connection.watchdog.readEnded() }
         do {
-            let chunk = try await connection.reader.next()
-            connection.watchdog.touch()
-            return chunk
+            return try await connection.reader.next()
         } catch where connection.watchdog.fired {
             let window = connection.watchdog.window.map { "\($0)" } ?? "its window"
             throw MesosError(code: .heartbeatTimeout, message: "no data on the event stream for \(window)", underlying: error)

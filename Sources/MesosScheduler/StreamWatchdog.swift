@@ -3,8 +3,9 @@ import Synchronization
 
 /// Drops an event stream that has gone silent for longer than its window, without a task or a timer per read.
 ///
-/// Each chunk read from the body calls ``touch()`` (one atomic store). One task per connection sleeps until the
-/// window after the last touch would end and looks again; when the window has passed with nothing read, it aborts
+/// Each read of the body calls ``readStarted()`` and ``readEnded()`` (two atomic stores each); only time spent in a
+/// read counts, so a consumer that is slow between reads is not taken for a silent master. One task per connection
+/// sleeps until the window after the last touch would end and looks again; when the window has passed with nothing read, it aborts
 /// the body, so the pending read throws, and ``fired`` tells the reader why. The window can change while it runs:
 /// the subscribe timeout until SUBSCRIBED, then the heartbeat interval times the tolerance.
 ///
@@ -18,6 +19,8 @@ final class StreamWatchdog: Sendable {
         /// The silence allowed, in nanoseconds; 0 while there is none.
         let window = Atomic<Int64>(0)
         let fired = Atomic<Bool>(false)
+        /// Whether a read is waiting for data: a consumer that takes its time between reads is not a silent stream.
+        let reading = Atomic<Bool>(false)
 
         var now: Int64 {
             let elapsed = ContinuousClock.now - self.origin
@@ -26,36 +29,46 @@ final class StreamWatchdog: Sendable {
     }
 
     private let state = State()
-    private let task: Task<Void, Never>
+    private let body: HTTPBody
+    private let task = Mutex<Task<Void, Never>?>(nil)
 
     /// Starts watching `body`; `window` nil means no limit until ``setWindow(_:)`` gives one.
     init(body: HTTPBody, window: Duration?) {
+        self.body = body
+        self.state.lastActivity.store(self.state.now, ordering: .relaxed)
+        self.state.window.store(Self.nanoseconds(window), ordering: .relaxed)
+        self.restart()
+    }
+
+    deinit {
+        self.cancel()
+    }
+
+    /// (Re)starts the watching task, so that it sleeps by the window in force.
+    private func restart() {
         let state = self.state
-        state.lastActivity.store(state.now, ordering: .relaxed)
-        state.window.store(Self.nanoseconds(window), ordering: .relaxed)
-        self.task = Task {
+        let body = self.body
+        let task = Task {
             while !Task.isCancelled {
                 let window = state.window.load(ordering: .relaxed)
-                guard window > 0 else {
-                    // No window yet: look again in a while (only before SUBSCRIBED, or when a master sends none).
-                    try? await Task.sleep(for: .seconds(1))
-                    continue
-                }
+                // No window: nothing to watch until setWindow gives one (and starts a new task).
+                guard window > 0 else { return }
                 let deadline = state.lastActivity.load(ordering: .relaxed) &+ window
                 let now = state.now
-                if now >= deadline {
+                if now >= deadline && state.reading.load(ordering: .acquiring) {
                     state.fired.store(true, ordering: .relaxed)
                     let seconds = Double(window) / 1e9
                     body.abort(HTTPClientError(code: .timeout, message: "no data on the event stream for \(seconds) s"))
                     return
                 }
-                try? await Task.sleep(for: .nanoseconds(deadline - now))
+                // Not reading at the deadline: a whole window from now is the earliest it can end.
+                try? await Task.sleep(for: .nanoseconds(now >= deadline ? window : deadline - now))
             }
         }
-    }
-
-    deinit {
-        self.task.cancel()
+        self.task.withLock { old in
+            old?.cancel()
+            old = task
+        }
     }
 
     /// Something arrived.
@@ -63,10 +76,23 @@ final class StreamWatchdog: Sendable {
         self.state.lastActivity.store(self.state.now, ordering: .relaxed)
     }
 
+    /// A read starts waiting for data: the window runs from now.
+    func readStarted() {
+        self.touch()
+        self.state.reading.store(true, ordering: .releasing)
+    }
+
+    /// The read got data, or the end.
+    func readEnded() {
+        self.state.reading.store(false, ordering: .releasing)
+        self.touch()
+    }
+
     /// Changes the silence allowed from now on; nil removes the limit.
     func setWindow(_ window: Duration?) {
         self.touch()
         self.state.window.store(Self.nanoseconds(window), ordering: .relaxed)
+        self.restart()
     }
 
     /// Whether the watchdog aborted the body.
@@ -79,7 +105,7 @@ final class StreamWatchdog: Sendable {
     }
 
     func cancel() {
-        self.task.cancel()
+        self.task.withLock { $0?.cancel() }
     }
 
     private static func nanoseconds(_ duration: Duration?) -> Int64 {
