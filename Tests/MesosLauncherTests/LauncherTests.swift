@@ -145,7 +145,10 @@ struct LauncherTests {
             configuration.stateDirectory = directory
             let first = MesosLauncher(configuration: configuration)
             try await first.start()
-            let handle = try await first.submit(TaskSpec(name: "long", shell: "sleep 1"))
+            // The task runs until the test lets it end, so a slow restart cannot outlast it.
+            let release = directory + "-release"
+            defer { try? FileManager.default.removeItem(atPath: release) }
+            let handle = try await first.submit(TaskSpec(name: "long", shell: "while [ ! -e '\(release)' ]; do sleep 0.1; done"))
             for await status in handle.updates where status.state == .taskRunning { break }
             let frameworkID = first.frameworkID
             await first.shutdown(.leaveRunning)
@@ -155,6 +158,7 @@ struct LauncherTests {
             #expect(second.frameworkID == frameworkID)
             let recovered = await second.recoveredTasks
             #expect(recovered.map(\.name) == ["long"])
+            FileManager.default.createFile(atPath: release, contents: nil)
             let outcome = try await #require(recovered.first).result()
             #expect(outcome.state == .taskFinished)
             await second.shutdown(.killTasks(grace: .seconds(2)))
