@@ -66,6 +66,9 @@ public actor MesosLauncher {
     private var pending: [Pending] = []
     private var active: [String: Active] = [:]
     private var suppressed = false
+    /// Offers were declined for long (nothing to run) since the last REVIVE: new work must REVIVE, since the master
+    /// holds those filters even when the launcher is not suppressed (a submit can land while such a DECLINE is on its way).
+    private var filteredSinceRevive = false
     private var stopping = false
     private var failure: LauncherError?
     private var nextSerial = 0
@@ -516,6 +519,7 @@ public actor MesosLauncher {
 
     private func place(_ offers: [Offer]) async throws {
         if self.pending.isEmpty || self.stopping {
+            self.filteredSinceRevive = true
             try await self.client.decline(offerIDs: offers.map(\.id), filters: Self.filters(refuse: 120))
             try await self.suppressIfIdle()
             return
@@ -750,8 +754,9 @@ public actor MesosLauncher {
 
     private func reviveIfNeeded() async throws {
         guard !self.pending.isEmpty, !self.stopping else { return }
-        if self.suppressed {
+        if self.suppressed || self.filteredSinceRevive {
             self.suppressed = false
+            self.filteredSinceRevive = false
             try await self.client.revive()
         }
     }
