@@ -219,7 +219,8 @@ let package = Package(
         .executableTarget(
             name: "mesos-submit",
             dependencies: [
-                "Mesos", "MesosCodecs", "MesosHTTP", "MesosOffers", "MesosScheduler", "MesosLauncher", "MesosLocal",
+                "Mesos", "MesosArtifacts", "MesosCodecs", "MesosHTTP", "MesosOffers", "MesosScheduler", "MesosLauncher",
+                "MesosLocal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -74,12 +74,17 @@ public actor MesosLauncher {
     private var nextSerial = 0
     private var artifacts: [Artifact] = []
     private var reviveRetry: Task<Void, Never>?
+    /// Single tasks waiting out their retry backoff, by handle.
+    private var retrying: [ObjectIdentifier: (handle: TaskHandle, attempts: Int)] = [:]
+    /// Task groups that have not ended, by the group's own ID (stable across its attempts).
+    private var groups: [String: GroupRun] = [:]
 
     private struct Pending {
         var request: TaskRequest
         var handle: TaskHandle
         var spec: TaskSpec
         var attempt: Int
+        var member: Membership?
     }
 
     private struct Active {
@@ -90,6 +95,30 @@ public actor MesosLauncher {
         var agent: AgentInfo?
         var killed = false
         var lastStatus: TaskStatus?
+        var member: Membership?
+    }
+
+    /// A task's place in its group: the group's ID and the member's index in ``TaskGroupSpec/tasks``.
+    private struct Membership: Hashable {
+        var group: String
+        var index: Int
+    }
+
+    /// A task group across its attempts.
+    private struct GroupRun {
+        var name: String
+        /// The members as they are launched (nil for a group picked up after a failover: it is not retried).
+        var members: [TaskSpec]?
+        var spec: TaskGroupSpec?
+        var handle: TaskGroupHandle
+        var attempt: Int
+        /// The terminal status of each member in the current attempt, by index.
+        var ended: [Int: TaskStatus] = [:]
+        /// Killed by the caller: not retried.
+        var killed = false
+        /// Waiting out the backoff before the next attempt.
+        var waiting = false
+        var handles: [TaskHandle] { self.handle.tasks }
     }
 
     public init(configuration: LauncherConfiguration) {
@@ -102,9 +131,15 @@ public actor MesosLauncher {
         self.client = SchedulerClient(configuration: scheduler)
     }
 
-    /// The tasks a previous process with the same ``LauncherConfiguration/stateDirectory`` had running, picked up on
-    /// ``start()``: their updates and outcomes arrive on these handles.
+    /// The single tasks a previous process with the same ``LauncherConfiguration/stateDirectory`` had running, picked
+    /// up on ``start()``: their updates and outcomes arrive on these handles. (Members of task groups come back in
+    /// ``recoveredGroups``.) They are not retried.
     public private(set) var recoveredTasks: [TaskHandle] = []
+
+    /// The task groups a previous process with the same ``LauncherConfiguration/stateDirectory`` had running, picked up
+    /// on ``start()`` as groups: a handle per member (in the order of ``TaskGroupSpec/tasks``, members that had already
+    /// ended included), and the group's outcome once every member has ended. They are not retried.
+    public private(set) var recoveredGroups: [TaskGroupHandle] = []
 
     /// What is kept of a launched task in the state directory.
     private struct SavedTask: Codable {
@@ -112,14 +147,58 @@ public actor MesosLauncher {
         var name: String
         var agentID: String?
         var attempt: Int
+        /// Set for a member of a task group.
+        var group: SavedMembership?
+    }
+
+    /// A task group member's place in its group, and its end when it ended while others still run.
+    private struct SavedMembership: Codable {
+        var id: String
+        var name: String
+        var executorID: String
+        var index: Int
+        /// Every member's name, in order.
+        var members: [String]
+        var ended: SavedEnd?
+    }
+
+    private struct SavedEnd: Codable {
+        var state: Int
+        var message: String
+        var timestamp: Double
     }
 
     private var tasksFile: String? { self.configuration.stateDirectory.map { $0 + "/tasks.json" } }
 
+    private func savedMembership(_ member: Membership, executorID: String, ended: TaskStatus? = nil) -> SavedMembership? {
+        guard let run = self.groups[member.group] else { return nil }
+        return SavedMembership(
+            id: member.group, name: run.name, executorID: executorID, index: member.index, members: run.handles.map(\.name),
+            ended: ended.map { SavedEnd(state: $0.state.rawValue, message: $0.message, timestamp: $0.timestamp) }
+        )
+    }
+
     private func saveTasks() {
         guard let path = self.tasksFile else { return }
-        let saved = self.active.map { id, task in
-            SavedTask(taskID: id, name: task.spec.name, agentID: task.agent.map(\.id.value), attempt: task.attempt)
+        var saved = self.active.map { id, task in
+            SavedTask(
+                taskID: id, name: task.spec.name, agentID: task.agent.map(\.id.value), attempt: task.attempt,
+                group: task.member.flatMap { self.savedMembership($0, executorID: task.request.executor?.executorID.value ?? "") }
+            )
+        }
+        // Members that ended while the rest of their group runs: a restarted launcher needs their end for the group's
+        // outcome.
+        for id in Set(self.active.values.compactMap(\.member?.group)) {
+            guard let run = self.groups[id] else { continue }
+            for (index, status) in run.ended {
+                let membership = self.savedMembership(Membership(group: id, index: index), executorID: status.executorID.value, ended: status)
+                saved.append(
+                    SavedTask(
+                        taskID: status.taskID.value, name: run.handles[index].name,
+                        agentID: status.hasAgentID ? status.agentID.value : nil, attempt: run.attempt, group: membership
+                    )
+                )
+            }
         }
         do {
             let data = try JSONEncoder().encode(saved.sorted { $0.taskID < $1.taskID })
@@ -136,23 +215,69 @@ public actor MesosLauncher {
             let saved = try? JSONDecoder().decode([SavedTask].self, from: data)
         else { return }
         let client = self.client
+        // Groups first: a handle per member, in order, whatever the file holds of them.
+        var groupHandles: [String: [TaskHandle]] = [:]
         for task in saved {
-            let handle = TaskHandle(name: task.name, frameworkID: { client.frameworkID }) { [weak self] handle in
-                try await self?.kill(handle)
+            guard let member = task.group, groupHandles[member.id] == nil, !member.members.isEmpty else { continue }
+            let handles = member.members.map { name in
+                TaskHandle(name: name, frameworkID: { client.frameworkID }) { [weak self] handle in try await self?.kill(handle) }
+            }
+            groupHandles[member.id] = handles
+            let group = TaskGroupHandle(name: member.name, tasks: handles, executorID: ExecutorID(member.executorID)) {
+                [weak self] group in try await self?.kill(group)
+            }
+            self.groups[member.id] = GroupRun(name: member.name, handle: group, attempt: task.attempt)
+            self.recoveredGroups.append(group)
+        }
+        for task in saved {
+            var membership: Membership?
+            let handle: TaskHandle
+            if let member = task.group, let handles = groupHandles[member.id], handles.indices.contains(member.index) {
+                membership = Membership(group: member.id, index: member.index)
+                handle = handles[member.index]
+                if let end = member.ended {
+                    handle.attempt(taskID: TaskID(task.taskID))
+                    // It ended before the restart: its end counts for the group's outcome.
+                    var status = TaskStatus()
+                    status.taskID = TaskID(task.taskID)
+                    status.state = TaskState(rawValue: end.state) ?? .taskUnknown
+                    status.message = end.message
+                    status.timestamp = end.timestamp
+                    if let agentID = task.agentID { status.agentID = AgentID(agentID) }
+                    status.executorID = ExecutorID(member.executorID)
+                    self.groups[member.id]?.ended[member.index] = status
+                    continue
+                }
+            } else if task.group == nil {
+                handle = TaskHandle(name: task.name, frameworkID: { client.frameworkID }) { [weak self] handle in
+                    try await self?.kill(handle)
+                }
+                self.recoveredTasks.append(handle)
+            } else {
+                continue
             }
             handle.attempt(taskID: TaskID(task.taskID))
+            var request = TaskRequest(taskID: TaskID(task.taskID), resources: ResourceRequest())
+            if let member = task.group {
+                var executor = ExecutorInfo()
+                executor.type = .default
+                executor.executorID = ExecutorID(member.executorID)
+                request.executor = executor
+            }
             var agent = AgentInfo()
             if let agentID = task.agentID {
                 agent.id = AgentID(agentID)
-                handle.placed(on: agent.id, endpoint: nil, ports: [])
+                handle.placed(on: agent.id, endpoint: nil, ports: [], executorID: request.executor?.executorID)
             }
             var spec = TaskSpec(name: task.name, shell: "")
             spec.command = nil
             self.active[task.taskID] = Active(
-                handle: handle, spec: spec, attempt: task.attempt,
-                request: TaskRequest(taskID: TaskID(task.taskID), resources: ResourceRequest()), agent: agent
+                handle: handle, spec: spec, attempt: task.attempt, request: request, agent: agent, member: membership
             )
-            self.recoveredTasks.append(handle)
+        }
+        // A group whose every member had ended (a file saved at the wrong moment) ends now.
+        for id in self.groups.keys where !self.active.values.contains(where: { $0.member?.group == id }) {
+            self.groupAttemptEnded(id)
         }
     }
 
@@ -224,6 +349,31 @@ public actor MesosLauncher {
         }
         var templates: [TaskInfo] = []
         for member in spec.tasks { templates.append(try await self.template(for: member)) }
+        let members = spec.tasks.map { member in
+            var member = member
+            member.retry = .never
+            member.role = spec.role ?? member.role
+            member.constraints = spec.constraints + member.constraints
+            member.group = spec.group ?? spec.name
+            return member
+        }
+        let client = self.client
+        let handles = members.map { member in
+            TaskHandle(name: member.name, frameworkID: { client.frameworkID }) { [weak self] handle in try await self?.kill(handle) }
+        }
+        let id = "\(Self.idSafe(spec.name)).\(UUID().uuidString.lowercased())"
+        let group = TaskGroupHandle(name: spec.name, tasks: handles, executorID: ExecutorID("")) { [weak self] group in
+            try await self?.kill(group)
+        }
+        self.groups[id] = GroupRun(name: spec.name, members: members, spec: spec, handle: group, attempt: 1)
+        self.enqueueGroupAttempt(id, templates: templates)
+        await self.reviveOrRetry()
+        return group
+    }
+
+    /// Queues every member of a group's current attempt, with new task IDs and a new default executor.
+    private func enqueueGroupAttempt(_ id: String, templates: [TaskInfo]) {
+        guard let run = self.groups[id], let spec = run.spec, let members = run.members else { return }
         let key = "\(Self.idSafe(spec.name)).\(UUID().uuidString.prefix(8).lowercased())"
         var executor = ExecutorInfo()
         executor.type = .default
@@ -231,25 +381,13 @@ public actor MesosLauncher {
         if let frameworkID = self.client.frameworkID { executor.frameworkID = frameworkID }
         executor.resources = Self.scalarResources(spec.executorResources)
         if let container = spec.executorContainer { executor.container = container }
-        let client = self.client
-        var handles: [TaskHandle] = []
-        for (member, template) in zip(spec.tasks, templates) {
-            var member = member
-            member.retry = .never
-            member.role = spec.role ?? member.role
-            member.constraints = spec.constraints + member.constraints
-            member.group = spec.group ?? spec.name
-            let handle = TaskHandle(name: member.name, frameworkID: { client.frameworkID }) { [weak self] handle in
-                try await self?.kill(handle)
-            }
-            self.enqueue(spec: member, template: template, handle: handle, attempt: 1, taskGroup: (key, executor))
-            handles.append(handle)
+        run.handle.attempt(executorID: executor.executorID)
+        for (index, (member, template)) in zip(members, templates).enumerated() {
+            self.enqueue(
+                spec: member, template: template, handle: run.handles[index], attempt: run.attempt, taskGroup: (key, executor),
+                member: Membership(group: id, index: index)
+            )
         }
-        let group = TaskGroupHandle(name: spec.name, tasks: handles, executorID: executor.executorID) { [weak self] group in
-            try await self?.kill(group)
-        }
-        await self.reviveOrRetry()
-        return group
     }
 
     /// The executor's resources, unreserved; the matcher picks them from the offer.
@@ -262,10 +400,10 @@ public actor MesosLauncher {
     /// Stops taking offers and ends the framework's session (see ``LauncherShutdown``).
     public func shutdown(_ mode: LauncherShutdown = .killTasks()) async {
         self.stopping = true
-        for task in self.pending {
-            task.handle.finish(.failure(LauncherError("the launcher shut down before the task was launched", code: .stopped)))
-        }
+        let notLaunched = LauncherError("the launcher shut down before the task was launched", code: .stopped)
+        for task in self.pending { task.handle.finish(.failure(notLaunched)) }
         self.pending.removeAll()
+        self.endWaitingRetries(LauncherError("the launcher shut down before the task was retried", code: .stopped))
         try? await self.client.suppress()
         switch mode {
         case .killTasks(let grace):
@@ -292,6 +430,11 @@ public actor MesosLauncher {
             task.handle.finish(.failure(LauncherError("the launcher shut down while the task was running", code: .stopped)))
         }
         self.active.removeAll()
+        for run in self.groups.values {
+            // The group did not end: every member fails, those that had ended too (their group outcome is unknown).
+            for handle in run.handles { handle.finish(.failure(LauncherError("the launcher shut down while the group was running", code: .stopped))) }
+        }
+        self.groups.removeAll()
         self.loop?.cancel()
         self.reviveRetry?.cancel()
         if let server = self.artifactServer { await server.shutdownGracefully() }
@@ -403,10 +546,11 @@ public actor MesosLauncher {
         template: TaskInfo,
         handle: TaskHandle,
         attempt: Int,
-        taskGroup: (key: String, executor: ExecutorInfo)? = nil
+        taskGroup: (key: String, executor: ExecutorInfo)? = nil,
+        member: Membership? = nil
     ) {
         self.nextSerial += 1
-        let taskID = TaskID("\(Self.idSafe(spec.name)).\(UUID().uuidString.prefix(8).lowercased())")
+        let taskID = Self.taskID(for: spec, attempt: attempt)
         var template = template
         template.taskID = taskID
         var request = TaskRequest(
@@ -429,7 +573,20 @@ public actor MesosLauncher {
             request.executor = taskGroup.executor
         }
         handle.attempt(taskID: taskID)
-        self.pending.append(Pending(request: request, handle: handle, spec: spec, attempt: attempt))
+        self.pending.append(Pending(request: request, handle: handle, spec: spec, attempt: attempt, member: member))
+    }
+
+    /// The spec's ``TaskSpec/taskID`` for the first attempt and `<ID>.attempt-<n>` for the later ones; without one, the
+    /// name and a random suffix.
+    static func taskID(for spec: TaskSpec, attempt: Int) -> TaskID {
+        if let given = spec.taskID, !given.value.isEmpty {
+            return attempt <= 1 ? given : TaskID("\(given.value).attempt-\(attempt)")
+        }
+        return TaskID("\(Self.idSafe(spec.name)).\(UUID().uuidString.prefix(8).lowercased())")
+    }
+
+    private var mastersUseTLS: Bool {
+        self.configuration.scheduler.masters.first.map { $0.lowercased().hasPrefix("https://") } ?? false
     }
 
     private var defaultRole: String {
@@ -439,10 +596,19 @@ public actor MesosLauncher {
     }
 
     private func kill(_ handle: TaskHandle) async throws {
-        if let index = self.pending.firstIndex(where: { $0.handle === handle }) {
-            // A member of a group that is not launched yet takes its group with it: a group launches whole or not at all.
-            let group = self.pending[index].request.taskGroup
-            self.killPending { $0.handle === handle || (group != nil && $0.request.taskGroup == group) }
+        // A member of a group takes its group with it: the default executor kills the others anyway, and a group
+        // launches whole or not at all.
+        if let run = self.groups.values.first(where: { $0.handles.contains { $0 === handle } }) {
+            try await self.kill(run.handle)
+            return
+        }
+        if let waiting = self.retrying.removeValue(forKey: ObjectIdentifier(handle)) {
+            Self.finishKilled(handle, message: "Killed while waiting to be retried", attempts: waiting.attempts)
+            try await self.suppressIfIdle()
+            return
+        }
+        if self.pending.contains(where: { $0.handle === handle }) {
+            self.killPending { $0.handle === handle }
             try await self.suppressIfIdle()
             return
         }
@@ -451,13 +617,26 @@ public actor MesosLauncher {
     }
 
     private func kill(_ group: TaskGroupHandle) async throws {
-        let members = Set(group.tasks.map(ObjectIdentifier.init))
-        self.killPending { members.contains(ObjectIdentifier($0.handle)) }
-        var firstError: (any Error)?
-        for (id, task) in self.active where members.contains(ObjectIdentifier(task.handle)) {
-            do { try await self.killActive(id: id, task: task) } catch { firstError = firstError ?? error }
+        guard let (id, run) = self.groups.first(where: { $0.value.handle === group }) else { return }
+        if run.waiting {
+            // Between two attempts nothing runs: the group ends here.
+            for handle in run.handles { Self.finishKilled(handle, message: "Killed while waiting to be retried", attempts: run.attempt) }
+            self.groups[id] = nil
+            try await self.suppressIfIdle()
+            return
         }
-        if let firstError { throw firstError }
+        self.groups[id]?.killed = true
+        self.killPending { $0.member?.group == id }
+        var firstError: (any Error)?
+        for (taskID, task) in self.active where task.member?.group == id {
+            do { try await self.killActive(id: taskID, task: task) } catch { firstError = firstError ?? error }
+        }
+        self.pruneGroups()
+        if let firstError {
+            // A KILL was refused: the group may go on running, and is retried by its policy as before.
+            self.groups[id]?.killed = run.killed
+            throw firstError
+        }
         try await self.suppressIfIdle()
     }
 
@@ -465,12 +644,24 @@ public actor MesosLauncher {
         let killed = self.pending.filter(matches)
         self.pending.removeAll(where: matches)
         for task in killed {
-            var status = TaskStatus()
-            status.taskID = task.request.taskID
-            status.state = .taskKilled
-            status.message = "Killed before it was launched"
-            task.handle.finish(.success(TaskOutcome(state: .taskKilled, exitCode: nil, status: status, attempts: task.attempt)))
+            Self.finishKilled(task.handle, message: "Killed before it was launched", attempts: task.attempt)
         }
+        self.pruneGroups()
+    }
+
+    /// Ends a handle that has nothing launched with TASK_KILLED.
+    private static func finishKilled(_ handle: TaskHandle, message: String, attempts: Int) {
+        var status = TaskStatus()
+        status.taskID = handle.taskID ?? TaskID("")
+        status.state = .taskKilled
+        status.message = message
+        handle.finish(.success(TaskOutcome(state: .taskKilled, exitCode: nil, status: status, attempts: attempts)))
+    }
+
+    /// Forgets the groups whose every member has ended (each handle finished on its own: killed before launch,
+    /// refused by the master).
+    private func pruneGroups() {
+        for (id, run) in self.groups where run.handles.allSatisfy(\.isDone) { self.groups[id] = nil }
     }
 
     /// KILL for a launched task; a refused KILL leaves the task as it was (running, retried by its policy) and throws.
@@ -492,7 +683,7 @@ public actor MesosLauncher {
         do {
             switch event {
             case .subscribed(let subscription):
-                if subscription.isResubscription || !self.recoveredTasks.isEmpty, !self.active.isEmpty {
+                if subscription.isResubscription || !self.recoveredTasks.isEmpty || !self.recoveredGroups.isEmpty, !self.active.isEmpty {
                     // Nothing is forgotten across a re-subscription: ask for the state of every task we know.
                     try await self.client.reconcile(tasks: self.active.map { (TaskID($0.key), $0.value.agent?.id) })
                 }
@@ -550,13 +741,18 @@ public actor MesosLauncher {
                 if offer.hasURL {
                     let address = offer.url.address
                     let host = address.hasIp ? address.ip : address.hostname
-                    endpoint = "\(offer.url.scheme.isEmpty ? "http" : offer.url.scheme)://\(host):\(address.port)"
+                    // Mesos writes "http" in every offer's URL, TLS or not (libprocess speaks TLS on the same port when
+                    // LIBPROCESS_SSL_ENABLED is set, for the whole cluster): a master reached over https means https
+                    // agents.
+                    let scheme = self.mastersUseTLS ? "https" : (offer.url.scheme.isEmpty ? "http" : offer.url.scheme)
+                    endpoint = "\(scheme)://\(host):\(address.port)"
                 }
             }
             let ports = placement.map { Array(Resources($0.resources).ports.flatMap { $0 }) } ?? []
             task.handle.placed(on: agent.id, endpoint: endpoint, ports: ports, executorID: task.request.executor?.executorID)
             self.active[task.request.taskID.value] = Active(
-                handle: task.handle, spec: task.spec, attempt: task.attempt, request: task.request, agent: agent
+                handle: task.handle, spec: task.spec, attempt: task.attempt, request: task.request, agent: agent,
+                member: task.member
             )
         }
         if !launched.isEmpty { self.saveTasks() }
@@ -579,8 +775,12 @@ public actor MesosLauncher {
             }
         }
         for decline in result.declines {
+            let filters = Self.filters(refuse: decline.refuseSeconds)
             do {
-                try await self.client.decline(offerIDs: decline.offerIDs, filters: Self.filters(refuse: decline.refuseSeconds))
+                try await self.client.decline(offerIDs: decline.offerIDs, filters: filters)
+            } catch let error as MesosError where error.isRetryable {
+                self.logger.debug("launcher: DECLINE failed; trying again", metadata: ["mesos.error": "\(error)"])
+                self.declineLater(decline.offerIDs, filters: filters)
             } catch {
                 // Nothing waits on a declined offer; the master takes it back when it rescinds it.
                 self.logger.warning("launcher: DECLINE failed", metadata: ["mesos.error": "\(error)"])
@@ -629,8 +829,14 @@ public actor MesosLauncher {
             }
         }
         self.saveTasks()
+        let filters = Self.filters(refuse: rejected ? 5 : 1)
         do {
-            try await self.client.decline(offerIDs: offerIDs, filters: Self.filters(refuse: rejected ? 5 : 1))
+            try await self.client.decline(offerIDs: offerIDs, filters: filters)
+        } catch let error as MesosError where error.isRetryable {
+            // The master that refused the ACCEPT refuses this too: while it holds the offers their resources are offered
+            // to no one, the requeued tasks included. Decline them again until it answers.
+            self.logger.debug("launcher: DECLINE after a failed ACCEPT failed; trying again", metadata: ["mesos.error": "\(error)"])
+            self.declineLater(offerIDs, filters: filters)
         } catch {
             self.logger.debug("launcher: DECLINE after a failed ACCEPT failed", metadata: ["mesos.error": "\(error)"])
         }
@@ -638,9 +844,34 @@ public actor MesosLauncher {
             var template = task.request.template
             template.clearTaskID()
             let group = task.request.taskGroup.flatMap { key in task.request.executor.map { (key, $0) } }
-            self.enqueue(spec: task.spec, template: template, handle: task.handle, attempt: task.attempt, taskGroup: group)
+            self.enqueue(
+                spec: task.spec, template: template, handle: task.handle, attempt: task.attempt, taskGroup: group, member: task.member
+            )
         }
+        self.pruneGroups()
         if !requeue.isEmpty { await self.reviveOrRetry() }
+    }
+
+    /// DECLINE every 500 ms while the master answers 503/429/307 (for a minute at most); an offer the master no longer
+    /// knows is declined without complaint, so a late success does no harm.
+    private func declineLater(_ offerIDs: [OfferID], filters: Filters) {
+        let client = self.client
+        let logger = self.logger
+        Task {
+            for _ in 0..<120 {
+                try? await Task.sleep(for: .milliseconds(500))
+                guard !self.stopping, self.failure == nil else { return }
+                do {
+                    try await client.decline(offerIDs: offerIDs, filters: filters)
+                    return
+                } catch let error as MesosError where error.isRetryable {
+                    continue
+                } catch {
+                    logger.debug("launcher: DECLINE of held offers failed", metadata: ["mesos.error": "\(error)"])
+                    return
+                }
+            }
+        }
     }
 
     /// Tells each task its ports, as Marathon does: `PORT0`, `PORT1`… and `PORT` (the first), in its command's
@@ -694,6 +925,12 @@ public actor MesosLauncher {
         task.handle.yield(status)
         guard Self.isTerminal(status.state) else { return }
         self.active[status.taskID.value] = nil
+        if let member = task.member {
+            self.memberEnded(member, status: status, killed: task.killed)
+            self.saveTasks()
+            try await self.suppressIfIdle()
+            return
+        }
         self.saveTasks()
         let policy = task.spec.retry
         if !task.killed, !self.stopping, policy.retryOn.contains(status.state), task.attempt < policy.attempts {
@@ -702,6 +939,7 @@ public actor MesosLauncher {
             let spec = task.spec
             let handle = task.handle
             let attempt = task.attempt + 1
+            self.retrying[ObjectIdentifier(handle)] = (handle, task.attempt)
             Task {
                 try? await Task.sleep(for: delay)
                 await self.retry(spec: spec, handle: handle, attempt: attempt)
@@ -715,12 +953,103 @@ public actor MesosLauncher {
     }
 
     private func retry(spec: TaskSpec, handle: TaskHandle, attempt: Int) async {
-        guard !self.stopping, !handle.isDone else { return }
+        // Killed (or ended by a shutdown) while waiting: nothing to do.
+        guard self.retrying.removeValue(forKey: ObjectIdentifier(handle)) != nil, !handle.isDone else { return }
+        if let failure = self.failure {
+            handle.finish(.failure(failure))
+            return
+        }
+        guard !self.stopping else {
+            handle.finish(.failure(LauncherError("the launcher shut down before the task was retried", code: .stopped)))
+            return
+        }
         do {
             let template = try await self.template(for: spec)
             self.enqueue(spec: spec, template: template, handle: handle, attempt: attempt)
         } catch {
             handle.finish(.failure(LauncherError("retrying \(spec.name) failed", code: (error as? LauncherError)?.code ?? .other, underlying: error)))
+            return
+        }
+        await self.reviveOrRetry()
+    }
+
+    // MARK: Groups
+
+    /// A member's attempt ended; the group's attempt ends with its last member.
+    private func memberEnded(_ member: Membership, status: TaskStatus, killed: Bool) {
+        guard self.groups[member.group] != nil else { return }
+        self.groups[member.group]?.ended[member.index] = status
+        if killed { self.groups[member.group]?.killed = true }
+        let running =
+            self.active.values.contains { $0.member?.group == member.group }
+            || self.pending.contains { $0.member?.group == member.group }
+        if !running { self.groupAttemptEnded(member.group) }
+    }
+
+    /// Every member of the group's attempt has ended: retry the group by its policy, or end each member's handle.
+    private func groupAttemptEnded(_ id: String) {
+        guard var run = self.groups[id] else { return }
+        let statuses = run.handles.indices.map { run.ended[$0] }
+        let complete = statuses.compactMap { $0 }
+        let outcomes = complete.map { TaskOutcome(state: $0.state, exitCode: TaskOutcome.exitCode(of: $0), status: $0, attempts: run.attempt) }
+        let cause = TaskGroupOutcome(names: complete.map(\.taskID.value), outcomes: outcomes).cause
+        if let cause, let spec = run.spec, complete.count == run.handles.count, !run.handles.contains(where: \.isDone),
+            !run.killed, !self.stopping, self.failure == nil,
+            spec.retry.retryOn.contains(cause.outcome.state), run.attempt < spec.retry.attempts
+        {
+            let delay = spec.retry.backoff * (1 << min(run.attempt - 1, 16))
+            self.logger.info(
+                "launcher: task group attempt failed; retrying",
+                metadata: [
+                    "mesos.group": "\(run.name)", "mesos.attempt": "\(run.attempt)", "mesos.task_id": "\(cause.name)",
+                    "mesos.state": "\(cause.outcome.state)", "mesos.backoff": "\(delay)",
+                ]
+            )
+            run.waiting = true
+            run.ended = [:]
+            run.attempt += 1
+            self.groups[id] = run
+            Task {
+                try? await Task.sleep(for: delay)
+                await self.retryGroup(id)
+            }
+            return
+        }
+        for (index, handle) in run.handles.enumerated() {
+            if let status = statuses[index] {
+                handle.finish(
+                    .success(TaskOutcome(state: status.state, exitCode: TaskOutcome.exitCode(of: status), status: status, attempts: run.attempt))
+                )
+            } else {
+                handle.finish(.failure(LauncherError("the launcher lost track of \(handle.name), a member of \(run.name)")))
+            }
+        }
+        self.groups[id] = nil
+    }
+
+    private func retryGroup(_ id: String) async {
+        guard let run = self.groups[id], run.waiting else { return }
+        self.groups[id]?.waiting = false
+        let failure = self.failure ?? (self.stopping ? LauncherError("the launcher shut down before the group was retried", code: .stopped) : nil)
+        if let failure {
+            for handle in run.handles { handle.finish(.failure(failure)) }
+            self.groups[id] = nil
+            return
+        }
+        do {
+            var templates: [TaskInfo] = []
+            for member in run.members ?? [] { templates.append(try await self.template(for: member)) }
+            if let current = self.groups[id], current.killed {
+                // Killed while its artifacts were being registered.
+                for handle in run.handles { Self.finishKilled(handle, message: "Killed while waiting to be retried", attempts: run.attempt - 1) }
+                self.groups[id] = nil
+                return
+            }
+            self.enqueueGroupAttempt(id, templates: templates)
+        } catch {
+            let failure = LauncherError("retrying \(run.name) failed", code: (error as? LauncherError)?.code ?? .other, underlying: error)
+            for handle in run.handles { handle.finish(.failure(failure)) }
+            self.groups[id] = nil
             return
         }
         await self.reviveOrRetry()
@@ -774,6 +1103,21 @@ public actor MesosLauncher {
         for task in self.active.values { task.handle.finish(.failure(error)) }
         self.pending.removeAll()
         self.active.removeAll()
+        self.endWaitingRetries(error)
+        for run in self.groups.values {
+            for handle in run.handles { handle.finish(.failure(error)) }
+        }
+        self.groups.removeAll()
+    }
+
+    /// Ends the handles of single tasks and groups waiting out a retry backoff.
+    private func endWaitingRetries(_ error: LauncherError) {
+        for waiting in self.retrying.values { waiting.handle.finish(.failure(error)) }
+        self.retrying.removeAll()
+        for (id, run) in self.groups where run.waiting {
+            for handle in run.handles { handle.finish(.failure(error)) }
+            self.groups[id] = nil
+        }
     }
 }
 

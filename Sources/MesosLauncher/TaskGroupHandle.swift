@@ -1,4 +1,5 @@
 public import Mesos
+import Synchronization
 
 /// A submitted task group: a ``TaskHandle`` per member, and how the group ended.
 ///
@@ -13,15 +14,20 @@ public final class TaskGroupHandle: Sendable {
     public let name: String
     /// One handle per member, in the order of ``TaskGroupSpec/tasks``: each has its own updates and outcome.
     public let tasks: [TaskHandle]
-    /// The default executor that runs the group.
-    public let executorID: ExecutorID
+    /// The default executor that runs the group's current attempt (each retry of the group gets a new one).
+    public var executorID: ExecutorID { self.currentExecutorID.withLock { $0 } }
+    private let currentExecutorID: Mutex<ExecutorID>
     private let killer: @Sendable (TaskGroupHandle) async throws -> Void
 
     init(name: String, tasks: [TaskHandle], executorID: ExecutorID, killer: @escaping @Sendable (TaskGroupHandle) async throws -> Void) {
         self.name = name
         self.tasks = tasks
-        self.executorID = executorID
+        self.currentExecutorID = Mutex(executorID)
         self.killer = killer
+    }
+
+    func attempt(executorID: ExecutorID) {
+        self.currentExecutorID.withLock { $0 = executorID }
     }
 
     /// Kills every member (before launch: they never start); their outcomes will be TASK_KILLED.
@@ -30,7 +36,7 @@ public final class TaskGroupHandle: Sendable {
     ///   `MesosError` with its answer is the underlying error).
     public func kill() async throws { try await self.killer(self) }
 
-    /// Waits for every member to end.
+    /// Waits for every member to end (after the group's retries).
     ///
     /// - Throws: ``LauncherError`` when a member ended without an outcome (the launcher stopped, the master refused
     ///   the launch, the subscription ended).

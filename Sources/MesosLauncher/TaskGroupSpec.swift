@@ -4,8 +4,12 @@ public import MesosOffers
 /// Tasks launched together on one agent with one `LAUNCH_GROUP` under Mesos's default executor (a pod).
 ///
 /// The members start together and share the executor's sandbox (each has its own under `tasks/<task ID>`). As the
-/// default executor does, the failure of one member kills the others, and killing one kills them all. Groups are not
-/// retried: each member's ``TaskSpec/retry`` is ignored.
+/// default executor does, the failure of one member kills the others, and killing one kills them all.
+///
+/// A group is retried as a whole by its own ``retry`` policy (each member's ``TaskSpec/retry`` is ignored): when every
+/// member of an attempt has ended and the member that brought the group down (``TaskGroupOutcome/cause``) ended in
+/// one of ``TaskSpec/RetryPolicy/retryOn``, every member launches again after the backoff, with new task IDs and a new
+/// executor, and the members' handles carry on with the new attempt. A group that was killed is not retried.
 ///
 /// ```swift
 /// var group = TaskGroupSpec(name: "pod", tasks: [
@@ -13,6 +17,7 @@ public import MesosOffers
 ///     TaskSpec(name: "sidecar", shell: "./ship-logs"),
 /// ])
 /// group.executorResources = TaskSpec.Resources(cpus: 0.1, mem: 32, disk: 32)
+/// group.retry = TaskSpec.RetryPolicy(attempts: 3, backoff: .seconds(2))
 /// let outcome = try await launcher.submitGroup(group).result()
 /// print(outcome.succeeded, outcome.cause?.name ?? "-", outcome.exitCode ?? -1)
 /// ```
@@ -32,6 +37,9 @@ public struct TaskGroupSpec: Sendable {
     public var executorResources = TaskSpec.Resources(cpus: 0.1, mem: 32, disk: 32)
     /// The executor's container, for the networks the group joins (`type: MESOS` with `network_infos`).
     public var executorContainer: ContainerInfo?
+    /// When the group is tried again, as a whole (see above). Its outcome's ``TaskOutcome/attempts`` counts the group's
+    /// attempts.
+    public var retry = TaskSpec.RetryPolicy.never
 
     public init(name: String, tasks: [TaskSpec]) {
         self.name = name
@@ -42,10 +50,11 @@ public struct TaskGroupSpec: Sendable {
 extension TaskSpec {
     /// A spec from a `TaskInfo` in the Mesos v1 form (as `mesos-execute --task` takes it): name, command (shell or
     /// argv), its environment and URIs, resources (cpus, mem, disk, gpus, and as many ports as the `ports` ranges
-    /// hold), container, health check, kill policy, labels and data. The task ID and agent ID are not kept: the
-    /// launcher names each attempt itself and the offer decides the agent.
+    /// hold), container, health check, kill policy, labels and data. A non-empty task ID is kept as
+    /// ``TaskSpec/taskID`` (as mesos-execute keeps it); the agent ID is not: the offer decides the agent.
     public init(taskInfo info: TaskInfo) {
         self.init(name: info.name.isEmpty ? "task" : info.name, shell: info.command.value)
+        if info.hasTaskID, !info.taskID.value.isEmpty { self.taskID = info.taskID }
         if info.hasCommand, info.command.hasShell, !info.command.shell {
             self.command = .argv(info.command.arguments.isEmpty ? [info.command.value] : info.command.arguments)
         }

@@ -42,7 +42,8 @@ public final class TaskHandle: Sendable {
     public var taskID: TaskID? { self.state.withLock { $0.taskID } }
     /// The agent of the current attempt, once placed.
     public var agentID: AgentID? { self.state.withLock { $0.agentID } }
-    /// `http://host:port` of that agent (its `/files` endpoints serve the sandbox), from the offer's URL.
+    /// `http://host:port` of that agent (its `/files` endpoints serve the sandbox), from the offer's URL; `https://`
+    /// when the launcher reaches the master over https (Mesos offers say `http` even on a TLS cluster).
     public var agentEndpoint: String? { self.state.withLock { $0.agentEndpoint } }
     /// The port numbers the current attempt was given (also in its environment as `PORT0`, `PORT1`…).
     public var ports: [UInt64] { self.state.withLock { $0.ports } }

@@ -72,6 +72,9 @@ public struct TaskSpec: Sendable {
     }
 
     public var name: String
+    /// The task ID of the first attempt (a retry runs as `<ID>.attempt-<n>`); nil: the launcher makes one from the
+    /// name. It must be unique among the framework's tasks: the master refuses a duplicate.
+    public var taskID: TaskID?
     /// The command; nil when ``executor`` runs the task.
     public var command: Command?
     /// A custom executor instead of the agent's command executor (its `command` is how the agent starts it).

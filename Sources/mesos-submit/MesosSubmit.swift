@@ -54,12 +54,19 @@ struct MesosSubmit: AsyncParsableCommand {
                   {"name": "sidecar", "command": {"value": "./ship-logs"}}]}'
               mesos-submit --plain --instances 3 -- ./work.sh 2> progress.log
 
+            TASK IDS (--task, --task-group)
+              A task_id given in the JSON is the task's ID, as with mesos-execute;
+              a task without one gets an ID made from its name. With --instances N
+              (N > 1) and a given ID, instance n (from 0) runs as <ID>-<n>; with
+              --attempts, a retry runs as <ID>.attempt-<k>. Two tasks of a group
+              with the same ID are a usage error.
+
             TASK GROUPS (--task-group FILE|JSON, as mesos-execute --task_group)
               A TaskGroupInfo in the Mesos v1 JSON form; task_id and agent_id may
-              be left out (each task gets an ID of its own, the offer decides the
-              agent). The tasks launch together on one agent with LAUNCH_GROUP
-              under Mesos's default executor (type DEFAULT, with
-              cpus:0.1;mem:32;disk:32 for itself, as mesos-execute gives it). When
+              be left out (the offer decides the agent). The tasks launch
+              together on one agent with LAUNCH_GROUP under Mesos's default
+              executor (type DEFAULT, with cpus:0.1;mem:32;disk:32 for itself,
+              as mesos-execute gives it). When
               one task fails, the executor kills the others; the exit status is
               then that task's. --env, --artifact, --uri and --kill-grace-period
               apply to every task; --cpus/--mem/... to a task that names no
@@ -87,6 +94,8 @@ struct MesosSubmit: AsyncParsableCommand {
     @Option(name: .long, help: "Principal for HTTP Basic authentication.") var principal: String?
     @Option(name: .long, help: "Secret for --principal.") var secret: String?
     @Option(name: .long, help: "Read the secret from this file (first line).") var secretFile: String?
+    @Option(name: .long, help: "CA certificates (PEM) that verify an https master and its agents (for --follow).")
+    var caFile: String?
     @Flag(name: .long, help: "Ask the agent to checkpoint the task.") var checkpoint = false
     @Option(name: .long, help: "Wire format: json or protobuf.") var contentType = "json"
     @Option(name: .long, help: "Extra framework capability (e.g. GPU_RESOURCES); repeatable.") var capability: [String] = []
@@ -147,6 +156,9 @@ struct MesosSubmit: AsyncParsableCommand {
         if !["json", "protobuf"].contains(self.contentType) { throw ValidationError("--content-type must be json or protobuf") }
         for text in self.constraint {
             do { _ = try PlacementConstraint(parsing: text) } catch { throw ValidationError("\(error)") }
+        }
+        if let caFile = self.caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw ValidationError("cannot read --ca-file \(caFile)")
         }
         for text in self.env where !text.contains("=") {
             throw ValidationError("--env wants NAME=VALUE, got '\(text)'")

@@ -242,9 +242,19 @@ struct Follower {
     let path: String
     let task: String
     let output: Output
+    /// TLS (CA) and credentials for the agent, as for the master.
+    let http: HTTPClientConfiguration
 
-    init(agent: String, frameworkID: String, taskID: String, groupExecutorID: String? = nil, output: Output) {
+    init(
+        agent: String,
+        frameworkID: String,
+        taskID: String,
+        groupExecutorID: String? = nil,
+        http: HTTPClientConfiguration = HTTPClientConfiguration(),
+        output: Output
+    ) {
         self.agent = agent
+        self.http = http
         if let executor = groupExecutorID {
             // A member of a task group: its own sandbox inside the default executor's, linked as tasks/<task ID>.
             self.path = "/frameworks/\(frameworkID)/executors/\(executor)/runs/latest/tasks/\(taskID)"
@@ -257,7 +267,8 @@ struct Follower {
     }
 
     func run() async {
-        let client = HTTPClient()
+        let client = HTTPClient(configuration: self.http)
+        defer { client.shutdown() }
         var offsets = ["stdout": 0, "stderr": 0]
         var finalPass = false
         while true {

@@ -20,6 +20,21 @@ struct Runner {
             masters = env.split(separator: ",").map(String.init)
         }
         let output = Output(json: self.options.json, plain: self.options.plain)
+        // The tasks first: a usage error needs no cluster.
+        let specs: [TaskSpec]
+        let groupSpec: TaskGroupSpec?
+        do {
+            if self.options.taskGroup != nil {
+                groupSpec = try self.groupSpec()
+                specs = []
+            } else {
+                specs = try self.specs()
+                groupSpec = nil
+            }
+        } catch {
+            output.error("\(error)")
+            return ExitStatus.usage
+        }
         if masters.isEmpty {
             do {
                 var configuration = LocalClusterConfiguration()
@@ -35,7 +50,7 @@ struct Runner {
                 return ExitStatus.internalError
             }
         }
-        let code = await self.submit(masters: masters, output: output)
+        let code = await self.submit(masters: masters, specs: specs, groupSpec: groupSpec, output: output)
         await cluster?.stop()
         return code
     }
@@ -48,9 +63,10 @@ struct Runner {
         return logger
     }
 
-    private func submit(masters: [String], output: Output) async -> Int32 {
+    private func submit(masters: [String], specs: [TaskSpec], groupSpec: TaskGroupSpec?, output: Output) async -> Int32 {
         var configuration = LauncherConfiguration(masters: masters.map(Self.normalized), frameworkName: self.options.frameworkName)
         configuration.scheduler.contentType = self.options.contentType == "protobuf" ? .protobuf : .json
+        if let caFile = self.options.caFile { configuration.scheduler.http.tls.caFile = caFile }
         configuration.scheduler.reconnect = .exponentialBackoff(maximumAttempts: 5)
         configuration.scheduler.logger = self.logger("mesos.scheduler")
         configuration.logger = self.logger("mesos.launcher")
@@ -84,21 +100,6 @@ struct Runner {
             }
             if let secret { configuration.scheduler.http.authentication = .basic(principal: principal, secret: secret) }
         }
-        let specs: [TaskSpec]
-        let groupSpec: TaskGroupSpec?
-        do {
-            if self.options.taskGroup != nil {
-                groupSpec = try self.groupSpec()
-                specs = []
-            } else {
-                specs = try self.specs()
-                groupSpec = nil
-            }
-        } catch {
-            output.error("\(error)")
-            return ExitStatus.usage
-        }
-
         let launcher = MesosLauncher(configuration: configuration)
         do {
             try await launcher.start()
@@ -136,6 +137,8 @@ struct Runner {
             return ExitStatus.usage
         }
         let submittedGroup = group
+        // The agents' /files/read takes what the master connection takes: TLS verification and credentials.
+        let agentHTTP = configuration.scheduler.http
         output.track(handles.map(\.name))
         output.startTicker { await Self.artifactLines(launcher, downloads) }
 
@@ -143,7 +146,7 @@ struct Runner {
             group.addTask {
                 await withTaskGroup(of: (Int, Int32).self) { tasks in
                     for (index, handle) in handles.enumerated() {
-                        tasks.addTask { (index, await self.watch(handle, output: output)) }
+                        tasks.addTask { (index, await self.watch(handle, http: agentHTTP, output: output)) }
                     }
                     var codes = Array(repeating: Int32(0), count: handles.count)
                     for await (index, code) in tasks { codes[index] = code }
@@ -197,7 +200,7 @@ struct Runner {
     }
 
     /// Follows one instance to its end; returns the exit status it stands for.
-    private func watch(_ handle: TaskHandle, output: Output) async -> Int32 {
+    private func watch(_ handle: TaskHandle, http: HTTPClientConfiguration, output: Output) async -> Int32 {
         var follower: Task<Void, Never>?
         for await status in handle.updates {
             output.update(handle.name, status, agent: Self.agentName(handle, status))
@@ -208,7 +211,8 @@ struct Runner {
                 follower = Task {
                     await Follower(
                         agent: endpoint, frameworkID: framework, taskID: status.taskID.value,
-                        groupExecutorID: self.options.taskGroup != nil ? handle.executorID?.value : nil, output: output
+                        groupExecutorID: self.options.taskGroup != nil ? handle.executorID?.value : nil, http: http,
+                        output: output
                     ).run()
                 }
             }
@@ -284,18 +288,27 @@ struct Runner {
     }
 
     /// `task_id` and `agent_id` are required in a TaskInfo but mesos-execute lets them out of `--task_group` (the
-    /// launcher names each task and the offer decides the agent): placeholders fill them before decoding.
+    /// launcher names a task without one, and the offer decides the agent): empty placeholders fill them before
+    /// decoding, and an empty task ID is not kept.
     static func withPlaceholderIDs(_ bytes: [UInt8]) -> [UInt8] {
         guard var object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
             let tasks = object["tasks"] as? [Any]
         else { return bytes }
         object["tasks"] = tasks.enumerated().map { index, element -> Any in
             guard var task = element as? [String: Any] else { return element }
-            if task["task_id"] == nil { task["task_id"] = ["value": "task-\(index)"] }
+            if task["task_id"] == nil { task["task_id"] = ["value": ""] }
             if task["agent_id"] == nil { task["agent_id"] = ["value": ""] }
             return task
         }
         return (try? JSONSerialization.data(withJSONObject: object)).map(Array.init) ?? bytes
+    }
+
+    /// `--task`: the same placeholders for one TaskInfo.
+    static func withPlaceholderIDs(task bytes: [UInt8]) -> [UInt8] {
+        guard var task = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else { return bytes }
+        if task["task_id"] == nil { task["task_id"] = ["value": ""] }
+        if task["agent_id"] == nil { task["agent_id"] = ["value": ""] }
+        return (try? JSONSerialization.data(withJSONObject: task)).map(Array.init) ?? bytes
     }
 
     /// `--task-group`: the TaskGroupInfo's tasks, with the flags that apply to every member (env, artifacts, URIs,
@@ -309,6 +322,12 @@ struct Runner {
             throw SubmitError("--task-group: not a TaskGroupInfo: \(error)")
         }
         guard !info.tasks.isEmpty else { throw SubmitError("--task-group: the group has no tasks") }
+        var taskIDs = Set<String>()
+        for task in info.tasks where !task.taskID.value.isEmpty {
+            guard taskIDs.insert(task.taskID.value).inserted else {
+                throw SubmitError("--task-group: the task ID '\(task.taskID.value)' is given to more than one task; task IDs must be unique")
+            }
+        }
         var members: [TaskSpec] = []
         var names = Set<String>()
         for (index, task) in info.tasks.enumerated() {
@@ -351,13 +370,15 @@ struct Runner {
         if let value = self.options.task {
             let info: TaskInfo
             do {
-                info = try MessageCodec(.json).decode(TaskInfo.self, from: try Self.readJSON(value, flag: "--task"))
+                info = try MessageCodec(.json).decode(TaskInfo.self, from: Self.withPlaceholderIDs(task: try Self.readJSON(value, flag: "--task")))
             } catch let error as SubmitError {
                 throw error
             } catch {
                 throw SubmitError("--task: not a TaskInfo: \(error)")
             }
             base = TaskSpec(taskInfo: info)
+            // A TaskInfo without resources takes the defaults (cpus 0.1, mem 32), as a command does.
+            if info.resources.isEmpty { base.resources = TaskSpec.Resources() }
         } else {
             let words = self.options.command
             let name = self.options.name ?? URL(fileURLWithPath: words.first ?? "task").lastPathComponent
@@ -420,7 +441,11 @@ struct Runner {
         var specs: [TaskSpec] = []
         for index in 0..<self.options.instances {
             var spec = base
-            if self.options.instances > 1 { spec.name = "\(base.name)-\(index)" }
+            if self.options.instances > 1 {
+                spec.name = "\(base.name)-\(index)"
+                // A given task ID names the first instance's task only once: each instance gets <ID>-<n>.
+                if let taskID = base.taskID { spec.taskID = TaskID("\(taskID.value)-\(index)") }
+            }
             spec.group = base.name
             specs.append(spec)
         }
