@@ -70,18 +70,29 @@ final class BodyReader: @unchecked Sendable {
 }
 
 /// One established subscription: the body being read and what has arrived of it.
-struct Connection {
-    var url: String
-    var streamID: String?
-    var reader: BodyReader
+///
+/// A class, so that decoding an event mutates the decoder and buffer in place (as a struct in an optional it was
+/// copied out and back for every event).
+final class Connection {
+    let url: String
+    let streamID: String?
+    let reader: BodyReader
     /// Drops the stream when it goes silent (subscribe timeout, then missed heartbeats); cancelled when the
     /// connection is dropped.
-    var watchdog: StreamWatchdog
+    let watchdog: StreamWatchdog
     var decoder: MesosEventDecoder<SchedulerEvent>
     var buffer = ByteBuffer()
 
+    init(url: String, streamID: String?, reader: BodyReader, watchdog: StreamWatchdog, decoder: MesosEventDecoder<SchedulerEvent>) {
+        self.url = url
+        self.streamID = streamID
+        self.reader = reader
+        self.watchdog = watchdog
+        self.decoder = decoder
+    }
+
     /// Appends a chunk of the body; when nothing is left over from the last one, the chunk becomes the buffer (no copy).
-    mutating func take(_ chunk: inout ByteBuffer) {
+    func take(_ chunk: inout ByteBuffer) {
         if self.buffer.readableBytes == 0 {
             self.buffer = chunk
         } else {
@@ -149,7 +160,7 @@ final class SubscriptionDriver: @unchecked Sendable {
                 self.lose(MesosError(code: .cancelled, message: "the task consuming the events was cancelled"))
                 continue
             }
-            if self.connection == nil {
+            guard let connection = self.connection else {
                 do {
                     try await self.establish(isResubscription: true)
                 } catch let error as MesosError {
@@ -157,30 +168,26 @@ final class SubscriptionDriver: @unchecked Sendable {
                 }
                 continue
             }
-            await self.readMore()
+            // Decoded events go straight to the caller, one record at a time; `pending` holds only what comes
+            // with a new subscription or a loss.
+            if let event = self.decodeNext(connection) {
+                if self.unsaved != nil { await self.saveFrameworkID() }
+                return event
+            }
+            if self.connection != nil { await self.readMore(connection) }
         }
     }
 
     // MARK: Reading
 
-    /// Reads one chunk from the connection and decodes what it completes; on failure, loses the connection.
-    private func readMore() async {
-        guard var connection = self.connection else { return }
-        self.connection = nil  // taken while reading; put back below
+    /// Reads one chunk from the connection into its buffer (``decodeNext()`` decodes it); on failure, loses the
+    /// connection.
+    private func readMore(_ connection: Connection) async {
         do {
             guard var chunk = try await self.read(connection) else {
                 throw MesosError(code: .transport, message: "the master closed the event stream")
             }
             connection.take(&chunk)
-            do {
-                try self.decode(&connection)
-            } catch {
-                throw MesosError(code: .framing, message: "\(error)", underlying: error)
-            }
-            await self.saveFrameworkID()
-            if self.failure == nil && !self.finished {
-                self.connection = connection
-            }
         } catch {
             if self.client.isStopped {
                 self.finish()
@@ -192,14 +199,49 @@ final class SubscriptionDriver: @unchecked Sendable {
         }
     }
 
-    /// Decodes every whole record in the buffer into `pending`.
-    private func decode(_ connection: inout Connection) throws {
-        defer { self.countEvents() }
-        while let event = try connection.decoder.decode(buffer: &connection.buffer) {
-            self.handle(event, connection: connection)
-            if self.failure != nil { return }
+    /// The next whole record of `connection`, decoded; nil when its buffer holds none (then the metrics are
+    /// brought up to date and the bytes read are dropped) or when the record is broken (then the connection is
+    /// lost, and `pending` says so). One record per call, handed straight to the consumer.
+    private func decodeNext(_ connection: Connection) -> SchedulerClient.Event? {
+        let message: SchedulerEvent?
+        do {
+            message = try connection.decoder.decode(buffer: &connection.buffer)
+        } catch {
+            self.countEvents()
+            self.lose(MesosError(code: .framing, message: "\(error)", underlying: error))
+            return nil
         }
-        if connection.buffer.readerIndex > 64 << 10 { connection.buffer.discardReadBytes() }
+        guard let message else {
+            self.countEvents()
+            if connection.buffer.readerIndex > 64 << 10 { connection.buffer.discardReadBytes() }
+            return nil
+        }
+        let event = self.handle(message, connection: connection)
+        // The metrics are counted once per chunk, when its last record is decoded (or, when a record straddles
+        // chunks, at the consumer's next call).
+        if connection.buffer.readableBytes == 0 { self.countEvents() }
+        self.loseOnError(event)
+        return event
+    }
+
+    /// Decodes whole records of `connection` into `pending` until one is there (the first event of a stream).
+    private func decodeFirst(_ connection: Connection) throws {
+        defer { self.countEvents() }
+        let before = self.pending.count - self.pendingIndex
+        while self.pending.count - self.pendingIndex == before && self.failure == nil,
+            let message = try connection.decoder.decode(buffer: &connection.buffer)
+        {
+            let event = self.handle(message, connection: connection)
+            self.pending.append(event)
+            self.loseOnError(event)
+        }
+    }
+
+    /// An ERROR event ends the subscription for good (after the event itself is delivered).
+    private func loseOnError(_ event: SchedulerClient.Event) {
+        if case .error(let text) = event {
+            self.lose(MesosError(code: .errorEvent, message: text), reconnecting: false)
+        }
     }
 
     private func count(_ name: String) {
@@ -227,7 +269,8 @@ final class SubscriptionDriver: @unchecked Sendable {
         }
     }
 
-    private func handle(_ message: SchedulerEvent, connection: Connection) {
+    /// The typed event for `message`, with what SUBSCRIBED tells recorded in the client's state.
+    private func handle(_ message: SchedulerEvent, connection: Connection) -> SchedulerClient.Event {
         let event: SchedulerClient.Event
         if message.type == .subscribed {
             let subscribed = message.subscribed
@@ -264,10 +307,7 @@ final class SubscriptionDriver: @unchecked Sendable {
             event = SchedulerClient.Event(message)
         }
         self.count(event.name)
-        self.pending.append(event)
-        if case .error(let text) = event {
-            self.lose(MesosError(code: .errorEvent, message: text), reconnecting: false)
-        }
+        return event
     }
 
     // MARK: Losing and finding the master
@@ -405,7 +445,7 @@ final class SubscriptionDriver: @unchecked Sendable {
     /// Takes a 200 answer: the stream ID, then waits for the first event.
     private func accept(_ response: HTTPStreamingResponse, url: String) async throws {
         let streamID = response.head.header("Mesos-Stream-Id")
-        var connection = Connection(
+        let connection = Connection(
             url: url,
             streamID: streamID,
             reader: BodyReader(response.body),
@@ -438,7 +478,7 @@ final class SubscriptionDriver: @unchecked Sendable {
             guard var chunk else { throw MesosError(code: .transport, message: "the master closed the stream before SUBSCRIBED") }
             connection.take(&chunk)
             do {
-                try self.decode(&connection)
+                try self.decodeFirst(connection)
             } catch {
                 throw MesosError(code: .framing, message: "\(error)", underlying: error)
             }

@@ -227,6 +227,30 @@ struct GeneratedCodecTests {
         Self.agree(SchedulerEvent.self, .protobuf, nested)
     }
 
+    @Test("binary strings: every UTF-8 edge (overlong, surrogate, past U+10FFFF, truncated) refused as the reference refuses it")
+    func binaryStringUTF8() {
+        let edges: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
+        var payloads: [[UInt8]] = (0...255).map { [UInt8($0)] }
+        for lead in 0xC0...0xFF {
+            for second in edges {
+                payloads.append([UInt8(lead), second])
+                for third in [0x80, 0xBF, 0x41] as [UInt8] {
+                    payloads.append([UInt8(lead), second, third])
+                    payloads.append([UInt8(lead), second, third, 0x80])
+                }
+            }
+        }
+        payloads += ["é", "€", "😀", "\u{10FFFF}", "\u{D7FF}", "\u{E000}"].map { Array($0.utf8) }
+        var refused = 0
+        for payload in payloads {
+            // An AgentID (string field 1), the text alone and after nine ASCII bytes (the eight-at-a-time path).
+            for text in [payload, Array("abcdefghi".utf8) + payload] {
+                if !Self.agree(AgentID.self, .protobuf, [0x0A, UInt8(text.count)] + text) { refused += 1 }
+            }
+        }
+        #expect(refused > 1000)  // most of these are not UTF-8: the check above compared each with the reference
+    }
+
     @Test("encoders: ACCEPT with launches and ACKNOWLEDGE read back by the reference, both content types")
     func encoders() throws {
         for call in [BenchCalls.accept(launches: 100), BenchCalls.acknowledge()] {
