@@ -5,7 +5,7 @@
 #   bench=artifacts-ratio file=<f> clients=<n> swift_mesos_vs_nginx=<x>
 #   bench=artifacts-concurrency server=swift-mesos clients=1000 requests=<n> errors=<e>
 #   bench=artifacts-memory server=swift-mesos rss_kb=<now> peak_rss_kb=<peak> served_mb=<total>
-# Env: SECONDS_PER_RUN (5).
+# Env: SECONDS_PER_RUN (5); FILES ("big small") and CLIENTS ("1 16 256") to run part of it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 duration=${SECONDS_PER_RUN:-5}
@@ -73,10 +73,10 @@ measure() {
   echo "$rps $mbps $errors"
 }
 
-for file in big small; do
+for file in ${FILES:-big small}; do
   label=$([ $file = big ] && echo 100MB || echo 64KB)
   ours_url=$([ $file = big ] && echo "$ours_big" || echo "$ours_small")
-  for clients in 1 16 256; do
+  for clients in ${CLIENTS:-1 16 256}; do
     read -r o_rps o_mbps o_err <<< "$(measure "$ours_url" $clients)"
     read -r n_rps n_mbps n_err <<< "$(measure "http://127.0.0.1:$port/$file.bin" $clients)"
     echo "bench=artifacts server=swift-mesos file=$label clients=$clients req_per_s=$o_rps MBps=$o_mbps errors=$o_err"

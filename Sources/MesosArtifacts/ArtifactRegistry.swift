@@ -83,7 +83,7 @@ final class ArtifactRegistry: Sendable {
     }
 
     /// Files up to this size are kept in memory when registered.
-    static let snapshotLimit = 256 * 1024
+    static let snapshotLimit = 16 * 1024
     /// At most this many bytes of snapshots in all; files registered beyond it are served from disk.
     static let snapshotBudget = 32 << 20
 

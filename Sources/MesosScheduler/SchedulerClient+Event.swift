@@ -9,7 +9,11 @@ extension SchedulerClient {
     /// whose ``Subscription/isResubscription`` is true: that is the "reconnected" notice.
     public enum Event: Sendable {
         /// SUBSCRIBED: the first event of every subscription.
-        case subscribed(Subscription)
+        ///
+        /// This case, MESSAGE and FAILURE are `indirect` (their payloads are boxed): a ``Subscription`` is 672
+        /// bytes inline, and every event of a stream, OFFERS and UPDATE too, was copied at that size several
+        /// times on its way to the consumer.
+        indirect case subscribed(Subscription)
         /// OFFERS: resources to ACCEPT or DECLINE.
         case offers([Offer])
         /// INVERSE_OFFERS: the master asks for resources back (maintenance).
@@ -24,9 +28,9 @@ extension SchedulerClient {
         /// UPDATE_OPERATION_STATUS: an operation's status changed (operations that were given an ID).
         case updateOperationStatus(OperationStatus)
         /// MESSAGE: bytes an executor sent.
-        case message(agentID: AgentID, executorID: ExecutorID, data: Data)
+        indirect case message(agentID: AgentID, executorID: ExecutorID, data: Data)
         /// FAILURE: an agent was lost (no executor), or an executor ended (with its exit status when known).
-        case failure(agentID: AgentID?, executorID: ExecutorID?, status: Int32?)
+        indirect case failure(agentID: AgentID?, executorID: ExecutorID?, status: Int32?)
         /// ERROR: the master refused or removed the framework. The stream ends after it (see
         /// ``MesosError/Code/errorEvent``).
         case error(message: String)

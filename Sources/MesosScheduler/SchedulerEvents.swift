@@ -80,8 +80,10 @@ final class Connection {
     /// Drops the stream when it goes silent (subscribe timeout, then missed heartbeats); cancelled when the
     /// connection is dropped.
     let watchdog: StreamWatchdog
-    var decoder: MesosEventDecoder<SchedulerEvent>
-    var buffer = ByteBuffer()
+    // Unchecked: a connection is used by the one task that iterates (see SubscriptionDriver); the dynamic
+    // exclusivity checks on these cost more than the rest of the per-event bookkeeping.
+    @exclusivity(unchecked) var decoder: MesosEventDecoder<SchedulerEvent>
+    @exclusivity(unchecked) var buffer = ByteBuffer()
 
     init(url: String, streamID: String?, reader: BodyReader, watchdog: StreamWatchdog, decoder: MesosEventDecoder<SchedulerEvent>) {
         self.url = url
@@ -105,20 +107,23 @@ final class Connection {
 ///
 /// `@unchecked Sendable`: it is created by ``SchedulerClient/subscribe(_:suppressedRoles:offerConstraints:)``,
 /// handed over once through ``SchedulerEvents`` (a Mutex) and from then on used only by the task that iterates.
+///
+/// Its state is `@exclusivity(unchecked)` for the same reason: one task at a time, so the dynamic checks (a
+/// thread-local lookup per access, several per event) guard nothing.
 final class SubscriptionDriver: @unchecked Sendable {
     private let client: SchedulerClient
-    private var connection: Connection?
+    @exclusivity(unchecked) private var connection: Connection?
     /// Decoded events not yet delivered, in order.
-    private var pending: [SchedulerClient.Event] = []
-    private var pendingIndex = 0
+    @exclusivity(unchecked) private var pending: [SchedulerClient.Event] = []
+    @exclusivity(unchecked) private var pendingIndex = 0
     /// Thrown once `pending` is delivered; then the sequence is over.
-    private var failure: MesosError?
-    private var finished = false
+    @exclusivity(unchecked) private var failure: MesosError?
+    @exclusivity(unchecked) private var finished = false
     /// Events decoded from the current chunk, by name, not yet counted in the metrics (counted once per chunk: the
     /// counter's lock and key are too dear per event on a fast stream).
-    private var tally: [(name: String, count: Int)] = []
+    @exclusivity(unchecked) private var tally: [(name: String, count: Int)] = []
     /// A framework ID from SUBSCRIBED not yet written to the store.
-    private var unsaved: FrameworkID?
+    @exclusivity(unchecked) private var unsaved: FrameworkID?
     private var logger: Logger
 
     init(client: SchedulerClient) {

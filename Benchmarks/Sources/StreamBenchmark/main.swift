@@ -2,7 +2,7 @@
 // decoded by SchedulerClient, against the same records decoded from memory. Prints one `bench=scheduler-stream`
 // line. Kept apart from ClusterBenchmark so that it builds without the local master.
 //
-// Usage: StreamBenchmark CORPUS_RIO NAME (PROFILE=loopback: loopback rounds only, for perf)
+// Usage: StreamBenchmark CORPUS_RIO NAME (PROFILE=loopback|memory: that kind of round only, for perf)
 import BenchSupport
 import Foundation
 import Mesos
@@ -97,11 +97,11 @@ func stream(corpus path: String, name: String) async throws {
     }
     var memoryBest = 0.0
     var loopbackBest = 0.0
-    // PROFILE=loopback runs only loopback rounds (ten), so that a profiler sees the stream path alone.
-    let loopbackOnly = ProcessInfo.processInfo.environment["PROFILE"] == "loopback"
-    for _ in 0..<(loopbackOnly ? 10 : 3) {
-        if !loopbackOnly { memoryBest = max(memoryBest, try memoryRound()) }
-        loopbackBest = max(loopbackBest, try await loopbackRound())
+    // PROFILE=loopback or PROFILE=memory runs ten rounds of that kind only, so that a profiler sees one path alone.
+    let profile = ProcessInfo.processInfo.environment["PROFILE"]
+    for _ in 0..<(profile == nil ? 3 : 10) {
+        if profile != "loopback" { memoryBest = max(memoryBest, try memoryRound()) }
+        if profile != "memory" { loopbackBest = max(loopbackBest, try await loopbackRound()) }
     }
     try await server.close()
     line("scheduler-stream", [
