@@ -34,6 +34,9 @@ public struct MesosEventDecoder<Event: SwiftProtobuf.Message>: NIOSingleStepByte
         self.codec = codec
     }
 
+    /// The length of the record under way once its length prefix is read (``RecordIODecoder/pendingRecordLength``).
+    public var pendingRecordLength: Int? { self.framing.pendingRecordLength }
+
     public mutating func decode(buffer: inout ByteBuffer) throws -> Event? {
         guard let record = try self.framing.decode(buffer: &buffer) else { return nil }
         return try self.codec.decode(Event.self, from: record)

@@ -27,6 +27,11 @@ public struct RecordIODecoder: NIOSingleStepByteToMessageDecoder, Sendable {
     /// The length of the record whose prefix has been read but whose bytes have not all arrived.
     private var pendingLength: Int?
 
+    /// The length of the record under way, once its length prefix has been read and until all its bytes have
+    /// arrived; nil otherwise. A reader that gets the stream in chunks uses it to join a record that straddles
+    /// two chunks by copying only the bytes that complete it.
+    public var pendingRecordLength: Int? { self.pendingLength }
+
     /// - Parameter maximumRecordSize: the largest record accepted, in bytes. Must not be negative.
     public init(maximumRecordSize: Int = RecordIODecoder.defaultMaximumRecordSize) {
         precondition(maximumRecordSize >= 0, "maximumRecordSize must not be negative")

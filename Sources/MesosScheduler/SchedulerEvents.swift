@@ -93,12 +93,42 @@ final class Connection {
         self.decoder = decoder
     }
 
-    /// Appends a chunk of the body; when nothing is left over from the last one, the chunk becomes the buffer (no copy).
+    /// A chunk that arrived while `buffer` held the start of a record: only the bytes that complete that record
+    /// are copied out of it (``nextMessage()``); the rest is decoded where it is.
+    @exclusivity(unchecked) var rest: ByteBuffer?
+
+    /// Takes a chunk of the body: it becomes the buffer when nothing is left over from the last one (no copy).
     func take(_ chunk: inout ByteBuffer) {
         if self.buffer.readableBytes == 0 {
             self.buffer = chunk
         } else {
-            self.buffer.writeBuffer(&chunk)
+            self.rest = chunk
+        }
+    }
+
+    /// The next whole record, decoded; nil when it needs more bytes. Each record is decoded from the chunk it
+    /// arrived in, except one that straddles two chunks: that one is joined by copying its missing bytes (not the
+    /// whole next chunk, as appending chunks would).
+    func nextMessage() throws -> SchedulerEvent? {
+        while true {
+            if let message = try self.decoder.decode(buffer: &self.buffer) { return message }
+            guard var rest = self.rest else { return nil }
+            self.rest = nil
+            if self.buffer.readableBytes == 0 {
+                self.buffer = rest
+                continue
+            }
+            let missing: Int
+            if let length = self.decoder.pendingRecordLength {
+                missing = length - self.buffer.readableBytes
+            } else {
+                // Inside a length prefix: up to its newline (a prefix has at most 20 digits; the decoder refuses more).
+                let end = rest.readableBytesView.prefix(21).firstIndex(of: UInt8(ascii: "\n"))
+                missing = end.map { $0 - rest.readerIndex + 1 } ?? min(rest.readableBytes, 21)
+            }
+            var piece = rest.readSlice(length: min(missing, rest.readableBytes))!
+            self.buffer.writeBuffer(&piece)
+            if rest.readableBytes > 0 { self.rest = rest }
         }
     }
 }
@@ -210,7 +240,7 @@ final class SubscriptionDriver: @unchecked Sendable {
     private func decodeNext(_ connection: Connection) -> SchedulerClient.Event? {
         let message: SchedulerEvent?
         do {
-            message = try connection.decoder.decode(buffer: &connection.buffer)
+            message = try connection.nextMessage()
         } catch {
             self.countEvents()
             self.lose(MesosError(code: .framing, message: "\(error)", underlying: error))
@@ -218,13 +248,12 @@ final class SubscriptionDriver: @unchecked Sendable {
         }
         guard let message else {
             self.countEvents()
-            if connection.buffer.readerIndex > 64 << 10 { connection.buffer.discardReadBytes() }
             return nil
         }
         let event = self.handle(message, connection: connection)
         // The metrics are counted once per chunk, when its last record is decoded (or, when a record straddles
         // chunks, at the consumer's next call).
-        if connection.buffer.readableBytes == 0 { self.countEvents() }
+        if connection.buffer.readableBytes == 0 && connection.rest == nil { self.countEvents() }
         self.loseOnError(event)
         return event
     }
@@ -234,7 +263,7 @@ final class SubscriptionDriver: @unchecked Sendable {
         defer { self.countEvents() }
         let before = self.pending.count - self.pendingIndex
         while self.pending.count - self.pendingIndex == before && self.failure == nil,
-            let message = try connection.decoder.decode(buffer: &connection.buffer)
+            let message = try connection.nextMessage()
         {
             let event = self.handle(message, connection: connection)
             self.pending.append(event)

@@ -703,6 +703,41 @@ struct SchedulerClientTests {
         }
     }
 
+    @Test(
+        "records and length prefixes split across chunks arrive whole, in order, both content types",
+        arguments: [(ContentType.protobuf, 7), (.json, 7), (.protobuf, 1000), (.json, 4099)]
+    )
+    func straddlingRecords(contentType: ContentType, chunkSize: Int) async throws {
+        try await Self.withMasters { masters in
+            let master = masters[0]
+            let codec = MessageCodec(contentType)
+            var records = [ScriptedMaster.recordedRecords(contentType)[0]]
+            // Sizes from a few bytes to several chunks, so that some records end exactly on a chunk boundary.
+            let sizes = [0, 1, 5, 90, 999, 1000, 3000, 12_000, 2, 4099 * 3]
+            for (index, size) in sizes.enumerated() {
+                var event = SchedulerEvent()
+                event.type = .message
+                event.message.agentID = AgentID("agent-\(index)")
+                event.message.executorID = "executor"
+                event.message.data = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) })
+                records.append(try codec.encode(event))
+            }
+            master.setFallback(.stream(.init(records: records, paced: true, chunkSize: chunkSize)))
+            let client = SchedulerClient(configuration: Self.configuration([master.url], contentType))
+            var iterator = try await client.subscribe(Self.framework).makeAsyncIterator()
+            #expect(try await Self.next(&iterator, 1) == ["subscribed"])
+            for (index, size) in sizes.enumerated() {
+                guard case .message(let agentID, _, let data) = try await iterator.next() else {
+                    Issue.record("event \(index) is not the MESSAGE sent")
+                    break
+                }
+                #expect(agentID.value == "agent-\(index)")
+                #expect(data == Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) }))
+            }
+            try await client.stop()
+        }
+    }
+
     @Test("a slow consumer of a large burst holds the server back (memory stays bounded)")
     func slowConsumer() async throws {
         try await Self.withMasters { masters in

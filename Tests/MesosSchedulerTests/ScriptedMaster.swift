@@ -39,12 +39,16 @@ final class ScriptedMaster: Sendable {
         var paced = false
         /// Nil: the recorded one for the first stream, `stream-N` after.
         var streamID: String?
+        /// Cut the RecordIO bytes into chunks of this size, whatever the record boundaries (with `paced`, each
+        /// reaches the socket on its own), so that records and length prefixes straddle chunks.
+        var chunkSize: Int?
 
-        init(records: [[UInt8]]? = nil, dropAfter: Int? = nil, paced: Bool = false, streamID: String? = nil) {
+        init(records: [[UInt8]]? = nil, dropAfter: Int? = nil, paced: Bool = false, streamID: String? = nil, chunkSize: Int? = nil) {
             self.records = records
             self.dropAfter = dropAfter
             self.paced = paced
             self.streamID = streamID
+            self.chunkSize = chunkSize
         }
     }
 
@@ -315,6 +319,12 @@ final class ScriptedMaster: Sendable {
                 RecordIOEncoder.frame(record, into: &buffer)
                 return buffer
             }
+            if let size = stream.chunkSize {
+                var all = ByteBuffer()
+                for var chunk in chunks { all.writeBuffer(&chunk) }
+                chunks = []
+                while all.readableBytes > 0 { chunks.append(all.readSlice(length: min(size, all.readableBytes))!) }
+            }
             var drop = false
             if let limit = stream.dropAfter {
                 var left = limit
@@ -344,7 +354,12 @@ final class ScriptedMaster: Sendable {
             context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(chunk)))).whenSuccess {
                 let (handler, context) = loopBound.value
                 handler.master.countStreamed(chunk.readableBytes)
-                handler.writePaced(context, chunks.dropFirst(), drop: drop)
+                // Through the loop, not inline: a write that completes at once would otherwise recurse once per
+                // chunk (thousands of small chunks overflowed the stack).
+                context.eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    handler.writePaced(context, chunks.dropFirst(), drop: drop)
+                }
             }
         }
 
