@@ -204,6 +204,8 @@ let package = Package(
             dependencies: [
                 "Mesos", "MesosOffers", "MesosArtifacts", "MesosScheduler",
                 .product(name: "Logging", package: "swift-log"),
+                // The state directory keeps protobuf fields of task specs as swift-protobuf JSON.
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .testTarget(
