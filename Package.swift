@@ -212,7 +212,8 @@ let package = Package(
             name: "MesosLauncherTests",
             dependencies: [
                 "MesosTestSupport",
-                "Mesos", "MesosCodecs", "MesosHTTP", "MesosLauncher", "MesosLocal", "MesosScheduler", "MesosOffers",
+                "Mesos", "MesosArtifacts", "MesosCodecs", "MesosHTTP", "MesosLauncher", "MesosLocal", "MesosScheduler",
+                "MesosOffers",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
