@@ -336,4 +336,35 @@ struct FailoverRetryTests {
         #expect(backGroup.constraints == group.constraints)
         #expect(backGroup.retry == group.retry)
     }
+
+    @Test("a saved spec with values no spec could hold is refused with a LauncherError, not a crash")
+    func savedSpecOutOfRange() throws {
+        var spec = TaskSpec(name: "odd", shell: "true")
+        spec.retry = TaskSpec.RetryPolicy(attempts: 2, backoff: .seconds(1))
+        let good = try SavedTaskSpec(spec)
+        #expect(try good.spec().retry == spec.retry)
+
+        var hugeBackoff = good
+        hugeBackoff.retry.backoff = .seconds(Int64.max)
+        #expect(throws: LauncherError.self) { try hugeBackoff.spec() }
+        var negativeGrace = good
+        negativeGrace.killGracePeriod = .seconds(-1)
+        #expect(throws: LauncherError.self) { try negativeGrace.spec() }
+        var hugeGrace = good
+        hugeGrace.killGracePeriod = .seconds(Int64.max)
+        #expect(throws: LauncherError.self) { try hugeGrace.spec() }
+        var notFinite = good
+        notFinite.resources.cpus = .nan
+        #expect(throws: LauncherError.self) { try notFinite.spec() }
+        var tooManyPorts = good
+        tooManyPorts.resources.ports = -3
+        #expect(throws: LauncherError.self) { try tooManyPorts.spec() }
+        var badConstraint = good
+        badConstraint.constraints = [SavedTaskSpec.SavedConstraint(try PlacementConstraint(parsing: "hostname:UNIQUE"))]
+        badConstraint.constraints[0].text = "hostname:NOPE"
+        #expect(throws: LauncherError.self) { try badConstraint.spec() }
+        var badContainer = good
+        badContainer.container = "{\"type\": 12"
+        #expect(throws: LauncherError.self) { try badContainer.spec() }
+    }
 }
