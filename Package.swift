@@ -204,13 +204,16 @@ let package = Package(
             dependencies: [
                 "Mesos", "MesosOffers", "MesosArtifacts", "MesosScheduler",
                 .product(name: "Logging", package: "swift-log"),
+                // The state directory keeps protobuf fields of task specs as swift-protobuf JSON.
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .testTarget(
             name: "MesosLauncherTests",
             dependencies: [
                 "MesosTestSupport",
-                "Mesos", "MesosCodecs", "MesosHTTP", "MesosLauncher", "MesosLocal", "MesosScheduler", "MesosOffers",
+                "Mesos", "MesosArtifacts", "MesosCodecs", "MesosHTTP", "MesosLauncher", "MesosLocal", "MesosScheduler",
+                "MesosOffers",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

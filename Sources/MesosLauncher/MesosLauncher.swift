@@ -18,7 +18,9 @@ public struct LauncherConfiguration: Sendable {
     public var matching = MatchingConfiguration()
     /// Where the launcher keeps what a restarted process needs to fail over: the framework ID (unless
     /// ``SchedulerConfiguration/frameworkIDStore`` is set) and the tasks it had launched. A new launcher with the same
-    /// directory and a `failover_timeout` long enough picks its running tasks up (``MesosLauncher/recoveredTasks``).
+    /// directory and a `failover_timeout` long enough picks its running tasks up (``MesosLauncher/recoveredTasks``),
+    /// and retries them by their policies: each task's spec is kept too, with its local artifacts as paths (a retry
+    /// registers them with the new process's artifact server).
     public var stateDirectory: String?
     public var logger: Logger?
 
@@ -85,6 +87,8 @@ public actor MesosLauncher {
         var spec: TaskSpec
         var attempt: Int
         var member: Membership?
+        /// What a restarted process needs to retry a single task (nil for a group's member: its group keeps it).
+        var saved: SavedTaskSpec?
     }
 
     private struct Active {
@@ -96,6 +100,9 @@ public actor MesosLauncher {
         var killed = false
         var lastStatus: TaskStatus?
         var member: Membership?
+        /// The spec as the state directory keeps it; nil when it is not known (a task recovered from a file written
+        /// before specs were saved, or a group's member): such a task is not retried after a restart.
+        var saved: SavedTaskSpec?
     }
 
     /// A task's place in its group: the group's ID and the member's index in ``TaskGroupSpec/tasks``.
@@ -107,9 +114,12 @@ public actor MesosLauncher {
     /// A task group across its attempts.
     private struct GroupRun {
         var name: String
-        /// The members as they are launched (nil for a group picked up after a failover: it is not retried).
+        /// The members as they are launched (nil for a group picked up after a failover from a file that did not keep
+        /// its spec: it is not retried).
         var members: [TaskSpec]?
         var spec: TaskGroupSpec?
+        /// The spec as the state directory keeps it.
+        var saved: SavedTaskGroupSpec?
         var handle: TaskGroupHandle
         var attempt: Int
         /// The terminal status of each member in the current attempt, by index.
@@ -133,12 +143,15 @@ public actor MesosLauncher {
 
     /// The single tasks a previous process with the same ``LauncherConfiguration/stateDirectory`` had running, picked
     /// up on ``start()``: their updates and outcomes arrive on these handles. (Members of task groups come back in
-    /// ``recoveredGroups``.) They are not retried.
+    /// ``recoveredGroups``.) Each is retried by its ``TaskSpec/retry`` policy as if the process had not restarted:
+    /// the attempt number carries on, and local artifacts are served again by this process's artifact server. (A
+    /// task saved by a version of the launcher that did not keep specs is not retried.)
     public private(set) var recoveredTasks: [TaskHandle] = []
 
     /// The task groups a previous process with the same ``LauncherConfiguration/stateDirectory`` had running, picked up
     /// on ``start()`` as groups: a handle per member (in the order of ``TaskGroupSpec/tasks``, members that had already
-    /// ended included), and the group's outcome once every member has ended. They are not retried.
+    /// ended included), and the group's outcome once every member has ended. Each is retried as a whole by its
+    /// ``TaskGroupSpec/retry`` policy, as ``recoveredTasks`` are.
     public private(set) var recoveredGroups: [TaskGroupHandle] = []
 
     /// What is kept of a launched task in the state directory.
@@ -149,6 +162,31 @@ public actor MesosLauncher {
         var attempt: Int
         /// Set for a member of a task group.
         var group: SavedMembership?
+        /// What a retry launches (absent from files written before it was kept: then the task is not retried).
+        var spec: SavedTaskSpec?
+        /// Why ``spec`` was there but did not read (not saved): the task is recovered, without retries.
+        var unreadableSpec: String?
+
+        private enum CodingKeys: String, CodingKey { case taskID, name, agentID, attempt, group, spec }
+
+        init(taskID: String, name: String, agentID: String?, attempt: Int, group: SavedMembership?, spec: SavedTaskSpec? = nil) {
+            (self.taskID, self.name, self.agentID, self.attempt, self.group, self.spec) = (taskID, name, agentID, attempt, group, spec)
+        }
+
+        /// A spec that does not read costs the task its retries, not its recovery.
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.taskID = try container.decode(String.self, forKey: .taskID)
+            self.name = try container.decode(String.self, forKey: .name)
+            self.agentID = try container.decodeIfPresent(String.self, forKey: .agentID)
+            self.attempt = try container.decode(Int.self, forKey: .attempt)
+            self.group = try container.decodeIfPresent(SavedMembership.self, forKey: .group)
+            do {
+                self.spec = try container.decodeIfPresent(SavedTaskSpec.self, forKey: .spec)
+            } catch {
+                self.unreadableSpec = "\(error)"
+            }
+        }
     }
 
     /// A task group member's place in its group, and its end when it ended while others still run.
@@ -160,6 +198,35 @@ public actor MesosLauncher {
         /// Every member's name, in order.
         var members: [String]
         var ended: SavedEnd?
+        /// What a retry of the group launches (absent from older files: then the group is not retried).
+        var spec: SavedTaskGroupSpec?
+        /// Why ``spec`` was there but did not read (not saved): the group is recovered, without retries.
+        var unreadableSpec: String?
+
+        private enum CodingKeys: String, CodingKey { case id, name, executorID, index, members, ended, spec }
+
+        init(
+            id: String, name: String, executorID: String, index: Int, members: [String], ended: SavedEnd?, spec: SavedTaskGroupSpec?
+        ) {
+            (self.id, self.name, self.executorID, self.index) = (id, name, executorID, index)
+            (self.members, self.ended, self.spec) = (members, ended, spec)
+        }
+
+        /// A spec that does not read costs the group its retries, not its recovery.
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.id = try container.decode(String.self, forKey: .id)
+            self.name = try container.decode(String.self, forKey: .name)
+            self.executorID = try container.decode(String.self, forKey: .executorID)
+            self.index = try container.decode(Int.self, forKey: .index)
+            self.members = try container.decode([String].self, forKey: .members)
+            self.ended = try container.decodeIfPresent(SavedEnd.self, forKey: .ended)
+            do {
+                self.spec = try container.decodeIfPresent(SavedTaskGroupSpec.self, forKey: .spec)
+            } catch {
+                self.unreadableSpec = "\(error)"
+            }
+        }
     }
 
     private struct SavedEnd: Codable {
@@ -168,13 +235,17 @@ public actor MesosLauncher {
         var timestamp: Double
     }
 
+    /// The largest attempt number a saved task may carry (a file may hold anything).
+    private static let maximumAttempt = 1 << 20
+
     private var tasksFile: String? { self.configuration.stateDirectory.map { $0 + "/tasks.json" } }
 
     private func savedMembership(_ member: Membership, executorID: String, ended: TaskStatus? = nil) -> SavedMembership? {
         guard let run = self.groups[member.group] else { return nil }
         return SavedMembership(
             id: member.group, name: run.name, executorID: executorID, index: member.index, members: run.handles.map(\.name),
-            ended: ended.map { SavedEnd(state: $0.state.rawValue, message: $0.message, timestamp: $0.timestamp) }
+            ended: ended.map { SavedEnd(state: $0.state.rawValue, message: $0.message, timestamp: $0.timestamp) },
+            spec: run.saved
         )
     }
 
@@ -183,7 +254,8 @@ public actor MesosLauncher {
         var saved = self.active.map { id, task in
             SavedTask(
                 taskID: id, name: task.spec.name, agentID: task.agent.map(\.id.value), attempt: task.attempt,
-                group: task.member.flatMap { self.savedMembership($0, executorID: task.request.executor?.executorID.value ?? "") }
+                group: task.member.flatMap { self.savedMembership($0, executorID: task.request.executor?.executorID.value ?? "") },
+                spec: task.saved
             )
         }
         // Members that ended while the rest of their group runs: a restarted launcher needs their end for the group's
@@ -211,9 +283,22 @@ public actor MesosLauncher {
     private func recoverTasks() {
         guard let directory = self.configuration.stateDirectory, let path = self.tasksFile else { return }
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        guard let data = FileManager.default.contents(atPath: path),
-            let saved = try? JSONDecoder().decode([SavedTask].self, from: data)
-        else { return }
+        guard let data = FileManager.default.contents(atPath: path) else { return }
+        let saved: [SavedTask]
+        do {
+            saved = try JSONDecoder().decode([SavedTask].self, from: data).map { task in
+                // The attempt number is counted on (and doubled for the backoff): nothing outside 1...max carries on.
+                var task = task
+                task.attempt = min(max(task.attempt, 1), Self.maximumAttempt)
+                return task
+            }
+        } catch {
+            self.logger.warning(
+                "launcher: the saved task list does not read; no task is recovered",
+                metadata: ["mesos.path": "\(path)", "mesos.error": "\(error)"]
+            )
+            return
+        }
         let client = self.client
         // Groups first: a handle per member, in order, whatever the file holds of them.
         var groupHandles: [String: [TaskHandle]] = [:]
@@ -226,15 +311,41 @@ public actor MesosLauncher {
             let group = TaskGroupHandle(name: member.name, tasks: handles, executorID: ExecutorID(member.executorID)) {
                 [weak self] group in try await self?.kill(group)
             }
-            self.groups[member.id] = GroupRun(name: member.name, handle: group, attempt: task.attempt)
+            var run = GroupRun(name: member.name, handle: group, attempt: task.attempt)
+            if let problem = member.unreadableSpec {
+                self.logger.warning(
+                    "launcher: a recovered task group will not be retried",
+                    metadata: ["mesos.group": "\(member.name)", "mesos.error": "\(problem)"]
+                )
+            } else if let saved = member.spec {
+                do {
+                    let spec = try saved.spec()
+                    guard spec.tasks.map(\.name) == member.members else {
+                        throw LauncherError("its saved spec does not name the members it was saved with")
+                    }
+                    (run.spec, run.members, run.saved) = (spec, Self.members(of: spec), saved)
+                } catch {
+                    self.logger.warning(
+                        "launcher: a recovered task group will not be retried",
+                        metadata: ["mesos.group": "\(member.name)", "mesos.error": "\(error)"]
+                    )
+                }
+            }
+            self.groups[member.id] = run
             self.recoveredGroups.append(group)
         }
         for task in saved {
             var membership: Membership?
             let handle: TaskHandle
+            var spec = TaskSpec(name: task.name, shell: "")
+            spec.command = nil
+            var saved: SavedTaskSpec?
             if let member = task.group, let handles = groupHandles[member.id], handles.indices.contains(member.index) {
                 membership = Membership(group: member.id, index: member.index)
                 handle = handles[member.index]
+                if let members = self.groups[member.id]?.members, members.indices.contains(member.index) {
+                    spec = members[member.index]
+                }
                 if let end = member.ended {
                     handle.attempt(taskID: TaskID(task.taskID))
                     // It ended before the restart: its end counts for the group's outcome.
@@ -253,6 +364,22 @@ public actor MesosLauncher {
                     try await self?.kill(handle)
                 }
                 self.recoveredTasks.append(handle)
+                if let problem = task.unreadableSpec {
+                    self.logger.warning(
+                        "launcher: a recovered task will not be retried",
+                        metadata: ["mesos.task_id": "\(task.taskID)", "mesos.error": "\(problem)"]
+                    )
+                } else if let kept = task.spec {
+                    do {
+                        spec = try kept.spec()
+                        saved = kept
+                    } catch {
+                        self.logger.warning(
+                            "launcher: a recovered task will not be retried",
+                            metadata: ["mesos.task_id": "\(task.taskID)", "mesos.error": "\(error)"]
+                        )
+                    }
+                }
             } else {
                 continue
             }
@@ -269,10 +396,9 @@ public actor MesosLauncher {
                 agent.id = AgentID(agentID)
                 handle.placed(on: agent.id, endpoint: nil, ports: [], executorID: request.executor?.executorID)
             }
-            var spec = TaskSpec(name: task.name, shell: "")
-            spec.command = nil
             self.active[task.taskID] = Active(
-                handle: handle, spec: spec, attempt: task.attempt, request: request, agent: agent, member: membership
+                handle: handle, spec: spec, attempt: task.attempt, request: request, agent: agent, member: membership,
+                saved: saved
             )
         }
         // A group whose every member had ended (a file saved at the wrong moment) ends now.
@@ -349,14 +475,7 @@ public actor MesosLauncher {
         }
         var templates: [TaskInfo] = []
         for member in spec.tasks { templates.append(try await self.template(for: member)) }
-        let members = spec.tasks.map { member in
-            var member = member
-            member.retry = .never
-            member.role = spec.role ?? member.role
-            member.constraints = spec.constraints + member.constraints
-            member.group = spec.group ?? spec.name
-            return member
-        }
+        let members = Self.members(of: spec)
         let client = self.client
         let handles = members.map { member in
             TaskHandle(name: member.name, frameworkID: { client.frameworkID }) { [weak self] handle in try await self?.kill(handle) }
@@ -365,10 +484,31 @@ public actor MesosLauncher {
         let group = TaskGroupHandle(name: spec.name, tasks: handles, executorID: ExecutorID("")) { [weak self] group in
             try await self?.kill(group)
         }
-        self.groups[id] = GroupRun(name: spec.name, members: members, spec: spec, handle: group, attempt: 1)
+        var saved: SavedTaskGroupSpec?
+        do {
+            if self.configuration.stateDirectory != nil { saved = try SavedTaskGroupSpec(spec) }
+        } catch {
+            self.logger.warning(
+                "launcher: the task group's spec cannot be saved; a restarted launcher will not retry it",
+                metadata: ["mesos.group": "\(spec.name)", "mesos.error": "\(error)"]
+            )
+        }
+        self.groups[id] = GroupRun(name: spec.name, members: members, spec: spec, saved: saved, handle: group, attempt: 1)
         self.enqueueGroupAttempt(id, templates: templates)
         await self.reviveOrRetry()
         return group
+    }
+
+    /// The members of a group as they launch: the group's role, constraints and placement group; no retries of their own.
+    private static func members(of spec: TaskGroupSpec) -> [TaskSpec] {
+        spec.tasks.map { member in
+            var member = member
+            member.retry = .never
+            member.role = spec.role ?? member.role
+            member.constraints = spec.constraints + member.constraints
+            member.group = spec.group ?? spec.name
+            return member
+        }
     }
 
     /// Queues every member of a group's current attempt, with new task IDs and a new default executor.
@@ -573,7 +713,18 @@ public actor MesosLauncher {
             request.executor = taskGroup.executor
         }
         handle.attempt(taskID: taskID)
-        self.pending.append(Pending(request: request, handle: handle, spec: spec, attempt: attempt, member: member))
+        var saved: SavedTaskSpec?
+        if member == nil, self.configuration.stateDirectory != nil {
+            do {
+                saved = try SavedTaskSpec(spec)
+            } catch {
+                self.logger.warning(
+                    "launcher: the task's spec cannot be saved; a restarted launcher will not retry it",
+                    metadata: ["mesos.task_id": "\(taskID.value)", "mesos.error": "\(error)"]
+                )
+            }
+        }
+        self.pending.append(Pending(request: request, handle: handle, spec: spec, attempt: attempt, member: member, saved: saved))
     }
 
     /// The spec's ``TaskSpec/taskID`` for the first attempt and `<ID>.attempt-<n>` for the later ones; without one, the
@@ -752,7 +903,7 @@ public actor MesosLauncher {
             task.handle.placed(on: agent.id, endpoint: endpoint, ports: ports, executorID: task.request.executor?.executorID)
             self.active[task.request.taskID.value] = Active(
                 handle: task.handle, spec: task.spec, attempt: task.attempt, request: task.request, agent: agent,
-                member: task.member
+                member: task.member, saved: task.saved
             )
         }
         if !launched.isEmpty { self.saveTasks() }
