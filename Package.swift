@@ -102,7 +102,7 @@ let package = Package(
         .target(
             name: "MesosScheduler",
             dependencies: [
-                "Mesos", "MesosCodecs", "MesosHTTP",
+                "Mesos", "MesosCodecs", "MesosHTTP", "MesosRecordIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
@@ -180,7 +180,7 @@ let package = Package(
         .target(
             name: "MesosExecutor",
             dependencies: [
-                "Mesos", "MesosCodecs", "MesosHTTP", "MesosProcess",
+                "Mesos", "MesosCodecs", "MesosHTTP", "MesosProcess", "MesosRecordIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -202,9 +202,8 @@ let package = Package(
         .target(
             name: "MesosLauncher",
             dependencies: [
-                "Mesos", "MesosOffers", "MesosArtifacts", "MesosScheduler",
+                "Mesos", "MesosCodecs", "MesosOffers", "MesosArtifacts", "MesosScheduler",
                 .product(name: "Logging", package: "swift-log"),
-                // The state directory keeps protobuf fields of task specs as swift-protobuf JSON.
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),

@@ -34,8 +34,11 @@ public struct MesosEventDecoder<Event: SwiftProtobuf.Message>: NIOSingleStepByte
         self.codec = codec
     }
 
-    /// The length of the record under way once its length prefix is read (``RecordIODecoder/pendingRecordLength``).
-    public var pendingRecordLength: Int? { self.framing.pendingRecordLength }
+    /// The next message of a stream read in chunks (see ``RecordIOChunks``): each record decoded where it arrived.
+    public mutating func decode(chunks: inout RecordIOChunks) throws -> Event? {
+        guard let record = try self.framing.decode(chunks: &chunks) else { return nil }
+        return try self.codec.decode(Event.self, from: record)
+    }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> Event? {
         guard let record = try self.framing.decode(buffer: &buffer) else { return nil }

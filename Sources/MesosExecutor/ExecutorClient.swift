@@ -3,6 +3,7 @@ public import Logging
 public import Mesos
 public import MesosCodecs
 import MesosHTTP
+import MesosRecordIO
 import NIOCore
 import Synchronization
 
@@ -171,13 +172,12 @@ public final class ExecutorClient: Sendable {
         }
         connected()
         var decoder = MesosEventDecoder(ExecutorEvent.self, codec: self.codec)
-        var buffer = ByteBuffer()
+        var chunks = RecordIOChunks()
         for try await var chunk in response.body {
-            buffer.writeBuffer(&chunk)
-            while let event = try decoder.decode(buffer: &buffer) {
+            chunks.append(&chunk)
+            while let event = try decoder.decode(chunks: &chunks) {
                 if self.deliver(event, continuation) { return true }
             }
-            buffer.discardReadBytes()
         }
         return false
     }

@@ -163,30 +163,7 @@ public actor MesosLauncher {
         /// Set for a member of a task group.
         var group: SavedMembership?
         /// What a retry launches (absent from files written before it was kept: then the task is not retried).
-        var spec: SavedTaskSpec?
-        /// Why ``spec`` was there but did not read (not saved): the task is recovered, without retries.
-        var unreadableSpec: String?
-
-        private enum CodingKeys: String, CodingKey { case taskID, name, agentID, attempt, group, spec }
-
-        init(taskID: String, name: String, agentID: String?, attempt: Int, group: SavedMembership?, spec: SavedTaskSpec? = nil) {
-            (self.taskID, self.name, self.agentID, self.attempt, self.group, self.spec) = (taskID, name, agentID, attempt, group, spec)
-        }
-
-        /// A spec that does not read costs the task its retries, not its recovery.
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            self.taskID = try container.decode(String.self, forKey: .taskID)
-            self.name = try container.decode(String.self, forKey: .name)
-            self.agentID = try container.decodeIfPresent(String.self, forKey: .agentID)
-            self.attempt = try container.decode(Int.self, forKey: .attempt)
-            self.group = try container.decodeIfPresent(SavedMembership.self, forKey: .group)
-            do {
-                self.spec = try container.decodeIfPresent(SavedTaskSpec.self, forKey: .spec)
-            } catch {
-                self.unreadableSpec = "\(error)"
-            }
-        }
+        var spec: Lenient<SavedTaskSpec>? = nil
     }
 
     /// A task group member's place in its group, and its end when it ended while others still run.
@@ -199,34 +176,7 @@ public actor MesosLauncher {
         var members: [String]
         var ended: SavedEnd?
         /// What a retry of the group launches (absent from older files: then the group is not retried).
-        var spec: SavedTaskGroupSpec?
-        /// Why ``spec`` was there but did not read (not saved): the group is recovered, without retries.
-        var unreadableSpec: String?
-
-        private enum CodingKeys: String, CodingKey { case id, name, executorID, index, members, ended, spec }
-
-        init(
-            id: String, name: String, executorID: String, index: Int, members: [String], ended: SavedEnd?, spec: SavedTaskGroupSpec?
-        ) {
-            (self.id, self.name, self.executorID, self.index) = (id, name, executorID, index)
-            (self.members, self.ended, self.spec) = (members, ended, spec)
-        }
-
-        /// A spec that does not read costs the group its retries, not its recovery.
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            self.id = try container.decode(String.self, forKey: .id)
-            self.name = try container.decode(String.self, forKey: .name)
-            self.executorID = try container.decode(String.self, forKey: .executorID)
-            self.index = try container.decode(Int.self, forKey: .index)
-            self.members = try container.decode([String].self, forKey: .members)
-            self.ended = try container.decodeIfPresent(SavedEnd.self, forKey: .ended)
-            do {
-                self.spec = try container.decodeIfPresent(SavedTaskGroupSpec.self, forKey: .spec)
-            } catch {
-                self.unreadableSpec = "\(error)"
-            }
-        }
+        var spec: Lenient<SavedTaskGroupSpec>?
     }
 
     private struct SavedEnd: Codable {
@@ -245,7 +195,7 @@ public actor MesosLauncher {
         return SavedMembership(
             id: member.group, name: run.name, executorID: executorID, index: member.index, members: run.handles.map(\.name),
             ended: ended.map { SavedEnd(state: $0.state.rawValue, message: $0.message, timestamp: $0.timestamp) },
-            spec: run.saved
+            spec: run.saved.map(Lenient.init)
         )
     }
 
@@ -255,7 +205,7 @@ public actor MesosLauncher {
             SavedTask(
                 taskID: id, name: task.spec.name, agentID: task.agent.map(\.id.value), attempt: task.attempt,
                 group: task.member.flatMap { self.savedMembership($0, executorID: task.request.executor?.executorID.value ?? "") },
-                spec: task.saved
+                spec: task.saved.map(Lenient.init)
             )
         }
         // Members that ended while the rest of their group runs: a restarted launcher needs their end for the group's
@@ -312,24 +262,17 @@ public actor MesosLauncher {
                 [weak self] group in try await self?.kill(group)
             }
             var run = GroupRun(name: member.name, handle: group, attempt: task.attempt)
-            if let problem = member.unreadableSpec {
-                self.logger.warning(
-                    "launcher: a recovered task group will not be retried",
-                    metadata: ["mesos.group": "\(member.name)", "mesos.error": "\(problem)"]
-                )
-            } else if let saved = member.spec {
-                do {
+            if let lenient = member.spec,
+                let (saved, spec) = self.orWarn("launcher: a recovered task group will not be retried", ["mesos.group": "\(member.name)"], {
+                    let saved = try lenient.get()
                     let spec = try saved.spec()
                     guard spec.tasks.map(\.name) == member.members else {
                         throw LauncherError("its saved spec does not name the members it was saved with")
                     }
-                    (run.spec, run.members, run.saved) = (spec, Self.members(of: spec), saved)
-                } catch {
-                    self.logger.warning(
-                        "launcher: a recovered task group will not be retried",
-                        metadata: ["mesos.group": "\(member.name)", "mesos.error": "\(error)"]
-                    )
-                }
+                    return (saved, spec)
+                })
+            {
+                (run.spec, run.members, run.saved) = (spec, Self.members(of: spec), saved)
             }
             self.groups[member.id] = run
             self.recoveredGroups.append(group)
@@ -364,21 +307,13 @@ public actor MesosLauncher {
                     try await self?.kill(handle)
                 }
                 self.recoveredTasks.append(handle)
-                if let problem = task.unreadableSpec {
-                    self.logger.warning(
-                        "launcher: a recovered task will not be retried",
-                        metadata: ["mesos.task_id": "\(task.taskID)", "mesos.error": "\(problem)"]
-                    )
-                } else if let kept = task.spec {
-                    do {
-                        spec = try kept.spec()
-                        saved = kept
-                    } catch {
-                        self.logger.warning(
-                            "launcher: a recovered task will not be retried",
-                            metadata: ["mesos.task_id": "\(task.taskID)", "mesos.error": "\(error)"]
-                        )
-                    }
+                if let lenient = task.spec,
+                    let (kept, read) = self.orWarn("launcher: a recovered task will not be retried", ["mesos.task_id": "\(task.taskID)"], {
+                        let kept = try lenient.get()
+                        return (kept, try kept.spec())
+                    })
+                {
+                    (spec, saved) = (read, kept)
                 }
             } else {
                 continue
@@ -484,19 +419,27 @@ public actor MesosLauncher {
         let group = TaskGroupHandle(name: spec.name, tasks: handles, executorID: ExecutorID("")) { [weak self] group in
             try await self?.kill(group)
         }
-        var saved: SavedTaskGroupSpec?
-        do {
-            if self.configuration.stateDirectory != nil { saved = try SavedTaskGroupSpec(spec) }
-        } catch {
-            self.logger.warning(
-                "launcher: the task group's spec cannot be saved; a restarted launcher will not retry it",
-                metadata: ["mesos.group": "\(spec.name)", "mesos.error": "\(error)"]
-            )
-        }
+        let saved =
+            self.configuration.stateDirectory == nil
+            ? nil
+            : self.orWarn(
+                "launcher: the task group's spec cannot be saved; a restarted launcher will not retry it", ["mesos.group": "\(spec.name)"]
+            ) { try SavedTaskGroupSpec(spec) }
         self.groups[id] = GroupRun(name: spec.name, members: members, spec: spec, saved: saved, handle: group, attempt: 1)
         self.enqueueGroupAttempt(id, templates: templates)
         await self.reviveOrRetry()
         return group
+    }
+
+    /// `body`'s result, or nil after a warning: a spec that cannot be saved or read back costs its task or group the
+    /// retries after a restart, never the task itself.
+    private func orWarn<T>(_ message: Logger.Message, _ metadata: Logger.Metadata, _ body: () throws -> T) -> T? {
+        do {
+            return try body()
+        } catch {
+            self.logger.warning(message, metadata: metadata.merging(["mesos.error": "\(error)"]) { $1 })
+            return nil
+        }
     }
 
     /// The members of a group as they launch: the group's role, constraints and placement group; no retries of their own.
@@ -687,7 +630,8 @@ public actor MesosLauncher {
         handle: TaskHandle,
         attempt: Int,
         taskGroup: (key: String, executor: ExecutorInfo)? = nil,
-        member: Membership? = nil
+        member: Membership? = nil,
+        saved: SavedTaskSpec? = nil
     ) {
         self.nextSerial += 1
         let taskID = Self.taskID(for: spec, attempt: attempt)
@@ -713,16 +657,12 @@ public actor MesosLauncher {
             request.executor = taskGroup.executor
         }
         handle.attempt(taskID: taskID)
-        var saved: SavedTaskSpec?
-        if member == nil, self.configuration.stateDirectory != nil {
-            do {
-                saved = try SavedTaskSpec(spec)
-            } catch {
-                self.logger.warning(
-                    "launcher: the task's spec cannot be saved; a restarted launcher will not retry it",
-                    metadata: ["mesos.task_id": "\(taskID.value)", "mesos.error": "\(error)"]
-                )
-            }
+        // Made once per task (a retry or a requeue brings the one it had).
+        var saved = saved
+        if saved == nil, member == nil, self.configuration.stateDirectory != nil {
+            saved = self.orWarn(
+                "launcher: the task's spec cannot be saved; a restarted launcher will not retry it", ["mesos.task_id": "\(taskID.value)"]
+            ) { try SavedTaskSpec(spec) }
         }
         self.pending.append(Pending(request: request, handle: handle, spec: spec, attempt: attempt, member: member, saved: saved))
     }
@@ -996,7 +936,8 @@ public actor MesosLauncher {
             template.clearTaskID()
             let group = task.request.taskGroup.flatMap { key in task.request.executor.map { (key, $0) } }
             self.enqueue(
-                spec: task.spec, template: template, handle: task.handle, attempt: task.attempt, taskGroup: group, member: task.member
+                spec: task.spec, template: template, handle: task.handle, attempt: task.attempt, taskGroup: group, member: task.member,
+                saved: task.saved
             )
         }
         self.pruneGroups()
@@ -1088,12 +1029,13 @@ public actor MesosLauncher {
             let delay = policy.backoff * (1 << min(task.attempt - 1, 16))
             self.logger.info("launcher: \(task.spec.name) attempt \(task.attempt) ended \(status.state); retrying in \(delay)")
             let spec = task.spec
+            let saved = task.saved
             let handle = task.handle
             let attempt = task.attempt + 1
             self.retrying[ObjectIdentifier(handle)] = (handle, task.attempt)
             Task {
                 try? await Task.sleep(for: delay)
-                await self.retry(spec: spec, handle: handle, attempt: attempt)
+                await self.retry(spec: spec, saved: saved, handle: handle, attempt: attempt)
             }
             return
         }
@@ -1103,7 +1045,7 @@ public actor MesosLauncher {
         try await self.suppressIfIdle()
     }
 
-    private func retry(spec: TaskSpec, handle: TaskHandle, attempt: Int) async {
+    private func retry(spec: TaskSpec, saved: SavedTaskSpec?, handle: TaskHandle, attempt: Int) async {
         // Killed (or ended by a shutdown) while waiting: nothing to do.
         guard self.retrying.removeValue(forKey: ObjectIdentifier(handle)) != nil, !handle.isDone else { return }
         if let failure = self.failure {
@@ -1116,7 +1058,7 @@ public actor MesosLauncher {
         }
         do {
             let template = try await self.template(for: spec)
-            self.enqueue(spec: spec, template: template, handle: handle, attempt: attempt)
+            self.enqueue(spec: spec, template: template, handle: handle, attempt: attempt, saved: saved)
         } catch {
             handle.finish(.failure(LauncherError("retrying \(spec.name) failed", code: (error as? LauncherError)?.code ?? .other, underlying: error)))
             return

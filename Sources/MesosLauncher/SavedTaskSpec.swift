@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Mesos
+import MesosCodecs
 import MesosOffers
 import SwiftProtobuf
 
@@ -8,8 +9,8 @@ import SwiftProtobuf
 ///
 /// Everything a new attempt is built from is here, in the spec's own terms: local artifacts as their paths and options
 /// (a retry registers them with the new process's artifact server; the old one's URLs are dead), remote URIs as they
-/// were given. Protobuf fields (executor, container, health check, URIs) are swift-protobuf JSON with Mesos's field
-/// names, exact and versioned by the schema.
+/// were given. Protobuf fields (executor, container, health check, URIs) are Mesos JSON (``MessageCodec``), exact and
+/// versioned by the schema.
 struct SavedTaskSpec: Codable, Equatable {
     var name: String
     var taskID: String?
@@ -205,17 +206,16 @@ struct SavedTaskSpec: Codable, Equatable {
         }
     }
 
+    /// Protobuf fields are kept as Mesos JSON, by the codec the rest of the project reads and writes it with.
+    static let codec = MessageCodec(.json)
+
     static func json(_ message: some SwiftProtobuf.Message) throws -> String {
-        var options = JSONEncodingOptions()
-        options.preserveProtoFieldNames = true
-        return try message.jsonString(options: options)
+        String(decoding: try Self.codec.encode(message), as: UTF8.self)
     }
 
     static func message<M: SwiftProtobuf.Message>(_ type: M.Type, _ json: String, field: String) throws -> M {
-        var options = JSONDecodingOptions()
-        options.ignoreUnknownFields = true
         do {
-            return try M(jsonString: json, options: options)
+            return try Self.codec.decode(M.self, from: Array(json.utf8))
         } catch {
             throw LauncherError("a saved task's \(field) does not read as \(M.protoMessageName)", underlying: error)
         }
@@ -258,4 +258,31 @@ struct SavedTaskGroupSpec: Codable, Equatable {
         spec.retry = try self.retry.policy(of: self.name)
         return spec
     }
+}
+
+/// A saved value that may not read back (a file from another version, or edited by hand): the error is kept in its
+/// place, so one unreadable spec costs its task the retries after a restart, not the whole file.
+struct Lenient<Value: Codable>: Codable {
+    private let result: Result<Value, LauncherError>
+
+    init(_ value: Value) { self.result = .success(value) }
+
+    init(from decoder: any Swift.Decoder) {
+        do {
+            self.result = .success(try Value(from: decoder))
+        } catch {
+            self.result = .failure(LauncherError("the saved spec does not read", underlying: error))
+        }
+    }
+
+    func encode(to encoder: any Swift.Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self.result {
+        case .success(let value): try container.encode(value)
+        case .failure: try container.encodeNil()
+        }
+    }
+
+    /// The value, or the reason it did not read.
+    func get() throws(LauncherError) -> Value { try self.result.get() }
 }

@@ -28,9 +28,8 @@ public struct RecordIODecoder: NIOSingleStepByteToMessageDecoder, Sendable {
     private var pendingLength: Int?
 
     /// The length of the record under way, once its length prefix has been read and until all its bytes have
-    /// arrived; nil otherwise. A reader that gets the stream in chunks uses it to join a record that straddles
-    /// two chunks by copying only the bytes that complete it.
-    public var pendingRecordLength: Int? { self.pendingLength }
+    /// arrived (``decode(chunks:)`` copies only what completes it); nil otherwise.
+    var pendingRecordLength: Int? { self.pendingLength }
 
     /// - Parameter maximumRecordSize: the largest record accepted, in bytes. Must not be negative.
     public init(maximumRecordSize: Int = RecordIODecoder.defaultMaximumRecordSize) {

@@ -2,6 +2,7 @@ import Logging
 import Mesos
 import MesosCodecs
 import MesosHTTP
+import MesosRecordIO
 import NIOCore
 import Synchronization
 
@@ -83,7 +84,7 @@ final class Connection {
     // Unchecked: a connection is used by the one task that iterates (see SubscriptionDriver); the dynamic
     // exclusivity checks on these cost more than the rest of the per-event bookkeeping.
     @exclusivity(unchecked) var decoder: MesosEventDecoder<SchedulerEvent>
-    @exclusivity(unchecked) var buffer = ByteBuffer()
+    @exclusivity(unchecked) var chunks = RecordIOChunks()
 
     init(url: String, streamID: String?, reader: BodyReader, watchdog: StreamWatchdog, decoder: MesosEventDecoder<SchedulerEvent>) {
         self.url = url
@@ -93,43 +94,9 @@ final class Connection {
         self.decoder = decoder
     }
 
-    /// A chunk that arrived while `buffer` held the start of a record: only the bytes that complete that record
-    /// are copied out of it (``nextMessage()``); the rest is decoded where it is.
-    @exclusivity(unchecked) var rest: ByteBuffer?
-
-    /// Takes a chunk of the body: it becomes the buffer when nothing is left over from the last one (no copy).
-    func take(_ chunk: inout ByteBuffer) {
-        if self.buffer.readableBytes == 0 {
-            self.buffer = chunk
-        } else {
-            self.rest = chunk
-        }
-    }
-
-    /// The next whole record, decoded; nil when it needs more bytes. Each record is decoded from the chunk it
-    /// arrived in, except one that straddles two chunks: that one is joined by copying its missing bytes (not the
-    /// whole next chunk, as appending chunks would).
+    /// The next whole record, decoded where it arrived; nil when it needs more bytes.
     func nextMessage() throws -> SchedulerEvent? {
-        while true {
-            if let message = try self.decoder.decode(buffer: &self.buffer) { return message }
-            guard var rest = self.rest else { return nil }
-            self.rest = nil
-            if self.buffer.readableBytes == 0 {
-                self.buffer = rest
-                continue
-            }
-            let missing: Int
-            if let length = self.decoder.pendingRecordLength {
-                missing = length - self.buffer.readableBytes
-            } else {
-                // Inside a length prefix: up to its newline (a prefix has at most 20 digits; the decoder refuses more).
-                let end = rest.readableBytesView.prefix(21).firstIndex(of: UInt8(ascii: "\n"))
-                missing = end.map { $0 - rest.readerIndex + 1 } ?? min(rest.readableBytes, 21)
-            }
-            var piece = rest.readSlice(length: min(missing, rest.readableBytes))!
-            self.buffer.writeBuffer(&piece)
-            if rest.readableBytes > 0 { self.rest = rest }
-        }
+        try self.decoder.decode(chunks: &self.chunks)
     }
 }
 
@@ -215,14 +182,14 @@ final class SubscriptionDriver: @unchecked Sendable {
 
     // MARK: Reading
 
-    /// Reads one chunk from the connection into its buffer (``decodeNext()`` decodes it); on failure, loses the
+    /// Reads one chunk from the connection (``decodeNext(_:)`` decodes it); on failure, loses the
     /// connection.
     private func readMore(_ connection: Connection) async {
         do {
             guard var chunk = try await self.read(connection) else {
                 throw MesosError(code: .transport, message: "the master closed the event stream")
             }
-            connection.take(&chunk)
+            connection.chunks.append(&chunk)
         } catch {
             if self.client.isStopped {
                 self.finish()
@@ -253,7 +220,7 @@ final class SubscriptionDriver: @unchecked Sendable {
         let event = self.handle(message, connection: connection)
         // The metrics are counted once per chunk, when its last record is decoded (or, when a record straddles
         // chunks, at the consumer's next call).
-        if connection.buffer.readableBytes == 0 && connection.rest == nil { self.countEvents() }
+        if connection.chunks.isEmpty { self.countEvents() }
         self.loseOnError(event)
         return event
     }
@@ -510,7 +477,7 @@ final class SubscriptionDriver: @unchecked Sendable {
                 throw MesosError(transport: error)
             }
             guard var chunk else { throw MesosError(code: .transport, message: "the master closed the stream before SUBSCRIBED") }
-            connection.take(&chunk)
+            connection.chunks.append(&chunk)
             do {
                 try self.decodeFirst(connection)
             } catch {

@@ -396,13 +396,19 @@ struct AgentExecutorAPITests {
     @Test("an executor that exits leaves TASK_FAILED, REASON_EXECUTOR_TERMINATED for its unfinished tasks")
     func executorExits() async throws {
         try await AgentTest.withAgent { agent, delegate in
-            agent.launch(framework: AgentTest.framework(), executor: Self.executor("short", command: "sleep 3; exit 2"), tasks: [AgentTest.task("orphan", shell: "x")], asGroup: false)
+            // The executor exits when the test says so (a file appears), not on a timer a loaded machine can outrun.
+            let exitSignal = AgentTest.makeTemporaryDirectory() + "/exit-now"
+            defer { try? FileManager.default.removeItem(atPath: (exitSignal as NSString).deletingLastPathComponent) }
+            let command = "while [ ! -e '\(exitSignal)' ]; do sleep 0.05; done; exit 2"
+            agent.launch(framework: AgentTest.framework(), executor: Self.executor("short", command: command), tasks: [AgentTest.task("orphan", shell: "x")], asGroup: false)
             let executor = TestExecutorClient(agent: agent, executorID: "short")
             try await Task.sleep(for: .milliseconds(100))
             try await executor.subscribe()
-            _ = try await executor.next()
-            _ = try await executor.next()
+            #expect(try await executor.next().type == .subscribed)
+            #expect(try await executor.next().type == .launch)
             _ = try await executor.update("orphan", .taskRunning)
+            try await delegate.waitForState("orphan", .taskRunning)
+            #expect(FileManager.default.createFile(atPath: exitSignal, contents: nil))
             let failed = try await delegate.terminal("orphan")
             #expect(failed.state == .taskFailed)
             #expect(failed.source == .agent)

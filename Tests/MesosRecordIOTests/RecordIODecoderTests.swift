@@ -17,6 +17,7 @@ struct RecordIODecoderTests {
         let wire = RecordIOTestSupport.frame(Self.records)
         let decoded = try RecordIOTestSupport.decode(RecordIOTestSupport.chunk(wire, by: chunkSize))
         #expect(decoded == Self.records)
+        #expect(try RecordIOTestSupport.decodeChunked(RecordIOTestSupport.chunk(wire, by: chunkSize)) == Self.records)
     }
 
     @Test("decodes identically for random splits (seeded)", arguments: [1, 42, 20_261_122])
@@ -32,6 +33,7 @@ struct RecordIODecoderTests {
                 index += size
             }
             #expect(try RecordIOTestSupport.decode(chunks) == Self.records, "seed \(seed)")
+            #expect(try RecordIOTestSupport.decodeChunked(chunks) == Self.records, "seed \(seed), RecordIOChunks")
         }
     }
 
@@ -40,6 +42,27 @@ struct RecordIODecoderTests {
         let wire = Array("12\nhello world!3\nabc".utf8)
         let chunks = [Array(wire[..<split]), Array(wire[split...])]
         #expect(try RecordIOTestSupport.decode(chunks) == [Array("hello world!".utf8), Array("abc".utf8)])
+        #expect(try RecordIOTestSupport.decodeChunked(chunks) == [Array("hello world!".utf8), Array("abc".utf8)])
+    }
+
+    @Test("RecordIOChunks: after a straddling record, the next record is a view of its own chunk, not a copy")
+    func chunksZeroCopy() throws {
+        var decoder = RecordIODecoder()
+        var stream = RecordIOChunks()
+        var first = ByteBuffer(string: "5\nab")
+        let second = ByteBuffer(string: "cde6\nfghijk")
+        var input = second
+        stream.append(&first)
+        #expect(try decoder.decode(chunks: &stream) == nil)
+        stream.append(&input)
+        #expect(try decoder.decode(chunks: &stream).map { String(buffer: $0) } == "abcde")
+        let record = try #require(try decoder.decode(chunks: &stream))
+        #expect(String(buffer: record) == "fghijk")
+        let sameStorage = second.withUnsafeReadableBytes { whole in
+            record.withUnsafeReadableBytes { part in part.baseAddress == whole.baseAddress! + 5 }
+        }
+        #expect(sameStorage)
+        #expect(stream.isEmpty)
     }
 
     @Test("an empty stream has no records")
@@ -133,6 +156,14 @@ struct RecordIODecoderErrorTests {
             }
             #expect(error?.code == testCase.code, "chunk size \(chunkSize): \(String(describing: error))")
             #expect(error?.offset == testCase.offset, "chunk size \(chunkSize): \(String(describing: error))")
+            // Through RecordIOChunks: the same errors, except truncation (it has no end of stream).
+            if testCase.code != .truncated {
+                let chunked = #expect(throws: RecordIOError.self) {
+                    _ = try RecordIOTestSupport.decodeChunked(chunks, maximumRecordSize: testCase.maximum)
+                }
+                #expect(chunked?.code == testCase.code, "RecordIOChunks, chunk size \(chunkSize)")
+                #expect(chunked?.offset == testCase.offset, "RecordIOChunks, chunk size \(chunkSize)")
+            }
         }
     }
 

@@ -29,6 +29,20 @@ enum RecordIOTestSupport {
         return records
     }
 
+    /// The same through ``RecordIOChunks``, as the scheduler and executor clients read their streams (no end-of-stream
+    /// check: a stream that ends inside a record just yields no more).
+    static func decodeChunked(_ chunks: [[UInt8]], maximumRecordSize: Int = 1 << 20) throws -> [[UInt8]] {
+        var decoder = RecordIODecoder(maximumRecordSize: maximumRecordSize)
+        var stream = RecordIOChunks()
+        var records: [[UInt8]] = []
+        for chunk in chunks {
+            var buffer = ByteBuffer(bytes: chunk)
+            stream.append(&buffer)
+            while let record = try decoder.decode(chunks: &stream) { records.append(Array(record.readableBytesView)) }
+        }
+        return records
+    }
+
     static func fixture(_ path: String) throws -> [UInt8] {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()

@@ -49,15 +49,32 @@ public enum TestProcess {
             if !mergingErrors {
                 drained.enter()
                 Thread.detachNewThread {
-                    let data = errors.fileHandleForReading.readDataToEndOfFile()
+                    let data = Self.readToEnd(errors.fileHandleForReading)
                     errorData.withLock { $0 = data }
                     drained.leave()
                 }
             }
-            let outputData = output.fileHandleForReading.readDataToEndOfFile()
+            let outputData = Self.readToEnd(output.fileHandleForReading)
             process.waitUntilExit()
             drained.wait()
             return Result(status: process.terminationStatus, output: outputData, errors: errorData.withLock { $0 })
+        }
+    }
+
+    /// Reads a pipe to its end. Foundation's `readDataToEndOfFile` traps (a `try!` inside) when a read is interrupted
+    /// by a signal (EINTR): that once crashed the whole test run. This retries the read.
+    static func readToEnd(_ handle: FileHandle) -> Data {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                data.append(contentsOf: buffer[..<count])
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                return data
+            }
         }
     }
 

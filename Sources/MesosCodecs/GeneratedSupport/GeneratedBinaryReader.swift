@@ -163,8 +163,8 @@ struct GeneratedBinaryReader {
     }
 }
 
-/// UTF-8 validation as Unicode defines well-formed UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF,
-/// no truncated sequences. ASCII goes eight bytes at a time.
+/// UTF-8 validation as Unicode defines well-formed UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF, no
+/// truncated sequences): ASCII eight bytes at a time, other sequences by the JSON parser's check.
 enum UTF8Check {
     @inline(__always) static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = bytes.baseAddress else { return true }
@@ -172,44 +172,21 @@ enum UTF8Check {
         var index = 0
         while index + 8 <= count {
             if UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 != 0 {
-                return self.isValidMultibyte(base, from: index, count: count)
+                return self.isValidMultibyte(UnsafeRawBufferPointer(bytes), from: index)
             }
             index += 8
         }
-        while index < count {
-            if base[index] >= 0x80 { return self.isValidMultibyte(base, from: index, count: count) }
-            index += 1
-        }
-        return true
+        return self.isValidMultibyte(UnsafeRawBufferPointer(bytes), from: index)
     }
 
-    static func isValidMultibyte(_ base: UnsafePointer<UInt8>, from start: Int, count: Int) -> Bool {
+    static func isValidMultibyte(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Bool {
         var index = start
-        @inline(__always) func continuation(_ offset: Int) -> Bool {
-            index + offset < count && base[index + offset] & 0xC0 == 0x80
-        }
-        while index < count {
-            let lead = base[index]
-            switch lead {
-            case 0x00...0x7F:
+        while index < bytes.count {
+            if bytes[index] < 0x80 {
                 index += 1
-            case 0xC2...0xDF:
-                guard continuation(1) else { return false }
-                index += 2
-            case 0xE0...0xEF:
-                guard continuation(1), continuation(2) else { return false }
-                let second = base[index + 1]
-                if lead == 0xE0 && second < 0xA0 { return false }  // overlong
-                if lead == 0xED && second > 0x9F { return false }  // surrogates
-                index += 3
-            case 0xF0...0xF4:
-                guard continuation(1), continuation(2), continuation(3) else { return false }
-                let second = base[index + 1]
-                if lead == 0xF0 && second < 0x90 { return false }  // overlong
-                if lead == 0xF4 && second > 0x8F { return false }  // past U+10FFFF
-                index += 4
-            default:
-                return false  // continuation bytes, C0/C1 (overlong), F5...FF
+            } else {
+                guard let length = JSONParser.validUTF8Sequence(bytes, at: index) else { return false }
+                index += length
             }
         }
         return true
