@@ -60,7 +60,7 @@ let package = Package(
         ),
         // Test-only helpers shared by the test targets: child processes run off Swift concurrency's threads, and a
         // throw-away PKI made with `openssl`. Not a product.
-        .target(name: "MesosTestSupport", path: "Tests/MesosTestSupport"),
+        .target(name: "MesosTestSupport", dependencies: ["MesosProcess"], path: "Tests/MesosTestSupport"),
         .testTarget(
             name: "MesosTests",
             dependencies: [

@@ -76,8 +76,14 @@ public actor MesosLauncher {
     private var nextSerial = 0
     private var artifacts: [Artifact] = []
     private var reviveRetry: Task<Void, Never>?
-    /// Single tasks waiting out their retry backoff, by handle.
-    private var retrying: [ObjectIdentifier: (handle: TaskHandle, attempts: Int)] = [:]
+    /// Single tasks waiting out their retry backoff (or, recovered from the state directory, waiting for ``start()``
+    /// to queue them), by handle.
+    private var retrying: [ObjectIdentifier: Waiting] = [:]
+    /// A write of the state directory's task list is due (updates are written together, a moment later).
+    private var saveDue = false
+    /// The task list is no longer written: the launcher shut down (or its subscription ended) and the file keeps what
+    /// the next process needs.
+    private var savesClosed = false
     /// Task groups that have not ended, by the group's own ID (stable across its attempts).
     private var groups: [String: GroupRun] = [:]
 
@@ -105,6 +111,19 @@ public actor MesosLauncher {
         var saved: SavedTaskSpec?
     }
 
+    /// A single task between attempts.
+    private struct Waiting {
+        var handle: TaskHandle
+        var spec: TaskSpec
+        var saved: SavedTaskSpec?
+        /// The attempt that launches next.
+        var attempt: Int
+        /// The ID of the attempt that ended (the task's name in the state directory until the next one launches).
+        var lastTaskID: String
+        /// When the backoff ends (wall clock, so a restarted process waits out what is left of it).
+        var notBefore: Date
+    }
+
     /// A task's place in its group: the group's ID and the member's index in ``TaskGroupSpec/tasks``.
     private struct Membership: Hashable {
         var group: String
@@ -128,6 +147,8 @@ public actor MesosLauncher {
         var killed = false
         /// Waiting out the backoff before the next attempt.
         var waiting = false
+        /// When that backoff ends (wall clock, kept in the state directory).
+        var notBefore = Date.distantPast
         var handles: [TaskHandle] { self.handle.tasks }
     }
 
@@ -154,16 +175,22 @@ public actor MesosLauncher {
     /// ``TaskGroupSpec/retry`` policy, as ``recoveredTasks`` are.
     public private(set) var recoveredGroups: [TaskGroupHandle] = []
 
-    /// What is kept of a launched task in the state directory.
+    /// What is kept of a task in the state directory: a launched one, or (``queued``) one waiting for an offer or
+    /// for its retry backoff.
     private struct SavedTask: Codable {
         var taskID: String
         var name: String
         var agentID: String?
+        /// For a queued task, the attempt that launches next.
         var attempt: Int
         /// Set for a member of a task group.
         var group: SavedMembership?
         /// What a retry launches (absent from files written before it was kept: then the task is not retried).
         var spec: Lenient<SavedTaskSpec>? = nil
+        /// Not running: the next process launches it (a single task by its own spec, a group's member with its group).
+        var queued: Bool? = nil
+        /// For a queued task or group waiting out its retry backoff: when the backoff ends (seconds since 1970).
+        var notBefore: Double? = nil
     }
 
     /// A task group member's place in its group, and its end when it ended while others still run.
@@ -199,8 +226,25 @@ public actor MesosLauncher {
         )
     }
 
+    /// Writes the task list a moment from now, with whatever else changes until then: a task's end costs one write
+    /// per batch, not a rewrite of the whole list each (launches are written at once, see ``saveTasks()``). A task
+    /// that ended after the last write and before a crash is reconciled by the next process and found ended.
+    private func scheduleSave() {
+        guard self.tasksFile != nil, !self.saveDue, !self.savesClosed else { return }
+        self.saveDue = true
+        Task {
+            try? await Task.sleep(for: .milliseconds(200))
+            self.saveIfDue()
+        }
+    }
+
+    private func saveIfDue() {
+        if self.saveDue { self.saveTasks() }
+    }
+
     private func saveTasks() {
-        guard let path = self.tasksFile else { return }
+        self.saveDue = false
+        guard let path = self.tasksFile, !self.savesClosed else { return }
         var saved = self.active.map { id, task in
             SavedTask(
                 taskID: id, name: task.spec.name, agentID: task.agent.map(\.id.value), attempt: task.attempt,
@@ -218,6 +262,36 @@ public actor MesosLauncher {
                     SavedTask(
                         taskID: status.taskID.value, name: run.handles[index].name,
                         agentID: status.hasAgentID ? status.agentID.value : nil, attempt: run.attempt, group: membership
+                    )
+                )
+            }
+        }
+        // Single tasks not running: waiting for an offer, or for their retry backoff.
+        for task in self.pending where task.member == nil {
+            guard let spec = task.saved else { continue }
+            saved.append(
+                SavedTask(taskID: task.request.taskID.value, name: task.spec.name, attempt: task.attempt, spec: Lenient(spec), queued: true)
+            )
+        }
+        for waiting in self.retrying.values {
+            guard let spec = waiting.saved else { continue }
+            saved.append(
+                SavedTask(
+                    taskID: waiting.lastTaskID, name: waiting.spec.name, attempt: waiting.attempt, spec: Lenient(spec), queued: true,
+                    notBefore: waiting.notBefore.timeIntervalSince1970
+                )
+            )
+        }
+        // Groups not running: their attempt waits for an offer, or the group waits out its backoff.
+        let queuedGroups = Set(self.pending.compactMap(\.member?.group)).union(self.groups.filter(\.value.waiting).keys)
+        for id in queuedGroups {
+            guard let run = self.groups[id], run.saved != nil else { continue }
+            for (index, handle) in run.handles.enumerated() {
+                guard let membership = self.savedMembership(Membership(group: id, index: index), executorID: "") else { continue }
+                saved.append(
+                    SavedTask(
+                        taskID: "\(id).member-\(index)", name: handle.name, attempt: run.attempt, group: membership, queued: true,
+                        notBefore: run.waiting ? run.notBefore.timeIntervalSince1970 : nil
                     )
                 )
             }
@@ -277,7 +351,16 @@ public actor MesosLauncher {
             self.groups[member.id] = run
             self.recoveredGroups.append(group)
         }
+        var queuedGroups: [String: Date] = [:]
         for task in saved {
+            if task.queued == true {
+                if let member = task.group {
+                    queuedGroups[member.id] = Self.date(task.notBefore)
+                } else {
+                    self.recoverQueued(task)
+                }
+                continue
+            }
             var membership: Membership?
             let handle: TaskHandle
             var spec = TaskSpec(name: task.name, shell: "")
@@ -336,10 +419,53 @@ public actor MesosLauncher {
                 saved: saved
             )
         }
+        // A group saved between attempts launches again once subscribed (one that cannot be retried ends here).
+        for (id, notBefore) in queuedGroups where !self.active.values.contains(where: { $0.member?.group == id }) {
+            guard var run = self.groups[id] else { continue }
+            guard run.spec != nil else {
+                let failure = LauncherError("the task group \(run.name) was saved between attempts without a spec that reads; it is not launched")
+                for handle in run.handles { handle.finish(.failure(failure)) }
+                self.groups[id] = nil
+                continue
+            }
+            run.waiting = true
+            run.notBefore = notBefore
+            run.ended = [:]
+            self.groups[id] = run
+        }
         // A group whose every member had ended (a file saved at the wrong moment) ends now.
-        for id in self.groups.keys where !self.active.values.contains(where: { $0.member?.group == id }) {
+        for (id, run) in self.groups where !run.waiting && !self.active.values.contains(where: { $0.member?.group == id }) {
             self.groupAttemptEnded(id)
         }
+    }
+
+    /// A single task saved while it waited for an offer or a retry: it gets a handle, and ``start()`` queues it.
+    private func recoverQueued(_ task: SavedTask) {
+        let client = self.client
+        let handle = TaskHandle(name: task.name, frameworkID: { client.frameworkID }) { [weak self] handle in try await self?.kill(handle) }
+        self.recoveredTasks.append(handle)
+        guard let lenient = task.spec,
+            let (kept, spec) = self.orWarn("launcher: a recovered queued task cannot be launched", ["mesos.task_id": "\(task.taskID)"], {
+                let kept = try lenient.get()
+                return (kept, try kept.spec())
+            })
+        else {
+            handle.finish(.failure(LauncherError("\(task.name) was saved waiting to launch without a spec that reads; it is not launched")))
+            return
+        }
+        self.retrying[ObjectIdentifier(handle)] = Waiting(
+            handle: handle, spec: spec, saved: kept, attempt: task.attempt, lastTaskID: task.taskID, notBefore: Self.date(task.notBefore)
+        )
+    }
+
+    /// A saved instant: none (or one no clock reads) is the past.
+    private static func date(_ seconds: Double?) -> Date {
+        guard let seconds, seconds.isFinite else { return .distantPast }
+        return Date(timeIntervalSince1970: min(max(seconds, 0), 1e11))
+    }
+
+    private static func seconds(_ duration: Duration) -> TimeInterval {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// The framework's ID once subscribed.
@@ -374,6 +500,31 @@ public actor MesosLauncher {
                 self.ended(LauncherError("the event stream ended", code: .subscriptionEnded))
             } catch {
                 self.ended(LauncherError("the subscription ended", code: .subscriptionEnded, underlying: error))
+            }
+        }
+        // Recovered tasks and groups that were waiting for an offer or a retry are queued now (the framework ID is
+        // known, and their artifacts are registered with this process's server).
+        // Each waits out what is left of its backoff first.
+        for waiting in Array(self.retrying.values) {
+            let left = waiting.notBefore.timeIntervalSinceNow
+            guard left > 0 else {
+                await self.retry(spec: waiting.spec, saved: waiting.saved, handle: waiting.handle, attempt: waiting.attempt)
+                continue
+            }
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int(left * 1000)))
+                await self.retry(spec: waiting.spec, saved: waiting.saved, handle: waiting.handle, attempt: waiting.attempt)
+            }
+        }
+        for (id, run) in self.groups where run.waiting {
+            let left = run.notBefore.timeIntervalSinceNow
+            guard left > 0 else {
+                await self.retryGroup(id)
+                continue
+            }
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int(left * 1000)))
+                await self.retryGroup(id)
             }
         }
     }
@@ -482,6 +633,12 @@ public actor MesosLauncher {
 
     /// Stops taking offers and ends the framework's session (see ``LauncherShutdown``).
     public func shutdown(_ mode: LauncherShutdown = .killTasks()) async {
+        if case .leaveRunning = mode {
+            // The next process takes over from the file as it stands now: the running tasks, and those waiting for an
+            // offer or a retry (their handles here end with `.stopped`; the next process launches them).
+            self.saveTasks()
+            self.savesClosed = true
+        }
         self.stopping = true
         let notLaunched = LauncherError("the launcher shut down before the task was launched", code: .stopped)
         for task in self.pending { task.handle.finish(.failure(notLaunched)) }
@@ -506,6 +663,7 @@ public actor MesosLauncher {
             try? await self.client.stop(teardown: true)
             self.active.removeAll()
             self.saveTasks()
+            self.savesClosed = true
         case .leaveRunning:
             try? await self.client.stop(teardown: false)
         }
@@ -665,6 +823,7 @@ public actor MesosLauncher {
             ) { try SavedTaskSpec(spec) }
         }
         self.pending.append(Pending(request: request, handle: handle, spec: spec, attempt: attempt, member: member, saved: saved))
+        self.scheduleSave()
     }
 
     /// The spec's ``TaskSpec/taskID`` for the first attempt and `<ID>.attempt-<n>` for the later ones; without one, the
@@ -694,7 +853,8 @@ public actor MesosLauncher {
             return
         }
         if let waiting = self.retrying.removeValue(forKey: ObjectIdentifier(handle)) {
-            Self.finishKilled(handle, message: "Killed while waiting to be retried", attempts: waiting.attempts)
+            Self.finishKilled(handle, message: "Killed while waiting to be retried", attempts: waiting.attempt - 1)
+            self.scheduleSave()
             try await self.suppressIfIdle()
             return
         }
@@ -738,6 +898,7 @@ public actor MesosLauncher {
             Self.finishKilled(task.handle, message: "Killed before it was launched", attempts: task.attempt)
         }
         self.pruneGroups()
+        self.scheduleSave()
     }
 
     /// Ends a handle that has nothing launched with TASK_KILLED.
@@ -919,7 +1080,7 @@ public actor MesosLauncher {
                 requeue.append(task)
             }
         }
-        self.saveTasks()
+        self.scheduleSave()
         let filters = Self.filters(refuse: rejected ? 5 : 1)
         do {
             try await self.client.decline(offerIDs: offerIDs, filters: filters)
@@ -1019,11 +1180,11 @@ public actor MesosLauncher {
         self.active[status.taskID.value] = nil
         if let member = task.member {
             self.memberEnded(member, status: status, killed: task.killed)
-            self.saveTasks()
+            self.scheduleSave()
             try await self.suppressIfIdle()
             return
         }
-        self.saveTasks()
+        self.scheduleSave()
         let policy = task.spec.retry
         if !task.killed, !self.stopping, policy.retryOn.contains(status.state), task.attempt < policy.attempts {
             let delay = policy.backoff * (1 << min(task.attempt - 1, 16))
@@ -1032,7 +1193,10 @@ public actor MesosLauncher {
             let saved = task.saved
             let handle = task.handle
             let attempt = task.attempt + 1
-            self.retrying[ObjectIdentifier(handle)] = (handle, task.attempt)
+            self.retrying[ObjectIdentifier(handle)] = Waiting(
+                handle: handle, spec: spec, saved: saved, attempt: attempt, lastTaskID: status.taskID.value,
+                notBefore: Date() + Self.seconds(delay)
+            )
             Task {
                 try? await Task.sleep(for: delay)
                 await self.retry(spec: spec, saved: saved, handle: handle, attempt: attempt)
@@ -1099,6 +1263,7 @@ public actor MesosLauncher {
                 ]
             )
             run.waiting = true
+            run.notBefore = Date() + Self.seconds(delay)
             run.ended = [:]
             run.attempt += 1
             self.groups[id] = run
@@ -1191,6 +1356,9 @@ public actor MesosLauncher {
 
     private func ended(_ error: LauncherError) {
         guard self.failure == nil else { return }
+        // The file keeps the tasks as they were: a later process reconciles them.
+        self.saveIfDue()
+        self.savesClosed = true
         self.failure = error
         for task in self.pending { task.handle.finish(.failure(error)) }
         for task in self.active.values { task.handle.finish(.failure(error)) }

@@ -13,6 +13,10 @@ package enum ProcessLauncher {
         package var directory: String
         package var stdoutPath: String
         package var stderrPath: String
+        /// Descriptors of this process that become the child's stdout and stderr instead of the paths (a pipe's write
+        /// end, for one): `dup2`ed in the child, so they may be close-on-exec here.
+        package var stdoutDescriptor: Int32? = nil
+        package var stderrDescriptor: Int32? = nil
 
         package init(
             executable: String? = nil,
@@ -40,8 +44,13 @@ package enum ProcessLauncher {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, spec.stdoutPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, spec.stderrPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        for (target, descriptor, path) in [(Int32(1), spec.stdoutDescriptor, spec.stdoutPath), (2, spec.stderrDescriptor, spec.stderrPath)] {
+            if let descriptor {
+                posix_spawn_file_actions_adddup2(&actions, descriptor, target)
+            } else {
+                posix_spawn_file_actions_addopen(&actions, target, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            }
+        }
         guard let addChdir = Self.addChdir else {
             throw ChildProcessError(message: "posix_spawn_file_actions_addchdir_np is not available")
         }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Mesos
 import MesosLocal
+import MesosProcess
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -280,10 +281,15 @@ final class TestHTTPServer: Sendable {
 /// Runs a shell command to completion (test setup only: making archives).
 @discardableResult
 func shell(_ command: String) throws -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    try process.run()
-    process.waitUntilExit()
-    return process.terminationStatus
+    // posix_spawn, not Foundation's Process: its run() crashed a test run with many children starting at once.
+    var spec = ProcessLauncher.Spec(
+        argv: ["/bin/sh", "-c", command], environment: ProcessLauncher.currentEnvironment(),
+        directory: FileManager.default.currentDirectoryPath, stdoutPath: "/dev/null", stderrPath: "/dev/null"
+    )
+    (spec.stdoutDescriptor, spec.stderrDescriptor) = (1, 2)
+    let pid = try ProcessLauncher.spawn(spec)
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    let wait = WaitStatus(raw: status)
+    return wait.exited ? wait.exitCode : 128 + wait.signal
 }
