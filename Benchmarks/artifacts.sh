@@ -5,10 +5,12 @@
 #   bench=artifacts-ratio file=<f> clients=<n> swift_mesos_vs_nginx=<x>
 #   bench=artifacts-concurrency server=swift-mesos clients=1000 requests=<n> errors=<e>
 #   bench=artifacts-memory server=swift-mesos rss_kb=<now> peak_rss_kb=<peak> served_mb=<total>
-# Env: SECONDS_PER_RUN (5); FILES ("big small") and CLIENTS ("1 16 256") to run part of it.
+# Each figure is the best of REPS rounds (3), ours and nginx alternating; errors are summed over the rounds.
+# Env: SECONDS_PER_RUN (4), REPS; FILES ("big small") and CLIENTS ("1 16 256") to run part of it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-duration=${SECONDS_PER_RUN:-5}
+duration=${SECONDS_PER_RUN:-4}
+reps=${REPS:-3}
 missing=""
 command -v wrk >/dev/null || missing="$missing wrk"
 command -v nginx >/dev/null || missing="$missing nginx-light"
@@ -77,8 +79,17 @@ for file in ${FILES:-big small}; do
   label=$([ $file = big ] && echo 100MB || echo 64KB)
   ours_url=$([ $file = big ] && echo "$ours_big" || echo "$ours_small")
   for clients in ${CLIENTS:-1 16 256}; do
-    read -r o_rps o_mbps o_err <<< "$(measure "$ours_url" $clients)"
-    read -r n_rps n_mbps n_err <<< "$(measure "http://127.0.0.1:$port/$file.bin" $clients)"
+    # Alternating rounds, best of each server: a loaded or noisy moment (two cores, shared with wrk) hits one
+    # round, not one server.
+    o_rps=0; o_mbps=0; o_err=0; n_rps=0; n_mbps=0; n_err=0
+    for _ in $(seq "$reps"); do
+      read -r rps mbps err <<< "$(measure "$ours_url" $clients)"
+      o_err=$((o_err + err))
+      if awk -v a="$mbps" -v b="$o_mbps" 'BEGIN { exit !(a > b) }'; then o_rps=$rps; o_mbps=$mbps; fi
+      read -r rps mbps err <<< "$(measure "http://127.0.0.1:$port/$file.bin" $clients)"
+      n_err=$((n_err + err))
+      if awk -v a="$mbps" -v b="$n_mbps" 'BEGIN { exit !(a > b) }'; then n_rps=$rps; n_mbps=$mbps; fi
+    done
     echo "bench=artifacts server=swift-mesos file=$label clients=$clients req_per_s=$o_rps MBps=$o_mbps errors=$o_err"
     echo "bench=artifacts server=nginx file=$label clients=$clients req_per_s=$n_rps MBps=$n_mbps errors=$n_err"
     awk -v o="$o_mbps" -v n="$n_mbps" -v f=$label -v c=$clients 'BEGIN { printf "bench=artifacts-ratio file=%s clients=%s swift_mesos_vs_nginx=%.2f\n", f, c, (n > 0 ? o / n : 0) }'

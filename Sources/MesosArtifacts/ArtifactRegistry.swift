@@ -30,8 +30,9 @@ final class ArtifactRegistry: Sendable {
         /// Header values, made once at registration rather than per request.
         let etagHeader: String
         let lastModifiedHeader: String
-        /// The headers of a full `200`, ready to send (Date and Server are added per response).
-        let fullResponseHeaders: HTTPHeaders
+        /// The header lines of a full `200` as bytes, ready to send after the status line (the Date and, when the
+        /// connection closes or is HTTP/1.0, Connection lines are added per response).
+        let fullResponseHeaderLines: [UInt8]
 
         init(source: Source, sha256: String, size: Int, name: String, lastModified: Int64) {
             self.source = source
@@ -45,15 +46,10 @@ final class ArtifactRegistry: Sendable {
             let lastModifiedHeader = HTTPDate.format(lastModified)
             self.etagHeader = etag
             self.lastModifiedHeader = lastModifiedHeader
-            var headers = HTTPHeaders()
-            headers.reserveCapacity(9)
-            for (name, value) in Self.validatorHeaders(etag: etag, lastModified: lastModifiedHeader) {
-                headers.add(name: name, value: value)
-            }
-            headers.add(name: "Content-Type", value: "application/octet-stream")
-            headers.add(name: "Content-Length", value: String(size))
-            headers.add(name: "Server", value: ArtifactHTTPHandler.serverName)
-            self.fullResponseHeaders = headers
+            let lines =
+                Self.validatorHeaders(etag: etag, lastModified: lastModifiedHeader)
+                + [("Content-Type", "application/octet-stream"), ("Content-Length", String(size)), ("Server", ArtifactHTTPHandler.serverName)]
+            self.fullResponseHeaderLines = Array(lines.map { "\($0.0): \($0.1)\r\n" }.joined().utf8)
         }
 
         /// The headers every 200, 206, 304 and 416 for this artifact carries.
