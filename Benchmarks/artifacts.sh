@@ -104,4 +104,7 @@ echo "bench=artifacts-concurrency server=swift-mesos clients=1000 requests=$requ
 
 rss=$(awk '/^VmRSS/ {print $2}' "/proc/$ours_pid/status")
 peak=$(awk '/^VmHWM/ {print $2}' "/proc/$ours_pid/status")
-echo "bench=artifacts-memory server=swift-mesos rss_kb=$rss peak_rss_kb=$peak"
+echo >&3
+for _ in $(seq 50); do grep -q '^served_bytes=' "$work/ours.out" && break; sleep 0.1; done
+served=$(sed -n 's/^served_bytes=//p' "$work/ours.out" | tail -1)
+echo "bench=artifacts-memory server=swift-mesos rss_kb=$rss peak_rss_kb=$peak served_mb=$(( ${served:-0} / 1000000 ))"

@@ -32,8 +32,11 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// The connection is closing (a response said so, or the input was refused): nothing more is read.
     private var closing = false
     /// One repeating check per connection (not a timer per request): closes the connection when it has waited
-    /// longer than the header timeout for a request head to complete.
-    private var headerCheck: RepeatedTask?
+    /// longer than the header timeout for a request head to complete, when it has been idle (nothing read, no
+    /// write completed) for the idle timeout, or when a download has not moved for the stall timeout.
+    private var timeoutCheck: RepeatedTask?
+    /// When something was last read or a write last completed.
+    private var lastActivity = NIODeadline.now()
     /// When the connection started waiting for the next request head; nil while a request is being answered.
     private var waitingSince: NIODeadline? = .now()
     private var started = ContinuousClock.now
@@ -47,23 +50,33 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     func channelActive(context: ChannelHandlerContext) {
         self.waitingSince = .now()
-        let timeout = TimeAmount(self.context.configuration.headerTimeout)
-        let interval = TimeAmount.nanoseconds(max(50_000_000, timeout.nanoseconds / 4))
+        self.lastActivity = .now()
+        let configuration = self.context.configuration
+        let headerTimeout = TimeAmount(configuration.headerTimeout)
+        let idleTimeout = TimeAmount(configuration.idleTimeout)
+        let stallTimeout = TimeAmount(configuration.downloadStallTimeout)
+        let interval = TimeAmount.nanoseconds(max(50_000_000, min(headerTimeout.nanoseconds, idleTimeout.nanoseconds) / 4))
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        self.headerCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+        self.timeoutCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             let (handler, context) = loopBound.value
-            guard let since = handler.waitingSince, !handler.responding, NIODeadline.now() - since >= timeout else { return }
-            handler.context.logger?.debug(
-                "artifact server: request head timed out",
-                metadata: ["mesos.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"]
-            )
-            context.close(promise: nil)
+            let now = NIODeadline.now()
+            if let since = handler.waitingSince, !handler.responding, now - since >= headerTimeout {
+                handler.context.logger?.debug(
+                    "artifact server: request head timed out",
+                    metadata: ["mesos.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"]
+                )
+                context.close(promise: nil)
+            } else if now - handler.lastActivity >= idleTimeout {
+                // Between requests, idle means idle. During a download, only a download that stopped moving is cut.
+                if handler.responding && now - handler.lastProgress < stallTimeout { return }
+                context.close(promise: nil)
+            }
         }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.headerCheck?.cancel()
+        self.timeoutCheck?.cancel()
         self.closing = true
         context.fireChannelInactive()
     }
@@ -72,14 +85,6 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         if event is DrainEvent {
             self.draining = true
             if !self.responding { context.close(promise: nil) }
-        } else if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
-            // Between requests, idle means idle. During a download, only a download that stopped moving is cut.
-            if self.responding
-                && NIODeadline.now() - self.lastProgress < TimeAmount(self.context.configuration.downloadStallTimeout)
-            {
-                return
-            }
-            context.close(promise: nil)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -88,6 +93,7 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !self.closing else { return }
         var incoming = self.unwrapInboundIn(data)
+        self.lastActivity = .now()
         if self.received == nil {
             self.received = incoming
         } else {
@@ -237,7 +243,10 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
                 }
             }
             let written = context.eventLoop.makePromise(of: Void.self)
-            written.futureResult.whenSuccess { loopBound.value.lastProgress = .now() }
+            written.futureResult.whenSuccess {
+                let now = NIODeadline.now()
+                (loopBound.value.lastProgress, loopBound.value.lastActivity) = (now, now)
+            }
             context.write(self.wrapOutboundOut(.fileRegion(region)), promise: written)
         }
     }
@@ -328,6 +337,7 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         context.writeAndFlush(self.wrapOutboundOut(last)).whenComplete { result in
             cleanup()
             let (handler, context) = loopBound.value
+            handler.lastActivity = .now()
             let elapsed = ContinuousClock.now - started
             let failed: Bool
             if case .failure = result { failed = true } else { failed = false }

@@ -62,7 +62,6 @@ public final class ArtifactServer: Service, Sendable {
         let context = ServerContext(configuration: configuration)
         let registry = ArtifactRegistry()
         let connections = ConnectionTracker(maximum: configuration.maximumConnections)
-        let idle = TimeAmount(configuration.idleTimeout)
         let bootstrap = ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -79,10 +78,9 @@ public final class ArtifactServer: Service, Sendable {
                     return channel.close()
                 }
                 return channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    // The handler reads request heads and writes responses itself (see ArtifactHTTPHandler).
-                    try sync.addHandler(IdleStateHandler(allTimeout: idle))
-                    try sync.addHandler(ArtifactHTTPHandler(registry: registry, context: context))
+                    // The handler reads request heads, writes responses and keeps the timeouts itself (see
+                    // ArtifactHTTPHandler).
+                    try channel.pipeline.syncOperations.addHandler(ArtifactHTTPHandler(registry: registry, context: context))
                 }
             }
         let channel: any Channel

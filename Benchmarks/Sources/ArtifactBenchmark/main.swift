@@ -1,7 +1,8 @@
 // Usage: ArtifactBenchmark <file>...
 // Serves the files with MesosArtifacts on 127.0.0.1 (port 0), prints one line per file:
 //   url=<artifact URL>
-// then `ready pid=<pid>`, and serves until stdin closes (the benchmark script drives it with wrk).
+// then `ready pid=<pid>`, and serves until stdin closes (the benchmark script drives it with wrk). Each line read
+// from stdin is answered with `served_bytes=<body bytes sent so far>`.
 import Foundation
 import MesosArtifacts
 
@@ -17,6 +18,6 @@ for path in CommandLine.arguments.dropFirst() {
 say("ready pid=\(getpid())")
 let serving = Task { try await server.run() }
 // Stop when the driver closes our standard input.
-_ = FileHandle.standardInput.readDataToEndOfFile()
+while readLine() != nil { say("served_bytes=\(server.served.bytes)") }
 serving.cancel()
 _ = try? await serving.value
