@@ -20,8 +20,15 @@ public struct LauncherConfiguration: Sendable {
     /// ``SchedulerConfiguration/frameworkIDStore`` is set) and the tasks it had launched. A new launcher with the same
     /// directory and a `failover_timeout` long enough picks its running tasks up (``MesosLauncher/recoveredTasks``),
     /// and retries them by their policies: each task's spec is kept too, with its local artifacts as paths (a retry
-    /// registers them with the new process's artifact server).
+    /// registers them with the new process's artifact server). Tasks and groups that were not running (waiting for
+    /// an offer, or out a retry backoff) are kept as well: the new launcher queues them, after what is left of their
+    /// backoff. Launches are written at once; ends, in batches a moment later (a task that ended in between is
+    /// found ended when the new launcher reconciles).
     public var stateDirectory: String?
+    /// How long a task's end learnt from reconciliation (a Mesos answer without the agent's own update, so without
+    /// the exit status in its message) waits for the agent's update, which the agent sends again when the framework
+    /// fails over; then the reconciled end stands. Only for FINISHED, FAILED and KILLED, the ends an agent reports.
+    public var reconciledEndGrace: Duration = .seconds(5)
     public var logger: Logger?
 
     public init(masters: [String], frameworkName: String = "swift-mesos") {
@@ -105,6 +112,9 @@ public actor MesosLauncher {
         var agent: AgentInfo?
         var killed = false
         var lastStatus: TaskStatus?
+        /// A terminal state from reconciliation, waiting (``LauncherConfiguration/reconciledEndGrace``) for the
+        /// agent's own update.
+        var reconciledEnd: TaskStatus?
         var member: Membership?
         /// The spec as the state directory keeps it; nil when it is not known (a task recovered from a file written
         /// before specs were saved, or a group's member): such a task is not retried after a restart.
@@ -162,8 +172,8 @@ public actor MesosLauncher {
         self.client = SchedulerClient(configuration: scheduler)
     }
 
-    /// The single tasks a previous process with the same ``LauncherConfiguration/stateDirectory`` had running, picked
-    /// up on ``start()``: their updates and outcomes arrive on these handles. (Members of task groups come back in
+    /// The single tasks a previous process with the same ``LauncherConfiguration/stateDirectory`` had running (or
+    /// queued), picked up on ``start()``: their updates and outcomes arrive on these handles. (Members of task groups come back in
     /// ``recoveredGroups``.) Each is retried by its ``TaskSpec/retry`` policy as if the process had not restarted:
     /// the attempt number carries on, and local artifacts are served again by this process's artifact server. (A
     /// task saved by a version of the launcher that did not keep specs is not retried.)
@@ -1168,11 +1178,28 @@ public actor MesosLauncher {
         return filters
     }
 
-    private func update(_ status: TaskStatus) async throws {
+    private func update(_ status: TaskStatus, settling: Bool = false) async throws {
         defer { Task { _ = try? await self.client.acknowledge(status) } }
         guard var task = self.active[status.taskID.value] else { return }
         // The agent sends an update again until it is acknowledged: a repeat (same uuid) is acknowledged, not news.
         if status.hasUuid, task.lastStatus?.uuid == status.uuid { return }
+        // A task that ended while no one was subscribed: the master's reconciliation answer comes first, without the
+        // exit status; the agent's own update follows (the agent sends it again on failover). Wait a moment for it.
+        if !settling, status.reason == .reconciliation, !status.hasUuid,
+            [TaskState.taskFinished, .taskFailed, .taskKilled].contains(status.state)
+        {
+            if task.reconciledEnd == nil {
+                task.reconciledEnd = status
+                self.active[status.taskID.value] = task
+                let id = status.taskID.value
+                let grace = self.configuration.reconciledEndGrace
+                Task {
+                    try? await Task.sleep(for: grace)
+                    try? await self.settleReconciledEnd(id)
+                }
+            }
+            return
+        }
         task.lastStatus = status
         self.active[status.taskID.value] = task
         task.handle.yield(status)
@@ -1207,6 +1234,12 @@ public actor MesosLauncher {
             .success(TaskOutcome(state: status.state, exitCode: TaskOutcome.exitCode(of: status), status: status, attempts: task.attempt))
         )
         try await self.suppressIfIdle()
+    }
+
+    /// The agent's update did not come within the grace: the end reconciliation reported stands.
+    private func settleReconciledEnd(_ id: String) async throws {
+        guard let status = self.active[id]?.reconciledEnd else { return }
+        try await self.update(status, settling: true)
     }
 
     private func retry(spec: TaskSpec, saved: SavedTaskSpec?, handle: TaskHandle, attempt: Int) async {

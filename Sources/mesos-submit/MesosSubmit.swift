@@ -72,6 +72,17 @@ struct MesosSubmit: AsyncParsableCommand {
               apply to every task; --cpus/--mem/... to a task that names no
               resources; --role, --constraint and --network to the group.
 
+            REATTACHING (--state-dir DIR, with --master and --failover-timeout)
+              The framework ID and the tasks are kept in DIR while they run. If
+              this process dies (killed, crashed, the machine rebooted), run the
+              same command again with the same DIR within --failover-timeout
+              seconds: it fails over to the same framework and waits for the
+              tasks the earlier run left, instead of submitting them again, and
+              exits with their status. A run that ends normally (or by Ctrl-C)
+              leaves DIR empty of tasks.
+                mesos-submit --master http://mesos:5050 --state-dir ~/.job1 \
+                    --failover-timeout 3600 -- ./long-job.sh
+
             ARTIFACT OPTIONS (after a comma)
               extract, executable, nocache, as=NAME (output file name)
 
@@ -101,6 +112,8 @@ struct MesosSubmit: AsyncParsableCommand {
     @Option(name: .long, help: "Extra framework capability (e.g. GPU_RESOURCES); repeatable.") var capability: [String] = []
     @Flag(name: .long, help: "Declare the PARTITION_AWARE capability (it is on by default).") var partitionAware = false
     @Option(name: .long, help: "Seconds the master keeps the framework's tasks after it disconnects.") var failoverTimeout: Double = 0
+    @Option(name: .long, help: "Keep the framework ID and the tasks here; a run that finds tasks left by an interrupted run reattaches to them.")
+    var stateDir: String?
 
     // The task.
     @Option(name: .long, help: "Task name (default: the command's first word).") var name: String?
@@ -162,6 +175,14 @@ struct MesosSubmit: AsyncParsableCommand {
         }
         for text in self.env where !text.contains("=") {
             throw ValidationError("--env wants NAME=VALUE, got '\(text)'")
+        }
+        if self.stateDir != nil {
+            // The embedded cluster dies with this process, and without a failover timeout the master ends the
+            // framework (and its tasks) as soon as this process is gone: nothing would be left to reattach to.
+            if self.master.isEmpty { throw ValidationError("--state-dir needs --master (an embedded cluster ends with this process)") }
+            if !(self.failoverTimeout > 0) {
+                throw ValidationError("--state-dir needs --failover-timeout above 0 (the master keeps the tasks only that long once this process is gone)")
+            }
         }
     }
 

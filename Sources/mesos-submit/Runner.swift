@@ -81,6 +81,7 @@ struct Runner {
         if let role = self.options.role { configuration.framework.roles = [role]; Self.addCapability(.multiRole, to: &configuration.framework) }
         configuration.framework.checkpoint = self.options.checkpoint
         configuration.framework.failoverTimeout = self.options.failoverTimeout
+        configuration.stateDirectory = self.options.stateDir
         for name in self.options.capability {
             guard let type = FrameworkInfo.Capability.TypeEnum(mesosName: name) else {
                 output.error("unknown framework capability \(name)")
@@ -122,7 +123,17 @@ struct Runner {
         var group: TaskGroupHandle?
         do {
             var list: [TaskHandle] = []
-            if let groupSpec {
+            let recoveredTasks = await launcher.recoveredTasks
+            let recoveredGroups = await launcher.recoveredGroups
+            if !recoveredTasks.isEmpty || !recoveredGroups.isEmpty {
+                // An earlier run with this state directory was interrupted: wait for its tasks, do not submit again.
+                list = recoveredTasks + recoveredGroups.flatMap(\.tasks)
+                if recoveredTasks.isEmpty && recoveredGroups.count == 1 { group = recoveredGroups[0] }
+                output.note(
+                    "reattached to \(list.count) task(s) left by an earlier run in \(self.options.stateDir ?? "?"): "
+                        + list.map { $0.taskID?.value ?? $0.name }.joined(separator: ", ") + " (not submitting again)"
+                )
+            } else if let groupSpec {
                 let submitted = try await launcher.submitGroup(groupSpec)
                 output.note("task group \(groupSpec.name): \(submitted.tasks.map { $0.taskID?.value ?? $0.name }.joined(separator: ", "))")
                 list = submitted.tasks

@@ -1,4 +1,5 @@
 import Foundation
+import MesosLocal
 import MesosTestSupport
 import Testing
 
@@ -99,3 +100,58 @@ struct SubmitCommandTests {
     }
 }
 
+
+/// `mesos-submit --state-dir`: a run that dies while its task runs leaves it to the next run.
+@Suite("mesos-submit reattaches to an interrupted run's task", .timeLimit(.minutes(3)))
+struct SubmitReattachTests {
+    @Test("killed (SIGKILL) while its task runs, the next run with the same --state-dir waits for that task and exits with its status; the task ran once")
+    func reattach() async throws {
+        guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
+        let binary = SubmitCommandTests.binary.path
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build mesos-submit first")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("reattach-\(UUID().uuidString.prefix(6))").path
+        let (directory, release, starts, pidFile) = (scratch + "/state", scratch + "/release", scratch + "/starts", scratch + "/pid")
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let task = "echo started >> '\(starts)'; while [ ! -e '\(release)' ]; do sleep 0.05; done; exit 7"
+        try await LocalCluster.with { cluster in
+            let arguments = ["--master", cluster.url, "--state-dir", directory, "--failover-timeout", "60", "--plain", "--", task]
+            // The shell's PID is mesos-submit's once it execs.
+            let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+            let first = Task { try await TestProcess.shell("echo $$ > '\(pidFile)'; exec '\(binary)' \(quoted)") }
+            // Killed once its task runs (the state directory names the agent it runs on).
+            let running = try await FailoverRetryTests.within(.seconds(60), "the first run's task to run") {
+                while true {
+                    let saved = (try? String(contentsOfFile: directory + "/tasks.json", encoding: .utf8)) ?? ""
+                    if saved.contains("agentID"), FileManager.default.fileExists(atPath: starts) { return true }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            #expect(running)
+            let pid = try #require(Int32((try String(contentsOfFile: pidFile, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)))
+            kill(pid, SIGKILL)
+            let killed = try await first.value
+            #expect(killed.status == SIGKILL, "the first run was killed: \(killed.errorText)")
+
+            FileManager.default.createFile(atPath: release, contents: nil)
+            let second = try await TestProcess.run(binary, arguments)
+            #expect(second.status == 7, "\(second.outputText)\(second.errorText)")
+            #expect(second.errorText.contains("reattached to 1 task(s)"), "\(second.errorText)")
+            let runs = (try String(contentsOfFile: starts, encoding: .utf8)).split(separator: "\n")
+            #expect(runs.count == 1, "the task was not submitted again")
+            // The run ended normally: nothing is left for a third run.
+            let saved = try String(contentsOfFile: directory + "/tasks.json", encoding: .utf8)
+            #expect(saved == "[]")
+        }
+    }
+
+    @Test("--state-dir without --master or --failover-timeout is a usage error (64)")
+    func usage() async throws {
+        let (noMaster, _, noMasterErr) = try await SubmitCommandTests.submit(["--state-dir", "/tmp/x", "--failover-timeout", "60", "--", "true"])
+        #expect(noMaster == 64)
+        #expect(noMasterErr.contains("--state-dir needs --master"), "\(noMasterErr)")
+        let (noTimeout, _, noTimeoutErr) = try await SubmitCommandTests.submit(["--master", "http://127.0.0.1:1", "--state-dir", "/tmp/x", "--", "true"])
+        #expect(noTimeout == 64)
+        #expect(noTimeoutErr.contains("--failover-timeout"), "\(noTimeoutErr)")
+    }
+}

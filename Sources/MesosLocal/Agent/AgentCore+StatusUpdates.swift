@@ -83,6 +83,14 @@ extension AgentCore {
         }
     }
 
+    /// Sends the framework's unacknowledged updates again at once, their retry intervals back to the first.
+    func resendPending(frameworkID: FrameworkID) {
+        for stream in self.streams.values where stream.frameworkID == frameworkID && !stream.pending.isEmpty {
+            stream.interval = self.configuration.statusUpdateRetryInterval
+            self.forward(stream)
+        }
+    }
+
     func acknowledge(frameworkID: FrameworkID, taskID: TaskID, uuid: [UInt8]) {
         let key = StreamKey(frameworkID: frameworkID.value, taskID: taskID.value)
         guard let stream = self.streams[key], let first = stream.pending.first else {

@@ -98,6 +98,11 @@ public final class LocalAgent: Sendable {
         core.queue.async { core.acknowledge(frameworkID: frameworkID, taskID: taskID, uuid: uuid) }
     }
 
+    public func frameworkFailedOver(frameworkID: FrameworkID) {
+        let core = self.core
+        core.queue.async { core.resendPending(frameworkID: frameworkID) }
+    }
+
     /// A scheduler `MESSAGE` for an executor (a `MESSAGE` event on its subscription).
     public func sendMessage(frameworkID: FrameworkID, executorID: ExecutorID, data: [UInt8]) {
         let core = self.core

@@ -50,7 +50,14 @@ extension LocalMaster {
             }
             var record = state.frameworks[id] ?? MasterFramework(info: info, registeredTime: Date().timeIntervalSince1970)
             record.info = info
-            if state.frameworks[id] != nil { record.reregisteredTime = Date().timeIntervalSince1970 }
+            if state.frameworks[id] != nil {
+                record.reregisteredTime = Date().timeIntervalSince1970
+                // As the master's `UpdateFrameworkMessage`: the agents send what the framework has not acknowledged.
+                let frameworkID = FrameworkID(id)
+                for agent in state.agents.values.map(\.handle) {
+                    effects.agent { agent.frameworkFailedOver(frameworkID: frameworkID) }
+                }
+            }
             record.subscription = subscription
             record.recovered = false
             record.unregisteredTime = 0
