@@ -54,10 +54,24 @@ struct OperationTests {
         #expect(response.status == 202)
     }
 
+    /// The operation's next status. Offers that arrive first are declined (refuse_seconds 0), not dropped: an offer
+    /// the test never answers keeps its resources out of every later offer (a loaded run once got the offer with the
+    /// resized volume before the operation's status, and then waited for an offer that could not come).
     static func operationStatus(_ scheduler: RawScheduler, _ id: String) async throws -> OperationStatus {
-        try await scheduler.next(where: {
-            $0.type == .updateOperationStatus && $0.updateOperationStatus.status.operationID.value == id
-        }).updateOperationStatus.status
+        let deadline = ContinuousClock.now + .seconds(20)
+        while true {
+            let event = try await scheduler.next(where: { $0.type == .updateOperationStatus || $0.type == .offers }, timeout: deadline - .now)
+            if event.type == .updateOperationStatus, event.updateOperationStatus.status.operationID.value == id {
+                return event.updateOperationStatus.status
+            }
+            if event.type == .offers, !event.offers.offers.isEmpty {
+                var decline = SchedulerCall()
+                decline.type = .decline
+                decline.decline.offerIds = event.offers.offers.map(\.id)
+                decline.decline.filters.refuseSeconds = 0
+                #expect(try await scheduler.call(decline).status == 202)
+            }
+        }
     }
 
     /// The next offer that satisfies `predicate` (others are left alone: they stay outstanding).
