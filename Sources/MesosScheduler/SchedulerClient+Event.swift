@@ -10,9 +10,10 @@ extension SchedulerClient {
     public enum Event: Sendable {
         /// SUBSCRIBED: the first event of every subscription.
         ///
-        /// This case, MESSAGE and FAILURE are `indirect` (their payloads are boxed): a ``Subscription`` is 672
-        /// bytes inline, and every event of a stream, OFFERS and UPDATE too, was copied at that size several
-        /// times on its way to the consumer.
+        /// This case, UPDATE_OPERATION_STATUS, MESSAGE, FAILURE and DISCONNECTED are `indirect` (their payloads
+        /// are boxed): a ``Subscription`` is 672 bytes inline and an `OperationStatus` 176, and every event of a
+        /// stream, OFFERS and UPDATE too, was copied at the largest case's size several times on its way to the
+        /// consumer. The cases left inline are at most 32 bytes.
         indirect case subscribed(Subscription)
         /// OFFERS: resources to ACCEPT or DECLINE.
         case offers([Offer])
@@ -26,7 +27,7 @@ extension SchedulerClient {
         /// `uuid`.
         case update(TaskStatus)
         /// UPDATE_OPERATION_STATUS: an operation's status changed (operations that were given an ID).
-        case updateOperationStatus(OperationStatus)
+        indirect case updateOperationStatus(OperationStatus)
         /// MESSAGE: bytes an executor sent.
         indirect case message(agentID: AgentID, executorID: ExecutorID, data: Data)
         /// FAILURE: an agent was lost (no executor), or an executor ended (with its exit status when known).
@@ -41,7 +42,7 @@ extension SchedulerClient {
         /// The subscription was lost. Every event decoded before the loss was delivered before this notice. When
         /// `willReconnect` is true the client is subscribing again (a ``subscribed(_:)`` follows on success);
         /// otherwise the event sequence throws `reason` next.
-        case disconnected(MesosError, willReconnect: Bool)
+        indirect case disconnected(MesosError, willReconnect: Bool)
     }
 
     /// What a SUBSCRIBED event established.
