@@ -10,6 +10,17 @@ import Testing
 struct QueuedFailoverTests {
     typealias Support = FailoverRetryTests
 
+    /// Waits (at most `limit`) until the state directory's task list satisfies `condition`.
+    static func waitForSavedTasks(_ scratch: String, _ what: String, limit: Duration = .seconds(30), _ condition: @escaping @Sendable (String) -> Bool) async throws {
+        try await Support.within(limit, what) {
+            while true {
+                let text = (try? String(contentsOfFile: scratch + "/tasks.json", encoding: .utf8)) ?? ""
+                if condition(text) { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
     /// A shell line that exits `code` on its first run and 0 on any later one.
     static func failsFirstRun(marker: String, code: Int) -> String {
         "if [ -e '\(marker)' ]; then exit 0; fi; touch '\(marker)'; exit \(code)"
@@ -67,13 +78,7 @@ struct QueuedFailoverTests {
             do {
                 try await Support.waitFor(.taskFailed, on: group.tasks[0])
                 // The whole attempt has ended (the peer too) once the launcher writes the group as waiting.
-                try await Support.within(.seconds(30), "the group saved as waiting") {
-                    while true {
-                        let text = (try? String(contentsOfFile: scratch + "/tasks.json", encoding: .utf8)) ?? ""
-                        if text.contains("\"queued\":true") { return }
-                        try await Task.sleep(for: .milliseconds(50))
-                    }
-                }
+                try await Self.waitForSavedTasks(scratch, "the group saved as waiting") { $0.contains("\"queued\":true") }
             } catch {
                 await first.shutdown(.killTasks(grace: .seconds(2)))
                 throw error
@@ -105,13 +110,7 @@ struct QueuedFailoverTests {
             var spec = TaskSpec(name: "too-big", shell: "true")
             spec.resources.cpus = 10_000
             _ = try await first.submit(spec)
-            try await Support.within(.seconds(30), "the pending task saved") {
-                while true {
-                    let text = (try? String(contentsOfFile: scratch + "/tasks.json", encoding: .utf8)) ?? ""
-                    if text.contains("too-big") { return }
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-            }
+            try await Self.waitForSavedTasks(scratch, "the pending task saved") { $0.contains("too-big") }
             await first.shutdown(.leaveRunning)
 
             try await Support.withLauncher(configuration) { second in
@@ -123,13 +122,7 @@ struct QueuedFailoverTests {
                 #expect(outcome.state == .taskKilled)
                 #expect(outcome.status.message == "Killed before it was launched")
                 // Killed: the next process has nothing left to pick up.
-                try await Support.within(.seconds(10), "the task list emptied") {
-                    while true {
-                        let text = (try? String(contentsOfFile: scratch + "/tasks.json", encoding: .utf8)) ?? ""
-                        if text == "[]" { return }
-                        try await Task.sleep(for: .milliseconds(50))
-                    }
-                }
+                try await Self.waitForSavedTasks(scratch, "the task list emptied", limit: .seconds(10)) { $0 == "[]" }
             }
         }
     }
