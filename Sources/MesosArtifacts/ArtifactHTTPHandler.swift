@@ -27,6 +27,9 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     private let context: ServerContext
     /// Bytes read and not yet parsed: part of a head, or requests pipelined behind the one being answered.
     private var received: ByteBuffer?
+    /// How many of `received`'s bytes are known to hold no end of a head: a head that arrives in pieces is scanned
+    /// once, and parsed once it is whole.
+    private var scanned = 0
     private var responding = false
     private var draining = false
     /// The connection is closing (a response said so, or the input was refused): nothing more is read.
@@ -111,9 +114,20 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     private func serveReceived(context: ChannelHandlerContext) {
         let limit = self.context.configuration.maximumHeaderSize
         while !self.responding, !self.closing, let received = self.received {
+            let from = max(0, self.scanned - 2)
+            guard received.withUnsafeReadableBytes({ ArtifactRequest.containsHeadEnd($0, from: from) }) else {
+                if received.readableBytes > limit {
+                    self.received = nil
+                    return self.refuse(.requestHeaderFieldsTooLarge, context: context)
+                }
+                self.scanned = received.readableBytes
+                return
+            }
             let parsed = received.withUnsafeReadableBytes { ArtifactRequest.parse($0, limit: limit) }
             switch parsed {
             case .incomplete:
+                // Blank lines ahead of a request line (skipped), the request line still to come.
+                self.scanned = received.readableBytes
                 return
             case .tooLarge:
                 self.received = nil
@@ -123,6 +137,7 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
                 self.received = nil
                 return self.refuse(status, context: context)
             case .request(let request, let consumed):
+                self.scanned = 0
                 if consumed == received.readableBytes {
                     self.received = nil
                 } else {
@@ -163,8 +178,10 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             return self.send(.notFound, keepAlive: keepAlive, request: request, context: context)
         }
 
-        // What to send the body from: the bytes in memory, or an open file checked to be the version hashed.
+        // What to send the body from: the bytes in memory, or an open file checked to be the version hashed. The file
+        // is closed on the way out unless a FileRegion took it over (then `fd` is -1).
         var fd: Int32 = -1
+        defer { if fd >= 0 { close(fd) } }
         var memory: ByteBuffer? = nil
         switch entry.source {
         case .memory(let buffer):
@@ -177,7 +194,6 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         case .file(let path, let identity, nil):
             fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0, ArtifactRegistry.isUnchanged(fd, identity) else {
-                if fd >= 0 { close(fd) }
                 return self.changed(path: path, entry: entry, keepAlive: keepAlive, request: request, context: context)
             }
         }
@@ -195,14 +211,12 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         } else {
             var headers = ArtifactRegistry.Entry.validatorHeaders(etag: etag, lastModified: entry.lastModifiedHeader)
             if Self.notModified(request, etag: etag, lastModified: entry.lastModified) {
-                if fd >= 0 { close(fd) }
                 return self.send(.notModified, headers: headers, keepAlive: keepAlive, request: request, context: context)
             }
             if ranged, let rangeHeader = request.range, Self.ifRangeAllows(request, etag: etag, lastModified: entry.lastModified) {
                 switch ByteRange.parse(rangeHeader, size: entry.size) {
                 case .none: break
                 case .unsatisfiable:
-                    if fd >= 0 { close(fd) }
                     headers.append(("Content-Range", "bytes */\(entry.size)"))
                     return self.send(.rangeNotSatisfiable, headers: headers, keepAlive: keepAlive, request: request, context: context)
                 case .range(let requested):
@@ -220,7 +234,6 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         self.responding = true
         self.headEnd(&head, keepAlive: keepAlive, request: request)
         guard request.method == .get && !range.isEmpty else {
-            if fd >= 0 { close(fd) }
             return self.flush(status, bytes: 0, keepAlive: keepAlive, request: request, last: .byteBuffer(head), context: context) {}
         }
         context.write(self.wrapOutboundOut(.byteBuffer(head)), promise: nil)
@@ -230,6 +243,7 @@ final class ArtifactHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             return self.flush(status, bytes: bodyBytes, keepAlive: keepAlive, request: request, last: .byteBuffer(slice), context: context) {}
         }
         let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+        fd = -1
         // In pieces, so each one's completion tells the stall check a slow download is still moving.
         self.lastProgress = .now()
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)

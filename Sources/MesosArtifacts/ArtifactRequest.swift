@@ -37,6 +37,18 @@ struct ArtifactRequest: Sendable {
         case request(ArtifactRequest, consumed: Int)
     }
 
+    /// Whether `bytes` hold an empty line (LF, then CRLF or LF) that starts after offset `from`: what ends a head.
+    static func containsHeadEnd(_ bytes: UnsafeRawBufferPointer, from: Int) -> Bool {
+        var index = from
+        while index < bytes.count, let newline = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) {
+            let next = newline + 1
+            if next < bytes.count && bytes[next] == UInt8(ascii: "\n") { return true }
+            if next + 1 < bytes.count && bytes[next] == UInt8(ascii: "\r") && bytes[next + 1] == UInt8(ascii: "\n") { return true }
+            index = next
+        }
+        return false
+    }
+
     /// Reads the head at the start of `bytes`: lines end with CRLF (a bare LF is taken too), the head with an empty
     /// line; empty lines before the request line are skipped (RFC 9112 §2.2). Header lines continued on the next
     /// line (obs-fold), whitespace before a colon and control characters are refused, as NIO's parser does.

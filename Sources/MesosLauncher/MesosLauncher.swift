@@ -513,30 +513,30 @@ public actor MesosLauncher {
             }
         }
         // Recovered tasks and groups that were waiting for an offer or a retry are queued now (the framework ID is
-        // known, and their artifacts are registered with this process's server).
-        // Each waits out what is left of its backoff first.
-        for waiting in Array(self.retrying.values) {
-            let left = waiting.notBefore.timeIntervalSinceNow
-            guard left > 0 else {
-                await self.retry(spec: waiting.spec, saved: waiting.saved, handle: waiting.handle, attempt: waiting.attempt)
-                continue
-            }
-            Task {
-                try? await Task.sleep(for: .milliseconds(Int(left * 1000)))
-                await self.retry(spec: waiting.spec, saved: waiting.saved, handle: waiting.handle, attempt: waiting.attempt)
-            }
+        // known, and their artifacts are registered with this process's server), after what is left of their backoff.
+        for waiting in self.retrying.values { self.retryWhenDue(waiting) }
+        for (id, run) in self.groups where run.waiting { self.retryGroupWhenDue(id, notBefore: run.notBefore) }
+    }
+
+    /// Queues the task's next attempt once its backoff has passed (at once when it has).
+    private func retryWhenDue(_ waiting: Waiting) {
+        Task {
+            await Self.sleep(until: waiting.notBefore)
+            await self.retry(waiting)
         }
-        for (id, run) in self.groups where run.waiting {
-            let left = run.notBefore.timeIntervalSinceNow
-            guard left > 0 else {
-                await self.retryGroup(id)
-                continue
-            }
-            Task {
-                try? await Task.sleep(for: .milliseconds(Int(left * 1000)))
-                await self.retryGroup(id)
-            }
+    }
+
+    /// Queues the group's next attempt once its backoff has passed.
+    private func retryGroupWhenDue(_ id: String, notBefore: Date) {
+        Task {
+            await Self.sleep(until: notBefore)
+            await self.retryGroup(id)
         }
+    }
+
+    private static func sleep(until instant: Date) async {
+        let left = instant.timeIntervalSinceNow
+        if left > 0 { try? await Task.sleep(for: .milliseconds(Int(left * 1000))) }
     }
 
     /// Queues a task; it launches on the next suitable offer.
@@ -1216,18 +1216,12 @@ public actor MesosLauncher {
         if !task.killed, !self.stopping, policy.retryOn.contains(status.state), task.attempt < policy.attempts {
             let delay = policy.backoff * (1 << min(task.attempt - 1, 16))
             self.logger.info("launcher: \(task.spec.name) attempt \(task.attempt) ended \(status.state); retrying in \(delay)")
-            let spec = task.spec
-            let saved = task.saved
-            let handle = task.handle
-            let attempt = task.attempt + 1
-            self.retrying[ObjectIdentifier(handle)] = Waiting(
-                handle: handle, spec: spec, saved: saved, attempt: attempt, lastTaskID: status.taskID.value,
+            let waiting = Waiting(
+                handle: task.handle, spec: task.spec, saved: task.saved, attempt: task.attempt + 1, lastTaskID: status.taskID.value,
                 notBefore: Date() + Self.seconds(delay)
             )
-            Task {
-                try? await Task.sleep(for: delay)
-                await self.retry(spec: spec, saved: saved, handle: handle, attempt: attempt)
-            }
+            self.retrying[ObjectIdentifier(task.handle)] = waiting
+            self.retryWhenDue(waiting)
             return
         }
         task.handle.finish(
@@ -1242,7 +1236,8 @@ public actor MesosLauncher {
         try await self.update(status, settling: true)
     }
 
-    private func retry(spec: TaskSpec, saved: SavedTaskSpec?, handle: TaskHandle, attempt: Int) async {
+    private func retry(_ waiting: Waiting) async {
+        let (spec, handle) = (waiting.spec, waiting.handle)
         // Killed (or ended by a shutdown) while waiting: nothing to do.
         guard self.retrying.removeValue(forKey: ObjectIdentifier(handle)) != nil, !handle.isDone else { return }
         if let failure = self.failure {
@@ -1255,7 +1250,7 @@ public actor MesosLauncher {
         }
         do {
             let template = try await self.template(for: spec)
-            self.enqueue(spec: spec, template: template, handle: handle, attempt: attempt, saved: saved)
+            self.enqueue(spec: spec, template: template, handle: handle, attempt: waiting.attempt, saved: waiting.saved)
         } catch {
             handle.finish(.failure(LauncherError("retrying \(spec.name) failed", code: (error as? LauncherError)?.code ?? .other, underlying: error)))
             return
@@ -1300,10 +1295,7 @@ public actor MesosLauncher {
             run.ended = [:]
             run.attempt += 1
             self.groups[id] = run
-            Task {
-                try? await Task.sleep(for: delay)
-                await self.retryGroup(id)
-            }
+            self.retryGroupWhenDue(id, notBefore: run.notBefore)
             return
         }
         for (index, handle) in run.handles.enumerated() {
