@@ -60,6 +60,9 @@ public struct MessageCodec: Sendable {
     /// - Throws: ``MesosCodecError`` with code `.malformedJSON`, `.malformedProtobuf`, `.invalidFieldValue` or
     ///   `.missingRequiredFields`.
     public func decode<M: SwiftProtobuf.Message>(_ type: M.Type, from buffer: ByteBuffer) throws(MesosCodecError) -> M {
+        // The event types, once per record on every stream: decoded by concrete code, with no generic `Result` or
+        // `Optional` of `M` to look up at run time.
+        if self.implementation == .generated, let event = self.decodeEvent(M.self, buffer) { return event }
         let result: Result<M, MesosCodecError> = buffer.withUnsafeReadableBytes { bytes in
             Result { () throws(MesosCodecError) in try self.decode(type, fromBytes: bytes) }
         }

@@ -7,14 +7,15 @@ public import NIOCore
 /// buffer does, copies every byte that follows the first straddling record.
 public struct RecordIOChunks: Sendable {
     /// The chunk being read; after a straddle, the start of the record with its missing bytes copied on.
-    var current = ByteBuffer()
+    @usableFromInline var current = ByteBuffer()
     /// What arrived while `current` still held the start of a record.
-    var next: ByteBuffer?
+    @usableFromInline var next: ByteBuffer?
 
     public init() {}
 
-    /// Whether every byte appended has been decoded.
-    public var isEmpty: Bool { self.current.readableBytes == 0 && self.next == nil }
+    /// Whether every byte appended has been decoded. Inlinable: asked once per event, and a call into this module
+    /// copied the whole value (two buffers, retained and released) to ask.
+    @inlinable public var isEmpty: Bool { self.current.readableBytes == 0 && self.next == nil }
 
     /// Adds the next chunk of the stream (no copy, unless two chunks arrive with no decoding between them).
     public mutating func append(_ chunk: inout ByteBuffer) {

@@ -90,21 +90,30 @@ extension SchedulerClient.Event {
     }
 
     /// A bounded name for metrics and logs.
-    var name: String {
+    var name: String { Self.names[self.kind] }
+
+    /// The names of the cases, by ``kind``.
+    static let names = [
+        "subscribed", "offers", "inverse_offers", "rescind", "rescind_inverse_offer", "update",
+        "update_operation_status", "message", "failure", "error", "heartbeat", "unknown", "disconnected",
+    ]
+
+    /// The case's position in ``names``: what the per-chunk event counts are indexed by.
+    var kind: Int {
         switch self {
-        case .subscribed: "subscribed"
-        case .offers: "offers"
-        case .inverseOffers: "inverse_offers"
-        case .rescind: "rescind"
-        case .rescindInverseOffer: "rescind_inverse_offer"
-        case .update: "update"
-        case .updateOperationStatus: "update_operation_status"
-        case .message: "message"
-        case .failure: "failure"
-        case .error: "error"
-        case .heartbeat: "heartbeat"
-        case .unknown: "unknown"
-        case .disconnected: "disconnected"
+        case .subscribed: 0
+        case .offers: 1
+        case .inverseOffers: 2
+        case .rescind: 3
+        case .rescindInverseOffer: 4
+        case .update: 5
+        case .updateOperationStatus: 6
+        case .message: 7
+        case .failure: 8
+        case .error: 9
+        case .heartbeat: 10
+        case .unknown: 11
+        case .disconnected: 12
         }
     }
 }

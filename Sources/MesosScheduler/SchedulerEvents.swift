@@ -116,9 +116,10 @@ final class SubscriptionDriver: @unchecked Sendable {
     /// Thrown once `pending` is delivered; then the sequence is over.
     @exclusivity(unchecked) private var failure: MesosError?
     @exclusivity(unchecked) private var finished = false
-    /// Events decoded from the current chunk, by name, not yet counted in the metrics (counted once per chunk: the
-    /// counter's lock and key are too dear per event on a fast stream).
-    @exclusivity(unchecked) private var tally: [(name: String, count: Int)] = []
+    /// Events decoded from the current chunk, by ``SchedulerClient/Event/kind``, not yet counted in the metrics
+    /// (counted once per chunk: the counter's lock and key are too dear per event on a fast stream).
+    @exclusivity(unchecked) private var tally = [Int](repeating: 0, count: SchedulerClient.Event.names.count)
+    @exclusivity(unchecked) private var tallied = false
     /// A framework ID from SUBSCRIBED not yet written to the store.
     @exclusivity(unchecked) private var unsaved: FrameworkID?
     private var logger: Logger
@@ -245,17 +246,18 @@ final class SubscriptionDriver: @unchecked Sendable {
         }
     }
 
-    private func count(_ name: String) {
-        for index in self.tally.indices where self.tally[index].name == name {
-            self.tally[index].count += 1
-            return
-        }
-        self.tally.append((name, 1))
+    private func count(_ event: SchedulerClient.Event) {
+        self.tally[event.kind] += 1
+        self.tallied = true
     }
 
     private func countEvents() {
-        for (name, count) in self.tally where count > 0 { self.client.metrics.event(name, count: count) }
-        self.tally.removeAll(keepingCapacity: true)
+        guard self.tallied else { return }
+        for kind in self.tally.indices where self.tally[kind] > 0 {
+            self.client.metrics.event(SchedulerClient.Event.names[kind], count: self.tally[kind])
+            self.tally[kind] = 0
+        }
+        self.tallied = false
     }
 
     /// One chunk of the body, or nil at its end; throws `.heartbeatTimeout` when the watchdog dropped a silent stream.
@@ -307,7 +309,7 @@ final class SubscriptionDriver: @unchecked Sendable {
         } else {
             event = SchedulerClient.Event(message)
         }
-        self.count(event.name)
+        self.count(event)
         return event
     }
 

@@ -1,6 +1,7 @@
 import FoundationEssentials
 internal import Mesos
 public import SwiftProtobuf
+internal import NIOCore
 
 extension MessageCodec {
     /// The generated decoder's value for `bytes`, or nil when `M` is not covered or the input is not a valid
@@ -20,6 +21,27 @@ extension MessageCodec {
         }
         guard let covered = M.self as? any GeneratedCodable.Type else { return nil }
         return Self.decode(covered, contentType, bytes) as? M
+    }
+
+    /// The generated decoder's scheduler or executor event for the readable bytes of `buffer`, or nil for any other
+    /// type or for input the generated decoder refuses (the general path then decodes it again, to give the
+    /// reference's value or error).
+    @inline(__always)
+    func decodeEvent<M: SwiftProtobuf.Message>(_: M.Type, _ buffer: ByteBuffer) -> M? {
+        if M.self == Mesos_V1_Scheduler_Event.self {
+            guard let event = self.decodeConcrete(Mesos_V1_Scheduler_Event.self, buffer) else { return nil }
+            return unsafeBitCast(event, to: M.self)
+        }
+        if M.self == Mesos_V1_Executor_Event.self {
+            guard let event = self.decodeConcrete(Mesos_V1_Executor_Event.self, buffer) else { return nil }
+            return unsafeBitCast(event, to: M.self)
+        }
+        return nil
+    }
+
+    private func decodeConcrete<G: GeneratedCodable>(_: G.Type, _ buffer: ByteBuffer) -> G? {
+        let contentType = self.contentType
+        return buffer.withUnsafeReadableBytes { bytes in Self.decode(G.self, contentType, bytes) }
     }
 
     @inline(__always)
