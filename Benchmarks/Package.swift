@@ -26,6 +26,20 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // Replaces malloc and its kin, counting every allocation, in the one executable that links it.
+        .target(name: "CMallocCount"),
+        // Heap allocations per decoded event, generated decoders against the reference.
+        .executableTarget(
+            name: "DecodeAllocations",
+            dependencies: [
+                "CMallocCount",
+                .product(name: "Mesos", package: root),
+                .product(name: "MesosCodecs", package: root),
+                .product(name: "MesosRecordIO", package: root),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // Times OfferMatcher rounds (10k tasks over 100 to 10k agents), task memory and packing quality.
         .executableTarget(
             name: "MatchBenchmark",

@@ -2,7 +2,8 @@
 # `make bench`: decodes the peers' corpora (../shared/bench/peers) with swift-mesos, in the same run as pymesos
 # and mesos-go, and prints
 #   - every peer's line and ours, in the peers' format (peer=... corpus=... events_per_s=...),
-#   - bench=decode-stream-memory lines: resident memory while streaming a corpus in 64 KiB reads,
+#   - bench=decode-stream-memory lines: resident memory while streaming a corpus in 64 KiB reads, 1 GB in all,
+#   - bench=decode-allocations lines: heap allocations and bytes per decoded event, against the reference,
 #   - bench=decode-ratio lines: our events/s over mesos-go's and pymesos's, per corpus (best of REPS),
 #   - bench=encode lines: the generated encoders against swift-protobuf's (ACCEPT with 100 launches, ACKNOWLEDGE),
 # then runs the offer-matching benchmark (bench=match..., see Sources/MatchBenchmark/main.swift) and the artifact
@@ -63,6 +64,14 @@ done
 for c in offers updates mix; do
   "$ours" stream json "$c.json" "$CORPUS_DIR/$c.json.rio"
   "$ours" stream proto "$c.pb" "$CORPUS_DIR/$c.pb.rio"
+done
+
+# Heap allocations per decoded event, generated against the reference (a separate executable: it replaces malloc).
+swift build -c release --package-path "$here" --product DecodeAllocations >&2
+allocations=$(swift build -c release --package-path "$here" --show-bin-path)/DecodeAllocations
+for c in offers updates mix; do
+  "$allocations" json "$c.json" "$CORPUS_DIR/$c.json.rio"
+  "$allocations" proto "$c.pb" "$CORPUS_DIR/$c.pb.rio"
 done
 
 # The encoders: generated against swift-protobuf's, on ACCEPT with 100 launches and ACKNOWLEDGE.

@@ -4,8 +4,9 @@
 //       mesos.v1.scheduler.Event, and prints the peers' line (../shared/bench/peers/README.md):
 //       peer=<name> corpus=<name> events=<n> bytes=<b> seconds=<s> MBps=<x> events_per_s=<y> maxrss_kb=<z>
 //   DecodeBenchmark stream json|proto <corpus-name> <corpus-file>
-//       Streams the file in 64 KiB reads through the event decoder, as a client does with a socket, and prints
-//       the resident memory after the first 10% of the stream and at its end: memory must not grow with length.
+//       Streams the file in 64 KiB reads through the event decoder, as a client does with a socket, over and over
+//       until the stream is STREAM_BYTES long (default 1 GB), and prints the resident memory after the first 10%
+//       of the stream and at its end: memory must not grow with length.
 //   DecodeBenchmark encode
 //       Times the generated encoders against swift-protobuf's (MessageCodec's .reference) on two calls, ACCEPT
 //       with 100 launches and ACKNOWLEDGE, in both content types, and prints one line each:
@@ -94,18 +95,25 @@ func decodeInMemory(format name: String, corpus: String, path: String) throws {
 }
 
 func decodeStreaming(format name: String, corpus: String, path: String) throws {
-    guard let file = FileHandle(forReadingAtPath: path) else { fail("cannot read \(path)") }
     let size = Int((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
+    guard size > 0 else { fail("cannot read \(path)") }
+    // The corpus again and again (it is whole records) until the stream is STREAM_BYTES long (default 1 GB).
+    let streamBytes = Int(ProcessInfo.processInfo.environment["STREAM_BYTES"] ?? "") ?? 1_000_000_000
+    let passes = max(1, (streamBytes + size - 1) / size)
     let processor = NIOSingleStepByteToMessageProcessor(MesosEventDecoder(SchedulerEvent.self, contentType: contentType(name)))
     var tally = Tally()
     var read = 0
     var rssAtTenth = -1
-    while true {
-        let chunk = file.readData(ofLength: 64 * 1024)
-        if chunk.isEmpty { break }
-        read += chunk.count
-        try processor.process(buffer: ByteBuffer(bytes: chunk)) { tally.add($0) }
-        if rssAtTenth < 0 && read >= size / 10 { rssAtTenth = currentRSSKilobytes() }
+    for _ in 0..<passes {
+        guard let file = FileHandle(forReadingAtPath: path) else { fail("cannot read \(path)") }
+        defer { try? file.close() }
+        while true {
+            let chunk = file.readData(ofLength: 64 * 1024)
+            if chunk.isEmpty { break }
+            read += chunk.count
+            try processor.process(buffer: ByteBuffer(bytes: chunk)) { tally.add($0) }
+            if rssAtTenth < 0 && read >= size * passes / 10 { rssAtTenth = currentRSSKilobytes() }
+        }
     }
     try processor.finishProcessing(seenEOF: true) { tally.add($0) }
     let rssAtEnd = currentRSSKilobytes()
