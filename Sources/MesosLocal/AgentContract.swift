@@ -43,8 +43,9 @@ public protocol LocalAgentHandle: AnyObject, Sendable {
     func shutdownExecutor(frameworkID: FrameworkID, executorID: ExecutorID)
     func shutdownFramework(frameworkID: FrameworkID)
     func acknowledge(frameworkID: FrameworkID, taskID: TaskID, uuid: [UInt8])
-    /// The framework subscribed again (a failover): its unacknowledged updates are sent again now, not when their
-    /// retry timers fire (Mesos's agent resumes its status update manager on `UpdateFrameworkMessage`).
+    /// The framework subscribed again (a failover) or changed its `FrameworkInfo`: the master's
+    /// `UpdateFrameworkMessage`. Unacknowledged updates are sent again now, not when their retry timers fire (Mesos's
+    /// agent resumes its status update manager on that message).
     func frameworkFailedOver(frameworkID: FrameworkID)
     func sendMessage(frameworkID: FrameworkID, executorID: ExecutorID, data: [UInt8])
     func stop() async

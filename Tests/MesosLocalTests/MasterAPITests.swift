@@ -241,6 +241,7 @@ struct MasterAPITests {
         var call = SchedulerCall()
         call.type = .subscribe
         call.subscribe.frameworkInfo = info
+        if info.hasID { call.frameworkID = info.id }
         let codec = MessageCodec(.json)
         let response = try await HTTPClient().stream(
             HTTPRequest(
@@ -310,6 +311,130 @@ struct MasterAPITests {
             let frameworks = json?["frameworks"] as? [[String: Any]] ?? []
             #expect(frameworks.count == 1)
             #expect(frameworks.first?["roles"] as? [String] == ["eng", "web"])
+        }
+    }
+
+    @Test("SUBSCRIBE is validated as the master validates it: role fields and names, IDs, offer filters, failover timeout")
+    func subscribeValidation() async throws {
+        try await Self.withMaster { master in
+            func info(multiRole: Bool = false, _ change: (inout FrameworkInfo) -> Void) -> FrameworkInfo {
+                var info = RawScheduler.frameworkInfo(capabilities: multiRole ? [.multiRole] : [])
+                change(&info)
+                return info
+            }
+            var emptyQuantities = Mesos_V1_OfferFilters()
+            emptyQuantities.minAllocatableResources.quantities = [Mesos_V1_OfferFilters.ResourceQuantities()]
+            var negative = Mesos_V1_OfferFilters.ResourceQuantities()
+            var minusOne = Mesos_V1_Value.Scalar()
+            minusOne.value = -1
+            negative.quantities["cpus"] = minusOne
+            var negativeQuantity = Mesos_V1_OfferFilters()
+            negativeQuantity.minAllocatableResources.quantities = [negative]
+            let cases: [(FrameworkInfo, String)] = [
+                (info(multiRole: true) { $0.role = "eng" }, "'FrameworkInfo.role' must not be set when the framework is MULTI_ROLE capable"),
+                (info { $0.roles = ["eng"] }, "'FrameworkInfo.roles' must not be set when the framework is not MULTI_ROLE capable"),
+                (info(multiRole: true) { $0.roles = ["eng", "web", "eng"] }, "'FrameworkInfo.roles' contains duplicate items: { eng }"),
+                (info(multiRole: true) { $0.roles = ["/eng"] }, "'FrameworkInfo.roles' contains invalid role: Role '/eng' cannot start with a slash"),
+                (info { $0.role = "eng/-x" }, "'FrameworkInfo.role' is not a valid role: Role component '-x' is invalid because it starts with a dash"),
+                (info { $0.role = "eng//web" }, "'FrameworkInfo.role' is not a valid role: Role 'eng//web' cannot contain two adjacent slashes"),
+                (info { $0.role = "a b" }, "'FrameworkInfo.role' is not a valid role: Role component 'a b' is invalid because it contains backspace or whitespace"),
+                (info { $0.role = "eng/.." }, "'FrameworkInfo.role' is not a valid role: Role 'eng/..' cannot include '..' as a component"),
+                (info { $0.offerFilters["eng"] = emptyQuantities }, "Resource quantities must contain at least one quantity"),
+                (info { $0.offerFilters["*"] = negativeQuantity }, "Invalid resource quantity for 'cpus': Negative values not supported"),
+                (info { $0.failoverTimeout = 1e300 }, "The framework failover_timeout (1e+300) is invalid"),
+                (info { $0.failoverTimeout = -.infinity }, "The framework failover_timeout (-inf) is invalid"),
+            ]
+            for (info, text) in cases {
+                let refused = try await Self.subscribeUntilEnd(master.url, info)
+                #expect(refused.status == 200)
+                #expect(refused.events.map(\.error.message) == [text])
+            }
+            // What passes: nested roles, "*", a failover timeout that fits in int64 nanoseconds.
+            let fine = info(multiRole: true) {
+                $0.roles = ["eng/web", "*"]
+                $0.failoverTimeout = 9e9
+            }
+            _ = try await RawScheduler.subscribe(master.url, fine)
+        }
+    }
+
+    @Test("UPDATE_FRAMEWORK and re-SUBSCRIBE: the master's texts for what may not change; a new user or checkpoint on SUBSCRIBE is ignored")
+    func frameworkUpdateValidation() async throws {
+        try await Self.withMaster { master in
+            var original = RawScheduler.frameworkInfo(failoverTimeout: 60, capabilities: [.multiRole])
+            original.roles = ["eng"]
+            let scheduler = try await RawScheduler.subscribe(master.url, original)
+            original.id = scheduler.frameworkID
+            func update(_ suppressedRoles: [String] = [], _ change: (inout FrameworkInfo) -> Void) async throws -> (Int, String) {
+                var call = SchedulerCall()
+                call.type = .updateFramework
+                var info = original
+                change(&info)
+                call.updateFramework.frameworkInfo = info
+                call.updateFramework.suppressedRoles = suppressedRoles
+                let response = try await scheduler.call(call)
+                return (response.status, String(buffer: response.body))
+            }
+            let notValid = try await update(["dev"]) { _ in }
+            #expect(notValid.0 == 400)
+            #expect(notValid.1 == "Supplied FrameworkInfo is not valid: Suppressed role 'dev' is not contained in the list of roles")
+            let badRole = try await update { $0.roles = ["eng", "."] }
+            #expect(badRole.1 == "Supplied FrameworkInfo is not valid: 'FrameworkInfo.roles' contains invalid role: Role '.' cannot include '.' as a component")
+            let user = try await update { $0.user = "nobody" }
+            #expect(user.0 == 400)
+            #expect(user.1 == "FrameworkInfo update is not valid: Updating 'FrameworkInfo.user' is unsupported; attempted to update from 'root' to 'nobody'")
+            let checkpoint = try await update { $0.checkpoint = true }
+            #expect(checkpoint.1 == "FrameworkInfo update is not valid: Updating 'FrameworkInfo.checkpoint' is unsupported; attempted to update from 'false' to 'true'")
+            // A principal set where there was none is a change too.
+            let principal = try await update { $0.principal = "" }
+            #expect(principal.1 == "FrameworkInfo update is not valid: Changing framework's principal is not allowed.")
+            let fine = try await update(["web"]) {
+                $0.roles = ["eng", "web"]
+                $0.name = "renamed"
+            }
+            #expect(fine.0 == 200)
+            #expect(fine.1 == "")
+
+            // Re-SUBSCRIBE with another principal: refused on the new stream; the framework stays where it was.
+            var intruder = original
+            intruder.principal = "mallory"
+            let refused = try await Self.subscribeUntilEnd(master.url, intruder)
+            #expect(refused.events.map(\.error.message) == ["Changing framework's principal is not allowed."])
+            var revive = SchedulerCall()
+            revive.type = .revive
+            #expect(try await scheduler.call(revive).status == 202)
+            #expect(!scheduler.ended)
+
+            // Re-SUBSCRIBE with another user and checkpoint: the framework fails over, keeping its user and checkpoint.
+            var moved = original
+            moved.user = "nobody"
+            moved.checkpoint = true
+            let again = try await RawScheduler.subscribe(master.url, moved)
+            #expect(again.frameworkID == scheduler.frameworkID)
+            let state = try await HTTPClient().execute(HTTPRequest(method: "GET", url: master.url + "/master/state"))
+            let json = try JSONSerialization.jsonObject(with: Data(state.body.readableBytesView)) as? [String: Any]
+            let framework = (json?["frameworks"] as? [[String: Any]])?.first
+            #expect(framework?["user"] as? String == "root")
+            #expect(framework?["checkpoint"] as? Bool == false)
+        }
+    }
+
+    @Test("MasterInfo carries the 1.11 master's three capabilities, QUOTA_V2 as an unknown value (`{}` in JSON), as recorded")
+    func masterCapabilities() async throws {
+        try await Self.withMaster { master in
+            for contentType in [ContentType.json, .protobuf] {
+                let scheduler = try await RawScheduler.subscribe(master.url, contentType: contentType)
+                let capabilities = scheduler.subscribed.subscribed.masterInfo.capabilities
+                #expect(capabilities.map(\.hasType) == [true, true, false])
+                #expect(capabilities.prefix(2).map(\.type) == [.agentUpdate, .agentDraining])
+                let json = String(decoding: try MessageCodec(.json).encode(scheduler.subscribed.subscribed.masterInfo), as: UTF8.self)
+                #expect(json.contains(#""capabilities":[{"type":"AGENT_UPDATE"},{"type":"AGENT_DRAINING"},{}]"#), "\(json)")
+                // Over protobuf the value itself arrives and is kept (JSON has nothing to carry it in).
+                if contentType == .protobuf { #expect(try MessageCodec(.protobuf).encode(capabilities[2]) == [0x08, 0x03]) }
+            }
+            let state = try await HTTPClient().execute(HTTPRequest(method: "GET", url: master.url + "/master/state"))
+            let json = try JSONSerialization.jsonObject(with: Data(state.body.readableBytesView)) as? [String: Any]
+            #expect(json?["capabilities"] as? [String] == ["AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"])
         }
     }
 

@@ -83,9 +83,13 @@ extension AgentCore {
         }
     }
 
-    /// Sends the framework's unacknowledged updates again at once, their retry intervals back to the first.
+    /// On the master's `UpdateFrameworkMessage` for a framework this agent knows: every unacknowledged update, of
+    /// every framework, goes again at once, its retry interval back to the first (the agent resumes its status update
+    /// manager as a whole, as Mesos's `Slave::updateFramework` does).
     func resendPending(frameworkID: FrameworkID) {
-        for stream in self.streams.values where stream.frameworkID == frameworkID && !stream.pending.isEmpty {
+        let known = self.frameworks[frameworkID.value] != nil || self.streams.values.contains { $0.frameworkID == frameworkID }
+        guard known else { return }
+        for stream in self.streams.values where !stream.pending.isEmpty {
             stream.interval = self.configuration.statusUpdateRetryInterval
             self.forward(stream)
         }

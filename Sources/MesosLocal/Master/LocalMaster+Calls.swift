@@ -22,21 +22,28 @@ extension LocalMaster {
         let frameworkID: String? = self.state.withLock { state in
             var info = subscribe.frameworkInfo
             let subscription = MasterSubscription(streamID: streamID, writer: writer, codec: codec, lastHeartbeat: .now)
-            if info.hasID, state.completedFrameworks.contains(info.id.value) {
-                effects.send(.error("Framework has been removed"), to: subscription)
-                effects.closes.append(writer)
-                return nil
-            }
-            // `checkSubscribeAuthorization`, after the framework's validation: an ERROR event, no SUBSCRIBED.
-            if let refusal = self.registrationRefusal(info) {
+            func refuse(_ refusal: String) -> String? {
                 self.logger.info("local master: refusing subscription of framework '\(info.name)': \(refusal)")
                 effects.send(.error(refusal), to: subscription)
                 effects.closes.append(writer)
                 return nil
             }
+            let removed = info.hasID && state.completedFrameworks.contains(info.id.value)
+            if let problem = Self.validateFramework(info, suppressedRoles: subscribe.suppressedRoles, removed: removed) {
+                return refuse(problem)
+            }
+            // `checkSubscribeAuthorization`, after the framework's validation: an ERROR event, no SUBSCRIBED.
+            if let refusal = self.registrationRefusal(info) { return refuse(refusal) }
             let id: String
-            if info.hasID {
+            if info.hasID && !info.id.value.isEmpty {
                 id = info.id.value
+                if let old = state.frameworks[id]?.info {
+                    // `preserveImmutableFields`, then `validateUpdate`: a new user or checkpoint is ignored; a new
+                    // principal is refused before the framework fails over.
+                    info.user = old.user
+                    info.checkpoint = old.checkpoint
+                    if let problem = Self.validateUpdate(old: old, new: info) { return refuse(problem) }
+                }
                 if let old = state.frameworks[id]?.subscription {
                     // The new connection takes over; the old stream hears so and is closed.
                     effects.send(.error("Framework failed over"), to: old)
@@ -50,13 +57,11 @@ extension LocalMaster {
             }
             var record = state.frameworks[id] ?? MasterFramework(info: info, registeredTime: Date().timeIntervalSince1970)
             record.info = info
-            if state.frameworks[id] != nil {
-                record.reregisteredTime = Date().timeIntervalSince1970
-                // As the master's `UpdateFrameworkMessage`: the agents send what the framework has not acknowledged.
-                let frameworkID = FrameworkID(id)
-                for agent in state.agents.values.map(\.handle) {
-                    effects.agent { agent.frameworkFailedOver(frameworkID: frameworkID) }
-                }
+            if state.frameworks[id] != nil { record.reregisteredTime = Date().timeIntervalSince1970 }
+            if subscribe.frameworkInfo.hasID && !subscribe.frameworkInfo.id.value.isEmpty {
+                // `sendFrameworkUpdates` after every SUBSCRIBE with an ID, known here or not (after a master restart):
+                // each agent's `UpdateFrameworkMessage` makes it send what is unacknowledged at once.
+                self.notifyAgents(frameworkID: FrameworkID(id), state: state, effects: &effects)
             }
             record.subscription = subscription
             record.recovered = false
@@ -242,15 +247,15 @@ extension LocalMaster {
         guard var framework = state.frameworks[id] else { return .text(.badRequest, "Framework cannot be found") }
         let new = update.frameworkInfo
         let old = framework.info
-        // The fields Mesos does not let a framework change once registered.
-        if new.user != old.user { return .text(.badRequest, "Updating 'FrameworkInfo.user' is unsupported") }
-        if new.checkpoint != old.checkpoint {
-            return .text(.badRequest, "Updating 'FrameworkInfo.checkpoint' is unsupported")
+        if let problem = Self.validateFramework(new, suppressedRoles: update.suppressedRoles, removed: false) {
+            return .text(.badRequest, "Supplied FrameworkInfo is not valid: " + problem)
         }
-        if new.principal != old.principal {
-            return .text(.badRequest, "Changing framework's principal is not allowed.")
+        if let problem = Self.validateUpdate(old: old, new: new) {
+            return .text(.badRequest, "FrameworkInfo update is not valid: " + problem)
         }
         if let refusal = self.registrationRefusal(new) { return .text(.forbidden, refusal) }
+        // Only a changed FrameworkInfo goes to the agents (`sendFrameworkUpdates`), not suppressed roles alone.
+        if new != old { self.notifyAgents(frameworkID: old.id, state: state, effects: &effects) }
         framework.info = new
         framework.suppressedRoles = Set(update.suppressedRoles)
         state.frameworks[id] = framework
@@ -262,6 +267,14 @@ extension LocalMaster {
         }
         state.allocationWanted = true
         return .empty(.ok)
+    }
+
+    /// The master's `sendFrameworkUpdates`: an `UpdateFrameworkMessage` to every agent, on which each sends its
+    /// unacknowledged status updates again at once.
+    private func notifyAgents(frameworkID: FrameworkID, state: State, effects: inout MasterEffects) {
+        for agent in state.agents.values.map(\.handle) {
+            effects.agent { agent.frameworkFailedOver(frameworkID: frameworkID) }
+        }
     }
 
     /// RECONCILE_OPERATIONS: answered 202, then one UPDATE_OPERATION_STATUS per operation named (for the implicit

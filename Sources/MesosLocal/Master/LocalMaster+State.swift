@@ -25,7 +25,9 @@ extension LocalMaster {
             json.field("id", info.id)
             json.field("pid", info.pid)
             json.field("hostname", info.hostname)
-            json.key("capabilities"); json.array(info.capabilities) { json.string(Self.enumName($0.type)) }
+            // The master's /state names every capability it has, QUOTA_V2 too (the one without a v1 name).
+            json.key("capabilities")
+            json.array(info.capabilities) { json.string($0.hasType ? Self.enumName($0.type) : "QUOTA_V2") }
             json.field("activated_slaves", Double(snapshot.agents.count))
             json.field("deactivated_slaves", Double(0))
             json.field("unreachable_slaves", Double(snapshot.removedAgents.values.filter { $0 == .unreachable }.count))

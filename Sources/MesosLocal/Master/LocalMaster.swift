@@ -126,7 +126,10 @@ public final class LocalMaster: Sendable {
             agentUpdate.type = .agentUpdate
             var agentDraining = MasterInfo.Capability()
             agentDraining.type = .agentDraining
-            info.capabilities = [agentUpdate, agentDraining]
+            // A 1.11 master's `MASTER_CAPABILITIES()` ends with QUOTA_V2 (3), which the v1 enum does not name: it
+            // travels as an unknown field (`{}` in JSON, `1: 3` in protobuf), as the recorded SUBSCRIBED shows.
+            let quotaV2 = (try? MessageCodec(.protobuf).decode(MasterInfo.Capability.self, from: [0x08, 0x03] as [UInt8])) ?? MasterInfo.Capability()
+            info.capabilities = [agentUpdate, agentDraining, quotaV2]
             state.masterInfo = info
         }
     }
