@@ -419,6 +419,34 @@ struct MasterAPITests {
         }
     }
 
+    @Test("ACKNOWLEDGE and ACKNOWLEDGE_OPERATION_STATUS need a real UUID (16 bytes, version 1 to 5), as stout reads one")
+    func acknowledgeUUIDs() async throws {
+        try await Self.withMaster { master in
+            let scheduler = try await RawScheduler.subscribe(master.url)
+            var acknowledge = SchedulerCall()
+            acknowledge.type = .acknowledge
+            acknowledge.acknowledge.agentID = AgentID("nowhere")
+            acknowledge.acknowledge.taskID = TaskID("nothing")
+            var operation = SchedulerCall()
+            operation.type = .acknowledgeOperationStatus
+            operation.acknowledgeOperationStatus.agentID = AgentID("nowhere")
+            operation.acknowledgeOperationStatus.operationID.value = "nothing"
+            let notUUIDs = [Data(count: 16), Data(count: 15), Data(repeating: 0x60, count: 16)]
+            for bytes in notUUIDs {
+                acknowledge.acknowledge.uuid = bytes
+                operation.acknowledgeOperationStatus.uuid = bytes
+                for call in [acknowledge, operation] {
+                    let response = try await scheduler.call(call)
+                    #expect(response.status == 400)
+                    #expect(String(buffer: response.body) == "Failed to validate scheduler::Call: Not a valid UUID")
+                }
+            }
+            // A version 4 UUID passes validation (and is then an acknowledgement of nothing known: 202 as Mesos).
+            acknowledge.acknowledge.uuid = withUnsafeBytes(of: UUID().uuid) { Data($0) }
+            #expect(try await scheduler.call(acknowledge).status != 400)
+        }
+    }
+
     @Test("MasterInfo carries the 1.11 master's three capabilities, QUOTA_V2 as an unknown value (`{}` in JSON), as recorded")
     func masterCapabilities() async throws {
         try await Self.withMaster { master in

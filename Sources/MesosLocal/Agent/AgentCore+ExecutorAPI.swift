@@ -259,7 +259,7 @@ extension AgentCore {
             if !call.hasUpdate { return "Expecting 'update' to be present" }
             let status = call.update.status
             if !status.hasUuid { return "Expecting 'uuid' to be present" }
-            if status.uuid.count != 16 { return "Not a valid UUID" }
+            if !isMesosUUID(status.uuid) { return "Not a valid UUID" }
             if status.hasExecutorID && status.executorID.value != call.executorID.value {
                 return "ExecutorID in Call: \(call.executorID.value) does not match ExecutorID in TaskStatus: \(status.executorID.value)"
             }

@@ -160,10 +160,10 @@ extension LocalMaster {
         case .shutdown where !call.hasShutdown: return "Expecting 'shutdown' to be present"
         case .acknowledge:
             guard call.hasAcknowledge else { return "Expecting 'acknowledge' to be present" }
-            if call.acknowledge.uuid.count != 16 { return "Not a valid UUID" }
+            if !isMesosUUID(call.acknowledge.uuid) { return "Not a valid UUID" }
         case .acknowledgeOperationStatus:
             guard call.hasAcknowledgeOperationStatus else { return "Expecting 'acknowledge_operation_status' to be present" }
-            if call.acknowledgeOperationStatus.uuid.count != 16 { return "Not a valid UUID" }
+            if !isMesosUUID(call.acknowledgeOperationStatus.uuid) { return "Not a valid UUID" }
             if !call.acknowledgeOperationStatus.hasAgentID { return "Expecting 'agent_id' to be present" }
         case .reconcile where !call.hasReconcile: return "Expecting 'reconcile' to be present"
         case .reconcileOperations where !call.hasReconcileOperations: return "Expecting 'reconcile_operations' to be present"
