@@ -53,6 +53,95 @@ struct ClusterTests {
         try await scheduler.next(where: { $0.type == .update && $0.status.taskID.value == task }).status
     }
 
+    @Test("offer constraints: a role is offered only agents one of its groups fits; UPDATE_FRAMEWORK replaces them; bad ones get the master's texts")
+    func offerConstraints() async throws {
+        typealias Constraint = Mesos_V1_Scheduler_AttributeConstraint
+        func attribute(_ name: String, _ predicate: Constraint.Predicate.OneOf_Predicate?) -> Constraint {
+            var constraint = Constraint()
+            constraint.selector.attributeName = name
+            constraint.predicate.predicate = predicate
+            return constraint
+        }
+        func constraints(_ groups: [[Constraint]], role: String = "*") -> Mesos_V1_Scheduler_OfferConstraints {
+            var constraints = Mesos_V1_Scheduler_OfferConstraints()
+            var roleConstraints = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints()
+            roleConstraints.groups = groups.map { group in
+                var g = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group()
+                g.attributeConstraints = group
+                return g
+            }
+            constraints.roleConstraints[role] = roleConstraints
+            return constraints
+        }
+        var equalsR2 = Constraint.Predicate.TextEquals()
+        equalsR2.value = "r2"
+        var levelX = Constraint.Predicate.TextEquals()
+        levelX.value = "x"
+        var configuration = LocalClusterConfiguration()
+        configuration.agents = 3
+        configuration.agentAttributes = [0: "rack:r1;level:3", 1: "rack:r2"]
+        try await LocalCluster.with(configuration) { cluster in
+            let ids = cluster.agents.map(\.agentInfo.id)
+            /// The agents offered within `window`, declining nothing.
+            func offeredAgents(_ scheduler: RawScheduler, within window: Duration) async -> Set<AgentID> {
+                var agents = Set<AgentID>()
+                let deadline = ContinuousClock.now + window
+                while let event = try? await scheduler.next(where: { $0.type == .offers }, timeout: deadline - .now) {
+                    agents.formUnion(event.offers.offers.map(\.agentID))
+                }
+                return agents
+            }
+            // Only agent 1 is in rack r2.
+            let scheduler = try await RawScheduler.subscribe(
+                cluster.url, offerConstraints: constraints([[attribute("rack", .textEquals(equalsR2))]])
+            )
+            #expect(await offeredAgents(scheduler, within: .seconds(1)) == [ids[1]])
+
+            // Either no rack at all (agent 2), or a `level` equal to "x": agent 0's level is a scalar, and a
+            // non-TEXT attribute satisfies every text predicate. Agent 1 fits neither group.
+            var update = SchedulerCall()
+            update.type = .updateFramework
+            var info = RawScheduler.frameworkInfo()
+            info.id = scheduler.frameworkID
+            update.updateFramework.frameworkInfo = info
+            update.updateFramework.offerConstraints = constraints([
+                [attribute("rack", .notExists(.init()))], [attribute("level", .textEquals(levelX))],
+            ])
+            #expect(try await scheduler.call(update).status == 200)
+            #expect(await offeredAgents(scheduler, within: .seconds(1)) == [ids[0], ids[2]])
+            let state = try await HTTPClient().execute(HTTPRequest(method: "GET", url: cluster.url + "/master/state"))
+            #expect(String(buffer: state.body).contains(#""offer_constraints":{"role_constraints":{"*":{"groups":[{"attribute_constraints":[{"selector":{"attribute_name":"rack"},"predicate":{"not_exists":{}}}]}"#))
+
+            // What the master refuses, with its texts: on UPDATE_FRAMEWORK with its prefix, on SUBSCRIBE as ERROR.
+            // `selector` and `predicate` are required; present but empty is what reaches the filter.
+            var noSelector = Constraint()
+            noSelector.selector = .init()
+            noSelector.predicate.predicate = .exists(.init())
+            var unknownPseudo = Constraint()
+            unknownPseudo.selector.pseudoattributeType = .unknown
+            unknownPseudo.predicate.predicate = .exists(.init())
+            var badRegex = Constraint.Predicate.TextMatches()
+            badRegex.regex = "(r"
+            let refusals: [(Mesos_V1_Scheduler_OfferConstraints, String)] = [
+                (constraints([]), "'OfferConstraints::role_constraints' has an empty 'RoleConstraints::groups' for role *"),
+                (constraints([[]]), "'OfferConstraints::RoleConstraints::groups' for role *contains an empty RoleConstraints::Group"),
+                (constraints([[noSelector]]), "A role * has an invalid 'AttributeConstraint': Exactly one of 'AttributeConstraint::Selector::name' or 'AttributeConstraint::Selector::pseudoattribute_type' must be set"),
+                (constraints([[unknownPseudo]]), "A role * has an invalid 'AttributeConstraint': Unknown pseudoattribute type"),
+                (constraints([[attribute("rack", nil)]]), "A role * has an invalid 'AttributeConstraint': Unknown predicate type"),
+                (constraints([[attribute("rack", .textMatches(badRegex))]]), "A role * has an invalid 'AttributeConstraint': Failed to construct regex from pattern '(r': "),
+            ]
+            for (refused, text) in refusals {
+                update.updateFramework.offerConstraints = refused
+                let response = try await scheduler.call(update)
+                #expect(response.status == 400)
+                #expect(String(buffer: response.body).hasPrefix("'UpdateFramework.offer_constraints' are not valid: " + text))
+                let subscribe = try await MasterAPITests.subscribeUntilEnd(cluster.url, RawScheduler.frameworkInfo(), offerConstraints: refused)
+                #expect(subscribe.events.count == 1)
+                #expect(subscribe.events.first?.error.message.hasPrefix(text) == true, "\(subscribe.events)")
+            }
+        }
+    }
+
     @Test("offers carry the agent's resources, attributes and URL, allocated to the framework's role")
     func offers() async throws {
         try await Self.withCluster { cluster in

@@ -237,10 +237,16 @@ struct MasterAPITests {
     }
 
     /// SUBSCRIBE, then every event of the stream until the master ends it (at most `timeout`).
-    static func subscribeUntilEnd(_ master: String, _ info: FrameworkInfo, timeout: Duration = .seconds(10)) async throws -> (status: Int, events: [SchedulerEvent]) {
+    static func subscribeUntilEnd(
+        _ master: String,
+        _ info: FrameworkInfo,
+        offerConstraints: Mesos_V1_Scheduler_OfferConstraints? = nil,
+        timeout: Duration = .seconds(10)
+    ) async throws -> (status: Int, events: [SchedulerEvent]) {
         var call = SchedulerCall()
         call.type = .subscribe
         call.subscribe.frameworkInfo = info
+        if let offerConstraints { call.subscribe.offerConstraints = offerConstraints }
         if info.hasID { call.frameworkID = info.id }
         let codec = MessageCodec(.json)
         let response = try await HTTPClient().stream(

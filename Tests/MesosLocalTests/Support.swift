@@ -107,12 +107,14 @@ final class RawScheduler: Sendable {
         _ master: String,
         _ info: FrameworkInfo = RawScheduler.frameworkInfo(),
         contentType: ContentType = .json,
-        headers: [(name: String, value: String)] = []
+        headers: [(name: String, value: String)] = [],
+        offerConstraints: Mesos_V1_Scheduler_OfferConstraints? = nil
     ) async throws -> RawScheduler {
         let client = HTTPClient()
         var call = SchedulerCall()
         call.type = .subscribe
         call.subscribe.frameworkInfo = info
+        if let offerConstraints { call.subscribe.offerConstraints = offerConstraints }
         if info.hasID { call.frameworkID = info.id }
         let codec = MessageCodec(contentType)
         let request = HTTPRequest(

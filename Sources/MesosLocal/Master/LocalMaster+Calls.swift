@@ -32,6 +32,11 @@ extension LocalMaster {
             if let problem = Self.validateFramework(info, suppressedRoles: subscribe.suppressedRoles, removed: removed) {
                 return refuse(problem)
             }
+            let constraints: OfferConstraintsFilter
+            switch OfferConstraintsFilter.make(subscribe.offerConstraints) {
+            case .success(let filter): constraints = filter
+            case .failure(let error): return refuse(error.message)
+            }
             // `checkSubscribeAuthorization`, after the framework's validation: an ERROR event, no SUBSCRIBED.
             if let refusal = self.registrationRefusal(info) { return refuse(refusal) }
             let id: String
@@ -68,6 +73,7 @@ extension LocalMaster {
             record.unregisteredTime = 0
             record.failoverDeadline = nil
             record.suppressedRoles = Set(subscribe.suppressedRoles)
+            record.offerConstraints = constraints
             state.frameworks[id] = record
 
             var event = SchedulerEvent()
@@ -253,11 +259,17 @@ extension LocalMaster {
         if let problem = Self.validateUpdate(old: old, new: new) {
             return .text(.badRequest, "FrameworkInfo update is not valid: " + problem)
         }
+        let constraints: OfferConstraintsFilter
+        switch OfferConstraintsFilter.make(update.offerConstraints) {
+        case .success(let filter): constraints = filter
+        case .failure(let error): return .text(.badRequest, "'UpdateFramework.offer_constraints' are not valid: " + error.message)
+        }
         if let refusal = self.registrationRefusal(new) { return .text(.forbidden, refusal) }
         // Only a changed FrameworkInfo goes to the agents (`sendFrameworkUpdates`), not suppressed roles alone.
         if new != old { self.notifyAgents(frameworkID: old.id, state: state, effects: &effects) }
         framework.info = new
         framework.suppressedRoles = Set(update.suppressedRoles)
+        framework.offerConstraints = constraints
         state.frameworks[id] = framework
         // Offers for roles the framework left are withdrawn.
         let roles = Set(framework.roles)

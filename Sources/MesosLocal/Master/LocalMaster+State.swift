@@ -205,7 +205,12 @@ extension LocalMaster {
             }
         }
         if info.hasLabels, let labels = try? codec.encode(info.labels) { json.raw("labels", labels) }
-        json.key("offer_constraints"); json.object {}
+        // `JSON::Protobuf(offerConstraints())`: what the framework set, `{}` when it set none.
+        if let constraints = framework.offerConstraints?.constraints, let encoded = try? codec.encode(constraints) {
+            json.raw("offer_constraints", encoded)
+        } else {
+            json.key("offer_constraints"); json.object {}
+        }
     }
 
     /// `json(Task)`.

@@ -25,6 +25,8 @@ struct MasterFramework {
     /// Disconnected frameworks are removed at this instant (their `failover_timeout`).
     var failoverDeadline: ContinuousClock.Instant?
     var suppressedRoles: Set<String> = []
+    /// The agents each role is offered (SUBSCRIBE's or UPDATE_FRAMEWORK's `offer_constraints`); nil: all of them.
+    var offerConstraints: OfferConstraintsFilter?
     /// Tasks by ID, live and terminal-but-unacknowledged.
     var tasks: [String: MasterTask] = [:]
     /// Offer filters: (agent, role) → resources refused and until when.
