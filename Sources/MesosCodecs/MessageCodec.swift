@@ -61,10 +61,16 @@ public struct MessageCodec: Sendable {
     ///   `.missingRequiredFields`.
     public func decode<M: SwiftProtobuf.Message>(_ type: M.Type, from buffer: ByteBuffer) throws(MesosCodecError) -> M {
         // The event types, once per record on every stream: decoded by concrete code, with no generic `Result` or
-        // `Optional` of `M` to look up at run time.
-        if self.implementation == .generated, let event = self.decodeEvent(M.self, buffer) { return event }
+        // `Optional` of `M` to look up at run time. What that refuses goes to the reference alone, which says why.
+        var generated = self.implementation == .generated
+        if generated && Self.isEvent(M.self) {
+            if let event = self.decodeEvent(M.self, buffer) { return event }
+            generated = false
+        }
         let result: Result<M, MesosCodecError> = buffer.withUnsafeReadableBytes { bytes in
-            Result { () throws(MesosCodecError) in try self.decode(type, fromBytes: bytes) }
+            Result { () throws(MesosCodecError) in
+                generated ? try self.decode(type, fromBytes: bytes) : try self.decodeReference(type, fromBytes: bytes)
+            }
         }
         return try result.get()
     }

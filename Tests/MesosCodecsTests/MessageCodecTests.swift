@@ -237,7 +237,15 @@ struct MessageCodecTests {
     @Test("the event decoder reports a bad record as a codec error and bad framing as a RecordIO error")
     func eventDecoderErrors() throws {
         let bad = NIOSingleStepByteToMessageProcessor(MesosEventDecoder(SchedulerEvent.self, contentType: .json))
-        #expect(throws: MesosCodecError.self) { try bad.process(buffer: ByteBuffer(string: "3\n{x}")) { _ in } }
+        let malformed = #expect(throws: MesosCodecError.self) { try bad.process(buffer: ByteBuffer(string: "3\n{x}")) { _ in } }
+        #expect(malformed?.code == .malformedJSON)
+        // An event the generated decoder refuses (an enum by number: the master would refuse it) is the reference's
+        // to read, and it reads it.
+        #expect(try Self.json.decode(SchedulerEvent.self, from: ByteBuffer(string: #"{"type":8}"#)).type == .heartbeat)
+        let truncated = #expect(throws: MesosCodecError.self) {
+            try MessageCodec(.protobuf).decode(SchedulerEvent.self, from: ByteBuffer(bytes: [0x08, 0x08, 0x12, 0x05, 0x0a]))
+        }
+        #expect(truncated?.code == .malformedProtobuf)
         let framing = NIOSingleStepByteToMessageProcessor(MesosEventDecoder(SchedulerEvent.self, contentType: .json, maximumRecordSize: 10))
         let error = #expect(throws: RecordIOError.self) { try framing.process(buffer: ByteBuffer(string: "11\n")) { _ in } }
         #expect(error?.code == .recordTooLarge)

@@ -312,9 +312,7 @@ struct MasterAPITests {
             allowed.id = scheduler.frameworkID
             update.updateFramework.frameworkInfo = allowed
             #expect(try await scheduler.call(update).status == 200)
-            let state = try await HTTPClient().execute(HTTPRequest(method: "GET", url: master.url + "/master/state"))
-            let json = try JSONSerialization.jsonObject(with: Data(state.body.readableBytesView)) as? [String: Any]
-            let frameworks = json?["frameworks"] as? [[String: Any]] ?? []
+            let frameworks = try await masterState(master.url)["frameworks"] as? [[String: Any]] ?? []
             #expect(frameworks.count == 1)
             #expect(frameworks.first?["roles"] as? [String] == ["eng", "web"])
         }
@@ -417,9 +415,7 @@ struct MasterAPITests {
             moved.checkpoint = true
             let again = try await RawScheduler.subscribe(master.url, moved)
             #expect(again.frameworkID == scheduler.frameworkID)
-            let state = try await HTTPClient().execute(HTTPRequest(method: "GET", url: master.url + "/master/state"))
-            let json = try JSONSerialization.jsonObject(with: Data(state.body.readableBytesView)) as? [String: Any]
-            let framework = (json?["frameworks"] as? [[String: Any]])?.first
+            let framework = (try await masterState(master.url)["frameworks"] as? [[String: Any]])?.first
             #expect(framework?["user"] as? String == "root")
             #expect(framework?["checkpoint"] as? Bool == false)
         }
@@ -466,9 +462,7 @@ struct MasterAPITests {
                 // Over protobuf the value itself arrives and is kept (JSON has nothing to carry it in).
                 if contentType == .protobuf { #expect(try MessageCodec(.protobuf).encode(capabilities[2]) == [0x08, 0x03]) }
             }
-            let state = try await HTTPClient().execute(HTTPRequest(method: "GET", url: master.url + "/master/state"))
-            let json = try JSONSerialization.jsonObject(with: Data(state.body.readableBytesView)) as? [String: Any]
-            #expect(json?["capabilities"] as? [String] == ["AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"])
+            #expect(try await masterState(master.url)["capabilities"] as? [String] == ["AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"])
         }
     }
 

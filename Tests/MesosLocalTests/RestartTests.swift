@@ -49,8 +49,7 @@ struct RestartTests {
     }
 
     static func state(_ cluster: LocalCluster) async throws -> [String: Any] {
-        let response = try await HTTPClient().execute(HTTPRequest(method: "GET", url: cluster.url + "/master/state"))
-        return try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any] ?? [:]
+        try await masterState(cluster.url)
     }
 
     @Test("persisting: the registry is in the work directory; the framework is recovered from its agent (403 until it re-subscribes) and gets its running task back")

@@ -237,3 +237,9 @@ final class RawScheduler: Sendable {
 extension SchedulerEvent {
     var status: TaskStatus { self.update.status }
 }
+
+/// The master's `/master/state`, parsed.
+func masterState(_ url: String) async throws -> [String: Any] {
+    let response = try await HTTPClient().execute(HTTPRequest(method: "GET", url: url + "/master/state"))
+    return try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any] ?? [:]
+}

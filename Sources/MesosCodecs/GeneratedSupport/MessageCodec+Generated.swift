@@ -23,9 +23,14 @@ extension MessageCodec {
         return Self.decode(covered, contentType, bytes) as? M
     }
 
+    /// Whether `M` is the scheduler or the executor event, which ``decodeEvent(_:_:)`` decodes.
+    @inline(__always)
+    static func isEvent<M: SwiftProtobuf.Message>(_: M.Type) -> Bool {
+        M.self == Mesos_V1_Scheduler_Event.self || M.self == Mesos_V1_Executor_Event.self
+    }
+
     /// The generated decoder's scheduler or executor event for the readable bytes of `buffer`, or nil for any other
-    /// type or for input the generated decoder refuses (the general path then decodes it again, to give the
-    /// reference's value or error).
+    /// type or for input the generated decoder refuses (the reference then decodes it, to give its error).
     @inline(__always)
     func decodeEvent<M: SwiftProtobuf.Message>(_: M.Type, _ buffer: ByteBuffer) -> M? {
         if M.self == Mesos_V1_Scheduler_Event.self {
