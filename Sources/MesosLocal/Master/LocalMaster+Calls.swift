@@ -40,7 +40,8 @@ extension LocalMaster {
             // `checkSubscribeAuthorization`, after the framework's validation: an ERROR event, no SUBSCRIBED.
             if let refusal = self.registrationRefusal(info) { return refuse(refusal) }
             let id: String
-            if info.hasID && !info.id.value.isEmpty {
+            let resubscribing = info.hasID && !info.id.value.isEmpty
+            if resubscribing {
                 id = info.id.value
                 if let old = state.frameworks[id]?.info {
                     // `preserveImmutableFields`, then `validateUpdate`: a new user or checkpoint is ignored; a new
@@ -63,7 +64,7 @@ extension LocalMaster {
             var record = state.frameworks[id] ?? MasterFramework(info: info, registeredTime: Date().timeIntervalSince1970)
             record.info = info
             if state.frameworks[id] != nil { record.reregisteredTime = Date().timeIntervalSince1970 }
-            if subscribe.frameworkInfo.hasID && !subscribe.frameworkInfo.id.value.isEmpty {
+            if resubscribing {
                 // `sendFrameworkUpdates` after every SUBSCRIBE with an ID, known here or not (after a master restart):
                 // each agent's `UpdateFrameworkMessage` makes it send what is unacknowledged at once.
                 self.notifyAgents(frameworkID: FrameworkID(id), state: state, effects: &effects)

@@ -9,7 +9,8 @@ import Mesos
 /// Regular expressions are Swift's (`Regex`), matched against the whole text as RE2's `FullMatch` does. Patterns the
 /// two syntaxes read differently, the RE2 error texts and RE2's program-size limit are where this differs from Mesos.
 struct OfferConstraintsFilter: @unchecked Sendable {
-    // @unchecked: compiled `Regex` values are immutable once made; the filter is only read after creation.
+    // @unchecked: `Regex<AnyRegexOutput>` is not Sendable; the compiled expressions are never mutated after `make`,
+    // and matching reads them only under the master's state lock (allocation runs inside it).
     typealias Constraint = Mesos_V1_Scheduler_AttributeConstraint
 
     private enum Subject {
