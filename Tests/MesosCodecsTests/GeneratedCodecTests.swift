@@ -227,6 +227,20 @@ struct GeneratedCodecTests {
         Self.agree(SchedulerEvent.self, .protobuf, nested)
     }
 
+    @Test("binary: a NaN double keeps its bits through both decoders and the generated encoder (found by FuzzProtobuf)")
+    func binaryNaN() throws {
+        // A DECLINE (type 4) whose filters.refuse_seconds is a NaN with a payload (bits 0xFFF0_0000_0004_FF00).
+        let bits: UInt64 = 0xFFF0_0000_0004_FF00
+        let bytes: [UInt8] = [0x10, 0x04, 0x2A, 0x0B, 0x12, 0x09, 0x09] + withUnsafeBytes(of: bits.littleEndian, Array.init)
+        let expected = try MessageCodec(.protobuf, implementation: .reference).decode(SchedulerCall.self, from: bytes)
+        let generated = try #require(bytes.withUnsafeBytes { GeneratedCodecs.decode(SchedulerCall.self, .protobuf, $0) })
+        #expect(expected.decline.filters.refuseSeconds.bitPattern == bits)
+        #expect(generated.decline.filters.refuseSeconds.bitPattern == bits)
+        // NaN is not equal to itself, so the two values compare by their bytes.
+        #expect(try generated.serializedBytes() as [UInt8] == bytes)
+        #expect(GeneratedCodecs.encode(generated, .protobuf) == bytes)
+    }
+
     @Test("binary strings: every UTF-8 edge (overlong, surrogate, past U+10FFFF, truncated) refused as the reference refuses it")
     func binaryStringUTF8() {
         let edges: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
