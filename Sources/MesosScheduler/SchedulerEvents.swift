@@ -119,7 +119,6 @@ final class SubscriptionDriver: @unchecked Sendable {
     /// Events decoded from the current chunk, by ``SchedulerClient/Event/kind``, not yet counted in the metrics
     /// (counted once per chunk: the counter's lock and key are too dear per event on a fast stream).
     @exclusivity(unchecked) private var tally = [Int](repeating: 0, count: SchedulerClient.Event.names.count)
-    @exclusivity(unchecked) private var tallied = false
     /// A framework ID from SUBSCRIBED not yet written to the store.
     @exclusivity(unchecked) private var unsaved: FrameworkID?
     private var logger: Logger
@@ -248,16 +247,13 @@ final class SubscriptionDriver: @unchecked Sendable {
 
     private func count(_ event: SchedulerClient.Event) {
         self.tally[event.kind] += 1
-        self.tallied = true
     }
 
     private func countEvents() {
-        guard self.tallied else { return }
         for kind in self.tally.indices where self.tally[kind] > 0 {
             self.client.metrics.event(SchedulerClient.Event.names[kind], count: self.tally[kind])
             self.tally[kind] = 0
         }
-        self.tallied = false
     }
 
     /// One chunk of the body, or nil at its end; throws `.heartbeatTimeout` when the watchdog dropped a silent stream.

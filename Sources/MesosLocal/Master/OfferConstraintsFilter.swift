@@ -13,10 +13,16 @@ struct OfferConstraintsFilter: @unchecked Sendable {
     // and matching reads them only under the master's state lock (allocation runs inside it).
     typealias Constraint = Mesos_V1_Scheduler_AttributeConstraint
 
+    /// What a selector finds on an agent: nothing, an attribute that is not TEXT, or a text.
     private enum Subject {
         case absent
+        case nonText
         case text(String)
-        case attribute(Mesos_V1_Attribute)
+
+        init(_ attribute: Mesos_V1_Attribute?) {
+            guard let attribute else { self = .absent; return }
+            self = attribute.type == .text ? .text(attribute.text.value) : .nonText
+        }
     }
 
     private enum Predicate {
@@ -25,23 +31,27 @@ struct OfferConstraintsFilter: @unchecked Sendable {
         case textMatches(Regex<AnyRegexOutput>), textNotMatches(Regex<AnyRegexOutput>)
 
         func apply(_ subject: Subject) -> Bool {
-            switch (self, subject) {
-            case (.exists, .absent): false
-            case (.exists, _): true
-            case (.notExists, .absent): true
-            case (.notExists, _): false
-            case (.textEquals, .absent), (.textMatches, .absent): false
-            case (.textNotEquals, .absent), (.textNotMatches, .absent): true
-            // An attribute that is not TEXT satisfies every text predicate, as in Mesos.
-            case (_, .attribute(let attribute)) where attribute.type != .text: true
-            case (.textEquals(let value), .text(let text)): text == value
-            case (.textEquals(let value), .attribute(let attribute)): attribute.text.value == value
-            case (.textNotEquals(let value), .text(let text)): text != value
-            case (.textNotEquals(let value), .attribute(let attribute)): attribute.text.value != value
-            case (.textMatches(let regex), .text(let text)): (try? regex.wholeMatch(in: text)) != nil
-            case (.textMatches(let regex), .attribute(let attribute)): (try? regex.wholeMatch(in: attribute.text.value)) != nil
-            case (.textNotMatches(let regex), .text(let text)): (try? regex.wholeMatch(in: text)) == nil
-            case (.textNotMatches(let regex), .attribute(let attribute)): (try? regex.wholeMatch(in: attribute.text.value)) == nil
+            let text: String
+            switch subject {
+            case .absent:
+                // Nothing there: only the negative predicates hold.
+                switch self {
+                case .notExists, .textNotEquals, .textNotMatches: return true
+                case .exists, .textEquals, .textMatches: return false
+                }
+            case .nonText:
+                // An attribute that is not TEXT exists and satisfies every text predicate, as in Mesos.
+                if case .notExists = self { return false }
+                return true
+            case .text(let value): text = value
+            }
+            switch self {
+            case .exists: return true
+            case .notExists: return false
+            case .textEquals(let value): return text == value
+            case .textNotEquals(let value): return text != value
+            case .textMatches(let regex): return (try? regex.wholeMatch(in: text)) != nil
+            case .textNotMatches(let regex): return (try? regex.wholeMatch(in: text)) == nil
             }
         }
     }
@@ -53,8 +63,7 @@ struct OfferConstraintsFilter: @unchecked Sendable {
         func evaluate(_ agent: AgentInfo) -> Bool {
             switch self.selector {
             case .attributeName(let name):
-                guard let attribute = agent.attributes.first(where: { $0.name == name }) else { return self.predicate.apply(.absent) }
-                return self.predicate.apply(.attribute(attribute))
+                return self.predicate.apply(Subject(agent.attributes.first { $0.name == name }))
             case .pseudoattributeType(let type):
                 let fault = agent.hasDomain && agent.domain.hasFaultDomain ? agent.domain.faultDomain : nil
                 switch type {
