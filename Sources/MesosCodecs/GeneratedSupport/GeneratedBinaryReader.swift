@@ -16,24 +16,29 @@ struct GeneratedBinaryReader {
     private let base: UnsafeRawPointer
     private var index: Int
     private let end: Int
+    /// This thread's recent strings; held by the caller of the top-level decode for as long as it runs.
+    private unowned(unsafe) let interner: StringInterner
     /// The nesting of this message, the top one being 1.
     let depth: Int
     /// Whether a message read so far lacks a required field. Not an error yet: a later occurrence of the same
     /// field merges into it and may supply the field, so the whole value is checked at the end, as the reference does.
     var incomplete = false
 
-    init(_ bytes: UnsafeRawBufferPointer, depth: Int) {
+    /// `interner` must outlive the reader and every reader it makes (the top-level decode holds it).
+    init(_ bytes: UnsafeRawBufferPointer, depth: Int, interner: StringInterner) {
         self.base = bytes.baseAddress ?? generatedEmptyBase
         self.index = 0
         self.end = bytes.count
         self.depth = depth
+        self.interner = interner
     }
 
-    private init(base: UnsafeRawPointer, start: Int, end: Int, depth: Int) {
+    private init(base: UnsafeRawPointer, start: Int, end: Int, depth: Int, interner: StringInterner) {
         self.base = base
         self.index = start
         self.end = end
         self.depth = depth
+        self.interner = interner
     }
 
     @inline(__always) var hasMore: Bool { self.index < self.end }
@@ -76,7 +81,7 @@ struct GeneratedBinaryReader {
         let length = try self.readLength()
         let start = self.index
         self.index += length
-        return GeneratedBinaryReader(base: self.base, start: start, end: start + length, depth: self.depth)
+        return GeneratedBinaryReader(base: self.base, start: start, end: start + length, depth: self.depth, interner: self.interner)
     }
 
     /// Reads a length-delimited message into `message`, merging into what it holds (as protobuf does for a field
@@ -91,7 +96,7 @@ struct GeneratedBinaryReader {
         self.index += length
         let depth = self.depth + 1
         guard depth <= Self.maximumDepth else { throw .fallback }
-        var reader = GeneratedBinaryReader(base: self.base, start: start, end: start + length, depth: depth)
+        var reader = GeneratedBinaryReader(base: self.base, start: start, end: start + length, depth: depth, interner: self.interner)
         let before: M? = fresh ? nil : message
         do {
             try read(&reader, &message)
@@ -142,17 +147,14 @@ struct GeneratedBinaryReader {
         return Double(bitPattern: bits)
     }
 
-    /// A UTF-8 string; anything not valid UTF-8 is the reference's to refuse. One pass checks and copies (the
-    /// standard library's validation has its own ASCII fast path; a check of ours before `String(decoding:)` read
-    /// every string twice).
+    /// A UTF-8 string; anything not valid UTF-8 is the reference's to refuse. A string seen lately on this thread
+    /// is shared rather than made again (``StringInterner``).
     @inline(__always) mutating func readString() throws(GeneratedCodecFailure) -> String {
         let length = try self.readLength()
         let bytes = UnsafeBufferPointer(start: (self.base + self.index).assumingMemoryBound(to: UInt8.self), count: length)
         self.index += length
-        guard UTF8Check.isValid(bytes) else { throw .fallback }
-        // Valid, so nothing is repaired; `String(decoding:as:)` is specialized for UTF-8 where the generic
-        // `String(validating:as:)` looked up type metadata on every call (15% of an UPDATE stream's decode).
-        return String(decoding: bytes, as: UTF8.self)
+        guard let string = self.interner.string(bytes) else { throw .fallback }
+        return string
     }
 
     @inline(__always) mutating func readBytes() throws(GeneratedCodecFailure) -> Data {

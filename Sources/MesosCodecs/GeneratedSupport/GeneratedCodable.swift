@@ -26,7 +26,15 @@ protocol GeneratedCodable: SwiftProtobuf.Message {
 extension GeneratedCodable {
     /// Decodes one whole JSON document of this type, exactly as the Mesos reader does.
     static func generatedDecodeJSON(_ bytes: UnsafeRawBufferPointer) throws(GeneratedCodecFailure) -> Self {
-        var reader = GeneratedJSONReader(bytes)
+        try Self.generatedDecodeJSON(bytes, interner: StringInterner.current)
+    }
+
+    /// `interner` is a parameter so that it stays alive while the reader, which does not retain it, runs.
+    private static func generatedDecodeJSON(
+        _ bytes: UnsafeRawBufferPointer,
+        interner: StringInterner
+    ) throws(GeneratedCodecFailure) -> Self {
+        var reader = GeneratedJSONReader(bytes, interner: interner)
         var message = Self()
         try Self.generatedReadJSON(&reader, &message)
         try reader.finish()
@@ -37,7 +45,15 @@ extension GeneratedCodable {
     /// Decodes one binary message of this type, exactly as swift-protobuf does (`partial: true`, then the check of
     /// required fields).
     static func generatedDecodeBinary(_ bytes: UnsafeRawBufferPointer) throws(GeneratedCodecFailure) -> Self {
-        var reader = GeneratedBinaryReader(bytes, depth: 1)
+        try Self.generatedDecodeBinary(bytes, interner: StringInterner.current)
+    }
+
+    /// `interner` is a parameter so that it stays alive while the readers, which do not retain it, run.
+    private static func generatedDecodeBinary(
+        _ bytes: UnsafeRawBufferPointer,
+        interner: StringInterner
+    ) throws(GeneratedCodecFailure) -> Self {
+        var reader = GeneratedBinaryReader(bytes, depth: 1, interner: interner)
         var message = Self()
         do {
             try Self.generatedReadBinary(&reader, &message)

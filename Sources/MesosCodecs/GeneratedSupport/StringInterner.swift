@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The strings the generated decoders made most recently on this thread, so that an ID seen again is not allocated,
+/// checked and copied again.
+///
+/// A scheduler's event stream repeats itself: every update of a task carries its task ID, executor ID, agent ID and
+/// container ID again, every offer from an agent carries its agent ID and hostname, and status messages come from a
+/// handful of texts. Decoding each of them into a new heap string cost an allocation, a UTF-8 check, a copy and a
+/// free per field. Here a string of the same bytes seen lately is returned instead (a retain), so equal IDs share one
+/// buffer, which also keeps a scheduler's own task table smaller.
+///
+/// - One cache per thread (no locks; the decoders run wherever their caller does), direct-mapped: a slot holds the
+///   last string whose bytes hashed to it, and a miss replaces it. Its size is bounded: `slotCount` strings of at
+///   most `maximumLength` bytes and a copy of their bytes, under 1 MiB with every slot at the longest.
+/// - A hit is decided by comparing the bytes, never by the hash alone, so the value is always exactly the input's.
+/// - Strings of fewer than 16 bytes are not cached: Swift keeps those inside the `String` value, with no allocation
+///   to save. Longer ones than `maximumLength` (free text, mostly) are made as before.
+final class StringInterner {
+    static let slotCount = 4096
+    static let minimumLength = 16
+    static let maximumLength = 96
+
+    /// Per slot: the hash of its string's bytes (0 when empty), the bytes themselves (`maximumLength` apiece, so a hit
+    /// is checked without touching the string), and the string.
+    private let hashes: UnsafeMutablePointer<UInt64>
+    private let lengths: UnsafeMutablePointer<Int>
+    private let bytes: UnsafeMutableRawPointer
+    private let strings: UnsafeMutablePointer<String>
+
+    private init() {
+        self.hashes = .allocate(capacity: Self.slotCount)
+        self.hashes.initialize(repeating: 0, count: Self.slotCount)
+        self.lengths = .allocate(capacity: Self.slotCount)
+        self.lengths.initialize(repeating: 0, count: Self.slotCount)
+        self.bytes = .allocate(byteCount: Self.slotCount * Self.maximumLength, alignment: 16)
+        self.strings = .allocate(capacity: Self.slotCount)
+        self.strings.initialize(repeating: "", count: Self.slotCount)
+    }
+
+    deinit {
+        self.strings.deinitialize(count: Self.slotCount)
+        self.strings.deallocate()
+        self.bytes.deallocate()
+        self.lengths.deallocate()
+        self.hashes.deallocate()
+    }
+
+    /// The string of `bytes`, or nil if they are not well-formed UTF-8.
+    @inline(__always) func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        let count = bytes.count
+        guard count >= Self.minimumLength, count <= Self.maximumLength, let base = bytes.baseAddress else {
+            return Self.make(bytes)
+        }
+        return self.cached(UnsafeRawPointer(base), count)
+    }
+
+    private func cached(_ base: UnsafeRawPointer, _ count: Int) -> String? {
+        let hash = Self.hash(base, count)
+        let slot = Int(truncatingIfNeeded: hash) & (Self.slotCount - 1)
+        let stored = self.bytes + slot * Self.maximumLength
+        if self.hashes[slot] == hash, self.lengths[slot] == count, memcmp(stored, base, count) == 0 {
+            return self.strings[slot]
+        }
+        guard let made = Self.make(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: count)) else {
+            return nil
+        }
+        self.hashes[slot] = hash
+        self.lengths[slot] = count
+        stored.copyMemory(from: base, byteCount: count)
+        self.strings[slot] = made
+        return made
+    }
+
+    @inline(__always) private static func make(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard UTF8Check.isValid(bytes) else { return nil }
+        // Valid, so nothing is repaired; `String(decoding:as:)` is specialized for UTF-8 where the generic
+        // `String(validating:as:)` looked up type metadata on every call.
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A 64-bit hash of 16 to `maximumLength` bytes, eight at a time (the last word overlaps the one before it),
+    /// with the length mixed in. Never 0, which marks an empty slot.
+    @inline(__always) private static func hash(_ base: UnsafeRawPointer, _ count: Int) -> UInt64 {
+        var hash = UInt64(truncatingIfNeeded: count) &* 0x9E37_79B9_7F4A_7C15
+        var offset = 0
+        while offset + 8 < count {
+            hash = (hash ^ base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+            hash ^= hash >> 29
+            offset += 8
+        }
+        hash = (hash ^ base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)) &* 0xC4CE_B9FE_1A85_EC53
+        hash ^= hash >> 32
+        return hash | 1
+    }
+
+    /// This thread's cache, made on first use and freed when the thread ends.
+    static var current: StringInterner {
+        if let stored = pthread_getspecific(threadKey) {
+            return Unmanaged<StringInterner>.fromOpaque(stored).takeUnretainedValue()
+        }
+        let interner = StringInterner()
+        pthread_setspecific(threadKey, Unmanaged.passRetained(interner).toOpaque())
+        return interner
+    }
+
+    private static let threadKey: pthread_key_t = {
+        var key = pthread_key_t()
+        let status = pthread_key_create(&key) { stored in
+            #if canImport(Darwin)
+            Unmanaged<StringInterner>.fromOpaque(stored).release()
+            #else
+            if let stored { Unmanaged<StringInterner>.fromOpaque(stored).release() }
+            #endif
+        }
+        precondition(status == 0, "pthread_key_create failed: \(status)")
+        return key
+    }()
+}

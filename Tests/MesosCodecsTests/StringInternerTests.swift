@@ -1,0 +1,109 @@
+import Foundation
+import Mesos
+import MesosCodecs
+import Testing
+
+/// The decoders share the strings of IDs they saw lately on the same thread: equal IDs decoded from different
+/// events use one buffer, and every value is still exactly the input's.
+@Suite("Strings shared between decoded messages")
+struct StringInternerTests {
+    static let codecs = [MessageCodec(.json), MessageCodec(.protobuf)]
+
+    static func status(task: String, agent: String, message: String = "") -> Mesos_V1_TaskStatus {
+        var status = Mesos_V1_TaskStatus()
+        status.taskID.value = task
+        status.state = .taskRunning
+        status.agentID.value = agent
+        if !message.isEmpty { status.message = message }
+        return status
+    }
+
+    static func roundTrip(_ status: Mesos_V1_TaskStatus, _ codec: MessageCodec) throws -> Mesos_V1_TaskStatus {
+        try codec.decode(Mesos_V1_TaskStatus.self, from: try codec.encode(status))
+    }
+
+    /// Where a string's UTF-8 lives (nil for one stored inside the value).
+    static func storage(_ string: String) -> UnsafeRawPointer? {
+        string.utf8.withContiguousStorageIfAvailable { UnsafeRawPointer($0.baseAddress) } ?? nil
+    }
+
+    @Test("an ID decoded twice is one buffer; different IDs are not", arguments: codecs)
+    func sharesEqualIDs(codec: MessageCodec) throws {
+        let task = "billing-worker.\(UUID().uuidString.lowercased())"
+        let agent = "\(UUID().uuidString.lowercased())-S17"
+        let first = try Self.roundTrip(Self.status(task: task, agent: agent), codec)
+        let second = try Self.roundTrip(Self.status(task: task, agent: agent), codec)
+        #expect(first.taskID.value == task && second.taskID.value == task)
+        #expect(first.agentID.value == agent && second.agentID.value == agent)
+        #expect(Self.storage(first.taskID.value) != nil)
+        #expect(Self.storage(first.taskID.value) == Self.storage(second.taskID.value))
+        #expect(Self.storage(first.agentID.value) == Self.storage(second.agentID.value))
+        #expect(Self.storage(first.taskID.value) != Self.storage(first.agentID.value))
+    }
+
+    @Test("values stay exact over many IDs, lengths at the edges, and non-ASCII text", arguments: codecs)
+    func exactValues(codec: MessageCodec) throws {
+        // More distinct IDs than the cache has slots, each seen twice at a distance, so slots are shared and
+        // replaced; lengths from 1 to past the longest cached (96 bytes).
+        var generator = SystemRandomNumberGenerator()
+        var ids: [String] = []
+        for index in 0..<6000 {
+            let length = 1 + index % 110
+            ids.append(String((0..<length).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789-._".randomElement(using: &generator)! }))
+        }
+        ids += ["é" + String(repeating: "x", count: 20), "タスク-" + String(repeating: "9", count: 30), String(repeating: "€", count: 32)]
+        for round in 0..<2 {
+            for (index, id) in ids.enumerated() {
+                let agent = ids[(index + 7 * round) % ids.count]
+                let decoded = try Self.roundTrip(Self.status(task: id, agent: agent, message: id + id), codec)
+                #expect(decoded.taskID.value == id)
+                #expect(decoded.agentID.value == agent)
+                #expect(decoded.message == id + id)
+            }
+        }
+    }
+
+    @Test("invalid UTF-8 in a string field is still refused, seen before or not")
+    func invalidUTF8() throws {
+        let codec = MessageCodec(.protobuf)
+        let valid = Array("abcdefghijklmnopqrstuvwxyz".utf8)
+        var invalid = valid
+        invalid[20] = 0xFF
+        for value in [valid, invalid, valid, invalid] {
+            // TaskID { value = 1 (string) }
+            let bytes: [UInt8] = [0x0A, UInt8(value.count)] + value
+            let decoded = Result { () throws(MesosCodecError) in try codec.decode(Mesos_V1_TaskID.self, from: bytes) }
+            switch decoded {
+            case .success(let id): #expect(value == valid && id.value == "abcdefghijklmnopqrstuvwxyz")
+            case .failure: #expect(value == invalid)
+            }
+        }
+    }
+
+    @Test("threads decoding the same IDs at once each get exact values")
+    func concurrentThreads() async throws {
+        let ids = (0..<500).map { "task-\($0)-\(String(repeating: "z", count: $0 % 60))-end" }
+        let failures = await withTaskGroup(of: Int.self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    let codec = Self.codecs[worker % 2]
+                    var failures = 0
+                    for round in 0..<20 {
+                        for (index, id) in ids.enumerated() {
+                            let agent = ids[(index + round + worker) % ids.count]
+                            guard let decoded = try? Self.roundTrip(Self.status(task: id, agent: agent), codec),
+                                decoded.taskID.value == id, decoded.agentID.value == agent
+                            else {
+                                failures += 1
+                                continue
+                            }
+                        }
+                    }
+                    return failures
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(failures == 0)
+    }
+}
