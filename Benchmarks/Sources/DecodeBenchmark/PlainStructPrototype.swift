@@ -5,12 +5,14 @@
 // clients do), and into plain value types of our own below (no copy-on-write storage objects, no uniqueness checks,
 // fields set in place), read by the same kind of reader: one switch on the whole tag, strings checked as UTF-8 and
 // copied, bytes copied into `Data`. Both decode every field these events carry into typed values; the prototype
-// covers only those fields (anything else throws). It prints
+// covers only those fields (anything else throws). A third round decodes into the plain types with strings shared
+// through the generated decoders' per-thread cache (StringInterner), as the generated decoder does. It prints
 //   bench=decode-plain-prototype corpus=<name> events=<n> generated_events_per_s=<g> plain_events_per_s=<p> ratio=<p/g>
+//     plain_shared_strings_events_per_s=<s> shared_ratio=<s/g>
 // (best of five rounds each).
 import Foundation
 import Mesos
-import MesosCodecs
+@_spi(Benchmarks) import MesosCodecs
 import MesosRecordIO
 import NIOCore
 
@@ -49,6 +51,8 @@ struct PlainReader {
     let base: UnsafeRawPointer
     var index: Int
     let end: Int
+    /// Set: strings go through the generated decoders' per-thread cache of recent strings, as theirs do.
+    var interner: StringInterner? = nil
 
     @inline(__always) var hasMore: Bool { self.index < self.end }
 
@@ -69,12 +73,16 @@ struct PlainReader {
         let length = Int(try self.varint())
         guard length <= self.end - self.index else { throw PlainUnsupported() }
         defer { self.index += length }
-        return PlainReader(base: self.base, index: self.index, end: self.index + length)
+        return PlainReader(base: self.base, index: self.index, end: self.index + length, interner: self.interner)
     }
 
     @inline(__always) mutating func string() throws(PlainUnsupported) -> String {
         let body = try self.sub()
         let bytes = UnsafeBufferPointer(start: body.base.assumingMemoryBound(to: UInt8.self) + body.index, count: body.end - body.index)
+        if let interner = self.interner {
+            guard let string = interner.string(bytes) else { throw PlainUnsupported() }
+            return string
+        }
         guard let string = String(validating: bytes, as: UTF8.self) else { throw PlainUnsupported() }
         return string
     }
@@ -212,6 +220,7 @@ func plainPrototypeBenchmark(corpus: String, path: String) throws {
     let codec = MessageCodec(.protobuf)
     var generated = 0.0
     var plain = 0.0
+    var plainShared = 0.0
     var events = 0
     for _ in 0..<5 {
         let (g, n) = try plainRound(stream) { record in
@@ -220,17 +229,21 @@ func plainPrototypeBenchmark(corpus: String, path: String) throws {
         }
         generated = max(generated, g)
         events = n
-        let (p, _) = try plainRound(stream) { record in
-            try record.withUnsafeReadableBytes { bytes throws -> Int in
-                var reader = PlainReader(base: bytes.baseAddress!, index: 0, end: bytes.count)
-                let event = try reader.event()
-                return (event.status?.state.rawValue ?? 0) &+ (event.status?.uuid != nil ? 1 : 0)
+        for shared in [false, true] {
+            let interner = shared ? StringInterner.current : nil
+            let (p, _) = try plainRound(stream) { record in
+                try record.withUnsafeReadableBytes { bytes throws -> Int in
+                    var reader = PlainReader(base: bytes.baseAddress!, index: 0, end: bytes.count, interner: interner)
+                    let event = try reader.event()
+                    return (event.status?.state.rawValue ?? 0) &+ (event.status?.uuid != nil ? 1 : 0)
+                }
             }
+            if shared { plainShared = max(plainShared, p) } else { plain = max(plain, p) }
         }
-        plain = max(plain, p)
     }
     print(
         "bench=decode-plain-prototype corpus=\(corpus) events=\(events) generated_events_per_s=\(Int(generated))"
             + " plain_events_per_s=\(Int(plain)) ratio=\(format(plain / generated, 2))"
+            + " plain_shared_strings_events_per_s=\(Int(plainShared)) shared_ratio=\(format(plainShared / generated, 2))"
     )
 }

@@ -19,9 +19,10 @@ import Darwin
 ///   last string whose bytes hashed to it, and a miss replaces it. Its size is bounded: `slotCount` strings of at
 ///   most `maximumLength` bytes and a copy of their bytes, under 1 MiB with every slot at the longest.
 /// - A hit is decided by comparing the bytes, never by the hash alone, so the value is always exactly the input's.
+/// - Public only to the benchmarks (SPI `Benchmarks`), which measure it in a prototype.
 /// - Strings of fewer than 16 bytes are not cached: Swift keeps those inside the `String` value, with no allocation
 ///   to save. Longer ones than `maximumLength` (free text, mostly) are made as before.
-final class StringInterner {
+@_spi(Benchmarks) public final class StringInterner {
     static let slotCount = 4096
     static let minimumLength = 16
     static let maximumLength = 96
@@ -52,7 +53,7 @@ final class StringInterner {
     }
 
     /// The string of `bytes`, or nil if they are not well-formed UTF-8.
-    @inline(__always) func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+    @inline(__always) public func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         let count = bytes.count
         guard count >= Self.minimumLength, count <= Self.maximumLength, let base = bytes.baseAddress else {
             return Self.make(bytes)
@@ -100,7 +101,7 @@ final class StringInterner {
     }
 
     /// This thread's cache, made on first use and freed when the thread ends.
-    static var current: StringInterner {
+    public static var current: StringInterner {
         if let stored = pthread_getspecific(threadKey) {
             return Unmanaged<StringInterner>.fromOpaque(stored).takeUnretainedValue()
         }
