@@ -1,7 +1,8 @@
 // Usage:
 //   DecodeBenchmark json|proto <corpus-name> <corpus-file>
 //       Reads the file into memory and cuts it at record boundaries into 8 MiB buffers (not timed), then times
-//       decoding every RecordIO record into a typed mesos.v1.scheduler.Event, and prints the peers' line (../shared/bench/peers/README.md):
+//       decoding every RecordIO record into a typed mesos.v1.scheduler.Event, and prints the peers' line
+//       (../shared/bench/peers/README.md):
 //       peer=<name> corpus=<name> events=<n> bytes=<b> seconds=<s> MBps=<x> events_per_s=<y> maxrss_kb=<z>
 //   DecodeBenchmark stream json|proto <corpus-name> <corpus-file>
 //       Streams the file in 64 KiB reads through the event decoder, as a client does with a socket, over and over
