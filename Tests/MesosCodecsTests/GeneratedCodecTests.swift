@@ -241,6 +241,32 @@ struct GeneratedCodecTests {
         #expect(GeneratedCodecs.encode(generated, .protobuf) == bytes)
     }
 
+    @Test("JSON doubles: the in-place decimal path gives strtod's double, at 2^53 and 10^22 and past them")
+    func jsonDecimals() {
+        var texts = [
+            "1700000000.068438", "9007199254740992", "9007199254740993", "9007199254740991.5", "900719925474099.3",
+            "0.1", "0.30000000000000004", "-0.0", "-1700000000.5", "123456789012345678", "12345678901234567890",
+            "1.0000000000000000000001", "0.0000000000000000000001", "0.00000000000000000000001", "4.35", "2.675",
+            "1e22", "1.5E-3",
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let digits = String(UInt64.random(in: 1...(1 << 54), using: &generator))
+            let point = Int.random(in: 0...digits.count, using: &generator)
+            texts.append(String(digits.prefix(point)) + (point < digits.count ? "." + digits.dropFirst(point) : ""))
+        }
+        for text in texts {
+            let number = text.hasPrefix(".") ? "0" + text : text
+            let body = Array("{\"task_id\":{\"value\":\"t\"},\"state\":\"TASK_RUNNING\",\"timestamp\":\(number)}".utf8)
+            #expect(Self.agree(Mesos_V1_TaskStatus.self, .json, body), "\(number)")
+        }
+        // Not JSON numbers: both refuse them.
+        for number in ["01.5", "00000000000000000001", "1.", ".5", "-"] {
+            let body = Array("{\"task_id\":{\"value\":\"t\"},\"state\":\"TASK_RUNNING\",\"timestamp\":\(number)}".utf8)
+            #expect(!Self.agree(Mesos_V1_TaskStatus.self, .json, body), "\(number)")
+        }
+    }
+
     @Test("binary strings: every UTF-8 edge (overlong, surrogate, past U+10FFFF, truncated) refused as the reference refuses it")
     func binaryStringUTF8() {
         let edges: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]

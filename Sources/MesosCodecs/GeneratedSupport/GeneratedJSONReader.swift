@@ -448,9 +448,10 @@ struct GeneratedJSONReader {
         return try Self.double(String(decoding: token, as: UTF8.self))
     }
 
-    /// `-?digits(.digits)?` with at most 15 significant digits and 22 fraction digits: the value is a whole number
-    /// below 2^53 divided by an exact power of ten, so one division gives the correctly rounded double (what strtod
-    /// gives). nil for anything else.
+    /// `-?digits(.digits)?` whose digits, read as a whole number, are at most 2^53, with at most 22 fraction digits:
+    /// the value is a whole number a double holds exactly divided by an exact power of ten, so one division gives the
+    /// correctly rounded double (what strtod gives). A timestamp such as 1700000000.068438 (16 digits) is one. nil
+    /// for anything else.
     @inline(__always) private static func exactDecimal(_ token: UnsafeRawBufferPointer) -> Double? {
         guard let p = token.baseAddress, token.count <= 24 else { return nil }
         var at = 0
@@ -473,7 +474,8 @@ struct GeneratedJSONReader {
             }
             at += 1
         }
-        guard digits <= 15, fraction <= 22 else { return nil }
+        // At most 19 significant digits cannot have wrapped the 64-bit mantissa.
+        guard digits <= 19, mantissa <= 1 << 53, fraction <= 22 else { return nil }
         var value = Double(mantissa)
         if fraction > 0 { value /= Self.powersOfTen[fraction] }
         return negative ? -value : value
