@@ -9,7 +9,8 @@
 //   - a binary decoder over `GeneratedBinaryReader` (one switch on the whole tag; anything unusual hands the
 //     message to swift-protobuf, see GeneratedBinaryReader.swift),
 //   - a binary encoder over `GeneratedBinaryWriter`,
-// plus an enum-name matcher per enum and a required-field check per message. `make codecs` runs it; the output is
+// plus an enum-name matcher per enum. The encoders note a required field left unset as they pass it (the writer's
+// `incomplete`), so no second walk of the message checks them. `make codecs` runs it; the output is
 // committed, and `make codecs-check` proves it is current. Nothing in the output is written by hand.
 import Foundation
 import SwiftProtobuf
@@ -58,21 +59,6 @@ enums.sort { $0.fullName < $1.fullName }
 @MainActor func ident(_ e: EnumDescriptor) -> String { namer.fullName(enum: e).replacingOccurrences(of: ".", with: "_") }
 @MainActor func swiftType(_ message: Descriptor) -> String { namer.fullName(message: message) }
 @MainActor func swiftType(_ e: EnumDescriptor) -> String { namer.fullName(enum: e) }
-
-/// Whether a message (or anything it may contain) has required fields: only then is a completeness check emitted.
-var needsCheckCache: [String: Bool] = [:]
-@MainActor func needsCheck(_ message: Descriptor, _ stack: Set<String> = []) -> Bool {
-    if let known = needsCheckCache[message.fullName] { return known }
-    if stack.contains(message.fullName) { return false }
-    var stack = stack
-    stack.insert(message.fullName)
-    var result = message.fields.contains { $0.isRequired }
-    for field in message.fields where field.type == .message && !result {
-        result = needsCheck(field.messageType, stack)
-    }
-    if stack.count == 1 { needsCheckCache[message.fullName] = result }
-    return result
-}
 
 // MARK: - Output helpers
 
@@ -433,6 +419,11 @@ enum Kind {
         out.open("if m.\(has) {")
         out.line(key)
         jsonWriteValue(&out, kind(field), "m.\(name)")
+        if field.isRequired {
+            out.close("} else {")
+            out.indentLevel += 1
+            out.line("self.incomplete = true")
+        }
         out.close()
     }
 }
@@ -605,38 +596,6 @@ enum Kind {
         out.close()
     }
     out.close()
-    out.line()
-    out.line("/// Whether every required field is set, in the message and in everything it holds.")
-    out.open("enum GeneratedCompleteness {")
-    for message in messages {
-        out.open("static func complete_\(ident(message))(_ m: \(swiftType(message))) -> Bool {")
-        if needsCheck(message) {
-            for field in message.fields where field.isRequired {
-                out.line("if !m.\(names(field).has) { return false }")
-            }
-            for field in message.fields {
-                let (name, has) = names(field)
-                if field.isMap {
-                    let valueField = field.messageType.mapKeyAndValue!.value
-                    if valueField.type == .message, needsCheck(valueField.messageType) {
-                        out.line("for value in m.\(name).values where !complete_\(ident(valueField.messageType))(value) { return false }")
-                    }
-                } else if field.type == .message, needsCheck(field.messageType) {
-                    let check = "complete_" + ident(field.messageType)
-                    if field.isRepeated {
-                        out.line("for value in m.\(name) where !\(check)(value) { return false }")
-                    } else if let oneof = oneofName(field) {
-                        out.line("if case .\(name)(let value)? = m.\(oneof), !\(check)(value) { return false }")
-                    } else {
-                        out.line("if m.\(has) && !\(check)(m.\(name)) { return false }")
-                    }
-                }
-            }
-        }
-        out.line("return true")
-        out.close()
-    }
-    out.close()
 }
 
 @MainActor func binaryWriteValue(_ out: inout Output, _ kind: Kind, _ expression: String, tag: [UInt8]) {
@@ -680,6 +639,11 @@ enum Kind {
     } else {
         out.open("if m.\(has) {")
         binaryWriteValue(&out, kind(field), "m.\(name)", tag: tag)
+        if field.isRequired {
+            out.close("} else {")
+            out.indentLevel += 1
+            out.line("self.incomplete = true")
+        }
         out.close()
     }
 }
@@ -701,7 +665,6 @@ enum Kind {
         out.close()
         out.line("static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.write\(id)(m) }")
         out.line("static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.write\(id)(m) }")
-        out.line("static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_\(id)(m) }")
         out.close()
     }
 }

@@ -241,6 +241,50 @@ struct GeneratedCodecTests {
         #expect(GeneratedCodecs.encode(generated, .protobuf) == bytes)
     }
 
+    @Test("encoders: a required field unset at any depth means no bytes, exactly when swift-protobuf's isInitialized says so")
+    func encodersRefuseIncomplete() {
+        func task(_ index: Int) -> Mesos_V1_TaskInfo {
+            var task = Mesos_V1_TaskInfo()
+            task.name = "t\(index)"
+            task.taskID.value = "task-\(index)"
+            task.agentID.value = "agent-S0"
+            var resource = Mesos_V1_Resource()
+            resource.name = "cpus"
+            resource.type = .scalar
+            resource.scalar.value = 1
+            task.resources = [resource]
+            return task
+        }
+        func accept(_ edit: (inout Mesos_V1_TaskInfo) -> Void) -> SchedulerCall {
+            var call = SchedulerCall()
+            call.type = .accept
+            call.frameworkID.value = "f"
+            call.accept.offerIds = [OfferID.with { $0.value = "o" }]
+            var operation = Mesos_V1_Offer.Operation()
+            operation.type = .launch
+            var last = task(2)
+            edit(&last)
+            operation.launch.taskInfos = [task(1), last]
+            call.accept.operations = [operation]
+            return call
+        }
+        let calls: [SchedulerCall] = [
+            accept { _ in },
+            accept { $0.clearAgentID() },  // required in TaskInfo, second element of a list
+            accept { $0.resources[0].clearScalar() },  // optional: still complete
+            accept { $0.resources[0].scalar.clearValue() },  // required in Value.Scalar, three levels down
+            accept { $0.resources[0].clearName() },
+            accept { $0.command.uris = [Mesos_V1_CommandInfo.URI()] },  // URI.value is required
+        ]
+        for (index, call) in calls.enumerated() {
+            for contentType in [ContentType.json, .protobuf] {
+                let encoded = GeneratedCodecs.encode(call, contentType)
+                #expect((encoded != nil) == call.isInitialized, "call \(index) \(contentType)")
+            }
+        }
+        #expect(calls.map(\.isInitialized) == [true, false, true, false, false, false])
+    }
+
     @Test("JSON doubles: the in-place decimal path gives strtod's double, at 2^53 and 10^22 and past them")
     func jsonDecimals() {
         var texts = [

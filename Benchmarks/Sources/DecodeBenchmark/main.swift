@@ -8,7 +8,7 @@
 //       Streams the file in 64 KiB reads through the event decoder, as a client does with a socket, over and over
 //       until the stream is STREAM_BYTES long (default 1 GB), and prints the resident memory after the first 10%
 //       of the stream and at its end: memory must not grow with length.
-//   DecodeBenchmark encode
+//   DecodeBenchmark encode [accept_100_launches|acknowledge] [json|proto]
 //       Times the generated encoders against swift-protobuf's (MessageCodec's .reference) on two calls, ACCEPT
 //       with 100 launches and ACKNOWLEDGE, in both content types, and prints one line each:
 //       bench=encode call=<name> format=json|proto bytes=<b> events_per_s=<generated> reference_events_per_s=<r> ratio=<x>
@@ -208,9 +208,10 @@ func encodeRate(_ call: SchedulerCall, _ codec: MessageCodec, seconds: Double) t
 
 /// Generated and reference rounds alternate (five of each, one second each, best kept), so a busy machine slows
 /// both alike.
-func encodeBenchmark() throws {
+/// `only` (call or format names) narrows the run, e.g. to profile one encoder.
+func encodeBenchmark(only: Set<String>) throws {
     for (name, call) in [("accept_100_launches", BenchCalls.accept(launches: 100)), ("acknowledge", BenchCalls.acknowledge())] {
-        for formatName in ["json", "proto"] {
+        for formatName in ["json", "proto"] where only.isEmpty || only.isSubset(of: [name, formatName]) {
             var generated = 0.0
             var reference = 0.0
             var size = 0
@@ -230,8 +231,8 @@ func encodeBenchmark() throws {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
-    if arguments == ["encode"] {
-        try encodeBenchmark()
+    if arguments.first == "encode" {
+        try encodeBenchmark(only: Set(arguments.dropFirst()))
     } else if arguments.count == 3 && arguments[0] == "plain" {
         try plainPrototypeBenchmark(corpus: arguments[1], path: arguments[2])
     } else if arguments.count == 4 && arguments[0] == "stream" {

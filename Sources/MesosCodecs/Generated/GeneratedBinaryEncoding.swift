@@ -17,6 +17,8 @@ extension GeneratedBinaryWriter {
         if m.hasPort {
             self.tag(24)
             self.writeInt32(m.port)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -24,6 +26,8 @@ extension GeneratedBinaryWriter {
         if m.hasValue {
             self.tag(10)
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -31,6 +35,8 @@ extension GeneratedBinaryWriter {
         if m.hasHostname {
             self.tag(10)
             self.writeString(m.hostname)
+        } else {
+            self.incomplete = true
         }
         for value in m.resources {
             self.tag(26)
@@ -66,10 +72,14 @@ extension GeneratedBinaryWriter {
         if m.hasName {
             self.tag(10)
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasType {
             self.tag(16)
             self.writeEnum(m.type.rawValue)
+        } else {
+            self.incomplete = true
         }
         if m.hasScalar {
             self.tag(26)
@@ -163,6 +173,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_CommandInfo(m.command)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -170,6 +182,8 @@ extension GeneratedBinaryWriter {
         if m.hasPort {
             self.tag(8)
             self.writeUInt32(m.port)
+        } else {
+            self.incomplete = true
         }
         if m.hasPath {
             self.tag(18)
@@ -181,6 +195,8 @@ extension GeneratedBinaryWriter {
         if m.hasPort {
             self.tag(8)
             self.writeUInt32(m.port)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -265,6 +281,8 @@ extension GeneratedBinaryWriter {
         if m.hasValue {
             self.tag(10)
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         if m.hasExecutable {
             self.tag(16)
@@ -288,6 +306,8 @@ extension GeneratedBinaryWriter {
         if m.hasValue {
             self.tag(10)
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         if m.hasParent {
             self.tag(18)
@@ -301,6 +321,8 @@ extension GeneratedBinaryWriter {
         if m.hasType {
             self.tag(8)
             self.writeEnum(m.type.rawValue)
+        } else {
+            self.incomplete = true
         }
         for value in m.volumes {
             self.tag(18)
@@ -354,6 +376,8 @@ extension GeneratedBinaryWriter {
         if m.hasImage {
             self.tag(10)
             self.writeString(m.image)
+        } else {
+            self.incomplete = true
         }
         if m.hasNetwork {
             self.tag(16)
@@ -389,10 +413,14 @@ extension GeneratedBinaryWriter {
         if m.hasHostPort {
             self.tag(8)
             self.writeUInt32(m.hostPort)
+        } else {
+            self.incomplete = true
         }
         if m.hasContainerPort {
             self.tag(16)
             self.writeUInt32(m.containerPort)
+        } else {
+            self.incomplete = true
         }
         if m.hasProtocol {
             self.tag(26)
@@ -438,6 +466,8 @@ extension GeneratedBinaryWriter {
         if m.hasPrincipal {
             self.tag(10)
             self.writeString(m.principal)
+        } else {
+            self.incomplete = true
         }
         if m.hasSecret {
             self.tag(18)
@@ -449,6 +479,8 @@ extension GeneratedBinaryWriter {
         if m.hasVisibility {
             self.tag(8)
             self.writeEnum(m.visibility.rawValue)
+        } else {
+            self.incomplete = true
         }
         if m.hasName {
             self.tag(18)
@@ -495,12 +527,16 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_DomainInfo_FaultDomain_RegionInfo(m.region)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasZone {
             self.tag(18)
             let mark = self.beginLength()
             self.writeMesos_V1_DomainInfo_FaultDomain_ZoneInfo(m.zone)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -508,6 +544,8 @@ extension GeneratedBinaryWriter {
         if m.hasName {
             self.tag(10)
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -515,6 +553,8 @@ extension GeneratedBinaryWriter {
         if m.hasName {
             self.tag(10)
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -522,6 +562,8 @@ extension GeneratedBinaryWriter {
         if m.hasNanoseconds {
             self.tag(8)
             self.writeInt64(m.nanoseconds)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -538,6 +580,8 @@ extension GeneratedBinaryWriter {
         if m.hasName {
             self.tag(10)
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasValue {
             self.tag(18)
@@ -559,6 +603,8 @@ extension GeneratedBinaryWriter {
         if m.hasValue {
             self.tag(10)
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -568,6 +614,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_ExecutorID(m.executorID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasData {
             self.tag(34)
@@ -640,6 +688,8 @@ extension GeneratedBinaryWriter {
         if m.hasValue {
             self.tag(10)
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -647,10 +697,14 @@ extension GeneratedBinaryWriter {
         if m.hasUser {
             self.tag(10)
             self.writeString(m.user)
+        } else {
+            self.incomplete = true
         }
         if m.hasName {
             self.tag(18)
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasID {
             self.tag(26)
@@ -767,6 +821,8 @@ extension GeneratedBinaryWriter {
         if m.hasPort {
             self.tag(8)
             self.writeUInt32(m.port)
+        } else {
+            self.incomplete = true
         }
         if m.hasPath {
             self.tag(18)
@@ -790,6 +846,8 @@ extension GeneratedBinaryWriter {
         if m.hasPort {
             self.tag(8)
             self.writeUInt32(m.port)
+        } else {
+            self.incomplete = true
         }
         if m.hasProtocol {
             self.tag(16)
@@ -801,6 +859,8 @@ extension GeneratedBinaryWriter {
         if m.hasType {
             self.tag(8)
             self.writeEnum(m.type.rawValue)
+        } else {
+            self.incomplete = true
         }
         if m.hasAppc {
             self.tag(18)
@@ -824,6 +884,8 @@ extension GeneratedBinaryWriter {
         if m.hasName {
             self.tag(10)
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasID {
             self.tag(18)
@@ -841,6 +903,8 @@ extension GeneratedBinaryWriter {
         if m.hasName {
             self.tag(10)
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasCredential {
             self.tag(18)
@@ -862,6 +926,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_OfferID(m.id)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasURL {
             self.tag(18)
@@ -874,6 +940,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_FrameworkID(m.frameworkID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasAgentID {
             self.tag(34)
@@ -886,6 +954,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_Unavailability(m.unavailability)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         for value in m.resources {
             self.tag(50)
@@ -908,6 +978,8 @@ extension GeneratedBinaryWriter {
         if m.hasKey {
             self.tag(10)
             self.writeString(m.key)
+        } else {
+            self.incomplete = true
         }
         if m.hasValue {
             self.tag(18)
@@ -971,14 +1043,20 @@ extension GeneratedBinaryWriter {
         if m.hasID {
             self.tag(10)
             self.writeString(m.id)
+        } else {
+            self.incomplete = true
         }
         if m.hasIp {
             self.tag(16)
             self.writeUInt32(m.ip)
+        } else {
+            self.incomplete = true
         }
         if m.hasPort {
             self.tag(24)
             self.writeUInt32(m.port)
+        } else {
+            self.incomplete = true
         }
         if m.hasPid {
             self.tag(34)
@@ -1070,10 +1148,14 @@ extension GeneratedBinaryWriter {
         if m.hasHostPort {
             self.tag(8)
             self.writeUInt32(m.hostPort)
+        } else {
+            self.incomplete = true
         }
         if m.hasContainerPort {
             self.tag(16)
             self.writeUInt32(m.containerPort)
+        } else {
+            self.incomplete = true
         }
         if m.hasProtocol {
             self.tag(26)
@@ -1087,22 +1169,30 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_OfferID(m.id)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasFrameworkID {
             self.tag(18)
             let mark = self.beginLength()
             self.writeMesos_V1_FrameworkID(m.frameworkID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasAgentID {
             self.tag(26)
             let mark = self.beginLength()
             self.writeMesos_V1_AgentID(m.agentID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasHostname {
             self.tag(34)
             self.writeString(m.hostname)
+        } else {
+            self.incomplete = true
         }
         for value in m.resources {
             self.tag(42)
@@ -1236,10 +1326,14 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_Resource(m.source)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasTargetType {
             self.tag(16)
             self.writeEnum(m.targetType.rawValue)
+        } else {
+            self.incomplete = true
         }
         if m.hasTargetProfile {
             self.tag(26)
@@ -1262,6 +1356,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_Resource(m.source)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -1271,12 +1367,16 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_Resource(m.volume)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasAddition {
             self.tag(18)
             let mark = self.beginLength()
             self.writeMesos_V1_Resource(m.addition)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -1295,12 +1395,16 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_ExecutorInfo(m.executor)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasTaskGroup {
             self.tag(18)
             let mark = self.beginLength()
             self.writeMesos_V1_TaskGroupInfo(m.taskGroup)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -1325,12 +1429,16 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_Resource(m.volume)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasSubtract {
             self.tag(18)
             let mark = self.beginLength()
             self.writeMesos_V1_Value_Scalar(m.subtract)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -1379,6 +1487,8 @@ extension GeneratedBinaryWriter {
         if m.hasValue {
             self.tag(10)
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -1386,6 +1496,8 @@ extension GeneratedBinaryWriter {
         if m.hasValue {
             self.tag(10)
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -1399,6 +1511,8 @@ extension GeneratedBinaryWriter {
         if m.hasState {
             self.tag(16)
             self.writeEnum(m.state.rawValue)
+        } else {
+            self.incomplete = true
         }
         if m.hasMessage {
             self.tag(26)
@@ -1434,10 +1548,14 @@ extension GeneratedBinaryWriter {
         if m.hasKey {
             self.tag(10)
             self.writeString(m.key)
+        } else {
+            self.incomplete = true
         }
         if m.hasValue {
             self.tag(18)
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -1454,6 +1572,8 @@ extension GeneratedBinaryWriter {
         if m.hasNumber {
             self.tag(8)
             self.writeUInt32(m.number)
+        } else {
+            self.incomplete = true
         }
         if m.hasName {
             self.tag(18)
@@ -1527,10 +1647,14 @@ extension GeneratedBinaryWriter {
         if m.hasName {
             self.tag(10)
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasType {
             self.tag(16)
             self.writeEnum(m.type.rawValue)
+        } else {
+            self.incomplete = true
         }
         if m.hasScalar {
             self.tag(26)
@@ -1630,6 +1754,8 @@ extension GeneratedBinaryWriter {
         if m.hasID {
             self.tag(10)
             self.writeString(m.id)
+        } else {
+            self.incomplete = true
         }
         if m.hasPrincipal {
             self.tag(18)
@@ -1641,6 +1767,8 @@ extension GeneratedBinaryWriter {
         if m.hasType {
             self.tag(8)
             self.writeEnum(m.type.rawValue)
+        } else {
+            self.incomplete = true
         }
         if m.hasPath {
             self.tag(18)
@@ -1719,6 +1847,8 @@ extension GeneratedBinaryWriter {
         if m.hasValue {
             self.tag(10)
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -1756,6 +1886,8 @@ extension GeneratedBinaryWriter {
         if m.hasName {
             self.tag(10)
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasKey {
             self.tag(18)
@@ -1767,6 +1899,8 @@ extension GeneratedBinaryWriter {
         if m.hasData {
             self.tag(10)
             self.writeBytes(m.data)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -1783,10 +1917,14 @@ extension GeneratedBinaryWriter {
         if m.hasRows {
             self.tag(8)
             self.writeUInt32(m.rows)
+        } else {
+            self.incomplete = true
         }
         if m.hasColumns {
             self.tag(16)
             self.writeUInt32(m.columns)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -1803,6 +1941,8 @@ extension GeneratedBinaryWriter {
         if m.hasValue {
             self.tag(10)
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -1810,18 +1950,24 @@ extension GeneratedBinaryWriter {
         if m.hasName {
             self.tag(10)
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasTaskID {
             self.tag(18)
             let mark = self.beginLength()
             self.writeMesos_V1_TaskID(m.taskID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasAgentID {
             self.tag(26)
             let mark = self.beginLength()
             self.writeMesos_V1_AgentID(m.agentID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         for value in m.resources {
             self.tag(34)
@@ -1915,10 +2061,14 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_TaskID(m.taskID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasState {
             self.tag(16)
             self.writeEnum(m.state.rawValue)
+        } else {
+            self.incomplete = true
         }
         if m.hasData {
             self.tag(26)
@@ -1996,6 +2146,8 @@ extension GeneratedBinaryWriter {
         if m.hasNanoseconds {
             self.tag(8)
             self.writeInt64(m.nanoseconds)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2003,12 +2155,16 @@ extension GeneratedBinaryWriter {
         if m.hasScheme {
             self.tag(10)
             self.writeString(m.scheme)
+        } else {
+            self.incomplete = true
         }
         if m.hasAddress {
             self.tag(18)
             let mark = self.beginLength()
             self.writeMesos_V1_Address(m.address)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasPath {
             self.tag(26)
@@ -2030,6 +2186,8 @@ extension GeneratedBinaryWriter {
         if m.hasValue {
             self.tag(10)
             self.writeBytes(m.value)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2039,6 +2197,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_TimeInfo(m.start)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasDuration {
             self.tag(18)
@@ -2052,10 +2212,14 @@ extension GeneratedBinaryWriter {
         if m.hasBegin {
             self.tag(8)
             self.writeUInt64(m.begin)
+        } else {
+            self.incomplete = true
         }
         if m.hasEnd {
             self.tag(16)
             self.writeUInt64(m.end)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2072,6 +2236,8 @@ extension GeneratedBinaryWriter {
         if m.hasValue {
             self.tag(9)
             self.writeDouble(m.value)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2086,6 +2252,8 @@ extension GeneratedBinaryWriter {
         if m.hasValue {
             self.tag(10)
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2093,6 +2261,8 @@ extension GeneratedBinaryWriter {
         if m.hasContainerPath {
             self.tag(10)
             self.writeString(m.containerPath)
+        } else {
+            self.incomplete = true
         }
         if m.hasHostPath {
             self.tag(18)
@@ -2101,6 +2271,8 @@ extension GeneratedBinaryWriter {
         if m.hasMode {
             self.tag(24)
             self.writeEnum(m.mode.rawValue)
+        } else {
+            self.incomplete = true
         }
         if m.hasImage {
             self.tag(34)
@@ -2157,6 +2329,8 @@ extension GeneratedBinaryWriter {
         if m.hasPluginName {
             self.tag(10)
             self.writeString(m.pluginName)
+        } else {
+            self.incomplete = true
         }
         if m.hasStaticProvisioning {
             self.tag(18)
@@ -2170,12 +2344,16 @@ extension GeneratedBinaryWriter {
         if m.hasVolumeID {
             self.tag(10)
             self.writeString(m.volumeID)
+        } else {
+            self.incomplete = true
         }
         if m.hasVolumeCapability {
             self.tag(18)
             let mark = self.beginLength()
             self.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability(m.volumeCapability)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         for (key, value) in m.nodeStageSecrets {
             self.tag(26)
@@ -2228,6 +2406,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(m.accessMode)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2235,6 +2415,8 @@ extension GeneratedBinaryWriter {
         if m.hasMode {
             self.tag(8)
             self.writeEnum(m.mode.rawValue)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2260,6 +2442,8 @@ extension GeneratedBinaryWriter {
         if m.hasName {
             self.tag(18)
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasDriverOptions {
             self.tag(26)
@@ -2273,6 +2457,8 @@ extension GeneratedBinaryWriter {
         if m.hasPath {
             self.tag(10)
             self.writeString(m.path)
+        } else {
+            self.incomplete = true
         }
         if m.hasMountPropagation {
             self.tag(18)
@@ -2290,6 +2476,8 @@ extension GeneratedBinaryWriter {
         if m.hasPath {
             self.tag(18)
             self.writeString(m.path)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2299,12 +2487,16 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_ExecutorID(m.executorID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasFrameworkID {
             self.tag(18)
             let mark = self.beginLength()
             self.writeMesos_V1_FrameworkID(m.frameworkID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasType {
             self.tag(24)
@@ -2334,6 +2526,8 @@ extension GeneratedBinaryWriter {
         if m.hasData {
             self.tag(18)
             self.writeBytes(m.data)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2358,6 +2552,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_TaskStatus(m.status)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2416,10 +2612,14 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_TaskID(m.taskID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasUuid {
             self.tag(18)
             self.writeBytes(m.uuid)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2427,6 +2627,8 @@ extension GeneratedBinaryWriter {
         if m.hasMessage {
             self.tag(10)
             self.writeString(m.message)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2436,6 +2638,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_TaskID(m.taskID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasKillPolicy {
             self.tag(18)
@@ -2451,6 +2655,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_TaskInfo(m.task)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2460,6 +2666,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_TaskGroupInfo(m.taskGroup)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2467,6 +2675,8 @@ extension GeneratedBinaryWriter {
         if m.hasData {
             self.tag(10)
             self.writeBytes(m.data)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2476,18 +2686,24 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_ExecutorInfo(m.executorInfo)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasFrameworkInfo {
             self.tag(18)
             let mark = self.beginLength()
             self.writeMesos_V1_FrameworkInfo(m.frameworkInfo)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasAgentInfo {
             self.tag(26)
             let mark = self.beginLength()
             self.writeMesos_V1_AgentInfo(m.agentInfo)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasContainerID {
             self.tag(34)
@@ -2503,12 +2719,16 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_Scheduler_AttributeConstraint_Selector(m.selector)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasPredicate {
             self.tag(18)
             let mark = self.beginLength()
             self.writeMesos_V1_Scheduler_AttributeConstraint_Predicate(m.predicate)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2561,6 +2781,8 @@ extension GeneratedBinaryWriter {
         if m.hasValue {
             self.tag(10)
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2568,6 +2790,8 @@ extension GeneratedBinaryWriter {
         if m.hasRegex {
             self.tag(10)
             self.writeString(m.regex)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2575,6 +2799,8 @@ extension GeneratedBinaryWriter {
         if m.hasValue {
             self.tag(10)
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2582,6 +2808,8 @@ extension GeneratedBinaryWriter {
         if m.hasRegex {
             self.tag(10)
             self.writeString(m.regex)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2747,16 +2975,22 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_AgentID(m.agentID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasTaskID {
             self.tag(18)
             let mark = self.beginLength()
             self.writeMesos_V1_TaskID(m.taskID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasUuid {
             self.tag(26)
             self.writeBytes(m.uuid)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2776,12 +3010,16 @@ extension GeneratedBinaryWriter {
         if m.hasUuid {
             self.tag(26)
             self.writeBytes(m.uuid)
+        } else {
+            self.incomplete = true
         }
         if m.hasOperationID {
             self.tag(34)
             let mark = self.beginLength()
             self.writeMesos_V1_OperationID(m.operationID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2821,6 +3059,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_TaskID(m.taskID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasAgentID {
             self.tag(18)
@@ -2842,16 +3082,22 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_AgentID(m.agentID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasExecutorID {
             self.tag(18)
             let mark = self.beginLength()
             self.writeMesos_V1_ExecutorID(m.executorID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasData {
             self.tag(26)
             self.writeBytes(m.data)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2870,6 +3116,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_TaskID(m.taskID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasAgentID {
             self.tag(18)
@@ -2894,6 +3142,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_OperationID(m.operationID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasAgentID {
             self.tag(18)
@@ -2931,12 +3181,16 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_ExecutorID(m.executorID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasAgentID {
             self.tag(18)
             let mark = self.beginLength()
             self.writeMesos_V1_AgentID(m.agentID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -2946,6 +3200,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_FrameworkInfo(m.frameworkInfo)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         for value in m.suppressedRoles {
             self.tag(18)
@@ -2972,6 +3228,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_FrameworkInfo(m.frameworkInfo)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         for value in m.suppressedRoles {
             self.tag(18)
@@ -3056,6 +3314,8 @@ extension GeneratedBinaryWriter {
         if m.hasMessage {
             self.tag(10)
             self.writeString(m.message)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -3093,16 +3353,22 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_AgentID(m.agentID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasExecutorID {
             self.tag(18)
             let mark = self.beginLength()
             self.writeMesos_V1_ExecutorID(m.executorID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasData {
             self.tag(26)
             self.writeBytes(m.data)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -3121,6 +3387,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_OfferID(m.offerID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -3130,6 +3398,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_OfferID(m.inverseOfferID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -3139,6 +3409,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_FrameworkID(m.frameworkID)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         if m.hasHeartbeatIntervalSeconds {
             self.tag(17)
@@ -3158,6 +3430,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_TaskStatus(m.status)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -3167,6 +3441,8 @@ extension GeneratedBinaryWriter {
             let mark = self.beginLength()
             self.writeMesos_V1_OperationStatus(m.status)
             self.endLength(mark)
+        } else {
+            self.incomplete = true
         }
         self.writeUnknown(m.unknownFields)
     }
@@ -3201,936 +3477,5 @@ extension GeneratedBinaryWriter {
             self.endLength(mark)
         }
         self.writeUnknown(m.unknownFields)
-    }
-}
-
-/// Whether every required field is set, in the message and in everything it holds.
-enum GeneratedCompleteness {
-    static func complete_Mesos_V1_Address(_ m: Mesos_V1_Address) -> Bool {
-        if !m.hasPort { return false }
-        return true
-    }
-    static func complete_Mesos_V1_AgentID(_ m: Mesos_V1_AgentID) -> Bool {
-        if !m.hasValue { return false }
-        return true
-    }
-    static func complete_Mesos_V1_AgentInfo(_ m: Mesos_V1_AgentInfo) -> Bool {
-        if !m.hasHostname { return false }
-        for value in m.resources where !complete_Mesos_V1_Resource(value) { return false }
-        for value in m.attributes where !complete_Mesos_V1_Attribute(value) { return false }
-        if m.hasID && !complete_Mesos_V1_AgentID(m.id) { return false }
-        if m.hasDomain && !complete_Mesos_V1_DomainInfo(m.domain) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Attribute(_ m: Mesos_V1_Attribute) -> Bool {
-        if !m.hasName { return false }
-        if !m.hasType { return false }
-        if m.hasScalar && !complete_Mesos_V1_Value_Scalar(m.scalar) { return false }
-        if m.hasRanges && !complete_Mesos_V1_Value_Ranges(m.ranges) { return false }
-        if m.hasText && !complete_Mesos_V1_Value_Text(m.text) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_CapabilityInfo(_ m: Mesos_V1_CapabilityInfo) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_CgroupInfo(_ m: Mesos_V1_CgroupInfo) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_CgroupInfo_NetCls(_ m: Mesos_V1_CgroupInfo.NetCls) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_CheckInfo(_ m: Mesos_V1_CheckInfo) -> Bool {
-        if m.hasCommand && !complete_Mesos_V1_CheckInfo_Command(m.command) { return false }
-        if m.hasHTTP && !complete_Mesos_V1_CheckInfo_Http(m.http) { return false }
-        if m.hasTcp && !complete_Mesos_V1_CheckInfo_Tcp(m.tcp) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_CheckInfo_Command(_ m: Mesos_V1_CheckInfo.Command) -> Bool {
-        if !m.hasCommand { return false }
-        if m.hasCommand && !complete_Mesos_V1_CommandInfo(m.command) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_CheckInfo_Http(_ m: Mesos_V1_CheckInfo.Http) -> Bool {
-        if !m.hasPort { return false }
-        return true
-    }
-    static func complete_Mesos_V1_CheckInfo_Tcp(_ m: Mesos_V1_CheckInfo.Tcp) -> Bool {
-        if !m.hasPort { return false }
-        return true
-    }
-    static func complete_Mesos_V1_CheckStatusInfo(_ m: Mesos_V1_CheckStatusInfo) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_CheckStatusInfo_Command(_ m: Mesos_V1_CheckStatusInfo.Command) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_CheckStatusInfo_Http(_ m: Mesos_V1_CheckStatusInfo.Http) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_CheckStatusInfo_Tcp(_ m: Mesos_V1_CheckStatusInfo.Tcp) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_CommandInfo(_ m: Mesos_V1_CommandInfo) -> Bool {
-        for value in m.uris where !complete_Mesos_V1_CommandInfo_URI(value) { return false }
-        if m.hasEnvironment && !complete_Mesos_V1_Environment(m.environment) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_CommandInfo_URI(_ m: Mesos_V1_CommandInfo.URI) -> Bool {
-        if !m.hasValue { return false }
-        return true
-    }
-    static func complete_Mesos_V1_ContainerID(_ m: Mesos_V1_ContainerID) -> Bool {
-        if !m.hasValue { return false }
-        if m.hasParent && !complete_Mesos_V1_ContainerID(m.parent) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_ContainerInfo(_ m: Mesos_V1_ContainerInfo) -> Bool {
-        if !m.hasType { return false }
-        for value in m.volumes where !complete_Mesos_V1_Volume(value) { return false }
-        if m.hasDocker && !complete_Mesos_V1_ContainerInfo_DockerInfo(m.docker) { return false }
-        if m.hasMesos && !complete_Mesos_V1_ContainerInfo_MesosInfo(m.mesos) { return false }
-        for value in m.networkInfos where !complete_Mesos_V1_NetworkInfo(value) { return false }
-        if m.hasTtyInfo && !complete_Mesos_V1_TTYInfo(m.ttyInfo) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_ContainerInfo_DockerInfo(_ m: Mesos_V1_ContainerInfo.DockerInfo) -> Bool {
-        if !m.hasImage { return false }
-        for value in m.portMappings where !complete_Mesos_V1_ContainerInfo_DockerInfo_PortMapping(value) { return false }
-        for value in m.parameters where !complete_Mesos_V1_Parameter(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_ContainerInfo_DockerInfo_PortMapping(_ m: Mesos_V1_ContainerInfo.DockerInfo.PortMapping) -> Bool {
-        if !m.hasHostPort { return false }
-        if !m.hasContainerPort { return false }
-        return true
-    }
-    static func complete_Mesos_V1_ContainerInfo_MesosInfo(_ m: Mesos_V1_ContainerInfo.MesosInfo) -> Bool {
-        if m.hasImage && !complete_Mesos_V1_Image(m.image) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_ContainerStatus(_ m: Mesos_V1_ContainerStatus) -> Bool {
-        if m.hasContainerID && !complete_Mesos_V1_ContainerID(m.containerID) { return false }
-        for value in m.networkInfos where !complete_Mesos_V1_NetworkInfo(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Credential(_ m: Mesos_V1_Credential) -> Bool {
-        if !m.hasPrincipal { return false }
-        return true
-    }
-    static func complete_Mesos_V1_DiscoveryInfo(_ m: Mesos_V1_DiscoveryInfo) -> Bool {
-        if !m.hasVisibility { return false }
-        if m.hasPorts && !complete_Mesos_V1_Ports(m.ports) { return false }
-        if m.hasLabels && !complete_Mesos_V1_Labels(m.labels) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_DomainInfo(_ m: Mesos_V1_DomainInfo) -> Bool {
-        if m.hasFaultDomain && !complete_Mesos_V1_DomainInfo_FaultDomain(m.faultDomain) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_DomainInfo_FaultDomain(_ m: Mesos_V1_DomainInfo.FaultDomain) -> Bool {
-        if !m.hasRegion { return false }
-        if !m.hasZone { return false }
-        if m.hasRegion && !complete_Mesos_V1_DomainInfo_FaultDomain_RegionInfo(m.region) { return false }
-        if m.hasZone && !complete_Mesos_V1_DomainInfo_FaultDomain_ZoneInfo(m.zone) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_DomainInfo_FaultDomain_RegionInfo(_ m: Mesos_V1_DomainInfo.FaultDomain.RegionInfo) -> Bool {
-        if !m.hasName { return false }
-        return true
-    }
-    static func complete_Mesos_V1_DomainInfo_FaultDomain_ZoneInfo(_ m: Mesos_V1_DomainInfo.FaultDomain.ZoneInfo) -> Bool {
-        if !m.hasName { return false }
-        return true
-    }
-    static func complete_Mesos_V1_DurationInfo(_ m: Mesos_V1_DurationInfo) -> Bool {
-        if !m.hasNanoseconds { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Environment(_ m: Mesos_V1_Environment) -> Bool {
-        for value in m.variables where !complete_Mesos_V1_Environment_Variable(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Environment_Variable(_ m: Mesos_V1_Environment.Variable) -> Bool {
-        if !m.hasName { return false }
-        if m.hasSecret && !complete_Mesos_V1_Secret(m.secret) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_ExecutorID(_ m: Mesos_V1_ExecutorID) -> Bool {
-        if !m.hasValue { return false }
-        return true
-    }
-    static func complete_Mesos_V1_ExecutorInfo(_ m: Mesos_V1_ExecutorInfo) -> Bool {
-        if !m.hasExecutorID { return false }
-        if m.hasExecutorID && !complete_Mesos_V1_ExecutorID(m.executorID) { return false }
-        if m.hasFrameworkID && !complete_Mesos_V1_FrameworkID(m.frameworkID) { return false }
-        if m.hasCommand && !complete_Mesos_V1_CommandInfo(m.command) { return false }
-        if m.hasContainer && !complete_Mesos_V1_ContainerInfo(m.container) { return false }
-        for value in m.resources where !complete_Mesos_V1_Resource(value) { return false }
-        if m.hasDiscovery && !complete_Mesos_V1_DiscoveryInfo(m.discovery) { return false }
-        if m.hasShutdownGracePeriod && !complete_Mesos_V1_DurationInfo(m.shutdownGracePeriod) { return false }
-        if m.hasLabels && !complete_Mesos_V1_Labels(m.labels) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Filters(_ m: Mesos_V1_Filters) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_FrameworkID(_ m: Mesos_V1_FrameworkID) -> Bool {
-        if !m.hasValue { return false }
-        return true
-    }
-    static func complete_Mesos_V1_FrameworkInfo(_ m: Mesos_V1_FrameworkInfo) -> Bool {
-        if !m.hasUser { return false }
-        if !m.hasName { return false }
-        if m.hasID && !complete_Mesos_V1_FrameworkID(m.id) { return false }
-        if m.hasLabels && !complete_Mesos_V1_Labels(m.labels) { return false }
-        for value in m.offerFilters.values where !complete_Mesos_V1_OfferFilters(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_FrameworkInfo_Capability(_ m: Mesos_V1_FrameworkInfo.Capability) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_HealthCheck(_ m: Mesos_V1_HealthCheck) -> Bool {
-        if m.hasCommand && !complete_Mesos_V1_CommandInfo(m.command) { return false }
-        if m.hasHTTP && !complete_Mesos_V1_HealthCheck_HTTPCheckInfo(m.http) { return false }
-        if m.hasTcp && !complete_Mesos_V1_HealthCheck_TCPCheckInfo(m.tcp) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_HealthCheck_HTTPCheckInfo(_ m: Mesos_V1_HealthCheck.HTTPCheckInfo) -> Bool {
-        if !m.hasPort { return false }
-        return true
-    }
-    static func complete_Mesos_V1_HealthCheck_TCPCheckInfo(_ m: Mesos_V1_HealthCheck.TCPCheckInfo) -> Bool {
-        if !m.hasPort { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Image(_ m: Mesos_V1_Image) -> Bool {
-        if !m.hasType { return false }
-        if m.hasAppc && !complete_Mesos_V1_Image_Appc(m.appc) { return false }
-        if m.hasDocker && !complete_Mesos_V1_Image_Docker(m.docker) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Image_Appc(_ m: Mesos_V1_Image.Appc) -> Bool {
-        if !m.hasName { return false }
-        if m.hasLabels && !complete_Mesos_V1_Labels(m.labels) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Image_Docker(_ m: Mesos_V1_Image.Docker) -> Bool {
-        if !m.hasName { return false }
-        if m.hasCredential && !complete_Mesos_V1_Credential(m.credential) { return false }
-        if m.hasConfig && !complete_Mesos_V1_Secret(m.config) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_InverseOffer(_ m: Mesos_V1_InverseOffer) -> Bool {
-        if !m.hasID { return false }
-        if !m.hasFrameworkID { return false }
-        if !m.hasUnavailability { return false }
-        if m.hasID && !complete_Mesos_V1_OfferID(m.id) { return false }
-        if m.hasURL && !complete_Mesos_V1_URL(m.url) { return false }
-        if m.hasFrameworkID && !complete_Mesos_V1_FrameworkID(m.frameworkID) { return false }
-        if m.hasAgentID && !complete_Mesos_V1_AgentID(m.agentID) { return false }
-        if m.hasUnavailability && !complete_Mesos_V1_Unavailability(m.unavailability) { return false }
-        for value in m.resources where !complete_Mesos_V1_Resource(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_KillPolicy(_ m: Mesos_V1_KillPolicy) -> Bool {
-        if m.hasGracePeriod && !complete_Mesos_V1_DurationInfo(m.gracePeriod) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Label(_ m: Mesos_V1_Label) -> Bool {
-        if !m.hasKey { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Labels(_ m: Mesos_V1_Labels) -> Bool {
-        for value in m.labels where !complete_Mesos_V1_Label(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_LinuxInfo(_ m: Mesos_V1_LinuxInfo) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_MasterInfo(_ m: Mesos_V1_MasterInfo) -> Bool {
-        if !m.hasID { return false }
-        if !m.hasIp { return false }
-        if !m.hasPort { return false }
-        if m.hasAddress && !complete_Mesos_V1_Address(m.address) { return false }
-        if m.hasDomain && !complete_Mesos_V1_DomainInfo(m.domain) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_MasterInfo_Capability(_ m: Mesos_V1_MasterInfo.Capability) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_MountPropagation(_ m: Mesos_V1_MountPropagation) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_NetworkInfo(_ m: Mesos_V1_NetworkInfo) -> Bool {
-        if m.hasLabels && !complete_Mesos_V1_Labels(m.labels) { return false }
-        for value in m.portMappings where !complete_Mesos_V1_NetworkInfo_PortMapping(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_NetworkInfo_IPAddress(_ m: Mesos_V1_NetworkInfo.IPAddress) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_NetworkInfo_PortMapping(_ m: Mesos_V1_NetworkInfo.PortMapping) -> Bool {
-        if !m.hasHostPort { return false }
-        if !m.hasContainerPort { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Offer(_ m: Mesos_V1_Offer) -> Bool {
-        if !m.hasID { return false }
-        if !m.hasFrameworkID { return false }
-        if !m.hasAgentID { return false }
-        if !m.hasHostname { return false }
-        if m.hasID && !complete_Mesos_V1_OfferID(m.id) { return false }
-        if m.hasFrameworkID && !complete_Mesos_V1_FrameworkID(m.frameworkID) { return false }
-        if m.hasAgentID && !complete_Mesos_V1_AgentID(m.agentID) { return false }
-        if m.hasURL && !complete_Mesos_V1_URL(m.url) { return false }
-        if m.hasDomain && !complete_Mesos_V1_DomainInfo(m.domain) { return false }
-        for value in m.resources where !complete_Mesos_V1_Resource(value) { return false }
-        for value in m.attributes where !complete_Mesos_V1_Attribute(value) { return false }
-        for value in m.executorIds where !complete_Mesos_V1_ExecutorID(value) { return false }
-        if m.hasUnavailability && !complete_Mesos_V1_Unavailability(m.unavailability) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Offer_Operation(_ m: Mesos_V1_Offer.Operation) -> Bool {
-        if m.hasID && !complete_Mesos_V1_OperationID(m.id) { return false }
-        if m.hasLaunch && !complete_Mesos_V1_Offer_Operation_Launch(m.launch) { return false }
-        if m.hasLaunchGroup && !complete_Mesos_V1_Offer_Operation_LaunchGroup(m.launchGroup) { return false }
-        if m.hasReserve && !complete_Mesos_V1_Offer_Operation_Reserve(m.reserve) { return false }
-        if m.hasUnreserve && !complete_Mesos_V1_Offer_Operation_Unreserve(m.unreserve) { return false }
-        if m.hasCreate && !complete_Mesos_V1_Offer_Operation_Create(m.create) { return false }
-        if m.hasDestroy && !complete_Mesos_V1_Offer_Operation_Destroy(m.destroy) { return false }
-        if m.hasGrowVolume && !complete_Mesos_V1_Offer_Operation_GrowVolume(m.growVolume) { return false }
-        if m.hasShrinkVolume && !complete_Mesos_V1_Offer_Operation_ShrinkVolume(m.shrinkVolume) { return false }
-        if m.hasCreateDisk && !complete_Mesos_V1_Offer_Operation_CreateDisk(m.createDisk) { return false }
-        if m.hasDestroyDisk && !complete_Mesos_V1_Offer_Operation_DestroyDisk(m.destroyDisk) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Offer_Operation_Create(_ m: Mesos_V1_Offer.Operation.Create) -> Bool {
-        for value in m.volumes where !complete_Mesos_V1_Resource(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Offer_Operation_CreateDisk(_ m: Mesos_V1_Offer.Operation.CreateDisk) -> Bool {
-        if !m.hasSource { return false }
-        if !m.hasTargetType { return false }
-        if m.hasSource && !complete_Mesos_V1_Resource(m.source) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Offer_Operation_Destroy(_ m: Mesos_V1_Offer.Operation.Destroy) -> Bool {
-        for value in m.volumes where !complete_Mesos_V1_Resource(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Offer_Operation_DestroyDisk(_ m: Mesos_V1_Offer.Operation.DestroyDisk) -> Bool {
-        if !m.hasSource { return false }
-        if m.hasSource && !complete_Mesos_V1_Resource(m.source) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Offer_Operation_GrowVolume(_ m: Mesos_V1_Offer.Operation.GrowVolume) -> Bool {
-        if !m.hasVolume { return false }
-        if !m.hasAddition { return false }
-        if m.hasVolume && !complete_Mesos_V1_Resource(m.volume) { return false }
-        if m.hasAddition && !complete_Mesos_V1_Resource(m.addition) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Offer_Operation_Launch(_ m: Mesos_V1_Offer.Operation.Launch) -> Bool {
-        for value in m.taskInfos where !complete_Mesos_V1_TaskInfo(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Offer_Operation_LaunchGroup(_ m: Mesos_V1_Offer.Operation.LaunchGroup) -> Bool {
-        if !m.hasExecutor { return false }
-        if !m.hasTaskGroup { return false }
-        if m.hasExecutor && !complete_Mesos_V1_ExecutorInfo(m.executor) { return false }
-        if m.hasTaskGroup && !complete_Mesos_V1_TaskGroupInfo(m.taskGroup) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Offer_Operation_Reserve(_ m: Mesos_V1_Offer.Operation.Reserve) -> Bool {
-        for value in m.source where !complete_Mesos_V1_Resource(value) { return false }
-        for value in m.resources where !complete_Mesos_V1_Resource(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Offer_Operation_ShrinkVolume(_ m: Mesos_V1_Offer.Operation.ShrinkVolume) -> Bool {
-        if !m.hasVolume { return false }
-        if !m.hasSubtract { return false }
-        if m.hasVolume && !complete_Mesos_V1_Resource(m.volume) { return false }
-        if m.hasSubtract && !complete_Mesos_V1_Value_Scalar(m.subtract) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Offer_Operation_Unreserve(_ m: Mesos_V1_Offer.Operation.Unreserve) -> Bool {
-        for value in m.resources where !complete_Mesos_V1_Resource(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_OfferFilters(_ m: Mesos_V1_OfferFilters) -> Bool {
-        if m.hasMinAllocatableResources && !complete_Mesos_V1_OfferFilters_MinAllocatableResources(m.minAllocatableResources) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_OfferFilters_MinAllocatableResources(_ m: Mesos_V1_OfferFilters.MinAllocatableResources) -> Bool {
-        for value in m.quantities where !complete_Mesos_V1_OfferFilters_ResourceQuantities(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_OfferFilters_ResourceQuantities(_ m: Mesos_V1_OfferFilters.ResourceQuantities) -> Bool {
-        for value in m.quantities.values where !complete_Mesos_V1_Value_Scalar(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_OfferID(_ m: Mesos_V1_OfferID) -> Bool {
-        if !m.hasValue { return false }
-        return true
-    }
-    static func complete_Mesos_V1_OperationID(_ m: Mesos_V1_OperationID) -> Bool {
-        if !m.hasValue { return false }
-        return true
-    }
-    static func complete_Mesos_V1_OperationStatus(_ m: Mesos_V1_OperationStatus) -> Bool {
-        if !m.hasState { return false }
-        if m.hasOperationID && !complete_Mesos_V1_OperationID(m.operationID) { return false }
-        for value in m.convertedResources where !complete_Mesos_V1_Resource(value) { return false }
-        if m.hasUuid && !complete_Mesos_V1_UUID(m.uuid) { return false }
-        if m.hasAgentID && !complete_Mesos_V1_AgentID(m.agentID) { return false }
-        if m.hasResourceProviderID && !complete_Mesos_V1_ResourceProviderID(m.resourceProviderID) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Parameter(_ m: Mesos_V1_Parameter) -> Bool {
-        if !m.hasKey { return false }
-        if !m.hasValue { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Parameters(_ m: Mesos_V1_Parameters) -> Bool {
-        for value in m.parameter where !complete_Mesos_V1_Parameter(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Port(_ m: Mesos_V1_Port) -> Bool {
-        if !m.hasNumber { return false }
-        if m.hasLabels && !complete_Mesos_V1_Labels(m.labels) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Ports(_ m: Mesos_V1_Ports) -> Bool {
-        for value in m.ports where !complete_Mesos_V1_Port(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_RLimitInfo(_ m: Mesos_V1_RLimitInfo) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_RLimitInfo_RLimit(_ m: Mesos_V1_RLimitInfo.RLimit) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_Request(_ m: Mesos_V1_Request) -> Bool {
-        if m.hasAgentID && !complete_Mesos_V1_AgentID(m.agentID) { return false }
-        for value in m.resources where !complete_Mesos_V1_Resource(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Resource(_ m: Mesos_V1_Resource) -> Bool {
-        if !m.hasName { return false }
-        if !m.hasType { return false }
-        if m.hasProviderID && !complete_Mesos_V1_ResourceProviderID(m.providerID) { return false }
-        if m.hasScalar && !complete_Mesos_V1_Value_Scalar(m.scalar) { return false }
-        if m.hasRanges && !complete_Mesos_V1_Value_Ranges(m.ranges) { return false }
-        if m.hasReservation && !complete_Mesos_V1_Resource_ReservationInfo(m.reservation) { return false }
-        for value in m.reservations where !complete_Mesos_V1_Resource_ReservationInfo(value) { return false }
-        if m.hasDisk && !complete_Mesos_V1_Resource_DiskInfo(m.disk) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Resource_AllocationInfo(_ m: Mesos_V1_Resource.AllocationInfo) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_Resource_DiskInfo(_ m: Mesos_V1_Resource.DiskInfo) -> Bool {
-        if m.hasPersistence && !complete_Mesos_V1_Resource_DiskInfo_Persistence(m.persistence) { return false }
-        if m.hasVolume && !complete_Mesos_V1_Volume(m.volume) { return false }
-        if m.hasSource && !complete_Mesos_V1_Resource_DiskInfo_Source(m.source) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Resource_DiskInfo_Persistence(_ m: Mesos_V1_Resource.DiskInfo.Persistence) -> Bool {
-        if !m.hasID { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Resource_DiskInfo_Source(_ m: Mesos_V1_Resource.DiskInfo.Source) -> Bool {
-        if !m.hasType { return false }
-        if m.hasMetadata && !complete_Mesos_V1_Labels(m.metadata) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Resource_DiskInfo_Source_Mount(_ m: Mesos_V1_Resource.DiskInfo.Source.Mount) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_Resource_DiskInfo_Source_Path(_ m: Mesos_V1_Resource.DiskInfo.Source.Path) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_Resource_ReservationInfo(_ m: Mesos_V1_Resource.ReservationInfo) -> Bool {
-        if m.hasLabels && !complete_Mesos_V1_Labels(m.labels) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Resource_RevocableInfo(_ m: Mesos_V1_Resource.RevocableInfo) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_Resource_SharedInfo(_ m: Mesos_V1_Resource.SharedInfo) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_ResourceProviderID(_ m: Mesos_V1_ResourceProviderID) -> Bool {
-        if !m.hasValue { return false }
-        return true
-    }
-    static func complete_Mesos_V1_SeccompInfo(_ m: Mesos_V1_SeccompInfo) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_Secret(_ m: Mesos_V1_Secret) -> Bool {
-        if m.hasReference && !complete_Mesos_V1_Secret_Reference(m.reference) { return false }
-        if m.hasValue && !complete_Mesos_V1_Secret_Value(m.value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Secret_Reference(_ m: Mesos_V1_Secret.Reference) -> Bool {
-        if !m.hasName { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Secret_Value(_ m: Mesos_V1_Secret.Value) -> Bool {
-        if !m.hasData { return false }
-        return true
-    }
-    static func complete_Mesos_V1_TTYInfo(_ m: Mesos_V1_TTYInfo) -> Bool {
-        if m.hasWindowSize && !complete_Mesos_V1_TTYInfo_WindowSize(m.windowSize) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_TTYInfo_WindowSize(_ m: Mesos_V1_TTYInfo.WindowSize) -> Bool {
-        if !m.hasRows { return false }
-        if !m.hasColumns { return false }
-        return true
-    }
-    static func complete_Mesos_V1_TaskGroupInfo(_ m: Mesos_V1_TaskGroupInfo) -> Bool {
-        for value in m.tasks where !complete_Mesos_V1_TaskInfo(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_TaskID(_ m: Mesos_V1_TaskID) -> Bool {
-        if !m.hasValue { return false }
-        return true
-    }
-    static func complete_Mesos_V1_TaskInfo(_ m: Mesos_V1_TaskInfo) -> Bool {
-        if !m.hasName { return false }
-        if !m.hasTaskID { return false }
-        if !m.hasAgentID { return false }
-        if m.hasTaskID && !complete_Mesos_V1_TaskID(m.taskID) { return false }
-        if m.hasAgentID && !complete_Mesos_V1_AgentID(m.agentID) { return false }
-        for value in m.resources where !complete_Mesos_V1_Resource(value) { return false }
-        if m.hasExecutor && !complete_Mesos_V1_ExecutorInfo(m.executor) { return false }
-        if m.hasCommand && !complete_Mesos_V1_CommandInfo(m.command) { return false }
-        if m.hasContainer && !complete_Mesos_V1_ContainerInfo(m.container) { return false }
-        if m.hasHealthCheck && !complete_Mesos_V1_HealthCheck(m.healthCheck) { return false }
-        if m.hasCheck && !complete_Mesos_V1_CheckInfo(m.check) { return false }
-        if m.hasKillPolicy && !complete_Mesos_V1_KillPolicy(m.killPolicy) { return false }
-        if m.hasLabels && !complete_Mesos_V1_Labels(m.labels) { return false }
-        if m.hasDiscovery && !complete_Mesos_V1_DiscoveryInfo(m.discovery) { return false }
-        if m.hasMaxCompletionTime && !complete_Mesos_V1_DurationInfo(m.maxCompletionTime) { return false }
-        for value in m.limits.values where !complete_Mesos_V1_Value_Scalar(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_TaskResourceLimitation(_ m: Mesos_V1_TaskResourceLimitation) -> Bool {
-        for value in m.resources where !complete_Mesos_V1_Resource(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_TaskStatus(_ m: Mesos_V1_TaskStatus) -> Bool {
-        if !m.hasTaskID { return false }
-        if !m.hasState { return false }
-        if m.hasTaskID && !complete_Mesos_V1_TaskID(m.taskID) { return false }
-        if m.hasAgentID && !complete_Mesos_V1_AgentID(m.agentID) { return false }
-        if m.hasExecutorID && !complete_Mesos_V1_ExecutorID(m.executorID) { return false }
-        if m.hasLabels && !complete_Mesos_V1_Labels(m.labels) { return false }
-        if m.hasContainerStatus && !complete_Mesos_V1_ContainerStatus(m.containerStatus) { return false }
-        if m.hasUnreachableTime && !complete_Mesos_V1_TimeInfo(m.unreachableTime) { return false }
-        if m.hasLimitation && !complete_Mesos_V1_TaskResourceLimitation(m.limitation) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_TimeInfo(_ m: Mesos_V1_TimeInfo) -> Bool {
-        if !m.hasNanoseconds { return false }
-        return true
-    }
-    static func complete_Mesos_V1_URL(_ m: Mesos_V1_URL) -> Bool {
-        if !m.hasScheme { return false }
-        if !m.hasAddress { return false }
-        if m.hasAddress && !complete_Mesos_V1_Address(m.address) { return false }
-        for value in m.query where !complete_Mesos_V1_Parameter(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_UUID(_ m: Mesos_V1_UUID) -> Bool {
-        if !m.hasValue { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Unavailability(_ m: Mesos_V1_Unavailability) -> Bool {
-        if !m.hasStart { return false }
-        if m.hasStart && !complete_Mesos_V1_TimeInfo(m.start) { return false }
-        if m.hasDuration && !complete_Mesos_V1_DurationInfo(m.duration) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Value_Range(_ m: Mesos_V1_Value.Range) -> Bool {
-        if !m.hasBegin { return false }
-        if !m.hasEnd { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Value_Ranges(_ m: Mesos_V1_Value.Ranges) -> Bool {
-        for value in m.range where !complete_Mesos_V1_Value_Range(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Value_Scalar(_ m: Mesos_V1_Value.Scalar) -> Bool {
-        if !m.hasValue { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Value_Set(_ m: Mesos_V1_Value.Set) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_Value_Text(_ m: Mesos_V1_Value.Text) -> Bool {
-        if !m.hasValue { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Volume(_ m: Mesos_V1_Volume) -> Bool {
-        if !m.hasMode { return false }
-        if !m.hasContainerPath { return false }
-        if m.hasImage && !complete_Mesos_V1_Image(m.image) { return false }
-        if m.hasSource && !complete_Mesos_V1_Volume_Source(m.source) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Volume_Source(_ m: Mesos_V1_Volume.Source) -> Bool {
-        if m.hasDockerVolume && !complete_Mesos_V1_Volume_Source_DockerVolume(m.dockerVolume) { return false }
-        if m.hasHostPath && !complete_Mesos_V1_Volume_Source_HostPath(m.hostPath) { return false }
-        if m.hasSandboxPath && !complete_Mesos_V1_Volume_Source_SandboxPath(m.sandboxPath) { return false }
-        if m.hasSecret && !complete_Mesos_V1_Secret(m.secret) { return false }
-        if m.hasCsiVolume && !complete_Mesos_V1_Volume_Source_CSIVolume(m.csiVolume) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Volume_Source_CSIVolume(_ m: Mesos_V1_Volume.Source.CSIVolume) -> Bool {
-        if !m.hasPluginName { return false }
-        if m.hasStaticProvisioning && !complete_Mesos_V1_Volume_Source_CSIVolume_StaticProvisioning(m.staticProvisioning) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Volume_Source_CSIVolume_StaticProvisioning(_ m: Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning) -> Bool {
-        if !m.hasVolumeID { return false }
-        if !m.hasVolumeCapability { return false }
-        if m.hasVolumeCapability && !complete_Mesos_V1_Volume_Source_CSIVolume_VolumeCapability(m.volumeCapability) { return false }
-        for value in m.nodeStageSecrets.values where !complete_Mesos_V1_Secret(value) { return false }
-        for value in m.nodePublishSecrets.values where !complete_Mesos_V1_Secret(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Volume_Source_CSIVolume_VolumeCapability(_ m: Mesos_V1_Volume.Source.CSIVolume.VolumeCapability) -> Bool {
-        if !m.hasAccessMode { return false }
-        if m.hasAccessMode && !complete_Mesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(m.accessMode) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(_ m: Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode) -> Bool {
-        if !m.hasMode { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(_ m: Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.BlockVolume) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(_ m: Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.MountVolume) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_Volume_Source_DockerVolume(_ m: Mesos_V1_Volume.Source.DockerVolume) -> Bool {
-        if !m.hasName { return false }
-        if m.hasDriverOptions && !complete_Mesos_V1_Parameters(m.driverOptions) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Volume_Source_HostPath(_ m: Mesos_V1_Volume.Source.HostPath) -> Bool {
-        if !m.hasPath { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Volume_Source_SandboxPath(_ m: Mesos_V1_Volume.Source.SandboxPath) -> Bool {
-        if !m.hasPath { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Executor_Call(_ m: Mesos_V1_Executor_Call) -> Bool {
-        if !m.hasExecutorID { return false }
-        if !m.hasFrameworkID { return false }
-        if m.hasExecutorID && !complete_Mesos_V1_ExecutorID(m.executorID) { return false }
-        if m.hasFrameworkID && !complete_Mesos_V1_FrameworkID(m.frameworkID) { return false }
-        if m.hasSubscribe && !complete_Mesos_V1_Executor_Call_Subscribe(m.subscribe) { return false }
-        if m.hasUpdate && !complete_Mesos_V1_Executor_Call_Update(m.update) { return false }
-        if m.hasMessage && !complete_Mesos_V1_Executor_Call_Message(m.message) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Executor_Call_Message(_ m: Mesos_V1_Executor_Call.Message) -> Bool {
-        if !m.hasData { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Executor_Call_Subscribe(_ m: Mesos_V1_Executor_Call.Subscribe) -> Bool {
-        for value in m.unacknowledgedTasks where !complete_Mesos_V1_TaskInfo(value) { return false }
-        for value in m.unacknowledgedUpdates where !complete_Mesos_V1_Executor_Call_Update(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Executor_Call_Update(_ m: Mesos_V1_Executor_Call.Update) -> Bool {
-        if !m.hasStatus { return false }
-        if m.hasStatus && !complete_Mesos_V1_TaskStatus(m.status) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Executor_Event(_ m: Mesos_V1_Executor_Event) -> Bool {
-        if m.hasSubscribed && !complete_Mesos_V1_Executor_Event_Subscribed(m.subscribed) { return false }
-        if m.hasAcknowledged && !complete_Mesos_V1_Executor_Event_Acknowledged(m.acknowledged) { return false }
-        if m.hasLaunch && !complete_Mesos_V1_Executor_Event_Launch(m.launch) { return false }
-        if m.hasLaunchGroup && !complete_Mesos_V1_Executor_Event_LaunchGroup(m.launchGroup) { return false }
-        if m.hasKill && !complete_Mesos_V1_Executor_Event_Kill(m.kill) { return false }
-        if m.hasMessage && !complete_Mesos_V1_Executor_Event_Message(m.message) { return false }
-        if m.hasError && !complete_Mesos_V1_Executor_Event_Error(m.error) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Executor_Event_Acknowledged(_ m: Mesos_V1_Executor_Event.Acknowledged) -> Bool {
-        if !m.hasTaskID { return false }
-        if !m.hasUuid { return false }
-        if m.hasTaskID && !complete_Mesos_V1_TaskID(m.taskID) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Executor_Event_Error(_ m: Mesos_V1_Executor_Event.Error) -> Bool {
-        if !m.hasMessage { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Executor_Event_Kill(_ m: Mesos_V1_Executor_Event.Kill) -> Bool {
-        if !m.hasTaskID { return false }
-        if m.hasTaskID && !complete_Mesos_V1_TaskID(m.taskID) { return false }
-        if m.hasKillPolicy && !complete_Mesos_V1_KillPolicy(m.killPolicy) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Executor_Event_Launch(_ m: Mesos_V1_Executor_Event.Launch) -> Bool {
-        if !m.hasTask { return false }
-        if m.hasTask && !complete_Mesos_V1_TaskInfo(m.task) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Executor_Event_LaunchGroup(_ m: Mesos_V1_Executor_Event.LaunchGroup) -> Bool {
-        if !m.hasTaskGroup { return false }
-        if m.hasTaskGroup && !complete_Mesos_V1_TaskGroupInfo(m.taskGroup) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Executor_Event_Message(_ m: Mesos_V1_Executor_Event.Message) -> Bool {
-        if !m.hasData { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Executor_Event_Subscribed(_ m: Mesos_V1_Executor_Event.Subscribed) -> Bool {
-        if !m.hasExecutorInfo { return false }
-        if !m.hasFrameworkInfo { return false }
-        if !m.hasAgentInfo { return false }
-        if m.hasExecutorInfo && !complete_Mesos_V1_ExecutorInfo(m.executorInfo) { return false }
-        if m.hasFrameworkInfo && !complete_Mesos_V1_FrameworkInfo(m.frameworkInfo) { return false }
-        if m.hasAgentInfo && !complete_Mesos_V1_AgentInfo(m.agentInfo) { return false }
-        if m.hasContainerID && !complete_Mesos_V1_ContainerID(m.containerID) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_AttributeConstraint(_ m: Mesos_V1_Scheduler_AttributeConstraint) -> Bool {
-        if !m.hasSelector { return false }
-        if !m.hasPredicate { return false }
-        if m.hasPredicate && !complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate(m.predicate) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate(_ m: Mesos_V1_Scheduler_AttributeConstraint.Predicate) -> Bool {
-        if case .textEquals(let value)? = m.predicate, !complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(value) { return false }
-        if case .textNotEquals(let value)? = m.predicate, !complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(value) { return false }
-        if case .textMatches(let value)? = m.predicate, !complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(value) { return false }
-        if case .textNotMatches(let value)? = m.predicate, !complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(_ m: Mesos_V1_Scheduler_AttributeConstraint.Predicate.Exists) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(_ m: Mesos_V1_Scheduler_AttributeConstraint.Predicate.NotExists) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(_ m: Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextEquals) -> Bool {
-        if !m.hasValue { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(_ m: Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextMatches) -> Bool {
-        if !m.hasRegex { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(_ m: Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotEquals) -> Bool {
-        if !m.hasValue { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(_ m: Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotMatches) -> Bool {
-        if !m.hasRegex { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_AttributeConstraint_Selector(_ m: Mesos_V1_Scheduler_AttributeConstraint.Selector) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call(_ m: Mesos_V1_Scheduler_Call) -> Bool {
-        if m.hasFrameworkID && !complete_Mesos_V1_FrameworkID(m.frameworkID) { return false }
-        if m.hasSubscribe && !complete_Mesos_V1_Scheduler_Call_Subscribe(m.subscribe) { return false }
-        if m.hasAccept && !complete_Mesos_V1_Scheduler_Call_Accept(m.accept) { return false }
-        if m.hasDecline && !complete_Mesos_V1_Scheduler_Call_Decline(m.decline) { return false }
-        if m.hasAcceptInverseOffers && !complete_Mesos_V1_Scheduler_Call_AcceptInverseOffers(m.acceptInverseOffers) { return false }
-        if m.hasDeclineInverseOffers && !complete_Mesos_V1_Scheduler_Call_DeclineInverseOffers(m.declineInverseOffers) { return false }
-        if m.hasKill && !complete_Mesos_V1_Scheduler_Call_Kill(m.kill) { return false }
-        if m.hasShutdown && !complete_Mesos_V1_Scheduler_Call_Shutdown(m.shutdown) { return false }
-        if m.hasAcknowledge && !complete_Mesos_V1_Scheduler_Call_Acknowledge(m.acknowledge) { return false }
-        if m.hasAcknowledgeOperationStatus && !complete_Mesos_V1_Scheduler_Call_AcknowledgeOperationStatus(m.acknowledgeOperationStatus) { return false }
-        if m.hasReconcile && !complete_Mesos_V1_Scheduler_Call_Reconcile(m.reconcile) { return false }
-        if m.hasReconcileOperations && !complete_Mesos_V1_Scheduler_Call_ReconcileOperations(m.reconcileOperations) { return false }
-        if m.hasMessage && !complete_Mesos_V1_Scheduler_Call_Message(m.message) { return false }
-        if m.hasRequest && !complete_Mesos_V1_Scheduler_Call_Request(m.request) { return false }
-        if m.hasUpdateFramework && !complete_Mesos_V1_Scheduler_Call_UpdateFramework(m.updateFramework) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_Accept(_ m: Mesos_V1_Scheduler_Call.Accept) -> Bool {
-        for value in m.offerIds where !complete_Mesos_V1_OfferID(value) { return false }
-        for value in m.operations where !complete_Mesos_V1_Offer_Operation(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_AcceptInverseOffers(_ m: Mesos_V1_Scheduler_Call.AcceptInverseOffers) -> Bool {
-        for value in m.inverseOfferIds where !complete_Mesos_V1_OfferID(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_Acknowledge(_ m: Mesos_V1_Scheduler_Call.Acknowledge) -> Bool {
-        if !m.hasAgentID { return false }
-        if !m.hasTaskID { return false }
-        if !m.hasUuid { return false }
-        if m.hasAgentID && !complete_Mesos_V1_AgentID(m.agentID) { return false }
-        if m.hasTaskID && !complete_Mesos_V1_TaskID(m.taskID) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_AcknowledgeOperationStatus(_ m: Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus) -> Bool {
-        if !m.hasUuid { return false }
-        if !m.hasOperationID { return false }
-        if m.hasAgentID && !complete_Mesos_V1_AgentID(m.agentID) { return false }
-        if m.hasResourceProviderID && !complete_Mesos_V1_ResourceProviderID(m.resourceProviderID) { return false }
-        if m.hasOperationID && !complete_Mesos_V1_OperationID(m.operationID) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_Decline(_ m: Mesos_V1_Scheduler_Call.Decline) -> Bool {
-        for value in m.offerIds where !complete_Mesos_V1_OfferID(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_DeclineInverseOffers(_ m: Mesos_V1_Scheduler_Call.DeclineInverseOffers) -> Bool {
-        for value in m.inverseOfferIds where !complete_Mesos_V1_OfferID(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_Kill(_ m: Mesos_V1_Scheduler_Call.Kill) -> Bool {
-        if !m.hasTaskID { return false }
-        if m.hasTaskID && !complete_Mesos_V1_TaskID(m.taskID) { return false }
-        if m.hasAgentID && !complete_Mesos_V1_AgentID(m.agentID) { return false }
-        if m.hasKillPolicy && !complete_Mesos_V1_KillPolicy(m.killPolicy) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_Message(_ m: Mesos_V1_Scheduler_Call.Message) -> Bool {
-        if !m.hasAgentID { return false }
-        if !m.hasExecutorID { return false }
-        if !m.hasData { return false }
-        if m.hasAgentID && !complete_Mesos_V1_AgentID(m.agentID) { return false }
-        if m.hasExecutorID && !complete_Mesos_V1_ExecutorID(m.executorID) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_Reconcile(_ m: Mesos_V1_Scheduler_Call.Reconcile) -> Bool {
-        for value in m.tasks where !complete_Mesos_V1_Scheduler_Call_Reconcile_Task(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_Reconcile_Task(_ m: Mesos_V1_Scheduler_Call.Reconcile.Task) -> Bool {
-        if !m.hasTaskID { return false }
-        if m.hasTaskID && !complete_Mesos_V1_TaskID(m.taskID) { return false }
-        if m.hasAgentID && !complete_Mesos_V1_AgentID(m.agentID) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_ReconcileOperations(_ m: Mesos_V1_Scheduler_Call.ReconcileOperations) -> Bool {
-        for value in m.operations where !complete_Mesos_V1_Scheduler_Call_ReconcileOperations_Operation(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_ReconcileOperations_Operation(_ m: Mesos_V1_Scheduler_Call.ReconcileOperations.Operation) -> Bool {
-        if !m.hasOperationID { return false }
-        if m.hasOperationID && !complete_Mesos_V1_OperationID(m.operationID) { return false }
-        if m.hasAgentID && !complete_Mesos_V1_AgentID(m.agentID) { return false }
-        if m.hasResourceProviderID && !complete_Mesos_V1_ResourceProviderID(m.resourceProviderID) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_Request(_ m: Mesos_V1_Scheduler_Call.Request) -> Bool {
-        for value in m.requests where !complete_Mesos_V1_Request(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_Revive(_ m: Mesos_V1_Scheduler_Call.Revive) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_Shutdown(_ m: Mesos_V1_Scheduler_Call.Shutdown) -> Bool {
-        if !m.hasExecutorID { return false }
-        if !m.hasAgentID { return false }
-        if m.hasExecutorID && !complete_Mesos_V1_ExecutorID(m.executorID) { return false }
-        if m.hasAgentID && !complete_Mesos_V1_AgentID(m.agentID) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_Subscribe(_ m: Mesos_V1_Scheduler_Call.Subscribe) -> Bool {
-        if !m.hasFrameworkInfo { return false }
-        if m.hasFrameworkInfo && !complete_Mesos_V1_FrameworkInfo(m.frameworkInfo) { return false }
-        if m.hasOfferConstraints && !complete_Mesos_V1_Scheduler_OfferConstraints(m.offerConstraints) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_Suppress(_ m: Mesos_V1_Scheduler_Call.Suppress) -> Bool {
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Call_UpdateFramework(_ m: Mesos_V1_Scheduler_Call.UpdateFramework) -> Bool {
-        if !m.hasFrameworkInfo { return false }
-        if m.hasFrameworkInfo && !complete_Mesos_V1_FrameworkInfo(m.frameworkInfo) { return false }
-        if m.hasOfferConstraints && !complete_Mesos_V1_Scheduler_OfferConstraints(m.offerConstraints) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Event(_ m: Mesos_V1_Scheduler_Event) -> Bool {
-        if m.hasSubscribed && !complete_Mesos_V1_Scheduler_Event_Subscribed(m.subscribed) { return false }
-        if m.hasOffers && !complete_Mesos_V1_Scheduler_Event_Offers(m.offers) { return false }
-        if m.hasInverseOffers && !complete_Mesos_V1_Scheduler_Event_InverseOffers(m.inverseOffers) { return false }
-        if m.hasRescind && !complete_Mesos_V1_Scheduler_Event_Rescind(m.rescind) { return false }
-        if m.hasRescindInverseOffer && !complete_Mesos_V1_Scheduler_Event_RescindInverseOffer(m.rescindInverseOffer) { return false }
-        if m.hasUpdate && !complete_Mesos_V1_Scheduler_Event_Update(m.update) { return false }
-        if m.hasUpdateOperationStatus && !complete_Mesos_V1_Scheduler_Event_UpdateOperationStatus(m.updateOperationStatus) { return false }
-        if m.hasMessage && !complete_Mesos_V1_Scheduler_Event_Message(m.message) { return false }
-        if m.hasFailure && !complete_Mesos_V1_Scheduler_Event_Failure(m.failure) { return false }
-        if m.hasError && !complete_Mesos_V1_Scheduler_Event_Error(m.error) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Event_Error(_ m: Mesos_V1_Scheduler_Event.Error) -> Bool {
-        if !m.hasMessage { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Event_Failure(_ m: Mesos_V1_Scheduler_Event.Failure) -> Bool {
-        if m.hasAgentID && !complete_Mesos_V1_AgentID(m.agentID) { return false }
-        if m.hasExecutorID && !complete_Mesos_V1_ExecutorID(m.executorID) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Event_InverseOffers(_ m: Mesos_V1_Scheduler_Event.InverseOffers) -> Bool {
-        for value in m.inverseOffers where !complete_Mesos_V1_InverseOffer(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Event_Message(_ m: Mesos_V1_Scheduler_Event.Message) -> Bool {
-        if !m.hasAgentID { return false }
-        if !m.hasExecutorID { return false }
-        if !m.hasData { return false }
-        if m.hasAgentID && !complete_Mesos_V1_AgentID(m.agentID) { return false }
-        if m.hasExecutorID && !complete_Mesos_V1_ExecutorID(m.executorID) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Event_Offers(_ m: Mesos_V1_Scheduler_Event.Offers) -> Bool {
-        for value in m.offers where !complete_Mesos_V1_Offer(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Event_Rescind(_ m: Mesos_V1_Scheduler_Event.Rescind) -> Bool {
-        if !m.hasOfferID { return false }
-        if m.hasOfferID && !complete_Mesos_V1_OfferID(m.offerID) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Event_RescindInverseOffer(_ m: Mesos_V1_Scheduler_Event.RescindInverseOffer) -> Bool {
-        if !m.hasInverseOfferID { return false }
-        if m.hasInverseOfferID && !complete_Mesos_V1_OfferID(m.inverseOfferID) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Event_Subscribed(_ m: Mesos_V1_Scheduler_Event.Subscribed) -> Bool {
-        if !m.hasFrameworkID { return false }
-        if m.hasFrameworkID && !complete_Mesos_V1_FrameworkID(m.frameworkID) { return false }
-        if m.hasMasterInfo && !complete_Mesos_V1_MasterInfo(m.masterInfo) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Event_Update(_ m: Mesos_V1_Scheduler_Event.Update) -> Bool {
-        if !m.hasStatus { return false }
-        if m.hasStatus && !complete_Mesos_V1_TaskStatus(m.status) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_Event_UpdateOperationStatus(_ m: Mesos_V1_Scheduler_Event.UpdateOperationStatus) -> Bool {
-        if !m.hasStatus { return false }
-        if m.hasStatus && !complete_Mesos_V1_OperationStatus(m.status) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_OfferConstraints(_ m: Mesos_V1_Scheduler_OfferConstraints) -> Bool {
-        for value in m.roleConstraints.values where !complete_Mesos_V1_Scheduler_OfferConstraints_RoleConstraints(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_OfferConstraints_RoleConstraints(_ m: Mesos_V1_Scheduler_OfferConstraints.RoleConstraints) -> Bool {
-        for value in m.groups where !complete_Mesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(value) { return false }
-        return true
-    }
-    static func complete_Mesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(_ m: Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group) -> Bool {
-        for value in m.attributeConstraints where !complete_Mesos_V1_Scheduler_AttributeConstraint(value) { return false }
-        return true
     }
 }

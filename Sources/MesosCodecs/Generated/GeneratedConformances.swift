@@ -12,7 +12,6 @@ extension Mesos_V1_Address: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Address(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Address(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Address(m) }
 }
 extension Mesos_V1_AgentID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -23,7 +22,6 @@ extension Mesos_V1_AgentID: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_AgentID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_AgentID(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_AgentID(m) }
 }
 extension Mesos_V1_AgentInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -34,7 +32,6 @@ extension Mesos_V1_AgentInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_AgentInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_AgentInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_AgentInfo(m) }
 }
 extension Mesos_V1_Attribute: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -45,7 +42,6 @@ extension Mesos_V1_Attribute: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Attribute(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Attribute(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Attribute(m) }
 }
 extension Mesos_V1_CapabilityInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -56,7 +52,6 @@ extension Mesos_V1_CapabilityInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CapabilityInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CapabilityInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_CapabilityInfo(m) }
 }
 extension Mesos_V1_CgroupInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -67,7 +62,6 @@ extension Mesos_V1_CgroupInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CgroupInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CgroupInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_CgroupInfo(m) }
 }
 extension Mesos_V1_CgroupInfo.NetCls: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -78,7 +72,6 @@ extension Mesos_V1_CgroupInfo.NetCls: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CgroupInfo_NetCls(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CgroupInfo_NetCls(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_CgroupInfo_NetCls(m) }
 }
 extension Mesos_V1_CheckInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -89,7 +82,6 @@ extension Mesos_V1_CheckInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CheckInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CheckInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_CheckInfo(m) }
 }
 extension Mesos_V1_CheckInfo.Command: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -100,7 +92,6 @@ extension Mesos_V1_CheckInfo.Command: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CheckInfo_Command(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CheckInfo_Command(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_CheckInfo_Command(m) }
 }
 extension Mesos_V1_CheckInfo.Http: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -111,7 +102,6 @@ extension Mesos_V1_CheckInfo.Http: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CheckInfo_Http(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CheckInfo_Http(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_CheckInfo_Http(m) }
 }
 extension Mesos_V1_CheckInfo.Tcp: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -122,7 +112,6 @@ extension Mesos_V1_CheckInfo.Tcp: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CheckInfo_Tcp(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CheckInfo_Tcp(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_CheckInfo_Tcp(m) }
 }
 extension Mesos_V1_CheckStatusInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -133,7 +122,6 @@ extension Mesos_V1_CheckStatusInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CheckStatusInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CheckStatusInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_CheckStatusInfo(m) }
 }
 extension Mesos_V1_CheckStatusInfo.Command: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -144,7 +132,6 @@ extension Mesos_V1_CheckStatusInfo.Command: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CheckStatusInfo_Command(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CheckStatusInfo_Command(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_CheckStatusInfo_Command(m) }
 }
 extension Mesos_V1_CheckStatusInfo.Http: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -155,7 +142,6 @@ extension Mesos_V1_CheckStatusInfo.Http: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CheckStatusInfo_Http(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CheckStatusInfo_Http(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_CheckStatusInfo_Http(m) }
 }
 extension Mesos_V1_CheckStatusInfo.Tcp: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -166,7 +152,6 @@ extension Mesos_V1_CheckStatusInfo.Tcp: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CheckStatusInfo_Tcp(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CheckStatusInfo_Tcp(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_CheckStatusInfo_Tcp(m) }
 }
 extension Mesos_V1_CommandInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -177,7 +162,6 @@ extension Mesos_V1_CommandInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CommandInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CommandInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_CommandInfo(m) }
 }
 extension Mesos_V1_CommandInfo.URI: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -188,7 +172,6 @@ extension Mesos_V1_CommandInfo.URI: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_CommandInfo_URI(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_CommandInfo_URI(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_CommandInfo_URI(m) }
 }
 extension Mesos_V1_ContainerID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -199,7 +182,6 @@ extension Mesos_V1_ContainerID: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ContainerID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ContainerID(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_ContainerID(m) }
 }
 extension Mesos_V1_ContainerInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -210,7 +192,6 @@ extension Mesos_V1_ContainerInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ContainerInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ContainerInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_ContainerInfo(m) }
 }
 extension Mesos_V1_ContainerInfo.DockerInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -221,7 +202,6 @@ extension Mesos_V1_ContainerInfo.DockerInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ContainerInfo_DockerInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ContainerInfo_DockerInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_ContainerInfo_DockerInfo(m) }
 }
 extension Mesos_V1_ContainerInfo.DockerInfo.PortMapping: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -232,7 +212,6 @@ extension Mesos_V1_ContainerInfo.DockerInfo.PortMapping: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ContainerInfo_DockerInfo_PortMapping(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ContainerInfo_DockerInfo_PortMapping(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_ContainerInfo_DockerInfo_PortMapping(m) }
 }
 extension Mesos_V1_ContainerInfo.MesosInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -243,7 +222,6 @@ extension Mesos_V1_ContainerInfo.MesosInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ContainerInfo_MesosInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ContainerInfo_MesosInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_ContainerInfo_MesosInfo(m) }
 }
 extension Mesos_V1_ContainerStatus: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -254,7 +232,6 @@ extension Mesos_V1_ContainerStatus: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ContainerStatus(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ContainerStatus(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_ContainerStatus(m) }
 }
 extension Mesos_V1_Credential: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -265,7 +242,6 @@ extension Mesos_V1_Credential: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Credential(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Credential(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Credential(m) }
 }
 extension Mesos_V1_DiscoveryInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -276,7 +252,6 @@ extension Mesos_V1_DiscoveryInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_DiscoveryInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_DiscoveryInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_DiscoveryInfo(m) }
 }
 extension Mesos_V1_DomainInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -287,7 +262,6 @@ extension Mesos_V1_DomainInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_DomainInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_DomainInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_DomainInfo(m) }
 }
 extension Mesos_V1_DomainInfo.FaultDomain: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -298,7 +272,6 @@ extension Mesos_V1_DomainInfo.FaultDomain: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_DomainInfo_FaultDomain(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_DomainInfo_FaultDomain(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_DomainInfo_FaultDomain(m) }
 }
 extension Mesos_V1_DomainInfo.FaultDomain.RegionInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -309,7 +282,6 @@ extension Mesos_V1_DomainInfo.FaultDomain.RegionInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_DomainInfo_FaultDomain_RegionInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_DomainInfo_FaultDomain_RegionInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_DomainInfo_FaultDomain_RegionInfo(m) }
 }
 extension Mesos_V1_DomainInfo.FaultDomain.ZoneInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -320,7 +292,6 @@ extension Mesos_V1_DomainInfo.FaultDomain.ZoneInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_DomainInfo_FaultDomain_ZoneInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_DomainInfo_FaultDomain_ZoneInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_DomainInfo_FaultDomain_ZoneInfo(m) }
 }
 extension Mesos_V1_DurationInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -331,7 +302,6 @@ extension Mesos_V1_DurationInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_DurationInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_DurationInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_DurationInfo(m) }
 }
 extension Mesos_V1_Environment: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -342,7 +312,6 @@ extension Mesos_V1_Environment: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Environment(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Environment(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Environment(m) }
 }
 extension Mesos_V1_Environment.Variable: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -353,7 +322,6 @@ extension Mesos_V1_Environment.Variable: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Environment_Variable(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Environment_Variable(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Environment_Variable(m) }
 }
 extension Mesos_V1_ExecutorID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -364,7 +332,6 @@ extension Mesos_V1_ExecutorID: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ExecutorID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ExecutorID(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_ExecutorID(m) }
 }
 extension Mesos_V1_ExecutorInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -375,7 +342,6 @@ extension Mesos_V1_ExecutorInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ExecutorInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ExecutorInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_ExecutorInfo(m) }
 }
 extension Mesos_V1_Filters: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -386,7 +352,6 @@ extension Mesos_V1_Filters: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Filters(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Filters(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Filters(m) }
 }
 extension Mesos_V1_FrameworkID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -397,7 +362,6 @@ extension Mesos_V1_FrameworkID: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_FrameworkID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_FrameworkID(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_FrameworkID(m) }
 }
 extension Mesos_V1_FrameworkInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -408,7 +372,6 @@ extension Mesos_V1_FrameworkInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_FrameworkInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_FrameworkInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_FrameworkInfo(m) }
 }
 extension Mesos_V1_FrameworkInfo.Capability: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -419,7 +382,6 @@ extension Mesos_V1_FrameworkInfo.Capability: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_FrameworkInfo_Capability(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_FrameworkInfo_Capability(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_FrameworkInfo_Capability(m) }
 }
 extension Mesos_V1_HealthCheck: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -430,7 +392,6 @@ extension Mesos_V1_HealthCheck: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_HealthCheck(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_HealthCheck(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_HealthCheck(m) }
 }
 extension Mesos_V1_HealthCheck.HTTPCheckInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -441,7 +402,6 @@ extension Mesos_V1_HealthCheck.HTTPCheckInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_HealthCheck_HTTPCheckInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_HealthCheck_HTTPCheckInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_HealthCheck_HTTPCheckInfo(m) }
 }
 extension Mesos_V1_HealthCheck.TCPCheckInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -452,7 +412,6 @@ extension Mesos_V1_HealthCheck.TCPCheckInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_HealthCheck_TCPCheckInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_HealthCheck_TCPCheckInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_HealthCheck_TCPCheckInfo(m) }
 }
 extension Mesos_V1_Image: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -463,7 +422,6 @@ extension Mesos_V1_Image: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Image(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Image(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Image(m) }
 }
 extension Mesos_V1_Image.Appc: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -474,7 +432,6 @@ extension Mesos_V1_Image.Appc: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Image_Appc(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Image_Appc(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Image_Appc(m) }
 }
 extension Mesos_V1_Image.Docker: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -485,7 +442,6 @@ extension Mesos_V1_Image.Docker: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Image_Docker(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Image_Docker(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Image_Docker(m) }
 }
 extension Mesos_V1_InverseOffer: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -496,7 +452,6 @@ extension Mesos_V1_InverseOffer: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_InverseOffer(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_InverseOffer(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_InverseOffer(m) }
 }
 extension Mesos_V1_KillPolicy: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -507,7 +462,6 @@ extension Mesos_V1_KillPolicy: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_KillPolicy(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_KillPolicy(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_KillPolicy(m) }
 }
 extension Mesos_V1_Label: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -518,7 +472,6 @@ extension Mesos_V1_Label: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Label(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Label(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Label(m) }
 }
 extension Mesos_V1_Labels: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -529,7 +482,6 @@ extension Mesos_V1_Labels: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Labels(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Labels(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Labels(m) }
 }
 extension Mesos_V1_LinuxInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -540,7 +492,6 @@ extension Mesos_V1_LinuxInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_LinuxInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_LinuxInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_LinuxInfo(m) }
 }
 extension Mesos_V1_MasterInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -551,7 +502,6 @@ extension Mesos_V1_MasterInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_MasterInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_MasterInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_MasterInfo(m) }
 }
 extension Mesos_V1_MasterInfo.Capability: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -562,7 +512,6 @@ extension Mesos_V1_MasterInfo.Capability: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_MasterInfo_Capability(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_MasterInfo_Capability(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_MasterInfo_Capability(m) }
 }
 extension Mesos_V1_MountPropagation: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -573,7 +522,6 @@ extension Mesos_V1_MountPropagation: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_MountPropagation(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_MountPropagation(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_MountPropagation(m) }
 }
 extension Mesos_V1_NetworkInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -584,7 +532,6 @@ extension Mesos_V1_NetworkInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_NetworkInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_NetworkInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_NetworkInfo(m) }
 }
 extension Mesos_V1_NetworkInfo.IPAddress: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -595,7 +542,6 @@ extension Mesos_V1_NetworkInfo.IPAddress: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_NetworkInfo_IPAddress(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_NetworkInfo_IPAddress(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_NetworkInfo_IPAddress(m) }
 }
 extension Mesos_V1_NetworkInfo.PortMapping: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -606,7 +552,6 @@ extension Mesos_V1_NetworkInfo.PortMapping: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_NetworkInfo_PortMapping(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_NetworkInfo_PortMapping(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_NetworkInfo_PortMapping(m) }
 }
 extension Mesos_V1_Offer: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -617,7 +562,6 @@ extension Mesos_V1_Offer: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Offer(m) }
 }
 extension Mesos_V1_Offer.Operation: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -628,7 +572,6 @@ extension Mesos_V1_Offer.Operation: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Offer_Operation(m) }
 }
 extension Mesos_V1_Offer.Operation.Create: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -639,7 +582,6 @@ extension Mesos_V1_Offer.Operation.Create: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_Create(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_Create(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Offer_Operation_Create(m) }
 }
 extension Mesos_V1_Offer.Operation.CreateDisk: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -650,7 +592,6 @@ extension Mesos_V1_Offer.Operation.CreateDisk: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_CreateDisk(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_CreateDisk(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Offer_Operation_CreateDisk(m) }
 }
 extension Mesos_V1_Offer.Operation.Destroy: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -661,7 +602,6 @@ extension Mesos_V1_Offer.Operation.Destroy: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_Destroy(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_Destroy(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Offer_Operation_Destroy(m) }
 }
 extension Mesos_V1_Offer.Operation.DestroyDisk: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -672,7 +612,6 @@ extension Mesos_V1_Offer.Operation.DestroyDisk: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_DestroyDisk(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_DestroyDisk(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Offer_Operation_DestroyDisk(m) }
 }
 extension Mesos_V1_Offer.Operation.GrowVolume: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -683,7 +622,6 @@ extension Mesos_V1_Offer.Operation.GrowVolume: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_GrowVolume(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_GrowVolume(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Offer_Operation_GrowVolume(m) }
 }
 extension Mesos_V1_Offer.Operation.Launch: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -694,7 +632,6 @@ extension Mesos_V1_Offer.Operation.Launch: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_Launch(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_Launch(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Offer_Operation_Launch(m) }
 }
 extension Mesos_V1_Offer.Operation.LaunchGroup: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -705,7 +642,6 @@ extension Mesos_V1_Offer.Operation.LaunchGroup: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_LaunchGroup(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_LaunchGroup(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Offer_Operation_LaunchGroup(m) }
 }
 extension Mesos_V1_Offer.Operation.Reserve: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -716,7 +652,6 @@ extension Mesos_V1_Offer.Operation.Reserve: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_Reserve(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_Reserve(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Offer_Operation_Reserve(m) }
 }
 extension Mesos_V1_Offer.Operation.ShrinkVolume: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -727,7 +662,6 @@ extension Mesos_V1_Offer.Operation.ShrinkVolume: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_ShrinkVolume(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_ShrinkVolume(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Offer_Operation_ShrinkVolume(m) }
 }
 extension Mesos_V1_Offer.Operation.Unreserve: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -738,7 +672,6 @@ extension Mesos_V1_Offer.Operation.Unreserve: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Offer_Operation_Unreserve(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Offer_Operation_Unreserve(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Offer_Operation_Unreserve(m) }
 }
 extension Mesos_V1_OfferFilters: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -749,7 +682,6 @@ extension Mesos_V1_OfferFilters: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_OfferFilters(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_OfferFilters(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_OfferFilters(m) }
 }
 extension Mesos_V1_OfferFilters.MinAllocatableResources: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -760,7 +692,6 @@ extension Mesos_V1_OfferFilters.MinAllocatableResources: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_OfferFilters_MinAllocatableResources(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_OfferFilters_MinAllocatableResources(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_OfferFilters_MinAllocatableResources(m) }
 }
 extension Mesos_V1_OfferFilters.ResourceQuantities: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -771,7 +702,6 @@ extension Mesos_V1_OfferFilters.ResourceQuantities: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_OfferFilters_ResourceQuantities(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_OfferFilters_ResourceQuantities(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_OfferFilters_ResourceQuantities(m) }
 }
 extension Mesos_V1_OfferID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -782,7 +712,6 @@ extension Mesos_V1_OfferID: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_OfferID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_OfferID(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_OfferID(m) }
 }
 extension Mesos_V1_OperationID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -793,7 +722,6 @@ extension Mesos_V1_OperationID: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_OperationID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_OperationID(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_OperationID(m) }
 }
 extension Mesos_V1_OperationStatus: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -804,7 +732,6 @@ extension Mesos_V1_OperationStatus: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_OperationStatus(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_OperationStatus(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_OperationStatus(m) }
 }
 extension Mesos_V1_Parameter: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -815,7 +742,6 @@ extension Mesos_V1_Parameter: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Parameter(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Parameter(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Parameter(m) }
 }
 extension Mesos_V1_Parameters: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -826,7 +752,6 @@ extension Mesos_V1_Parameters: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Parameters(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Parameters(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Parameters(m) }
 }
 extension Mesos_V1_Port: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -837,7 +762,6 @@ extension Mesos_V1_Port: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Port(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Port(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Port(m) }
 }
 extension Mesos_V1_Ports: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -848,7 +772,6 @@ extension Mesos_V1_Ports: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Ports(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Ports(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Ports(m) }
 }
 extension Mesos_V1_RLimitInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -859,7 +782,6 @@ extension Mesos_V1_RLimitInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_RLimitInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_RLimitInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_RLimitInfo(m) }
 }
 extension Mesos_V1_RLimitInfo.RLimit: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -870,7 +792,6 @@ extension Mesos_V1_RLimitInfo.RLimit: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_RLimitInfo_RLimit(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_RLimitInfo_RLimit(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_RLimitInfo_RLimit(m) }
 }
 extension Mesos_V1_Request: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -881,7 +802,6 @@ extension Mesos_V1_Request: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Request(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Request(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Request(m) }
 }
 extension Mesos_V1_Resource: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -892,7 +812,6 @@ extension Mesos_V1_Resource: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Resource(m) }
 }
 extension Mesos_V1_Resource.AllocationInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -903,7 +822,6 @@ extension Mesos_V1_Resource.AllocationInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_AllocationInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_AllocationInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Resource_AllocationInfo(m) }
 }
 extension Mesos_V1_Resource.DiskInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -914,7 +832,6 @@ extension Mesos_V1_Resource.DiskInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_DiskInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_DiskInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Resource_DiskInfo(m) }
 }
 extension Mesos_V1_Resource.DiskInfo.Persistence: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -925,7 +842,6 @@ extension Mesos_V1_Resource.DiskInfo.Persistence: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_DiskInfo_Persistence(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_DiskInfo_Persistence(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Resource_DiskInfo_Persistence(m) }
 }
 extension Mesos_V1_Resource.DiskInfo.Source: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -936,7 +852,6 @@ extension Mesos_V1_Resource.DiskInfo.Source: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_DiskInfo_Source(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_DiskInfo_Source(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Resource_DiskInfo_Source(m) }
 }
 extension Mesos_V1_Resource.DiskInfo.Source.Mount: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -947,7 +862,6 @@ extension Mesos_V1_Resource.DiskInfo.Source.Mount: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_DiskInfo_Source_Mount(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_DiskInfo_Source_Mount(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Resource_DiskInfo_Source_Mount(m) }
 }
 extension Mesos_V1_Resource.DiskInfo.Source.Path: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -958,7 +872,6 @@ extension Mesos_V1_Resource.DiskInfo.Source.Path: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_DiskInfo_Source_Path(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_DiskInfo_Source_Path(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Resource_DiskInfo_Source_Path(m) }
 }
 extension Mesos_V1_Resource.ReservationInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -969,7 +882,6 @@ extension Mesos_V1_Resource.ReservationInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_ReservationInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_ReservationInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Resource_ReservationInfo(m) }
 }
 extension Mesos_V1_Resource.RevocableInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -980,7 +892,6 @@ extension Mesos_V1_Resource.RevocableInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_RevocableInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_RevocableInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Resource_RevocableInfo(m) }
 }
 extension Mesos_V1_Resource.SharedInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -991,7 +902,6 @@ extension Mesos_V1_Resource.SharedInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Resource_SharedInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Resource_SharedInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Resource_SharedInfo(m) }
 }
 extension Mesos_V1_ResourceProviderID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1002,7 +912,6 @@ extension Mesos_V1_ResourceProviderID: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_ResourceProviderID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_ResourceProviderID(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_ResourceProviderID(m) }
 }
 extension Mesos_V1_SeccompInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1013,7 +922,6 @@ extension Mesos_V1_SeccompInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_SeccompInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_SeccompInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_SeccompInfo(m) }
 }
 extension Mesos_V1_Secret: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1024,7 +932,6 @@ extension Mesos_V1_Secret: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Secret(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Secret(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Secret(m) }
 }
 extension Mesos_V1_Secret.Reference: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1035,7 +942,6 @@ extension Mesos_V1_Secret.Reference: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Secret_Reference(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Secret_Reference(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Secret_Reference(m) }
 }
 extension Mesos_V1_Secret.Value: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1046,7 +952,6 @@ extension Mesos_V1_Secret.Value: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Secret_Value(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Secret_Value(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Secret_Value(m) }
 }
 extension Mesos_V1_TTYInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1057,7 +962,6 @@ extension Mesos_V1_TTYInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_TTYInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_TTYInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_TTYInfo(m) }
 }
 extension Mesos_V1_TTYInfo.WindowSize: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1068,7 +972,6 @@ extension Mesos_V1_TTYInfo.WindowSize: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_TTYInfo_WindowSize(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_TTYInfo_WindowSize(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_TTYInfo_WindowSize(m) }
 }
 extension Mesos_V1_TaskGroupInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1079,7 +982,6 @@ extension Mesos_V1_TaskGroupInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_TaskGroupInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_TaskGroupInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_TaskGroupInfo(m) }
 }
 extension Mesos_V1_TaskID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1090,7 +992,6 @@ extension Mesos_V1_TaskID: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_TaskID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_TaskID(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_TaskID(m) }
 }
 extension Mesos_V1_TaskInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1101,7 +1002,6 @@ extension Mesos_V1_TaskInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_TaskInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_TaskInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_TaskInfo(m) }
 }
 extension Mesos_V1_TaskResourceLimitation: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1112,7 +1012,6 @@ extension Mesos_V1_TaskResourceLimitation: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_TaskResourceLimitation(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_TaskResourceLimitation(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_TaskResourceLimitation(m) }
 }
 extension Mesos_V1_TaskStatus: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1123,7 +1022,6 @@ extension Mesos_V1_TaskStatus: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_TaskStatus(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_TaskStatus(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_TaskStatus(m) }
 }
 extension Mesos_V1_TimeInfo: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1134,7 +1032,6 @@ extension Mesos_V1_TimeInfo: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_TimeInfo(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_TimeInfo(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_TimeInfo(m) }
 }
 extension Mesos_V1_URL: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1145,7 +1042,6 @@ extension Mesos_V1_URL: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_URL(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_URL(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_URL(m) }
 }
 extension Mesos_V1_UUID: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1156,7 +1052,6 @@ extension Mesos_V1_UUID: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_UUID(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_UUID(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_UUID(m) }
 }
 extension Mesos_V1_Unavailability: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1167,7 +1062,6 @@ extension Mesos_V1_Unavailability: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Unavailability(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Unavailability(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Unavailability(m) }
 }
 extension Mesos_V1_Value.Range: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1178,7 +1072,6 @@ extension Mesos_V1_Value.Range: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Value_Range(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Value_Range(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Value_Range(m) }
 }
 extension Mesos_V1_Value.Ranges: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1189,7 +1082,6 @@ extension Mesos_V1_Value.Ranges: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Value_Ranges(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Value_Ranges(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Value_Ranges(m) }
 }
 extension Mesos_V1_Value.Scalar: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1200,7 +1092,6 @@ extension Mesos_V1_Value.Scalar: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Value_Scalar(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Value_Scalar(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Value_Scalar(m) }
 }
 extension Mesos_V1_Value.Set: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1211,7 +1102,6 @@ extension Mesos_V1_Value.Set: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Value_Set(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Value_Set(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Value_Set(m) }
 }
 extension Mesos_V1_Value.Text: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1222,7 +1112,6 @@ extension Mesos_V1_Value.Text: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Value_Text(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Value_Text(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Value_Text(m) }
 }
 extension Mesos_V1_Volume: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1233,7 +1122,6 @@ extension Mesos_V1_Volume: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Volume(m) }
 }
 extension Mesos_V1_Volume.Source: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1244,7 +1132,6 @@ extension Mesos_V1_Volume.Source: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Volume_Source(m) }
 }
 extension Mesos_V1_Volume.Source.CSIVolume: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1255,7 +1142,6 @@ extension Mesos_V1_Volume.Source.CSIVolume: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Volume_Source_CSIVolume(m) }
 }
 extension Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1266,7 +1152,6 @@ extension Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning: GeneratedCodable 
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Volume_Source_CSIVolume_StaticProvisioning(m) }
 }
 extension Mesos_V1_Volume.Source.CSIVolume.VolumeCapability: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1277,7 +1162,6 @@ extension Mesos_V1_Volume.Source.CSIVolume.VolumeCapability: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Volume_Source_CSIVolume_VolumeCapability(m) }
 }
 extension Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1288,7 +1172,6 @@ extension Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode: Generate
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(m) }
 }
 extension Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.BlockVolume: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1299,7 +1182,6 @@ extension Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.BlockVolume: Generat
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(m) }
 }
 extension Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.MountVolume: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1310,7 +1192,6 @@ extension Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.MountVolume: Generat
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(m) }
 }
 extension Mesos_V1_Volume.Source.DockerVolume: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1321,7 +1202,6 @@ extension Mesos_V1_Volume.Source.DockerVolume: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_DockerVolume(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_DockerVolume(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Volume_Source_DockerVolume(m) }
 }
 extension Mesos_V1_Volume.Source.HostPath: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1332,7 +1212,6 @@ extension Mesos_V1_Volume.Source.HostPath: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_HostPath(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_HostPath(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Volume_Source_HostPath(m) }
 }
 extension Mesos_V1_Volume.Source.SandboxPath: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1343,7 +1222,6 @@ extension Mesos_V1_Volume.Source.SandboxPath: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Volume_Source_SandboxPath(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Volume_Source_SandboxPath(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Volume_Source_SandboxPath(m) }
 }
 extension Mesos_V1_Executor_Call: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1354,7 +1232,6 @@ extension Mesos_V1_Executor_Call: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Call(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Call(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Executor_Call(m) }
 }
 extension Mesos_V1_Executor_Call.Message: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1365,7 +1242,6 @@ extension Mesos_V1_Executor_Call.Message: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Call_Message(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Call_Message(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Executor_Call_Message(m) }
 }
 extension Mesos_V1_Executor_Call.Subscribe: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1376,7 +1252,6 @@ extension Mesos_V1_Executor_Call.Subscribe: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Call_Subscribe(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Call_Subscribe(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Executor_Call_Subscribe(m) }
 }
 extension Mesos_V1_Executor_Call.Update: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1387,7 +1262,6 @@ extension Mesos_V1_Executor_Call.Update: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Call_Update(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Call_Update(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Executor_Call_Update(m) }
 }
 extension Mesos_V1_Executor_Event: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1398,7 +1272,6 @@ extension Mesos_V1_Executor_Event: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Event(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Event(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Executor_Event(m) }
 }
 extension Mesos_V1_Executor_Event.Acknowledged: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1409,7 +1282,6 @@ extension Mesos_V1_Executor_Event.Acknowledged: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Event_Acknowledged(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Event_Acknowledged(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Executor_Event_Acknowledged(m) }
 }
 extension Mesos_V1_Executor_Event.Error: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1420,7 +1292,6 @@ extension Mesos_V1_Executor_Event.Error: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Event_Error(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Event_Error(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Executor_Event_Error(m) }
 }
 extension Mesos_V1_Executor_Event.Kill: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1431,7 +1302,6 @@ extension Mesos_V1_Executor_Event.Kill: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Event_Kill(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Event_Kill(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Executor_Event_Kill(m) }
 }
 extension Mesos_V1_Executor_Event.Launch: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1442,7 +1312,6 @@ extension Mesos_V1_Executor_Event.Launch: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Event_Launch(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Event_Launch(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Executor_Event_Launch(m) }
 }
 extension Mesos_V1_Executor_Event.LaunchGroup: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1453,7 +1322,6 @@ extension Mesos_V1_Executor_Event.LaunchGroup: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Event_LaunchGroup(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Event_LaunchGroup(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Executor_Event_LaunchGroup(m) }
 }
 extension Mesos_V1_Executor_Event.Message: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1464,7 +1332,6 @@ extension Mesos_V1_Executor_Event.Message: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Event_Message(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Event_Message(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Executor_Event_Message(m) }
 }
 extension Mesos_V1_Executor_Event.Subscribed: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1475,7 +1342,6 @@ extension Mesos_V1_Executor_Event.Subscribed: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Executor_Event_Subscribed(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Executor_Event_Subscribed(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Executor_Event_Subscribed(m) }
 }
 extension Mesos_V1_Scheduler_AttributeConstraint: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1486,7 +1352,6 @@ extension Mesos_V1_Scheduler_AttributeConstraint: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_AttributeConstraint(m) }
 }
 extension Mesos_V1_Scheduler_AttributeConstraint.Predicate: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1497,7 +1362,6 @@ extension Mesos_V1_Scheduler_AttributeConstraint.Predicate: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate(m) }
 }
 extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.Exists: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1508,7 +1372,6 @@ extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.Exists: GeneratedCoda
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(m) }
 }
 extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.NotExists: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1519,7 +1382,6 @@ extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.NotExists: GeneratedC
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(m) }
 }
 extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextEquals: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1530,7 +1392,6 @@ extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextEquals: Generated
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(m) }
 }
 extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextMatches: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1541,7 +1402,6 @@ extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextMatches: Generate
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(m) }
 }
 extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotEquals: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1552,7 +1412,6 @@ extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotEquals: Genera
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(m) }
 }
 extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotMatches: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1563,7 +1422,6 @@ extension Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotMatches: Gener
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(m) }
 }
 extension Mesos_V1_Scheduler_AttributeConstraint.Selector: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1574,7 +1432,6 @@ extension Mesos_V1_Scheduler_AttributeConstraint.Selector: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Selector(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_AttributeConstraint_Selector(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_AttributeConstraint_Selector(m) }
 }
 extension Mesos_V1_Scheduler_Call: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1585,7 +1442,6 @@ extension Mesos_V1_Scheduler_Call: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call(m) }
 }
 extension Mesos_V1_Scheduler_Call.Accept: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1596,7 +1452,6 @@ extension Mesos_V1_Scheduler_Call.Accept: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Accept(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Accept(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_Accept(m) }
 }
 extension Mesos_V1_Scheduler_Call.AcceptInverseOffers: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1607,7 +1462,6 @@ extension Mesos_V1_Scheduler_Call.AcceptInverseOffers: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_AcceptInverseOffers(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_AcceptInverseOffers(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_AcceptInverseOffers(m) }
 }
 extension Mesos_V1_Scheduler_Call.Acknowledge: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1618,7 +1472,6 @@ extension Mesos_V1_Scheduler_Call.Acknowledge: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Acknowledge(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Acknowledge(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_Acknowledge(m) }
 }
 extension Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1629,7 +1482,6 @@ extension Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_AcknowledgeOperationStatus(m) }
 }
 extension Mesos_V1_Scheduler_Call.Decline: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1640,7 +1492,6 @@ extension Mesos_V1_Scheduler_Call.Decline: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Decline(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Decline(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_Decline(m) }
 }
 extension Mesos_V1_Scheduler_Call.DeclineInverseOffers: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1651,7 +1502,6 @@ extension Mesos_V1_Scheduler_Call.DeclineInverseOffers: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_DeclineInverseOffers(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_DeclineInverseOffers(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_DeclineInverseOffers(m) }
 }
 extension Mesos_V1_Scheduler_Call.Kill: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1662,7 +1512,6 @@ extension Mesos_V1_Scheduler_Call.Kill: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Kill(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Kill(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_Kill(m) }
 }
 extension Mesos_V1_Scheduler_Call.Message: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1673,7 +1522,6 @@ extension Mesos_V1_Scheduler_Call.Message: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Message(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Message(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_Message(m) }
 }
 extension Mesos_V1_Scheduler_Call.Reconcile: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1684,7 +1532,6 @@ extension Mesos_V1_Scheduler_Call.Reconcile: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Reconcile(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Reconcile(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_Reconcile(m) }
 }
 extension Mesos_V1_Scheduler_Call.Reconcile.Task: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1695,7 +1542,6 @@ extension Mesos_V1_Scheduler_Call.Reconcile.Task: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Reconcile_Task(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Reconcile_Task(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_Reconcile_Task(m) }
 }
 extension Mesos_V1_Scheduler_Call.ReconcileOperations: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1706,7 +1552,6 @@ extension Mesos_V1_Scheduler_Call.ReconcileOperations: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_ReconcileOperations(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_ReconcileOperations(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_ReconcileOperations(m) }
 }
 extension Mesos_V1_Scheduler_Call.ReconcileOperations.Operation: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1717,7 +1562,6 @@ extension Mesos_V1_Scheduler_Call.ReconcileOperations.Operation: GeneratedCodabl
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_ReconcileOperations_Operation(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_ReconcileOperations_Operation(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_ReconcileOperations_Operation(m) }
 }
 extension Mesos_V1_Scheduler_Call.Request: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1728,7 +1572,6 @@ extension Mesos_V1_Scheduler_Call.Request: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Request(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Request(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_Request(m) }
 }
 extension Mesos_V1_Scheduler_Call.Revive: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1739,7 +1582,6 @@ extension Mesos_V1_Scheduler_Call.Revive: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Revive(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Revive(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_Revive(m) }
 }
 extension Mesos_V1_Scheduler_Call.Shutdown: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1750,7 +1592,6 @@ extension Mesos_V1_Scheduler_Call.Shutdown: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Shutdown(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Shutdown(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_Shutdown(m) }
 }
 extension Mesos_V1_Scheduler_Call.Subscribe: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1761,7 +1602,6 @@ extension Mesos_V1_Scheduler_Call.Subscribe: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Subscribe(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Subscribe(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_Subscribe(m) }
 }
 extension Mesos_V1_Scheduler_Call.Suppress: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1772,7 +1612,6 @@ extension Mesos_V1_Scheduler_Call.Suppress: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_Suppress(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_Suppress(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_Suppress(m) }
 }
 extension Mesos_V1_Scheduler_Call.UpdateFramework: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1783,7 +1622,6 @@ extension Mesos_V1_Scheduler_Call.UpdateFramework: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Call_UpdateFramework(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Call_UpdateFramework(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Call_UpdateFramework(m) }
 }
 extension Mesos_V1_Scheduler_Event: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1794,7 +1632,6 @@ extension Mesos_V1_Scheduler_Event: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Event(m) }
 }
 extension Mesos_V1_Scheduler_Event.Error: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1805,7 +1642,6 @@ extension Mesos_V1_Scheduler_Event.Error: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_Error(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_Error(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Event_Error(m) }
 }
 extension Mesos_V1_Scheduler_Event.Failure: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1816,7 +1652,6 @@ extension Mesos_V1_Scheduler_Event.Failure: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_Failure(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_Failure(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Event_Failure(m) }
 }
 extension Mesos_V1_Scheduler_Event.InverseOffers: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1827,7 +1662,6 @@ extension Mesos_V1_Scheduler_Event.InverseOffers: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_InverseOffers(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_InverseOffers(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Event_InverseOffers(m) }
 }
 extension Mesos_V1_Scheduler_Event.Message: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1838,7 +1672,6 @@ extension Mesos_V1_Scheduler_Event.Message: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_Message(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_Message(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Event_Message(m) }
 }
 extension Mesos_V1_Scheduler_Event.Offers: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1849,7 +1682,6 @@ extension Mesos_V1_Scheduler_Event.Offers: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_Offers(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_Offers(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Event_Offers(m) }
 }
 extension Mesos_V1_Scheduler_Event.Rescind: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1860,7 +1692,6 @@ extension Mesos_V1_Scheduler_Event.Rescind: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_Rescind(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_Rescind(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Event_Rescind(m) }
 }
 extension Mesos_V1_Scheduler_Event.RescindInverseOffer: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1871,7 +1702,6 @@ extension Mesos_V1_Scheduler_Event.RescindInverseOffer: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_RescindInverseOffer(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_RescindInverseOffer(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Event_RescindInverseOffer(m) }
 }
 extension Mesos_V1_Scheduler_Event.Subscribed: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1882,7 +1712,6 @@ extension Mesos_V1_Scheduler_Event.Subscribed: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_Subscribed(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_Subscribed(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Event_Subscribed(m) }
 }
 extension Mesos_V1_Scheduler_Event.Update: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1893,7 +1722,6 @@ extension Mesos_V1_Scheduler_Event.Update: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_Update(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_Update(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Event_Update(m) }
 }
 extension Mesos_V1_Scheduler_Event.UpdateOperationStatus: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1904,7 +1732,6 @@ extension Mesos_V1_Scheduler_Event.UpdateOperationStatus: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_Event_UpdateOperationStatus(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_Event_UpdateOperationStatus(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_Event_UpdateOperationStatus(m) }
 }
 extension Mesos_V1_Scheduler_OfferConstraints: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1915,7 +1742,6 @@ extension Mesos_V1_Scheduler_OfferConstraints: GeneratedCodable {
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_OfferConstraints(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_OfferConstraints(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_OfferConstraints(m) }
 }
 extension Mesos_V1_Scheduler_OfferConstraints.RoleConstraints: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1926,7 +1752,6 @@ extension Mesos_V1_Scheduler_OfferConstraints.RoleConstraints: GeneratedCodable 
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_OfferConstraints_RoleConstraints(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_OfferConstraints_RoleConstraints(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_OfferConstraints_RoleConstraints(m) }
 }
 extension Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group: GeneratedCodable {
     static func generatedReadJSON(_ reader: inout GeneratedJSONReader, _ m: inout Self) throws(GeneratedCodecFailure) {
@@ -1937,5 +1762,4 @@ extension Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group: GeneratedCo
     }
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter) { writer.writeMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(m) }
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter) { writer.writeMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(m) }
-    static func generatedIsComplete(_ m: Self) -> Bool { GeneratedCompleteness.complete_Mesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(m) }
 }

@@ -405,6 +405,8 @@ extension GeneratedJSONWriter {
         if m.hasPort {
             self.key("\"port\":")
             self.writeInt32(m.port)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -413,6 +415,8 @@ extension GeneratedJSONWriter {
         if m.hasValue {
             self.key("\"value\":")
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -421,6 +425,8 @@ extension GeneratedJSONWriter {
         if m.hasHostname {
             self.key("\"hostname\":")
             self.writeString(m.hostname)
+        } else {
+            self.incomplete = true
         }
         if !m.resources.isEmpty {
             self.key("\"resources\":")
@@ -459,10 +465,14 @@ extension GeneratedJSONWriter {
         if m.hasName {
             self.key("\"name\":")
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasType {
             self.key("\"type\":")
             self.writeMesos_V1_Value_TypeEnum(m.type)
+        } else {
+            self.incomplete = true
         }
         if m.hasScalar {
             self.key("\"scalar\":")
@@ -548,6 +558,8 @@ extension GeneratedJSONWriter {
         if m.hasCommand {
             self.key("\"command\":")
             self.writeMesos_V1_CommandInfo(m.command)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -556,6 +568,8 @@ extension GeneratedJSONWriter {
         if m.hasPort {
             self.key("\"port\":")
             self.writeUInt32(m.port)
+        } else {
+            self.incomplete = true
         }
         if m.hasPath {
             self.key("\"path\":")
@@ -568,6 +582,8 @@ extension GeneratedJSONWriter {
         if m.hasPort {
             self.key("\"port\":")
             self.writeUInt32(m.port)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -658,6 +674,8 @@ extension GeneratedJSONWriter {
         if m.hasValue {
             self.key("\"value\":")
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         if m.hasExecutable {
             self.key("\"executable\":")
@@ -682,6 +700,8 @@ extension GeneratedJSONWriter {
         if m.hasValue {
             self.key("\"value\":")
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         if m.hasParent {
             self.key("\"parent\":")
@@ -694,6 +714,8 @@ extension GeneratedJSONWriter {
         if m.hasType {
             self.key("\"type\":")
             self.writeMesos_V1_ContainerInfo_TypeEnum(m.type)
+        } else {
+            self.incomplete = true
         }
         if !m.volumes.isEmpty {
             self.key("\"volumes\":")
@@ -744,6 +766,8 @@ extension GeneratedJSONWriter {
         if m.hasImage {
             self.key("\"image\":")
             self.writeString(m.image)
+        } else {
+            self.incomplete = true
         }
         if m.hasNetwork {
             self.key("\"network\":")
@@ -786,10 +810,14 @@ extension GeneratedJSONWriter {
         if m.hasHostPort {
             self.key("\"host_port\":")
             self.writeUInt32(m.hostPort)
+        } else {
+            self.incomplete = true
         }
         if m.hasContainerPort {
             self.key("\"container_port\":")
             self.writeUInt32(m.containerPort)
+        } else {
+            self.incomplete = true
         }
         if m.hasProtocol {
             self.key("\"protocol\":")
@@ -835,6 +863,8 @@ extension GeneratedJSONWriter {
         if m.hasPrincipal {
             self.key("\"principal\":")
             self.writeString(m.principal)
+        } else {
+            self.incomplete = true
         }
         if m.hasSecret {
             self.key("\"secret\":")
@@ -847,6 +877,8 @@ extension GeneratedJSONWriter {
         if m.hasVisibility {
             self.key("\"visibility\":")
             self.writeMesos_V1_DiscoveryInfo_Visibility(m.visibility)
+        } else {
+            self.incomplete = true
         }
         if m.hasName {
             self.key("\"name\":")
@@ -887,10 +919,14 @@ extension GeneratedJSONWriter {
         if m.hasRegion {
             self.key("\"region\":")
             self.writeMesos_V1_DomainInfo_FaultDomain_RegionInfo(m.region)
+        } else {
+            self.incomplete = true
         }
         if m.hasZone {
             self.key("\"zone\":")
             self.writeMesos_V1_DomainInfo_FaultDomain_ZoneInfo(m.zone)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -899,6 +935,8 @@ extension GeneratedJSONWriter {
         if m.hasName {
             self.key("\"name\":")
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -907,6 +945,8 @@ extension GeneratedJSONWriter {
         if m.hasName {
             self.key("\"name\":")
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -915,6 +955,8 @@ extension GeneratedJSONWriter {
         if m.hasNanoseconds {
             self.key("\"nanoseconds\":")
             self.writeInt64(m.nanoseconds)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -936,6 +978,8 @@ extension GeneratedJSONWriter {
         if m.hasName {
             self.key("\"name\":")
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasValue {
             self.key("\"value\":")
@@ -956,6 +1000,8 @@ extension GeneratedJSONWriter {
         if m.hasValue {
             self.key("\"value\":")
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -964,6 +1010,8 @@ extension GeneratedJSONWriter {
         if m.hasExecutorID {
             self.key("\"executor_id\":")
             self.writeMesos_V1_ExecutorID(m.executorID)
+        } else {
+            self.incomplete = true
         }
         if m.hasData {
             self.key("\"data\":")
@@ -1029,6 +1077,8 @@ extension GeneratedJSONWriter {
         if m.hasValue {
             self.key("\"value\":")
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -1037,10 +1087,14 @@ extension GeneratedJSONWriter {
         if m.hasUser {
             self.key("\"user\":")
             self.writeString(m.user)
+        } else {
+            self.incomplete = true
         }
         if m.hasName {
             self.key("\"name\":")
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasID {
             self.key("\"id\":")
@@ -1156,6 +1210,8 @@ extension GeneratedJSONWriter {
         if m.hasPort {
             self.key("\"port\":")
             self.writeUInt32(m.port)
+        } else {
+            self.incomplete = true
         }
         if m.hasPath {
             self.key("\"path\":")
@@ -1185,6 +1241,8 @@ extension GeneratedJSONWriter {
         if m.hasPort {
             self.key("\"port\":")
             self.writeUInt32(m.port)
+        } else {
+            self.incomplete = true
         }
         if m.hasProtocol {
             self.key("\"protocol\":")
@@ -1197,6 +1255,8 @@ extension GeneratedJSONWriter {
         if m.hasType {
             self.key("\"type\":")
             self.writeMesos_V1_Image_TypeEnum(m.type)
+        } else {
+            self.incomplete = true
         }
         if m.hasAppc {
             self.key("\"appc\":")
@@ -1217,6 +1277,8 @@ extension GeneratedJSONWriter {
         if m.hasName {
             self.key("\"name\":")
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasID {
             self.key("\"id\":")
@@ -1233,6 +1295,8 @@ extension GeneratedJSONWriter {
         if m.hasName {
             self.key("\"name\":")
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasCredential {
             self.key("\"credential\":")
@@ -1249,6 +1313,8 @@ extension GeneratedJSONWriter {
         if m.hasID {
             self.key("\"id\":")
             self.writeMesos_V1_OfferID(m.id)
+        } else {
+            self.incomplete = true
         }
         if m.hasURL {
             self.key("\"url\":")
@@ -1257,6 +1323,8 @@ extension GeneratedJSONWriter {
         if m.hasFrameworkID {
             self.key("\"framework_id\":")
             self.writeMesos_V1_FrameworkID(m.frameworkID)
+        } else {
+            self.incomplete = true
         }
         if m.hasAgentID {
             self.key("\"agent_id\":")
@@ -1265,6 +1333,8 @@ extension GeneratedJSONWriter {
         if m.hasUnavailability {
             self.key("\"unavailability\":")
             self.writeMesos_V1_Unavailability(m.unavailability)
+        } else {
+            self.incomplete = true
         }
         if !m.resources.isEmpty {
             self.key("\"resources\":")
@@ -1290,6 +1360,8 @@ extension GeneratedJSONWriter {
         if m.hasKey {
             self.key("\"key\":")
             self.writeString(m.key)
+        } else {
+            self.incomplete = true
         }
         if m.hasValue {
             self.key("\"value\":")
@@ -1351,14 +1423,20 @@ extension GeneratedJSONWriter {
         if m.hasID {
             self.key("\"id\":")
             self.writeString(m.id)
+        } else {
+            self.incomplete = true
         }
         if m.hasIp {
             self.key("\"ip\":")
             self.writeUInt32(m.ip)
+        } else {
+            self.incomplete = true
         }
         if m.hasPort {
             self.key("\"port\":")
             self.writeUInt32(m.port)
+        } else {
+            self.incomplete = true
         }
         if m.hasPid {
             self.key("\"pid\":")
@@ -1463,10 +1541,14 @@ extension GeneratedJSONWriter {
         if m.hasHostPort {
             self.key("\"host_port\":")
             self.writeUInt32(m.hostPort)
+        } else {
+            self.incomplete = true
         }
         if m.hasContainerPort {
             self.key("\"container_port\":")
             self.writeUInt32(m.containerPort)
+        } else {
+            self.incomplete = true
         }
         if m.hasProtocol {
             self.key("\"protocol\":")
@@ -1479,18 +1561,26 @@ extension GeneratedJSONWriter {
         if m.hasID {
             self.key("\"id\":")
             self.writeMesos_V1_OfferID(m.id)
+        } else {
+            self.incomplete = true
         }
         if m.hasFrameworkID {
             self.key("\"framework_id\":")
             self.writeMesos_V1_FrameworkID(m.frameworkID)
+        } else {
+            self.incomplete = true
         }
         if m.hasAgentID {
             self.key("\"agent_id\":")
             self.writeMesos_V1_AgentID(m.agentID)
+        } else {
+            self.incomplete = true
         }
         if m.hasHostname {
             self.key("\"hostname\":")
             self.writeString(m.hostname)
+        } else {
+            self.incomplete = true
         }
         if !m.resources.isEmpty {
             self.key("\"resources\":")
@@ -1607,10 +1697,14 @@ extension GeneratedJSONWriter {
         if m.hasSource {
             self.key("\"source\":")
             self.writeMesos_V1_Resource(m.source)
+        } else {
+            self.incomplete = true
         }
         if m.hasTargetType {
             self.key("\"target_type\":")
             self.writeMesos_V1_Resource_DiskInfo_Source_TypeEnum(m.targetType)
+        } else {
+            self.incomplete = true
         }
         if m.hasTargetProfile {
             self.key("\"target_profile\":")
@@ -1636,6 +1730,8 @@ extension GeneratedJSONWriter {
         if m.hasSource {
             self.key("\"source\":")
             self.writeMesos_V1_Resource(m.source)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -1644,10 +1740,14 @@ extension GeneratedJSONWriter {
         if m.hasVolume {
             self.key("\"volume\":")
             self.writeMesos_V1_Resource(m.volume)
+        } else {
+            self.incomplete = true
         }
         if m.hasAddition {
             self.key("\"addition\":")
             self.writeMesos_V1_Resource(m.addition)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -1669,10 +1769,14 @@ extension GeneratedJSONWriter {
         if m.hasExecutor {
             self.key("\"executor\":")
             self.writeMesos_V1_ExecutorInfo(m.executor)
+        } else {
+            self.incomplete = true
         }
         if m.hasTaskGroup {
             self.key("\"task_group\":")
             self.writeMesos_V1_TaskGroupInfo(m.taskGroup)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -1703,10 +1807,14 @@ extension GeneratedJSONWriter {
         if m.hasVolume {
             self.key("\"volume\":")
             self.writeMesos_V1_Resource(m.volume)
+        } else {
+            self.incomplete = true
         }
         if m.hasSubtract {
             self.key("\"subtract\":")
             self.writeMesos_V1_Value_Scalar(m.subtract)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -1762,6 +1870,8 @@ extension GeneratedJSONWriter {
         if m.hasValue {
             self.key("\"value\":")
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -1770,6 +1880,8 @@ extension GeneratedJSONWriter {
         if m.hasValue {
             self.key("\"value\":")
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -1782,6 +1894,8 @@ extension GeneratedJSONWriter {
         if m.hasState {
             self.key("\"state\":")
             self.writeMesos_V1_OperationState(m.state)
+        } else {
+            self.incomplete = true
         }
         if m.hasMessage {
             self.key("\"message\":")
@@ -1815,10 +1929,14 @@ extension GeneratedJSONWriter {
         if m.hasKey {
             self.key("\"key\":")
             self.writeString(m.key)
+        } else {
+            self.incomplete = true
         }
         if m.hasValue {
             self.key("\"value\":")
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -1840,6 +1958,8 @@ extension GeneratedJSONWriter {
         if m.hasNumber {
             self.key("\"number\":")
             self.writeUInt32(m.number)
+        } else {
+            self.incomplete = true
         }
         if m.hasName {
             self.key("\"name\":")
@@ -1923,10 +2043,14 @@ extension GeneratedJSONWriter {
         if m.hasName {
             self.key("\"name\":")
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasType {
             self.key("\"type\":")
             self.writeMesos_V1_Value_TypeEnum(m.type)
+        } else {
+            self.incomplete = true
         }
         if m.hasScalar {
             self.key("\"scalar\":")
@@ -2008,6 +2132,8 @@ extension GeneratedJSONWriter {
         if m.hasID {
             self.key("\"id\":")
             self.writeString(m.id)
+        } else {
+            self.incomplete = true
         }
         if m.hasPrincipal {
             self.key("\"principal\":")
@@ -2020,6 +2146,8 @@ extension GeneratedJSONWriter {
         if m.hasType {
             self.key("\"type\":")
             self.writeMesos_V1_Resource_DiskInfo_Source_TypeEnum(m.type)
+        } else {
+            self.incomplete = true
         }
         if m.hasPath {
             self.key("\"path\":")
@@ -2096,6 +2224,8 @@ extension GeneratedJSONWriter {
         if m.hasValue {
             self.key("\"value\":")
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2132,6 +2262,8 @@ extension GeneratedJSONWriter {
         if m.hasName {
             self.key("\"name\":")
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasKey {
             self.key("\"key\":")
@@ -2144,6 +2276,8 @@ extension GeneratedJSONWriter {
         if m.hasData {
             self.key("\"data\":")
             self.writeBytes(m.data)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2160,10 +2294,14 @@ extension GeneratedJSONWriter {
         if m.hasRows {
             self.key("\"rows\":")
             self.writeUInt32(m.rows)
+        } else {
+            self.incomplete = true
         }
         if m.hasColumns {
             self.key("\"columns\":")
             self.writeUInt32(m.columns)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2185,6 +2323,8 @@ extension GeneratedJSONWriter {
         if m.hasValue {
             self.key("\"value\":")
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2193,14 +2333,20 @@ extension GeneratedJSONWriter {
         if m.hasName {
             self.key("\"name\":")
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasTaskID {
             self.key("\"task_id\":")
             self.writeMesos_V1_TaskID(m.taskID)
+        } else {
+            self.incomplete = true
         }
         if m.hasAgentID {
             self.key("\"agent_id\":")
             self.writeMesos_V1_AgentID(m.agentID)
+        } else {
+            self.incomplete = true
         }
         if !m.resources.isEmpty {
             self.key("\"resources\":")
@@ -2280,10 +2426,14 @@ extension GeneratedJSONWriter {
         if m.hasTaskID {
             self.key("\"task_id\":")
             self.writeMesos_V1_TaskID(m.taskID)
+        } else {
+            self.incomplete = true
         }
         if m.hasState {
             self.key("\"state\":")
             self.writeMesos_V1_TaskState(m.state)
+        } else {
+            self.incomplete = true
         }
         if m.hasData {
             self.key("\"data\":")
@@ -2348,6 +2498,8 @@ extension GeneratedJSONWriter {
         if m.hasNanoseconds {
             self.key("\"nanoseconds\":")
             self.writeInt64(m.nanoseconds)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2356,10 +2508,14 @@ extension GeneratedJSONWriter {
         if m.hasScheme {
             self.key("\"scheme\":")
             self.writeString(m.scheme)
+        } else {
+            self.incomplete = true
         }
         if m.hasAddress {
             self.key("\"address\":")
             self.writeMesos_V1_Address(m.address)
+        } else {
+            self.incomplete = true
         }
         if m.hasPath {
             self.key("\"path\":")
@@ -2385,6 +2541,8 @@ extension GeneratedJSONWriter {
         if m.hasValue {
             self.key("\"value\":")
             self.writeBytes(m.value)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2393,6 +2551,8 @@ extension GeneratedJSONWriter {
         if m.hasStart {
             self.key("\"start\":")
             self.writeMesos_V1_TimeInfo(m.start)
+        } else {
+            self.incomplete = true
         }
         if m.hasDuration {
             self.key("\"duration\":")
@@ -2405,10 +2565,14 @@ extension GeneratedJSONWriter {
         if m.hasBegin {
             self.key("\"begin\":")
             self.writeUInt64(m.begin)
+        } else {
+            self.incomplete = true
         }
         if m.hasEnd {
             self.key("\"end\":")
             self.writeUInt64(m.end)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2430,6 +2594,8 @@ extension GeneratedJSONWriter {
         if m.hasValue {
             self.key("\"value\":")
             self.writeDouble(m.value)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2451,6 +2617,8 @@ extension GeneratedJSONWriter {
         if m.hasValue {
             self.key("\"value\":")
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2459,6 +2627,8 @@ extension GeneratedJSONWriter {
         if m.hasContainerPath {
             self.key("\"container_path\":")
             self.writeString(m.containerPath)
+        } else {
+            self.incomplete = true
         }
         if m.hasHostPath {
             self.key("\"host_path\":")
@@ -2467,6 +2637,8 @@ extension GeneratedJSONWriter {
         if m.hasMode {
             self.key("\"mode\":")
             self.writeMesos_V1_Volume_Mode(m.mode)
+        } else {
+            self.incomplete = true
         }
         if m.hasImage {
             self.key("\"image\":")
@@ -2511,6 +2683,8 @@ extension GeneratedJSONWriter {
         if m.hasPluginName {
             self.key("\"plugin_name\":")
             self.writeString(m.pluginName)
+        } else {
+            self.incomplete = true
         }
         if m.hasStaticProvisioning {
             self.key("\"static_provisioning\":")
@@ -2523,10 +2697,14 @@ extension GeneratedJSONWriter {
         if m.hasVolumeID {
             self.key("\"volume_id\":")
             self.writeString(m.volumeID)
+        } else {
+            self.incomplete = true
         }
         if m.hasVolumeCapability {
             self.key("\"volume_capability\":")
             self.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability(m.volumeCapability)
+        } else {
+            self.incomplete = true
         }
         if !m.nodeStageSecrets.isEmpty {
             self.key("\"node_stage_secrets\":")
@@ -2570,6 +2748,8 @@ extension GeneratedJSONWriter {
         if m.hasAccessMode {
             self.key("\"access_mode\":")
             self.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(m.accessMode)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2578,6 +2758,8 @@ extension GeneratedJSONWriter {
         if m.hasMode {
             self.key("\"mode\":")
             self.writeMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode_Mode(m.mode)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2611,6 +2793,8 @@ extension GeneratedJSONWriter {
         if m.hasName {
             self.key("\"name\":")
             self.writeString(m.name)
+        } else {
+            self.incomplete = true
         }
         if m.hasDriverOptions {
             self.key("\"driver_options\":")
@@ -2623,6 +2807,8 @@ extension GeneratedJSONWriter {
         if m.hasPath {
             self.key("\"path\":")
             self.writeString(m.path)
+        } else {
+            self.incomplete = true
         }
         if m.hasMountPropagation {
             self.key("\"mount_propagation\":")
@@ -2639,6 +2825,8 @@ extension GeneratedJSONWriter {
         if m.hasPath {
             self.key("\"path\":")
             self.writeString(m.path)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2647,10 +2835,14 @@ extension GeneratedJSONWriter {
         if m.hasExecutorID {
             self.key("\"executor_id\":")
             self.writeMesos_V1_ExecutorID(m.executorID)
+        } else {
+            self.incomplete = true
         }
         if m.hasFrameworkID {
             self.key("\"framework_id\":")
             self.writeMesos_V1_FrameworkID(m.frameworkID)
+        } else {
+            self.incomplete = true
         }
         if m.hasType {
             self.key("\"type\":")
@@ -2675,6 +2867,8 @@ extension GeneratedJSONWriter {
         if m.hasData {
             self.key("\"data\":")
             self.writeBytes(m.data)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2705,6 +2899,8 @@ extension GeneratedJSONWriter {
         if m.hasStatus {
             self.key("\"status\":")
             self.writeMesos_V1_TaskStatus(m.status)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2749,10 +2945,14 @@ extension GeneratedJSONWriter {
         if m.hasTaskID {
             self.key("\"task_id\":")
             self.writeMesos_V1_TaskID(m.taskID)
+        } else {
+            self.incomplete = true
         }
         if m.hasUuid {
             self.key("\"uuid\":")
             self.writeBytes(m.uuid)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2761,6 +2961,8 @@ extension GeneratedJSONWriter {
         if m.hasMessage {
             self.key("\"message\":")
             self.writeString(m.message)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2769,6 +2971,8 @@ extension GeneratedJSONWriter {
         if m.hasTaskID {
             self.key("\"task_id\":")
             self.writeMesos_V1_TaskID(m.taskID)
+        } else {
+            self.incomplete = true
         }
         if m.hasKillPolicy {
             self.key("\"kill_policy\":")
@@ -2781,6 +2985,8 @@ extension GeneratedJSONWriter {
         if m.hasTask {
             self.key("\"task\":")
             self.writeMesos_V1_TaskInfo(m.task)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2789,6 +2995,8 @@ extension GeneratedJSONWriter {
         if m.hasTaskGroup {
             self.key("\"task_group\":")
             self.writeMesos_V1_TaskGroupInfo(m.taskGroup)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2797,6 +3005,8 @@ extension GeneratedJSONWriter {
         if m.hasData {
             self.key("\"data\":")
             self.writeBytes(m.data)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2805,14 +3015,20 @@ extension GeneratedJSONWriter {
         if m.hasExecutorInfo {
             self.key("\"executor_info\":")
             self.writeMesos_V1_ExecutorInfo(m.executorInfo)
+        } else {
+            self.incomplete = true
         }
         if m.hasFrameworkInfo {
             self.key("\"framework_info\":")
             self.writeMesos_V1_FrameworkInfo(m.frameworkInfo)
+        } else {
+            self.incomplete = true
         }
         if m.hasAgentInfo {
             self.key("\"agent_info\":")
             self.writeMesos_V1_AgentInfo(m.agentInfo)
+        } else {
+            self.incomplete = true
         }
         if m.hasContainerID {
             self.key("\"container_id\":")
@@ -2825,10 +3041,14 @@ extension GeneratedJSONWriter {
         if m.hasSelector {
             self.key("\"selector\":")
             self.writeMesos_V1_Scheduler_AttributeConstraint_Selector(m.selector)
+        } else {
+            self.incomplete = true
         }
         if m.hasPredicate {
             self.key("\"predicate\":")
             self.writeMesos_V1_Scheduler_AttributeConstraint_Predicate(m.predicate)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2873,6 +3093,8 @@ extension GeneratedJSONWriter {
         if m.hasValue {
             self.key("\"value\":")
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2881,6 +3103,8 @@ extension GeneratedJSONWriter {
         if m.hasRegex {
             self.key("\"regex\":")
             self.writeString(m.regex)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2889,6 +3113,8 @@ extension GeneratedJSONWriter {
         if m.hasValue {
             self.key("\"value\":")
             self.writeString(m.value)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -2897,6 +3123,8 @@ extension GeneratedJSONWriter {
         if m.hasRegex {
             self.key("\"regex\":")
             self.writeString(m.regex)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -3036,14 +3264,20 @@ extension GeneratedJSONWriter {
         if m.hasAgentID {
             self.key("\"agent_id\":")
             self.writeMesos_V1_AgentID(m.agentID)
+        } else {
+            self.incomplete = true
         }
         if m.hasTaskID {
             self.key("\"task_id\":")
             self.writeMesos_V1_TaskID(m.taskID)
+        } else {
+            self.incomplete = true
         }
         if m.hasUuid {
             self.key("\"uuid\":")
             self.writeBytes(m.uuid)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -3060,10 +3294,14 @@ extension GeneratedJSONWriter {
         if m.hasUuid {
             self.key("\"uuid\":")
             self.writeBytes(m.uuid)
+        } else {
+            self.incomplete = true
         }
         if m.hasOperationID {
             self.key("\"operation_id\":")
             self.writeMesos_V1_OperationID(m.operationID)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -3106,6 +3344,8 @@ extension GeneratedJSONWriter {
         if m.hasTaskID {
             self.key("\"task_id\":")
             self.writeMesos_V1_TaskID(m.taskID)
+        } else {
+            self.incomplete = true
         }
         if m.hasAgentID {
             self.key("\"agent_id\":")
@@ -3122,14 +3362,20 @@ extension GeneratedJSONWriter {
         if m.hasAgentID {
             self.key("\"agent_id\":")
             self.writeMesos_V1_AgentID(m.agentID)
+        } else {
+            self.incomplete = true
         }
         if m.hasExecutorID {
             self.key("\"executor_id\":")
             self.writeMesos_V1_ExecutorID(m.executorID)
+        } else {
+            self.incomplete = true
         }
         if m.hasData {
             self.key("\"data\":")
             self.writeBytes(m.data)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -3151,6 +3397,8 @@ extension GeneratedJSONWriter {
         if m.hasTaskID {
             self.key("\"task_id\":")
             self.writeMesos_V1_TaskID(m.taskID)
+        } else {
+            self.incomplete = true
         }
         if m.hasAgentID {
             self.key("\"agent_id\":")
@@ -3176,6 +3424,8 @@ extension GeneratedJSONWriter {
         if m.hasOperationID {
             self.key("\"operation_id\":")
             self.writeMesos_V1_OperationID(m.operationID)
+        } else {
+            self.incomplete = true
         }
         if m.hasAgentID {
             self.key("\"agent_id\":")
@@ -3218,10 +3468,14 @@ extension GeneratedJSONWriter {
         if m.hasExecutorID {
             self.key("\"executor_id\":")
             self.writeMesos_V1_ExecutorID(m.executorID)
+        } else {
+            self.incomplete = true
         }
         if m.hasAgentID {
             self.key("\"agent_id\":")
             self.writeMesos_V1_AgentID(m.agentID)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -3230,6 +3484,8 @@ extension GeneratedJSONWriter {
         if m.hasFrameworkInfo {
             self.key("\"framework_info\":")
             self.writeMesos_V1_FrameworkInfo(m.frameworkInfo)
+        } else {
+            self.incomplete = true
         }
         if !m.suppressedRoles.isEmpty {
             self.key("\"suppressed_roles\":")
@@ -3264,6 +3520,8 @@ extension GeneratedJSONWriter {
         if m.hasFrameworkInfo {
             self.key("\"framework_info\":")
             self.writeMesos_V1_FrameworkInfo(m.frameworkInfo)
+        } else {
+            self.incomplete = true
         }
         if !m.suppressedRoles.isEmpty {
             self.key("\"suppressed_roles\":")
@@ -3333,6 +3591,8 @@ extension GeneratedJSONWriter {
         if m.hasMessage {
             self.key("\"message\":")
             self.writeString(m.message)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -3370,14 +3630,20 @@ extension GeneratedJSONWriter {
         if m.hasAgentID {
             self.key("\"agent_id\":")
             self.writeMesos_V1_AgentID(m.agentID)
+        } else {
+            self.incomplete = true
         }
         if m.hasExecutorID {
             self.key("\"executor_id\":")
             self.writeMesos_V1_ExecutorID(m.executorID)
+        } else {
+            self.incomplete = true
         }
         if m.hasData {
             self.key("\"data\":")
             self.writeBytes(m.data)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -3399,6 +3665,8 @@ extension GeneratedJSONWriter {
         if m.hasOfferID {
             self.key("\"offer_id\":")
             self.writeMesos_V1_OfferID(m.offerID)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -3407,6 +3675,8 @@ extension GeneratedJSONWriter {
         if m.hasInverseOfferID {
             self.key("\"inverse_offer_id\":")
             self.writeMesos_V1_OfferID(m.inverseOfferID)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -3415,6 +3685,8 @@ extension GeneratedJSONWriter {
         if m.hasFrameworkID {
             self.key("\"framework_id\":")
             self.writeMesos_V1_FrameworkID(m.frameworkID)
+        } else {
+            self.incomplete = true
         }
         if m.hasHeartbeatIntervalSeconds {
             self.key("\"heartbeat_interval_seconds\":")
@@ -3431,6 +3703,8 @@ extension GeneratedJSONWriter {
         if m.hasStatus {
             self.key("\"status\":")
             self.writeMesos_V1_TaskStatus(m.status)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }
@@ -3439,6 +3713,8 @@ extension GeneratedJSONWriter {
         if m.hasStatus {
             self.key("\"status\":")
             self.writeMesos_V1_OperationStatus(m.status)
+        } else {
+            self.incomplete = true
         }
         self.endObject()
     }

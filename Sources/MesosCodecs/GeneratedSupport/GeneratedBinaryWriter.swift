@@ -6,6 +6,9 @@ internal import SwiftProtobuf
 /// of 128 bytes or more; a move of bytes just written, which is cheaper than sizing every message twice).
 struct GeneratedBinaryWriter {
     private(set) var bytes: [UInt8] = []
+    /// Whether a required field was unset somewhere in what was written: the bytes are then not a valid message, and
+    /// the reference encoder is left to say which field is missing.
+    var incomplete = false
 
     init() { self.bytes.reserveCapacity(256) }
 

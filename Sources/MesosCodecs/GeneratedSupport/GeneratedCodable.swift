@@ -19,8 +19,6 @@ protocol GeneratedCodable: SwiftProtobuf.Message {
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure)
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter)
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter)
-    /// Whether every required field is set, in the message and in everything it holds (`isInitialized`).
-    static func generatedIsComplete(_ m: Self) -> Bool
 }
 
 extension GeneratedCodable {
@@ -66,16 +64,18 @@ extension GeneratedCodable {
         return message
     }
 
-    static func generatedEncodeJSON(_ message: Self) -> [UInt8] {
+    /// The message's JSON, or nil if a required field is unset in it or in anything it holds (not `isInitialized`).
+    static func generatedEncodeJSON(_ message: Self) -> [UInt8]? {
         var writer = GeneratedJSONWriter()
         Self.generatedWriteJSON(message, &writer)
-        return writer.bytes
+        return writer.incomplete ? nil : writer.bytes
     }
 
-    static func generatedEncodeBinary(_ message: Self) -> [UInt8] {
+    /// The message's protobuf bytes, or nil if a required field is unset in it or in anything it holds.
+    static func generatedEncodeBinary(_ message: Self) -> [UInt8]? {
         var writer = GeneratedBinaryWriter()
         Self.generatedWriteBinary(message, &writer)
-        return writer.bytes
+        return writer.incomplete ? nil : writer.bytes
     }
 }
 

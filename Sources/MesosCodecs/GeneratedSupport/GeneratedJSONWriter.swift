@@ -4,6 +4,9 @@ import FoundationEssentials
 /// 64-bit integers as numbers, standard padded base64, `"Infinity"` for infinite doubles), with no spaces.
 struct GeneratedJSONWriter {
     private(set) var bytes: [UInt8] = []
+    /// Whether a required field was unset somewhere in what was written: the bytes are then not a valid message, and
+    /// the reference encoder is left to say which field is missing.
+    var incomplete = false
     /// Whether the next key or element needs a comma before it.
     private var comma = false
 

@@ -72,7 +72,6 @@ extension MessageCodec {
     }
 
     private static func encode<G: GeneratedCodable>(_ message: G, _ contentType: ContentType) -> [UInt8]? {
-        guard G.generatedIsComplete(message) else { return nil }
         switch contentType {
         case .json: return G.generatedEncodeJSON(message)
         case .protobuf: return G.generatedEncodeBinary(message)
