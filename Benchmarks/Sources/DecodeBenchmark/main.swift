@@ -73,8 +73,7 @@ let useReference = ProcessInfo.processInfo.environment["REFERENCE"] == "1"
 
 func decodeInMemory(format name: String, corpus: String, path: String) throws {
     let codec = MessageCodec(contentType(name), implementation: useReference ? .reference : .generated)
-    guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
-    let pieces = try wholeRecordPieces(data)
+    let (pieces, size) = corpusPieces(path)
     var tally = Tally()
     let clock = ContinuousClock()
     let start = clock.now
@@ -90,8 +89,8 @@ func decodeInMemory(format name: String, corpus: String, path: String) throws {
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     let peer = "swift-mesos-" + (useReference ? "reference-" : "") + (codec.contentType == .json ? "json" : "proto")
     print(
-        "peer=\(peer) corpus=\(corpus) events=\(tally.total) bytes=\(data.count) seconds=\(format(seconds, 3))"
-            + " MBps=\(format(Double(data.count) / 1e6 / seconds, 1)) events_per_s=\(Int(Double(tally.total) / seconds))"
+        "peer=\(peer) corpus=\(corpus) events=\(tally.total) bytes=\(size) seconds=\(format(seconds, 3))"
+            + " MBps=\(format(Double(size) / 1e6 / seconds, 1)) events_per_s=\(Int(Double(tally.total) / seconds))"
             + " maxrss_kb=\(maxRSSKilobytes())"
     )
     FileHandle.standardError.write(Data("# \(peer) \(corpus): \(tally.note)\n".utf8))
@@ -99,23 +98,30 @@ func decodeInMemory(format name: String, corpus: String, path: String) throws {
 
 /// The corpus cut at record boundaries into buffers of at most 8 MiB (not timed). A NIO `ByteBuffer` slice can
 /// start at most 16 MiB into its storage; past that, `readSlice` copies, so framing one 100 MB buffer copied every
-/// record after the first 16 MiB. A client never sees that: its stream arrives in reads of kilobytes.
-func wholeRecordPieces(_ data: Data) throws -> [ByteBuffer] {
+/// record after the first 16 MiB. A client never sees that: its stream arrives in reads of kilobytes. Returns the
+/// pieces and the file's size; the file's bytes themselves are freed before the clock starts.
+func corpusPieces(_ path: String) -> (pieces: [ByteBuffer], bytes: Int) {
+    guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
     let limit = 8 << 20
-    var pieces: [ByteBuffer] = []
-    var input = ByteBuffer(bytes: data)
-    var framing = RecordIODecoder()
-    var pieceStart = 0
-    while true {
-        let before = input.readerIndex
-        guard try framing.decode(buffer: &input) != nil else { break }
-        if input.readerIndex - pieceStart > limit, before > pieceStart {
-            pieces.append(ByteBuffer(bytes: data[pieceStart..<before]))
-            pieceStart = before
+    // Record starts, found by reading each length prefix ("<decimal>\n"); the timed decoder checks the framing
+    // itself, and a wrong cut would leave a piece ending in half a record, which it refuses.
+    var cuts: [Int] = [0]
+    data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+        var at = 0
+        while at < bytes.count {
+            var length = 0
+            var digit = at
+            while digit < bytes.count, bytes[digit] != UInt8(ascii: "\n"), length < 1 << 40 {
+                length = length * 10 + Int(bytes[digit] &- UInt8(ascii: "0"))
+                digit += 1
+            }
+            let next = digit + 1 + length
+            if next - cuts[cuts.count - 1] > limit, at > cuts[cuts.count - 1] { cuts.append(at) }
+            at = next
         }
     }
-    pieces.append(ByteBuffer(bytes: data[pieceStart...]))
-    return pieces
+    cuts.append(data.count)
+    return (zip(cuts, cuts.dropFirst()).map { ByteBuffer(bytes: data[$0..<$1]) }, data.count)
 }
 
 func decodeStreaming(format name: String, corpus: String, path: String) throws {
