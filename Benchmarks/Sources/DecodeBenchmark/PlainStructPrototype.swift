@@ -5,10 +5,15 @@
 // clients do), and into plain value types of our own below (no copy-on-write storage objects, no uniqueness checks,
 // fields set in place), read by the same kind of reader: one switch on the whole tag, strings checked as UTF-8 and
 // copied, bytes copied into `Data`. Both decode every field these events carry into typed values; the prototype
-// covers only those fields (anything else throws). A third round decodes into the plain types with strings shared
-// through the generated decoders' per-thread cache (StringInterner), as the generated decoder does. It prints
+// covers only those fields (anything else throws). Two more rounds use the same plain types with strings and bytes
+// held otherwise:
+//   - shared: strings through the generated decoders' per-thread cache (StringInterner), as the generated decoder does;
+//   - views: strings and bytes as offsets into the record, which the event keeps (one retain of the stream's buffer
+//     per event, no copy); every string is still checked as UTF-8 while decoding, so only making a `String` is left
+//     to whoever reads it.
+// It prints
 //   bench=decode-plain-prototype corpus=<name> events=<n> generated_events_per_s=<g> plain_events_per_s=<p> ratio=<p/g>
-//     plain_shared_strings_events_per_s=<s> shared_ratio=<s/g>
+//     plain_shared_strings_events_per_s=<s> shared_ratio=<s/g> plain_views_events_per_s=<v> views_ratio=<v/g>
 // (best of five rounds each).
 import Foundation
 import Mesos
@@ -18,36 +23,84 @@ import NIOCore
 
 struct PlainUnsupported: Error {}
 
-struct PlainContainerID { var value = "" }
-struct PlainIPAddress {
-    var `protocol`: Int32? = nil
-    var ipAddress: String? = nil
-}
-struct PlainNetworkInfo { var ipAddresses: [PlainIPAddress] = [] }
-struct PlainContainerStatus {
-    var containerID: PlainContainerID? = nil
-    var networkInfos: [PlainNetworkInfo] = []
-    var executorPid: UInt32? = nil
-}
-struct PlainTaskStatus {
-    var taskID = PlainContainerID()
-    var state: Mesos_V1_TaskState = .taskStaging
-    var message: String? = nil
-    var source: Mesos_V1_TaskStatus.Source? = nil
-    var reason: Mesos_V1_TaskStatus.Reason? = nil
-    var agentID: PlainContainerID? = nil
-    var executorID: PlainContainerID? = nil
-    var timestamp: Double? = nil
-    var uuid: Data? = nil
-    var healthy: Bool? = nil
-    var containerStatus: PlainContainerStatus? = nil
-}
-struct PlainEvent {
-    var type: SchedulerEvent.TypeEnum? = nil
-    var status: PlainTaskStatus? = nil
+/// How the plain types hold strings and bytes (`String`/`Data`, or offsets into the record).
+protocol PlainText {
+    associatedtype Bytes
+    static func string(_ base: UnsafeRawPointer, _ start: Int, _ end: Int, _ interner: StringInterner?) throws(PlainUnsupported) -> Self
+    static func bytes(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) -> Bytes
 }
 
-struct PlainReader {
+extension String: PlainText {
+    @inline(__always)
+    static func string(_ base: UnsafeRawPointer, _ start: Int, _ end: Int, _ interner: StringInterner?) throws(PlainUnsupported) -> String {
+        let bytes = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self) + start, count: end - start)
+        if let interner {
+            guard let string = interner.string(bytes) else { throw PlainUnsupported() }
+            return string
+        }
+        guard let string = String(validating: bytes, as: UTF8.self) else { throw PlainUnsupported() }
+        return string
+    }
+
+    @inline(__always) static func bytes(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) -> Data {
+        Data(bytes: base + start, count: end - start)
+    }
+}
+
+/// A checked UTF-8 string or a bytes field left where it is in the record: its offsets.
+struct PlainView: PlainText {
+    var start: Int32
+    var end: Int32
+
+    @inline(__always)
+    static func string(_ base: UnsafeRawPointer, _ start: Int, _ end: Int, _ interner: StringInterner?) throws(PlainUnsupported) -> PlainView {
+        var at = start
+        while at + 8 <= end, base.loadUnaligned(fromByteOffset: at, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { at += 8 }
+        while at < end, base.load(fromByteOffset: at, as: UInt8.self) < 0x80 { at += 1 }
+        if at < end {
+            let rest = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self) + at, count: end - at)
+            guard String(validating: rest, as: UTF8.self) != nil else { throw PlainUnsupported() }
+        }
+        return PlainView(start: Int32(start), end: Int32(end))
+    }
+
+    @inline(__always) static func bytes(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) -> PlainView {
+        PlainView(start: Int32(start), end: Int32(end))
+    }
+}
+
+struct PlainContainerID<T: PlainText> { var value: T? = nil }
+struct PlainIPAddress<T: PlainText> {
+    var `protocol`: Int32? = nil
+    var ipAddress: T? = nil
+}
+struct PlainNetworkInfo<T: PlainText> { var ipAddresses: [PlainIPAddress<T>] = [] }
+struct PlainContainerStatus<T: PlainText> {
+    var containerID: PlainContainerID<T>? = nil
+    var networkInfos: [PlainNetworkInfo<T>] = []
+    var executorPid: UInt32? = nil
+}
+struct PlainTaskStatus<T: PlainText> {
+    var taskID = PlainContainerID<T>()
+    var state: Mesos_V1_TaskState = .taskStaging
+    var message: T? = nil
+    var source: Mesos_V1_TaskStatus.Source? = nil
+    var reason: Mesos_V1_TaskStatus.Reason? = nil
+    var agentID: PlainContainerID<T>? = nil
+    var executorID: PlainContainerID<T>? = nil
+    var timestamp: Double? = nil
+    var uuid: T.Bytes? = nil
+    var healthy: Bool? = nil
+    var containerStatus: PlainContainerStatus<T>? = nil
+}
+struct PlainEvent<T: PlainText> {
+    var type: SchedulerEvent.TypeEnum? = nil
+    var status: PlainTaskStatus<T>? = nil
+    /// The record, for views into it (nil when strings and bytes were copied out).
+    var record: ByteBuffer? = nil
+}
+
+struct PlainReader<T: PlainText> {
     let base: UnsafeRawPointer
     var index: Int
     let end: Int
@@ -76,20 +129,14 @@ struct PlainReader {
         return PlainReader(base: self.base, index: self.index, end: self.index + length, interner: self.interner)
     }
 
-    @inline(__always) mutating func string() throws(PlainUnsupported) -> String {
+    @inline(__always) mutating func string() throws(PlainUnsupported) -> T {
         let body = try self.sub()
-        let bytes = UnsafeBufferPointer(start: body.base.assumingMemoryBound(to: UInt8.self) + body.index, count: body.end - body.index)
-        if let interner = self.interner {
-            guard let string = interner.string(bytes) else { throw PlainUnsupported() }
-            return string
-        }
-        guard let string = String(validating: bytes, as: UTF8.self) else { throw PlainUnsupported() }
-        return string
+        return try T.string(self.base, body.index, body.end, self.interner)
     }
 
-    @inline(__always) mutating func bytes() throws(PlainUnsupported) -> Data {
+    @inline(__always) mutating func bytes() throws(PlainUnsupported) -> T.Bytes {
         let body = try self.sub()
-        return Data(bytes: body.base + body.index, count: body.end - body.index)
+        return T.bytes(self.base, body.index, body.end)
     }
 
     @inline(__always) mutating func double() throws(PlainUnsupported) -> Double {
@@ -98,9 +145,9 @@ struct PlainReader {
         return Double(bitPattern: UInt64(littleEndian: self.base.loadUnaligned(fromByteOffset: self.index, as: UInt64.self)))
     }
 
-    mutating func id() throws(PlainUnsupported) -> PlainContainerID {
+    mutating func id() throws(PlainUnsupported) -> PlainContainerID<T> {
         var body = try self.sub()
-        var id = PlainContainerID()
+        var id = PlainContainerID<T>()
         while body.hasMore {
             switch try body.varint() {
             case 10: id.value = try body.string()
@@ -110,21 +157,21 @@ struct PlainReader {
         return id
     }
 
-    mutating func containerStatus() throws(PlainUnsupported) -> PlainContainerStatus {
+    mutating func containerStatus() throws(PlainUnsupported) -> PlainContainerStatus<T> {
         var body = try self.sub()
-        var status = PlainContainerStatus()
+        var status = PlainContainerStatus<T>()
         while body.hasMore {
             switch try body.varint() {
             case 34: status.containerID = try body.id()
             case 24: status.executorPid = UInt32(truncatingIfNeeded: try body.varint())
             case 10:
                 var info = try body.sub()
-                var network = PlainNetworkInfo()
+                var network = PlainNetworkInfo<T>()
                 while info.hasMore {
                     switch try info.varint() {
                     case 42:
                         var entry = try info.sub()
-                        var address = PlainIPAddress()
+                        var address = PlainIPAddress<T>()
                         while entry.hasMore {
                             switch try entry.varint() {
                             case 8: address.protocol = Int32(truncatingIfNeeded: try entry.varint())
@@ -143,9 +190,9 @@ struct PlainReader {
         return status
     }
 
-    mutating func taskStatus() throws(PlainUnsupported) -> PlainTaskStatus {
+    mutating func taskStatus() throws(PlainUnsupported) -> PlainTaskStatus<T> {
         var body = try self.sub()
-        var status = PlainTaskStatus()
+        var status = PlainTaskStatus<T>()
         while body.hasMore {
             switch try body.varint() {
             case 10: status.taskID = try body.id()
@@ -171,8 +218,8 @@ struct PlainReader {
         return status
     }
 
-    mutating func event() throws(PlainUnsupported) -> PlainEvent {
-        var event = PlainEvent()
+    mutating func event() throws(PlainUnsupported) -> PlainEvent<T> {
+        var event = PlainEvent<T>()
         while self.hasMore {
             switch try self.varint() {
             case 8:
@@ -193,17 +240,20 @@ struct PlainReader {
     }
 }
 
-/// Decodes every record of `stream`; returns events per second. `body` sees each record's bytes.
-func plainRound(_ stream: ByteBuffer, _ body: (ByteBuffer) throws -> Int) throws -> (Double, Int) {
+/// Decodes every record of `pieces` but the first (SUBSCRIBED; the prototype reads UPDATE events only); returns
+/// events per second. `body` sees each record.
+func plainRound(_ pieces: [ByteBuffer], _ body: (ByteBuffer) throws -> Int) throws -> (Double, Int) {
     let clock = ContinuousClock()
-    var input = stream
     var framing = RecordIODecoder()
-    var count = 0
+    var count = -1
     var check = 0
     let start = clock.now
-    while let record = try framing.decode(buffer: &input) {
-        check &+= try body(record)
-        count += 1
+    for piece in pieces {
+        var input = piece
+        while let record = try framing.decode(buffer: &input) {
+            count += 1
+            if count > 0 { check &+= try body(record) }
+        }
     }
     let elapsed = clock.now - start
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -211,39 +261,41 @@ func plainRound(_ stream: ByteBuffer, _ body: (ByteBuffer) throws -> Int) throws
     return (Double(count) / seconds, count)
 }
 
+/// One plain round with strings and bytes held as `T` says.
+func plainRound<T: PlainText>(_ pieces: [ByteBuffer], _: T.Type, interner: StringInterner?, keepRecord: Bool) throws -> Double {
+    try plainRound(pieces) { record in
+        var event = try record.withUnsafeReadableBytes { bytes throws -> PlainEvent<T> in
+            var reader = PlainReader<T>(base: bytes.baseAddress!, index: 0, end: bytes.count, interner: interner)
+            return try reader.event()
+        }
+        if keepRecord { event.record = record }
+        return (event.status?.state.rawValue ?? 0) &+ (event.status?.uuid != nil ? 1 : 0) &+ (event.record == nil ? 0 : 1)
+    }.0
+}
+
 func plainPrototypeBenchmark(corpus: String, path: String) throws {
-    guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
-    var stream = ByteBuffer(bytes: data)
-    // The corpus starts with SUBSCRIBED; the prototype reads UPDATE events only.
-    var framing = RecordIODecoder()
-    _ = try framing.decode(buffer: &stream)
+    let (pieces, _) = corpusPieces(path)
     let codec = MessageCodec(.protobuf)
     var generated = 0.0
     var plain = 0.0
     var plainShared = 0.0
+    var plainViews = 0.0
     var events = 0
     for _ in 0..<5 {
-        let (g, n) = try plainRound(stream) { record in
+        let (g, n) = try plainRound(pieces) { record in
             let event = try codec.decode(SchedulerEvent.self, from: record)
             return event.update.status.state.rawValue &+ (event.update.status.hasUuid ? 1 : 0)
         }
         generated = max(generated, g)
         events = n
-        for shared in [false, true] {
-            let interner = shared ? StringInterner.current : nil
-            let (p, _) = try plainRound(stream) { record in
-                try record.withUnsafeReadableBytes { bytes throws -> Int in
-                    var reader = PlainReader(base: bytes.baseAddress!, index: 0, end: bytes.count, interner: interner)
-                    let event = try reader.event()
-                    return (event.status?.state.rawValue ?? 0) &+ (event.status?.uuid != nil ? 1 : 0)
-                }
-            }
-            if shared { plainShared = max(plainShared, p) } else { plain = max(plain, p) }
-        }
+        plain = max(plain, try plainRound(pieces, String.self, interner: nil, keepRecord: false))
+        plainShared = max(plainShared, try plainRound(pieces, String.self, interner: StringInterner.current, keepRecord: false))
+        plainViews = max(plainViews, try plainRound(pieces, PlainView.self, interner: nil, keepRecord: true))
     }
     print(
         "bench=decode-plain-prototype corpus=\(corpus) events=\(events) generated_events_per_s=\(Int(generated))"
             + " plain_events_per_s=\(Int(plain)) ratio=\(format(plain / generated, 2))"
             + " plain_shared_strings_events_per_s=\(Int(plainShared)) shared_ratio=\(format(plainShared / generated, 2))"
+            + " plain_views_events_per_s=\(Int(plainViews)) views_ratio=\(format(plainViews / generated, 2))"
     )
 }
