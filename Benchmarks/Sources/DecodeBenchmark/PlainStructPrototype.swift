@@ -35,7 +35,7 @@ extension String: PlainText {
     static func string(_ base: UnsafeRawPointer, _ start: Int, _ end: Int, _ interner: StringInterner?) throws(PlainUnsupported) -> String {
         let bytes = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self) + start, count: end - start)
         if let interner {
-            guard let string = interner.string(bytes) else { throw PlainUnsupported() }
+            guard let string = interner.table.string(bytes) else { throw PlainUnsupported() }
             return string
         }
         guard let string = String(validating: bytes, as: UTF8.self) else { throw PlainUnsupported() }

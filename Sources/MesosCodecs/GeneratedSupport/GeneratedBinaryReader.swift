@@ -16,29 +16,29 @@ struct GeneratedBinaryReader {
     private let base: UnsafeRawPointer
     private var index: Int
     private let end: Int
-    /// This thread's recent strings; held by the caller of the top-level decode for as long as it runs.
-    private unowned(unsafe) let interner: StringInterner
+    /// This thread's recent strings (``StringInterner``); its owner is held by the caller of the top-level decode.
+    private let strings: StringInterner.Table
     /// The nesting of this message, the top one being 1.
     let depth: Int
     /// Whether a message read so far lacks a required field. Not an error yet: a later occurrence of the same
     /// field merges into it and may supply the field, so the whole value is checked at the end, as the reference does.
     var incomplete = false
 
-    /// `interner` must outlive the reader and every reader it makes (the top-level decode holds it).
-    init(_ bytes: UnsafeRawBufferPointer, depth: Int, interner: StringInterner) {
+    /// The `StringInterner` that owns `strings` must outlive the reader and every reader it makes.
+    init(_ bytes: UnsafeRawBufferPointer, depth: Int, strings: StringInterner.Table) {
         self.base = bytes.baseAddress ?? generatedEmptyBase
         self.index = 0
         self.end = bytes.count
         self.depth = depth
-        self.interner = interner
+        self.strings = strings
     }
 
-    private init(base: UnsafeRawPointer, start: Int, end: Int, depth: Int, interner: StringInterner) {
+    private init(base: UnsafeRawPointer, start: Int, end: Int, depth: Int, strings: StringInterner.Table) {
         self.base = base
         self.index = start
         self.end = end
         self.depth = depth
-        self.interner = interner
+        self.strings = strings
     }
 
     @inline(__always) var hasMore: Bool { self.index < self.end }
@@ -81,7 +81,7 @@ struct GeneratedBinaryReader {
         let length = try self.readLength()
         let start = self.index
         self.index += length
-        return GeneratedBinaryReader(base: self.base, start: start, end: start + length, depth: self.depth, interner: self.interner)
+        return GeneratedBinaryReader(base: self.base, start: start, end: start + length, depth: self.depth, strings: self.strings)
     }
 
     /// Reads a length-delimited message into `message`, merging into what it holds (as protobuf does for a field
@@ -96,7 +96,7 @@ struct GeneratedBinaryReader {
         self.index += length
         let depth = self.depth + 1
         guard depth <= Self.maximumDepth else { throw .fallback }
-        var reader = GeneratedBinaryReader(base: self.base, start: start, end: start + length, depth: depth, interner: self.interner)
+        var reader = GeneratedBinaryReader(base: self.base, start: start, end: start + length, depth: depth, strings: self.strings)
         let before: M? = fresh ? nil : message
         do {
             try read(&reader, &message)
@@ -153,7 +153,7 @@ struct GeneratedBinaryReader {
         let length = try self.readLength()
         let bytes = UnsafeBufferPointer(start: (self.base + self.index).assumingMemoryBound(to: UInt8.self), count: length)
         self.index += length
-        guard let string = self.interner.string(bytes) else { throw .fallback }
+        guard let string = self.strings.string(bytes) else { throw .fallback }
         return string
     }
 

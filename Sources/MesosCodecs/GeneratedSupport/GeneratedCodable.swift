@@ -32,7 +32,7 @@ extension GeneratedCodable {
         _ bytes: UnsafeRawBufferPointer,
         interner: StringInterner
     ) throws(GeneratedCodecFailure) -> Self {
-        var reader = GeneratedJSONReader(bytes, interner: interner)
+        var reader = GeneratedJSONReader(bytes, strings: interner.table)
         var message = Self()
         try Self.generatedReadJSON(&reader, &message)
         try reader.finish()
@@ -51,7 +51,7 @@ extension GeneratedCodable {
         _ bytes: UnsafeRawBufferPointer,
         interner: StringInterner
     ) throws(GeneratedCodecFailure) -> Self {
-        var reader = GeneratedBinaryReader(bytes, depth: 1, interner: interner)
+        var reader = GeneratedBinaryReader(bytes, depth: 1, strings: interner.table)
         var message = Self()
         do {
             try Self.generatedReadBinary(&reader, &message)

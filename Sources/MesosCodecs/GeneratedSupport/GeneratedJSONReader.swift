@@ -18,19 +18,19 @@ struct GeneratedJSONReader {
     private let count: Int
     private var index = 0
     private var depth = 0
-    /// This thread's recent strings; held by the caller of the top-level decode for as long as it runs.
-    private unowned(unsafe) let interner: StringInterner
+    /// This thread's recent strings (``StringInterner``); its owner is held by the caller of the top-level decode.
+    private let strings: StringInterner.Table
     /// Escaped or non-ASCII keys and strings, decoded.
     private var scratch: [UInt8] = []
     /// Whether a message read so far lacks a required field. Not an error yet: a later occurrence of the same key
     /// merges into it and may supply the field, so the whole value is checked at the end, as the reference does.
     var incomplete = false
 
-    /// `interner` must outlive the reader (the top-level decode holds it).
-    init(_ bytes: UnsafeRawBufferPointer, interner: StringInterner) {
+    /// The `StringInterner` that owns `strings` must outlive the reader.
+    init(_ bytes: UnsafeRawBufferPointer, strings: StringInterner.Table) {
         self.base = bytes.baseAddress ?? generatedEmptyBase
         self.count = bytes.count
-        self.interner = interner
+        self.strings = strings
     }
 
     @inline(__always) private func byte(_ at: Int) -> UInt8 {
@@ -288,10 +288,10 @@ struct GeneratedJSONReader {
     mutating func readString() throws(GeneratedCodecFailure) -> String {
         self.skipWhitespace()
         guard self.byte(self.index) == UInt8(ascii: "\"") else { throw .invalid }
-        let interner = self.interner
+        let strings = self.strings
         return try self.withStringBytes { (bytes) throws(GeneratedCodecFailure) -> String in
             // Plain strings are printable ASCII and decoded ones were checked as they were read: never nil.
-            guard let string = interner.string(bytes.assumingMemoryBound(to: UInt8.self)) else { throw .invalid }
+            guard let string = strings.string(bytes.assumingMemoryBound(to: UInt8.self)) else { throw .invalid }
             return string
         }
     }

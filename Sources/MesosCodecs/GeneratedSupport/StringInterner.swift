@@ -27,58 +27,68 @@ import Darwin
     static let minimumLength = 16
     static let maximumLength = 96
 
-    /// Per slot: the hash of its string's bytes (0 when empty), the bytes themselves (`maximumLength` apiece, so a hit
-    /// is checked without touching the string), and the string.
-    private let hashes: UnsafeMutablePointer<UInt64>
-    private let lengths: UnsafeMutablePointer<Int>
-    private let bytes: UnsafeMutableRawPointer
-    private let strings: UnsafeMutablePointer<String>
+    /// The cache itself, which the readers hold: plain pointers, so passing it around and calling it costs no
+    /// reference counting. It is valid while this object lives.
+    public let table: Table
 
     private init() {
-        self.hashes = .allocate(capacity: Self.slotCount)
-        self.hashes.initialize(repeating: 0, count: Self.slotCount)
-        self.lengths = .allocate(capacity: Self.slotCount)
-        self.lengths.initialize(repeating: 0, count: Self.slotCount)
-        self.bytes = .allocate(byteCount: Self.slotCount * Self.maximumLength, alignment: 16)
-        self.strings = .allocate(capacity: Self.slotCount)
-        self.strings.initialize(repeating: "", count: Self.slotCount)
+        let hashes = UnsafeMutablePointer<UInt64>.allocate(capacity: Self.slotCount)
+        hashes.initialize(repeating: 0, count: Self.slotCount)
+        let lengths = UnsafeMutablePointer<Int>.allocate(capacity: Self.slotCount)
+        lengths.initialize(repeating: 0, count: Self.slotCount)
+        let strings = UnsafeMutablePointer<String>.allocate(capacity: Self.slotCount)
+        strings.initialize(repeating: "", count: Self.slotCount)
+        self.table = Table(
+            hashes: hashes,
+            lengths: lengths,
+            bytes: .allocate(byteCount: Self.slotCount * Self.maximumLength, alignment: 16),
+            strings: strings
+        )
     }
 
     deinit {
-        self.strings.deinitialize(count: Self.slotCount)
-        self.strings.deallocate()
-        self.bytes.deallocate()
-        self.lengths.deallocate()
-        self.hashes.deallocate()
+        self.table.strings.deinitialize(count: Self.slotCount)
+        self.table.strings.deallocate()
+        self.table.bytes.deallocate()
+        self.table.lengths.deallocate()
+        self.table.hashes.deallocate()
     }
 
-    /// The string of `bytes`, or nil if they are not well-formed UTF-8.
-    @inline(__always) public func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        let count = bytes.count
-        guard count >= Self.minimumLength, count <= Self.maximumLength, let base = bytes.baseAddress else {
-            return Self.make(bytes)
+    /// Per slot: the hash of its string's bytes (0 when empty), their length, the bytes themselves (`maximumLength`
+    /// apiece, so a hit is checked without touching the string), and the string.
+    public struct Table {
+        fileprivate let hashes: UnsafeMutablePointer<UInt64>
+        fileprivate let lengths: UnsafeMutablePointer<Int>
+        fileprivate let bytes: UnsafeMutableRawPointer
+        fileprivate let strings: UnsafeMutablePointer<String>
+
+        /// The string of `bytes`, or nil if they are not well-formed UTF-8.
+        @inline(__always) public func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+            let count = bytes.count
+            guard count >= StringInterner.minimumLength, count <= StringInterner.maximumLength,
+                let base = bytes.baseAddress
+            else { return StringInterner.make(bytes) }
+            return self.cached(UnsafeRawPointer(base), count)
         }
-        return self.cached(UnsafeRawPointer(base), count)
+
+        private func cached(_ base: UnsafeRawPointer, _ count: Int) -> String? {
+            let hash = StringInterner.hash(base, count)
+            let slot = Int(truncatingIfNeeded: hash) & (StringInterner.slotCount - 1)
+            let stored = self.bytes + slot * StringInterner.maximumLength
+            if self.hashes[slot] == hash, self.lengths[slot] == count, memcmp(stored, base, count) == 0 {
+                return self.strings[slot]
+            }
+            let text = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: count)
+            guard let made = StringInterner.make(text) else { return nil }
+            self.hashes[slot] = hash
+            self.lengths[slot] = count
+            stored.copyMemory(from: base, byteCount: count)
+            self.strings[slot] = made
+            return made
+        }
     }
 
-    private func cached(_ base: UnsafeRawPointer, _ count: Int) -> String? {
-        let hash = Self.hash(base, count)
-        let slot = Int(truncatingIfNeeded: hash) & (Self.slotCount - 1)
-        let stored = self.bytes + slot * Self.maximumLength
-        if self.hashes[slot] == hash, self.lengths[slot] == count, memcmp(stored, base, count) == 0 {
-            return self.strings[slot]
-        }
-        guard let made = Self.make(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: count)) else {
-            return nil
-        }
-        self.hashes[slot] = hash
-        self.lengths[slot] = count
-        stored.copyMemory(from: base, byteCount: count)
-        self.strings[slot] = made
-        return made
-    }
-
-    @inline(__always) private static func make(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+    @inline(__always) fileprivate static func make(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         guard UTF8Check.isValid(bytes) else { return nil }
         // Valid, so nothing is repaired; `String(decoding:as:)` is specialized for UTF-8 where the generic
         // `String(validating:as:)` looked up type metadata on every call.
@@ -87,7 +97,7 @@ import Darwin
 
     /// A 64-bit hash of 16 to `maximumLength` bytes, eight at a time (the last word overlaps the one before it),
     /// with the length mixed in. Never 0, which marks an empty slot.
-    @inline(__always) private static func hash(_ base: UnsafeRawPointer, _ count: Int) -> UInt64 {
+    @inline(__always) fileprivate static func hash(_ base: UnsafeRawPointer, _ count: Int) -> UInt64 {
         var hash = UInt64(truncatingIfNeeded: count) &* 0x9E37_79B9_7F4A_7C15
         var offset = 0
         while offset + 8 < count {
