@@ -243,29 +243,9 @@ struct GeneratedCodecTests {
 
     @Test("encoders: a required field unset at any depth means no bytes, exactly when swift-protobuf's isInitialized says so")
     func encodersRefuseIncomplete() {
-        func task(_ index: Int) -> Mesos_V1_TaskInfo {
-            var task = Mesos_V1_TaskInfo()
-            task.name = "t\(index)"
-            task.taskID.value = "task-\(index)"
-            task.agentID.value = "agent-S0"
-            var resource = Mesos_V1_Resource()
-            resource.name = "cpus"
-            resource.type = .scalar
-            resource.scalar.value = 1
-            task.resources = [resource]
-            return task
-        }
         func accept(_ edit: (inout Mesos_V1_TaskInfo) -> Void) -> SchedulerCall {
-            var call = SchedulerCall()
-            call.type = .accept
-            call.frameworkID.value = "f"
-            call.accept.offerIds = [OfferID.with { $0.value = "o" }]
-            var operation = Mesos_V1_Offer.Operation()
-            operation.type = .launch
-            var last = task(2)
-            edit(&last)
-            operation.launch.taskInfos = [task(1), last]
-            call.accept.operations = [operation]
+            var call = BenchCalls.accept(launches: 2)
+            edit(&call.accept.operations[0].launch.taskInfos[1])
             return call
         }
         let calls: [SchedulerCall] = [

@@ -81,7 +81,9 @@ struct GeneratedBinaryReader {
         let length = try self.readLength()
         let start = self.index
         self.index += length
-        return GeneratedBinaryReader(base: self.base, start: start, end: start + length, depth: self.depth, strings: self.strings)
+        return GeneratedBinaryReader(
+            base: self.base, start: start, end: start + length, depth: self.depth, strings: self.strings
+        )
     }
 
     /// Reads a length-delimited message into `message`, merging into what it holds (as protobuf does for a field
@@ -96,7 +98,9 @@ struct GeneratedBinaryReader {
         self.index += length
         let depth = self.depth + 1
         guard depth <= Self.maximumDepth else { throw .fallback }
-        var reader = GeneratedBinaryReader(base: self.base, start: start, end: start + length, depth: depth, strings: self.strings)
+        var reader = GeneratedBinaryReader(
+            base: self.base, start: start, end: start + length, depth: depth, strings: self.strings
+        )
         let before: M? = fresh ? nil : message
         do {
             try read(&reader, &message)
