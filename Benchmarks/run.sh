@@ -9,7 +9,7 @@
 # then runs the offer-matching benchmark (bench=match..., see Sources/MatchBenchmark/main.swift) and the artifact
 # server against nginx (bench=artifacts..., see artifacts.sh) and the cluster parts (see cluster.sh).
 # `run.sh decode|match|artifacts|cluster` runs only that part.
-# Env: PEERS (../shared/bench/peers), CORPUS_DIR (/tmp/peers-corpus), CORPUS_MB (100), REPS (3),
+# Env: PEERS (../shared/bench/peers), CORPUS_DIR (/tmp/peers-corpus), CORPUS_MB (100), REPS (5: on a shared 2-core machine one pass of the same binary varied by 30%),
 #      SKIP_PEERS=1 to reuse the peers' results of an earlier run in RESULTS.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,7 +41,7 @@ fi
 PEERS=${PEERS:-$here/../../shared/bench/peers}
 export CORPUS_DIR=${CORPUS_DIR:-/tmp/peers-corpus}
 export CORPUS_MB=${CORPUS_MB:-100}
-REPS=${REPS:-3}
+REPS=${REPS:-5}
 RESULTS=${RESULTS:-/tmp/swift-mesos-bench.txt}
 [ -x "$PEERS/run.sh" ] || { echo "no peers at $PEERS (expected ../shared/bench/peers beside the repo)"; exit 1; }
 
