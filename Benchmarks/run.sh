@@ -9,7 +9,8 @@
 # then runs the offer-matching benchmark (bench=match..., see Sources/MatchBenchmark/main.swift) and the artifact
 # server against nginx (bench=artifacts..., see artifacts.sh) and the cluster parts (see cluster.sh).
 # `run.sh decode|match|artifacts|cluster` runs only that part.
-# Env: PEERS (../shared/bench/peers), CORPUS_DIR (/tmp/peers-corpus), CORPUS_MB (100), REPS (5: on a shared 2-core machine one pass of the same binary varied by 30%),
+# Env: PEERS (../shared/bench/peers), CORPUS_DIR (/tmp/peers-corpus), CORPUS_MB (100),
+#      REPS (5: on a shared 2-core machine one pass of the same binary varied by 30% within minutes),
 #      SKIP_PEERS=1 to reuse the peers' results of an earlier run in RESULTS.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
