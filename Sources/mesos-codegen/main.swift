@@ -80,6 +80,11 @@ struct Output {
         indentLevel -= 1
         line(string)
     }
+    /// Closes a block and opens the next on the same line (`} else {`).
+    mutating func reopen(_ string: String) {
+        close(string)
+        indentLevel += 1
+    }
 }
 
 let header = """
@@ -287,8 +292,7 @@ enum Kind {
         out.line("list.append(value)")
         out.close("} while try self.nextElement()")
         out.close()
-        out.close("} else {")
-        out.indentLevel += 1
+        out.reopen("} else {")
         out.open("repeat {")
         jsonReadValue(&out, kind(field), into: "value", onUnknownEnum: "break")
         out.line("list.append(value)")
@@ -311,8 +315,7 @@ enum Kind {
             out.line("var value = \(swiftType(message))()")
             out.line("try self.read\(ident(message))(&value, fresh: true)")
             out.line("m.\(name) = value")
-            out.close("} else {")
-            out.indentLevel += 1
+            out.reopen("} else {")
             out.line("var value = m.\(name)")
             out.line("try self.read\(ident(message))(&value, fresh: false)")
             out.line("m.\(name) = value")
@@ -342,8 +345,7 @@ enum Kind {
     let tests = required.map { "!m.\(names($0.element).has)" }.joined(separator: " || ")
     out.open("if fresh {")
     out.line("if seen & \(mask) != \(mask) { self.incomplete = true }")
-    out.close("} else if \(tests) {")
-    out.indentLevel += 1
+    out.reopen("} else if \(tests) {")
     out.line("self.incomplete = true")
     out.close()
 }
@@ -420,8 +422,7 @@ enum Kind {
         out.line(key)
         jsonWriteValue(&out, kind(field), "m.\(name)")
         if field.isRequired {
-            out.close("} else {")
-            out.indentLevel += 1
+            out.reopen("} else {")
             out.line("self.incomplete = true")
         }
         out.close()
@@ -554,8 +555,7 @@ enum Kind {
             out.open("if fresh && seen & \(bit) == 0 {")
             binaryReadValue(&out, kind(field), into: "value")
             out.line("m.\(name) = consume value")
-            out.close("} else {")
-            out.indentLevel += 1
+            out.reopen("} else {")
             out.line("let wasFresh = !m.\(has)")
             out.line("var value = m.\(name)")
             out.line("try self.readMessage(&value, fresh: wasFresh) \(read)")
@@ -640,8 +640,7 @@ enum Kind {
         out.open("if m.\(has) {")
         binaryWriteValue(&out, kind(field), "m.\(name)", tag: tag)
         if field.isRequired {
-            out.close("} else {")
-            out.indentLevel += 1
+            out.reopen("} else {")
             out.line("self.incomplete = true")
         }
         out.close()

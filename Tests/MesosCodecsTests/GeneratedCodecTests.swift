@@ -241,7 +241,7 @@ struct GeneratedCodecTests {
         #expect(GeneratedCodecs.encode(generated, .protobuf) == bytes)
     }
 
-    @Test("encoders: a required field unset at any depth means no bytes, exactly when swift-protobuf's isInitialized says so")
+    @Test("encoders: a required field unset at any depth means no bytes, exactly when isInitialized says so")
     func encodersRefuseIncomplete() {
         func accept(_ edit: (inout Mesos_V1_TaskInfo) -> Void) -> SchedulerCall {
             var call = BenchCalls.accept(launches: 2)

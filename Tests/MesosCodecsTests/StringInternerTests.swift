@@ -49,9 +49,13 @@ struct StringInternerTests {
         var ids: [String] = []
         for index in 0..<6000 {
             let length = 1 + index % 110
-            ids.append(String((0..<length).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789-._".randomElement(using: &generator)! }))
+            let alphabet = "abcdefghijklmnopqrstuvwxyz0123456789-._"
+            ids.append(String((0..<length).map { _ in alphabet.randomElement(using: &generator)! }))
         }
-        ids += ["é" + String(repeating: "x", count: 20), "タスク-" + String(repeating: "9", count: 30), String(repeating: "€", count: 32)]
+        ids += [
+            "é" + String(repeating: "x", count: 20), "タスク-" + String(repeating: "9", count: 30),
+            String(repeating: "€", count: 32),
+        ]
         for round in 0..<2 {
             for (index, id) in ids.enumerated() {
                 let agent = ids[(index + 7 * round) % ids.count]

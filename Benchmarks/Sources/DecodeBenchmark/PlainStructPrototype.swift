@@ -1,13 +1,13 @@
 // A measurement, not a product: what swift-protobuf's storage classes cost the protobuf decode.
 //
-// `DecodeBenchmark plain <corpus-name> <corpus-file>` decodes the UPDATE events of the peers' updates corpus twice,
+// `DecodeBenchmark plain <corpus-name> <corpus-file>` decodes the UPDATE events of the peers' updates corpus in
 // alternating rounds: into swift-protobuf's generated structs with the generated decoder (MessageCodec, as the
 // clients do), and into plain value types of our own below (no copy-on-write storage objects, no uniqueness checks,
 // fields set in place), read by the same kind of reader: one switch on the whole tag, strings checked as UTF-8 and
 // copied, bytes copied into `Data`. Both decode every field these events carry into typed values; the prototype
 // covers only those fields (anything else throws). Two more rounds use the same plain types with strings and bytes
 // held otherwise:
-//   - shared: strings through the generated decoders' per-thread cache (StringInterner), as the generated decoder does;
+//   - shared: strings through the generated decoders' per-thread cache (StringInterner), as theirs go;
 //   - views: strings and bytes as offsets into the record, which the event keeps (one retain of the stream's buffer
 //     per event, no copy); every string is still checked as UTF-8 while decoding, so only making a `String` is left
 //     to whoever reads it.
@@ -26,20 +26,29 @@ struct PlainUnsupported: Error {}
 /// How the plain types hold strings and bytes (`String`/`Data`, or offsets into the record).
 protocol PlainText {
     associatedtype Bytes
-    static func string(_ base: UnsafeRawPointer, _ start: Int, _ end: Int, _ interner: StringInterner?) throws(PlainUnsupported) -> Self
+    /// Whether the values point into the record, which the event must then keep.
+    static var pointsIntoRecord: Bool { get }
+    static func string(
+        _ base: UnsafeRawPointer, _ start: Int, _ end: Int, _ interner: StringInterner?
+    ) throws(PlainUnsupported) -> Self
     static func bytes(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) -> Bytes
 }
 
 extension String: PlainText {
+    static var pointsIntoRecord: Bool { false }
+
     @inline(__always)
-    static func string(_ base: UnsafeRawPointer, _ start: Int, _ end: Int, _ interner: StringInterner?) throws(PlainUnsupported) -> String {
+    static func string(
+        _ base: UnsafeRawPointer, _ start: Int, _ end: Int, _ interner: StringInterner?
+    ) throws(PlainUnsupported) -> String {
         let bytes = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self) + start, count: end - start)
         if let interner {
             guard let string = interner.table.string(bytes) else { throw PlainUnsupported() }
             return string
         }
-        guard let string = String(validating: bytes, as: UTF8.self) else { throw PlainUnsupported() }
-        return string
+        // As the generated decoder makes a string it has not seen: the project's check, then a specialized copy.
+        guard UTF8Check.isValid(bytes) else { throw PlainUnsupported() }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     @inline(__always) static func bytes(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) -> Data {
@@ -52,15 +61,14 @@ struct PlainView: PlainText {
     var start: Int32
     var end: Int32
 
+    static var pointsIntoRecord: Bool { true }
+
     @inline(__always)
-    static func string(_ base: UnsafeRawPointer, _ start: Int, _ end: Int, _ interner: StringInterner?) throws(PlainUnsupported) -> PlainView {
-        var at = start
-        while at + 8 <= end, base.loadUnaligned(fromByteOffset: at, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { at += 8 }
-        while at < end, base.load(fromByteOffset: at, as: UInt8.self) < 0x80 { at += 1 }
-        if at < end {
-            let rest = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self) + at, count: end - at)
-            guard String(validating: rest, as: UTF8.self) != nil else { throw PlainUnsupported() }
-        }
+    static func string(
+        _ base: UnsafeRawPointer, _ start: Int, _ end: Int, _ interner: StringInterner?
+    ) throws(PlainUnsupported) -> PlainView {
+        let bytes = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self) + start, count: end - start)
+        guard UTF8Check.isValid(bytes) else { throw PlainUnsupported() }
         return PlainView(start: Int32(start), end: Int32(end))
     }
 
@@ -262,14 +270,15 @@ func plainRound(_ pieces: [ByteBuffer], _ body: (ByteBuffer) throws -> Int) thro
 }
 
 /// One plain round with strings and bytes held as `T` says.
-func plainRound<T: PlainText>(_ pieces: [ByteBuffer], _: T.Type, interner: StringInterner?, keepRecord: Bool) throws -> Double {
+func plainRound<T: PlainText>(_ pieces: [ByteBuffer], _: T.Type, interner: StringInterner?) throws -> Double {
     try plainRound(pieces) { record in
         var event = try record.withUnsafeReadableBytes { bytes throws -> PlainEvent<T> in
             var reader = PlainReader<T>(base: bytes.baseAddress!, index: 0, end: bytes.count, interner: interner)
             return try reader.event()
         }
-        if keepRecord { event.record = record }
-        return (event.status?.state.rawValue ?? 0) &+ (event.status?.uuid != nil ? 1 : 0) &+ (event.record == nil ? 0 : 1)
+        if T.pointsIntoRecord { event.record = record }
+        let state = event.status?.state.rawValue ?? 0
+        return state &+ (event.status?.uuid != nil ? 1 : 0) &+ (event.record == nil ? 0 : 1)
     }.0
 }
 
@@ -288,14 +297,15 @@ func plainPrototypeBenchmark(corpus: String, path: String) throws {
         }
         generated = max(generated, g)
         events = n
-        plain = max(plain, try plainRound(pieces, String.self, interner: nil, keepRecord: false))
-        plainShared = max(plainShared, try plainRound(pieces, String.self, interner: StringInterner.current, keepRecord: false))
-        plainViews = max(plainViews, try plainRound(pieces, PlainView.self, interner: nil, keepRecord: true))
+        plain = max(plain, try plainRound(pieces, String.self, interner: nil))
+        plainShared = max(plainShared, try plainRound(pieces, String.self, interner: StringInterner.current))
+        plainViews = max(plainViews, try plainRound(pieces, PlainView.self, interner: nil))
     }
     print(
         "bench=decode-plain-prototype corpus=\(corpus) events=\(events) generated_events_per_s=\(Int(generated))"
             + " plain_events_per_s=\(Int(plain)) ratio=\(format(plain / generated, 2))"
-            + " plain_shared_strings_events_per_s=\(Int(plainShared)) shared_ratio=\(format(plainShared / generated, 2))"
+            + " plain_shared_strings_events_per_s=\(Int(plainShared))"
+            + " shared_ratio=\(format(plainShared / generated, 2))"
             + " plain_views_events_per_s=\(Int(plainViews)) views_ratio=\(format(plainViews / generated, 2))"
     )
 }

@@ -170,9 +170,10 @@ struct GeneratedBinaryReader {
 }
 
 /// UTF-8 validation as Unicode defines well-formed UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF, no
-/// truncated sequences): ASCII eight bytes at a time, other sequences by the JSON parser's check.
-enum UTF8Check {
-    @inline(__always) static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+/// truncated sequences): ASCII eight bytes at a time, other sequences by the JSON parser's check. Public only to the
+/// benchmarks (SPI `Benchmarks`), whose prototype checks strings the same way.
+@_spi(Benchmarks) public enum UTF8Check {
+    @inline(__always) public static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = bytes.baseAddress else { return true }
         let count = bytes.count
         var index = 0

@@ -289,10 +289,9 @@ struct GeneratedJSONReader {
         self.skipWhitespace()
         guard self.byte(self.index) == UInt8(ascii: "\"") else { throw .invalid }
         let strings = self.strings
-        return try self.withStringBytes { (bytes) throws(GeneratedCodecFailure) -> String in
-            // Plain strings are printable ASCII and decoded ones were checked as they were read: never nil.
-            guard let string = strings.string(bytes.assumingMemoryBound(to: UInt8.self)) else { throw .invalid }
-            return string
+        // Plain strings are printable ASCII, and decoded ones were checked as they were read.
+        return try self.withStringBytes { bytes in
+            strings.string(validUTF8: bytes.assumingMemoryBound(to: UInt8.self))
         }
     }
 

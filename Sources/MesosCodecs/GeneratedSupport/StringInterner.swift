@@ -64,14 +64,24 @@ import Darwin
 
         /// The string of `bytes`, or nil if they are not well-formed UTF-8.
         @inline(__always) public func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+            self.string(bytes, checked: false)
+        }
+
+        /// The string of `bytes`, which the caller has already checked as UTF-8 (the JSON reader does as it scans).
+        @inline(__always) func string(validUTF8 bytes: UnsafeBufferPointer<UInt8>) -> String {
+            // Only a check can refuse; without one the string is always made.
+            self.string(bytes, checked: true) ?? String(decoding: bytes, as: UTF8.self)
+        }
+
+        @inline(__always) private func string(_ bytes: UnsafeBufferPointer<UInt8>, checked: Bool) -> String? {
             let count = bytes.count
             guard count >= StringInterner.minimumLength, count <= StringInterner.maximumLength,
                 let base = bytes.baseAddress
-            else { return StringInterner.make(bytes) }
-            return self.cached(UnsafeRawPointer(base), count)
+            else { return StringInterner.make(bytes, checked: checked) }
+            return self.cached(UnsafeRawPointer(base), count, checked: checked)
         }
 
-        private func cached(_ base: UnsafeRawPointer, _ count: Int) -> String? {
+        private func cached(_ base: UnsafeRawPointer, _ count: Int, checked: Bool) -> String? {
             let hash = StringInterner.hash(base, count)
             let slot = Int(truncatingIfNeeded: hash) & (StringInterner.slotCount - 1)
             let stored = self.bytes + slot * StringInterner.maximumLength
@@ -79,7 +89,7 @@ import Darwin
                 return self.strings[slot]
             }
             let text = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: count)
-            guard let made = StringInterner.make(text) else { return nil }
+            guard let made = StringInterner.make(text, checked: checked) else { return nil }
             self.hashes[slot] = hash
             self.lengths[slot] = count
             stored.copyMemory(from: base, byteCount: count)
@@ -88,8 +98,9 @@ import Darwin
         }
     }
 
-    @inline(__always) fileprivate static func make(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        guard UTF8Check.isValid(bytes) else { return nil }
+    /// A new string of `bytes`; nil if they are not well-formed UTF-8 (unless `checked` says the caller knows).
+    @inline(__always) fileprivate static func make(_ bytes: UnsafeBufferPointer<UInt8>, checked: Bool) -> String? {
+        guard checked || UTF8Check.isValid(bytes) else { return nil }
         // Valid, so nothing is repaired; `String(decoding:as:)` is specialized for UTF-8 where the generic
         // `String(validating:as:)` looked up type metadata on every call.
         return String(decoding: bytes, as: UTF8.self)
