@@ -255,7 +255,7 @@ enum Kind {
 @MainActor func jsonReadValue(_ out: inout Output, _ kind: Kind, into variable: String, onUnknownEnum: String) {
     switch kind {
     case .message(let message):
-        out.line("var \(variable) = \(swiftType(message))()")
+        out.line("var \(variable) = \(swiftType(message))(mesosFresh: ())")
         out.line("try self.read\(ident(message))(&\(variable), fresh: true)")
     case .enumeration(let e):
         out.line(
@@ -307,12 +307,12 @@ enum Kind {
     case .message(let message):
         if let conflict {
             out.line(conflict)
-            out.line("var value = \(swiftType(message))()")
+            out.line("var value = \(swiftType(message))(mesosFresh: ())")
             out.line("try self.read\(ident(message))(&value, fresh: true)")
             out.line("m.\(name) = value")
         } else {
             out.open("if fresh && seen & \(bit) == 0 {")
-            out.line("var value = \(swiftType(message))()")
+            out.line("var value = \(swiftType(message))(mesosFresh: ())")
             out.line("try self.read\(ident(message))(&value, fresh: true)")
             out.line("m.\(name) = value")
             out.reopen("} else {")
@@ -488,7 +488,7 @@ enum Kind {
 @MainActor func binaryReadValue(_ out: inout Output, _ kind: Kind, into variable: String) {
     switch kind {
     case .message(let message):
-        out.line("var \(variable) = \(swiftType(message))()")
+        out.line("var \(variable) = \(swiftType(message))(mesosFresh: ())")
         out.line("try self.readMessage(&\(variable), fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.read\(ident(message))(&message, fresh: true) }")
     case .enumeration(let e):
         out.line("guard let \(variable) = \(swiftType(e))(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }")
@@ -506,7 +506,7 @@ enum Kind {
         out.line("var entry = try self.subReader()")
         out.line("var key = \"\"")
         switch valueKind {
-        case .message(let message): out.line("var value = \(swiftType(message))()")
+        case .message(let message): out.line("var value = \(swiftType(message))(mesosFresh: ())")
         case .enumeration: fatalError("map values of enum type: \(field.fullName)")
         case .bytes: out.line("var value = Data()")
         case .string: out.line("var value = \"\"")
@@ -532,7 +532,7 @@ enum Kind {
     if case .message(let message) = kind(field) {
         // Decoded in place in the list's new last element: a message struct (Resource, Attribute) is large, and a
         // local appended afterwards is copied in and destroyed.
-        out.line("\(list).append(\(swiftType(message))())")
+        out.line("\(list).append(\(swiftType(message))(mesosFresh: ()))")
         out.line("try self.readMessage(&\(list)[\(list).count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.read\(ident(message))(&message, fresh: true) }")
         return
     }
@@ -546,7 +546,7 @@ enum Kind {
     case .message(let message):
         let read = "{ (reader, message) throws(GeneratedCodecFailure) in try reader.read\(ident(message))(&message, fresh: false) }"
         if let oneof = oneofName(field) {
-            out.line("var value = \(swiftType(message))()")
+            out.line("var value = \(swiftType(message))(mesosFresh: ())")
             out.line("var wasFresh = true")
             out.line("if case .\(name)(let current)? = m.\(oneof) { (value, wasFresh) = (current, false) }")
             out.line("try self.readMessage(&value, fresh: wasFresh) \(read)")

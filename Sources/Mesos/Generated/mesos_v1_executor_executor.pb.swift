@@ -605,7 +605,7 @@ nonisolated extension Mesos_V1_Executor_Event.Subscribed: SwiftProtobuf.Message,
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _executorInfo = source._executorInfo
@@ -613,6 +613,12 @@ nonisolated extension Mesos_V1_Executor_Event.Subscribed: SwiftProtobuf.Message,
       _agentInfo = source._agentInfo
       _containerID = source._containerID
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {

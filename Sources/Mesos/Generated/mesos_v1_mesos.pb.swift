@@ -8656,12 +8656,18 @@ nonisolated extension Mesos_V1_ContainerID: SwiftProtobuf.Message, SwiftProtobuf
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _value = source._value
       _parent = source._parent
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
@@ -9493,7 +9499,7 @@ nonisolated extension Mesos_V1_HealthCheck: SwiftProtobuf.Message, SwiftProtobuf
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _delaySeconds = source._delaySeconds
@@ -9506,6 +9512,12 @@ nonisolated extension Mesos_V1_HealthCheck: SwiftProtobuf.Message, SwiftProtobuf
       _http = source._http
       _tcp = source._tcp
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
@@ -9901,7 +9913,7 @@ nonisolated extension Mesos_V1_ExecutorInfo: SwiftProtobuf.Message, SwiftProtobu
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _type = source._type
@@ -9917,6 +9929,12 @@ nonisolated extension Mesos_V1_ExecutorInfo: SwiftProtobuf.Message, SwiftProtobu
       _shutdownGracePeriod = source._shutdownGracePeriod
       _labels = source._labels
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
@@ -11254,13 +11272,19 @@ nonisolated extension Mesos_V1_Resource.DiskInfo: SwiftProtobuf.Message, SwiftPr
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _persistence = source._persistence
       _volume = source._volume
       _source = source._source
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
@@ -11671,7 +11695,7 @@ nonisolated extension Mesos_V1_IpStatistics: SwiftProtobuf.Message, SwiftProtobu
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _forwarding = source._forwarding
@@ -11694,6 +11718,12 @@ nonisolated extension Mesos_V1_IpStatistics: SwiftProtobuf.Message, SwiftProtobu
       _fragFails = source._fragFails
       _fragCreates = source._fragCreates
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
@@ -11875,7 +11905,7 @@ nonisolated extension Mesos_V1_IcmpStatistics: SwiftProtobuf.Message, SwiftProto
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _inMsgs = source._inMsgs
@@ -11906,6 +11936,12 @@ nonisolated extension Mesos_V1_IcmpStatistics: SwiftProtobuf.Message, SwiftProto
       _outAddrMasks = source._outAddrMasks
       _outAddrMaskReps = source._outAddrMaskReps
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
@@ -12277,7 +12313,7 @@ nonisolated extension Mesos_V1_SNMPStatistics: SwiftProtobuf.Message, SwiftProto
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _ipStats = source._ipStats
@@ -12285,6 +12321,12 @@ nonisolated extension Mesos_V1_SNMPStatistics: SwiftProtobuf.Message, SwiftProto
       _tcpStats = source._tcpStats
       _udpStats = source._udpStats
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
@@ -12464,7 +12506,7 @@ nonisolated extension Mesos_V1_ResourceStatistics: SwiftProtobuf.Message, SwiftP
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _timestamp = source._timestamp
@@ -12513,6 +12555,12 @@ nonisolated extension Mesos_V1_ResourceStatistics: SwiftProtobuf.Message, SwiftP
       _netTrafficControlStatistics = source._netTrafficControlStatistics
       _netSnmpStatistics = source._netSnmpStatistics
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
@@ -13025,7 +13073,7 @@ nonisolated extension Mesos_V1_PerfStatistics: SwiftProtobuf.Message, SwiftProto
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _timestamp = source._timestamp
@@ -13082,6 +13130,12 @@ nonisolated extension Mesos_V1_PerfStatistics: SwiftProtobuf.Message, SwiftProto
       _nodePrefetches = source._nodePrefetches
       _nodePrefetchMisses = source._nodePrefetchMisses
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
@@ -13579,7 +13633,7 @@ nonisolated extension Mesos_V1_Offer: SwiftProtobuf.Message, SwiftProtobuf._Mess
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _id = source._id
@@ -13594,6 +13648,12 @@ nonisolated extension Mesos_V1_Offer: SwiftProtobuf.Message, SwiftProtobuf._Mess
       _unavailability = source._unavailability
       _allocationInfo = source._allocationInfo
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
@@ -13739,7 +13799,7 @@ nonisolated extension Mesos_V1_Offer.Operation: SwiftProtobuf.Message, SwiftProt
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _type = source._type
@@ -13755,6 +13815,12 @@ nonisolated extension Mesos_V1_Offer.Operation: SwiftProtobuf.Message, SwiftProt
       _createDisk = source._createDisk
       _destroyDisk = source._destroyDisk
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
@@ -14125,12 +14191,18 @@ nonisolated extension Mesos_V1_Offer.Operation.GrowVolume: SwiftProtobuf.Message
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _volume = source._volume
       _addition = source._addition
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
@@ -14435,7 +14507,7 @@ nonisolated extension Mesos_V1_TaskInfo: SwiftProtobuf.Message, SwiftProtobuf._M
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _name = source._name
@@ -14454,6 +14526,12 @@ nonisolated extension Mesos_V1_TaskInfo: SwiftProtobuf.Message, SwiftProtobuf._M
       _maxCompletionTime = source._maxCompletionTime
       _limits = source._limits
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
@@ -14662,7 +14740,7 @@ nonisolated extension Mesos_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _name = source._name
@@ -14683,6 +14761,12 @@ nonisolated extension Mesos_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       _user = source._user
       _limits = source._limits
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
@@ -15237,7 +15321,7 @@ nonisolated extension Mesos_V1_TaskStatus: SwiftProtobuf.Message, SwiftProtobuf.
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _taskID = source._taskID
@@ -15257,6 +15341,12 @@ nonisolated extension Mesos_V1_TaskStatus: SwiftProtobuf.Message, SwiftProtobuf.
       _unreachableTime = source._unreachableTime
       _limitation = source._limitation
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
@@ -16212,7 +16302,7 @@ nonisolated extension Mesos_V1_Volume.Source: SwiftProtobuf.Message, SwiftProtob
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _type = source._type
@@ -16222,6 +16312,12 @@ nonisolated extension Mesos_V1_Volume.Source: SwiftProtobuf.Message, SwiftProtob
       _secret = source._secret
       _csiVolume = source._csiVolume
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
@@ -17225,7 +17321,7 @@ nonisolated extension Mesos_V1_ContainerInfo: SwiftProtobuf.Message, SwiftProtob
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _type = source._type
@@ -17238,6 +17334,12 @@ nonisolated extension Mesos_V1_ContainerInfo: SwiftProtobuf.Message, SwiftProtob
       _rlimitInfo = source._rlimitInfo
       _ttyInfo = source._ttyInfo
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {

@@ -1614,7 +1614,7 @@ nonisolated extension Mesos_V1_Scheduler_Event: SwiftProtobuf.Message, SwiftProt
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _type = source._type
@@ -1629,6 +1629,12 @@ nonisolated extension Mesos_V1_Scheduler_Event: SwiftProtobuf.Message, SwiftProt
       _failure = source._failure
       _error = source._error
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
@@ -2833,7 +2839,7 @@ nonisolated extension Mesos_V1_Scheduler_Call: SwiftProtobuf.Message, SwiftProto
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _frameworkID = source._frameworkID
@@ -2855,6 +2861,12 @@ nonisolated extension Mesos_V1_Scheduler_Call: SwiftProtobuf.Message, SwiftProto
       _suppress = source._suppress
       _updateFramework = source._updateFramework
     }
+  }
+
+  /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
+  package init(mesosFresh: Void) {
+    self.init()
+    self._storage = _StorageClass()
   }
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {

@@ -66,19 +66,19 @@ extension GeneratedBinaryReader {
                     if seen & 4 == 0 && !fresh {
                         list0 = m.resources
                     }
-                    list0.append(Mesos_V1_Resource())
+                    list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 4
                 case 42:
                     if seen & 8 == 0 && !fresh {
                         list1 = m.attributes
                     }
-                    list1.append(Mesos_V1_Attribute())
+                    list1.append(Mesos_V1_Attribute(mesosFresh: ()))
                     try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Attribute(&message, fresh: true) }
                     seen |= 8
                 case 50:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_AgentID()
+                        var value = Mesos_V1_AgentID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
                         m.id = consume value
                     } else {
@@ -90,7 +90,7 @@ extension GeneratedBinaryReader {
                     seen |= 16
                 case 82:
                     if fresh && seen & 32 == 0 {
-                        var value = Mesos_V1_DomainInfo()
+                        var value = Mesos_V1_DomainInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo(&message, fresh: true) }
                         m.domain = consume value
                     } else {
@@ -125,7 +125,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_Value.Scalar()
+                        var value = Mesos_V1_Value.Scalar(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: true) }
                         m.scalar = consume value
                     } else {
@@ -137,7 +137,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 34:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_Value.Ranges()
+                        var value = Mesos_V1_Value.Ranges(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Ranges(&message, fresh: true) }
                         m.ranges = consume value
                     } else {
@@ -149,7 +149,7 @@ extension GeneratedBinaryReader {
                     seen |= 8
                 case 50:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_Value.Set()
+                        var value = Mesos_V1_Value.Set(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Set(&message, fresh: true) }
                         m.set = consume value
                     } else {
@@ -161,7 +161,7 @@ extension GeneratedBinaryReader {
                     seen |= 16
                 case 42:
                     if fresh && seen & 32 == 0 {
-                        var value = Mesos_V1_Value.Text()
+                        var value = Mesos_V1_Value.Text(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Text(&message, fresh: true) }
                         m.text = consume value
                     } else {
@@ -203,7 +203,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_CgroupInfo.NetCls()
+                        var value = Mesos_V1_CgroupInfo.NetCls(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CgroupInfo_NetCls(&message, fresh: true) }
                         m.netCls = consume value
                     } else {
@@ -239,7 +239,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_CheckInfo.Command()
+                        var value = Mesos_V1_CheckInfo.Command(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo_Command(&message, fresh: true) }
                         m.command = consume value
                     } else {
@@ -251,7 +251,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_CheckInfo.Http()
+                        var value = Mesos_V1_CheckInfo.Http(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo_Http(&message, fresh: true) }
                         m.http = consume value
                     } else {
@@ -263,7 +263,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 58:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_CheckInfo.Tcp()
+                        var value = Mesos_V1_CheckInfo.Tcp(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo_Tcp(&message, fresh: true) }
                         m.tcp = consume value
                     } else {
@@ -295,7 +295,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_CommandInfo()
+                        var value = Mesos_V1_CommandInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message, fresh: true) }
                         m.command = consume value
                     } else {
@@ -362,7 +362,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_CheckStatusInfo.Command()
+                        var value = Mesos_V1_CheckStatusInfo.Command(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo_Command(&message, fresh: true) }
                         m.command = consume value
                     } else {
@@ -374,7 +374,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_CheckStatusInfo.Http()
+                        var value = Mesos_V1_CheckStatusInfo.Http(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo_Http(&message, fresh: true) }
                         m.http = consume value
                     } else {
@@ -386,7 +386,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 34:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_CheckStatusInfo.Tcp()
+                        var value = Mesos_V1_CheckStatusInfo.Tcp(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo_Tcp(&message, fresh: true) }
                         m.tcp = consume value
                     } else {
@@ -446,12 +446,12 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.uris
                     }
-                    list0.append(Mesos_V1_CommandInfo.URI())
+                    list0.append(Mesos_V1_CommandInfo.URI(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo_URI(&message, fresh: true) }
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Environment()
+                        var value = Mesos_V1_Environment(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Environment(&message, fresh: true) }
                         m.environment = consume value
                     } else {
@@ -529,7 +529,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_ContainerID()
+                        var value = Mesos_V1_ContainerID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerID(&message, fresh: true) }
                         m.parent = consume value
                     } else {
@@ -562,7 +562,7 @@ extension GeneratedBinaryReader {
                     if seen & 2 == 0 && !fresh {
                         list0 = m.volumes
                     }
-                    list0.append(Mesos_V1_Volume())
+                    list0.append(Mesos_V1_Volume(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume(&message, fresh: true) }
                     seen |= 2
                 case 34:
@@ -571,7 +571,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 26:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_ContainerInfo.DockerInfo()
+                        var value = Mesos_V1_ContainerInfo.DockerInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo_DockerInfo(&message, fresh: true) }
                         m.docker = consume value
                     } else {
@@ -583,7 +583,7 @@ extension GeneratedBinaryReader {
                     seen |= 8
                 case 42:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_ContainerInfo.MesosInfo()
+                        var value = Mesos_V1_ContainerInfo.MesosInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo_MesosInfo(&message, fresh: true) }
                         m.mesos = consume value
                     } else {
@@ -597,12 +597,12 @@ extension GeneratedBinaryReader {
                     if seen & 32 == 0 && !fresh {
                         list1 = m.networkInfos
                     }
-                    list1.append(Mesos_V1_NetworkInfo())
+                    list1.append(Mesos_V1_NetworkInfo(mesosFresh: ()))
                     try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo(&message, fresh: true) }
                     seen |= 32
                 case 66:
                     if fresh && seen & 64 == 0 {
-                        var value = Mesos_V1_LinuxInfo()
+                        var value = Mesos_V1_LinuxInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_LinuxInfo(&message, fresh: true) }
                         m.linuxInfo = consume value
                     } else {
@@ -614,7 +614,7 @@ extension GeneratedBinaryReader {
                     seen |= 64
                 case 74:
                     if fresh && seen & 128 == 0 {
-                        var value = Mesos_V1_RLimitInfo()
+                        var value = Mesos_V1_RLimitInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_RLimitInfo(&message, fresh: true) }
                         m.rlimitInfo = consume value
                     } else {
@@ -626,7 +626,7 @@ extension GeneratedBinaryReader {
                     seen |= 128
                 case 82:
                     if fresh && seen & 256 == 0 {
-                        var value = Mesos_V1_TTYInfo()
+                        var value = Mesos_V1_TTYInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TTYInfo(&message, fresh: true) }
                         m.ttyInfo = consume value
                     } else {
@@ -665,7 +665,7 @@ extension GeneratedBinaryReader {
                     if seen & 4 == 0 && !fresh {
                         list0 = m.portMappings
                     }
-                    list0.append(Mesos_V1_ContainerInfo.DockerInfo.PortMapping())
+                    list0.append(Mesos_V1_ContainerInfo.DockerInfo.PortMapping(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&message, fresh: true) }
                     seen |= 4
                 case 32:
@@ -676,7 +676,7 @@ extension GeneratedBinaryReader {
                     if seen & 16 == 0 && !fresh {
                         list1 = m.parameters
                     }
-                    list1.append(Mesos_V1_Parameter())
+                    list1.append(Mesos_V1_Parameter(mesosFresh: ()))
                     try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message, fresh: true) }
                     seen |= 16
                 case 48:
@@ -729,7 +729,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_Image()
+                        var value = Mesos_V1_Image(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image(&message, fresh: true) }
                         m.image = consume value
                     } else {
@@ -750,7 +750,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 34:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_ContainerID()
+                        var value = Mesos_V1_ContainerID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerID(&message, fresh: true) }
                         m.containerID = consume value
                     } else {
@@ -764,12 +764,12 @@ extension GeneratedBinaryReader {
                     if seen & 2 == 0 && !fresh {
                         list0 = m.networkInfos
                     }
-                    list0.append(Mesos_V1_NetworkInfo())
+                    list0.append(Mesos_V1_NetworkInfo(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo(&message, fresh: true) }
                     seen |= 2
                 case 18:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_CgroupInfo()
+                        var value = Mesos_V1_CgroupInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CgroupInfo(&message, fresh: true) }
                         m.cgroupInfo = consume value
                     } else {
@@ -835,7 +835,7 @@ extension GeneratedBinaryReader {
                     seen |= 16
                 case 50:
                     if fresh && seen & 32 == 0 {
-                        var value = Mesos_V1_Ports()
+                        var value = Mesos_V1_Ports(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Ports(&message, fresh: true) }
                         m.ports = consume value
                     } else {
@@ -847,7 +847,7 @@ extension GeneratedBinaryReader {
                     seen |= 32
                 case 58:
                     if fresh && seen & 64 == 0 {
-                        var value = Mesos_V1_Labels()
+                        var value = Mesos_V1_Labels(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
                         m.labels = consume value
                     } else {
@@ -872,7 +872,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_DomainInfo.FaultDomain()
+                        var value = Mesos_V1_DomainInfo.FaultDomain(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo_FaultDomain(&message, fresh: true) }
                         m.faultDomain = consume value
                     } else {
@@ -892,7 +892,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_DomainInfo.FaultDomain.RegionInfo()
+                        var value = Mesos_V1_DomainInfo.FaultDomain.RegionInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo_FaultDomain_RegionInfo(&message, fresh: true) }
                         m.region = consume value
                     } else {
@@ -904,7 +904,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_DomainInfo.FaultDomain.ZoneInfo()
+                        var value = Mesos_V1_DomainInfo.FaultDomain.ZoneInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(&message, fresh: true) }
                         m.zone = consume value
                     } else {
@@ -983,7 +983,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.variables
                     }
-                    list0.append(Mesos_V1_Environment.Variable())
+                    list0.append(Mesos_V1_Environment.Variable(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Environment_Variable(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -1009,7 +1009,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 34:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_Secret()
+                        var value = Mesos_V1_Secret(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: true) }
                         m.secret = consume value
                     } else {
@@ -1056,7 +1056,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 10:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_ExecutorID()
+                        var value = Mesos_V1_ExecutorID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
                         m.executorID = consume value
                     } else {
@@ -1068,7 +1068,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 66:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_FrameworkID()
+                        var value = Mesos_V1_FrameworkID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
                         m.frameworkID = consume value
                     } else {
@@ -1080,7 +1080,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 58:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_CommandInfo()
+                        var value = Mesos_V1_CommandInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message, fresh: true) }
                         m.command = consume value
                     } else {
@@ -1092,7 +1092,7 @@ extension GeneratedBinaryReader {
                     seen |= 8
                 case 90:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_ContainerInfo()
+                        var value = Mesos_V1_ContainerInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo(&message, fresh: true) }
                         m.container = consume value
                     } else {
@@ -1106,7 +1106,7 @@ extension GeneratedBinaryReader {
                     if seen & 32 == 0 && !fresh {
                         list0 = m.resources
                     }
-                    list0.append(Mesos_V1_Resource())
+                    list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 32
                 case 74:
@@ -1123,7 +1123,7 @@ extension GeneratedBinaryReader {
                     seen |= 256
                 case 98:
                     if fresh && seen & 512 == 0 {
-                        var value = Mesos_V1_DiscoveryInfo()
+                        var value = Mesos_V1_DiscoveryInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DiscoveryInfo(&message, fresh: true) }
                         m.discovery = consume value
                     } else {
@@ -1135,7 +1135,7 @@ extension GeneratedBinaryReader {
                     seen |= 512
                 case 106:
                     if fresh && seen & 1024 == 0 {
-                        var value = Mesos_V1_DurationInfo()
+                        var value = Mesos_V1_DurationInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message, fresh: true) }
                         m.shutdownGracePeriod = consume value
                     } else {
@@ -1147,7 +1147,7 @@ extension GeneratedBinaryReader {
                     seen |= 1024
                 case 114:
                     if fresh && seen & 2048 == 0 {
-                        var value = Mesos_V1_Labels()
+                        var value = Mesos_V1_Labels(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
                         m.labels = consume value
                     } else {
@@ -1213,7 +1213,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_FrameworkID()
+                        var value = Mesos_V1_FrameworkID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
                         m.id = consume value
                     } else {
@@ -1258,12 +1258,12 @@ extension GeneratedBinaryReader {
                     if seen & 1024 == 0 && !fresh {
                         list1 = m.capabilities
                     }
-                    list1.append(Mesos_V1_FrameworkInfo.Capability())
+                    list1.append(Mesos_V1_FrameworkInfo.Capability(mesosFresh: ()))
                     try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo_Capability(&message, fresh: true) }
                     seen |= 1024
                 case 90:
                     if fresh && seen & 2048 == 0 {
-                        var value = Mesos_V1_Labels()
+                        var value = Mesos_V1_Labels(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
                         m.labels = consume value
                     } else {
@@ -1279,7 +1279,7 @@ extension GeneratedBinaryReader {
                     }
                     var entry = try self.subReader()
                     var key = ""
-                    var value = Mesos_V1_OfferFilters()
+                    var value = Mesos_V1_OfferFilters(mesosFresh: ())
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
@@ -1344,7 +1344,7 @@ extension GeneratedBinaryReader {
                     seen |= 32
                 case 58:
                     if fresh && seen & 64 == 0 {
-                        var value = Mesos_V1_CommandInfo()
+                        var value = Mesos_V1_CommandInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message, fresh: true) }
                         m.command = consume value
                     } else {
@@ -1356,7 +1356,7 @@ extension GeneratedBinaryReader {
                     seen |= 64
                 case 10:
                     if fresh && seen & 128 == 0 {
-                        var value = Mesos_V1_HealthCheck.HTTPCheckInfo()
+                        var value = Mesos_V1_HealthCheck.HTTPCheckInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_HealthCheck_HTTPCheckInfo(&message, fresh: true) }
                         m.http = consume value
                     } else {
@@ -1368,7 +1368,7 @@ extension GeneratedBinaryReader {
                     seen |= 128
                 case 74:
                     if fresh && seen & 256 == 0 {
-                        var value = Mesos_V1_HealthCheck.TCPCheckInfo()
+                        var value = Mesos_V1_HealthCheck.TCPCheckInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_HealthCheck_TCPCheckInfo(&message, fresh: true) }
                         m.tcp = consume value
                     } else {
@@ -1451,7 +1451,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Image.Appc()
+                        var value = Mesos_V1_Image.Appc(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image_Appc(&message, fresh: true) }
                         m.appc = consume value
                     } else {
@@ -1463,7 +1463,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_Image.Docker()
+                        var value = Mesos_V1_Image.Docker(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image_Docker(&message, fresh: true) }
                         m.docker = consume value
                     } else {
@@ -1500,7 +1500,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_Labels()
+                        var value = Mesos_V1_Labels(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
                         m.labels = consume value
                     } else {
@@ -1529,7 +1529,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Credential()
+                        var value = Mesos_V1_Credential(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Credential(&message, fresh: true) }
                         m.credential = consume value
                     } else {
@@ -1541,7 +1541,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_Secret()
+                        var value = Mesos_V1_Secret(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: true) }
                         m.config = consume value
                     } else {
@@ -1567,7 +1567,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_OfferID()
+                        var value = Mesos_V1_OfferID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
                         m.id = consume value
                     } else {
@@ -1579,7 +1579,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_URL()
+                        var value = Mesos_V1_URL(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_URL(&message, fresh: true) }
                         m.url = consume value
                     } else {
@@ -1591,7 +1591,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_FrameworkID()
+                        var value = Mesos_V1_FrameworkID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
                         m.frameworkID = consume value
                     } else {
@@ -1603,7 +1603,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 34:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_AgentID()
+                        var value = Mesos_V1_AgentID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
                         m.agentID = consume value
                     } else {
@@ -1615,7 +1615,7 @@ extension GeneratedBinaryReader {
                     seen |= 8
                 case 42:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_Unavailability()
+                        var value = Mesos_V1_Unavailability(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Unavailability(&message, fresh: true) }
                         m.unavailability = consume value
                     } else {
@@ -1629,7 +1629,7 @@ extension GeneratedBinaryReader {
                     if seen & 32 == 0 && !fresh {
                         list0 = m.resources
                     }
-                    list0.append(Mesos_V1_Resource())
+                    list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 32
                 default: throw .fallback
@@ -1648,7 +1648,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_DurationInfo()
+                        var value = Mesos_V1_DurationInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message, fresh: true) }
                         m.gracePeriod = consume value
                     } else {
@@ -1692,7 +1692,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.labels
                     }
-                    list0.append(Mesos_V1_Label())
+                    list0.append(Mesos_V1_Label(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Label(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -1706,7 +1706,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_CapabilityInfo()
+                        var value = Mesos_V1_CapabilityInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CapabilityInfo(&message, fresh: true) }
                         m.capabilityInfo = consume value
                     } else {
@@ -1718,7 +1718,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_CapabilityInfo()
+                        var value = Mesos_V1_CapabilityInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CapabilityInfo(&message, fresh: true) }
                         m.boundingCapabilities = consume value
                     } else {
@@ -1730,7 +1730,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_CapabilityInfo()
+                        var value = Mesos_V1_CapabilityInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CapabilityInfo(&message, fresh: true) }
                         m.effectiveCapabilities = consume value
                     } else {
@@ -1746,7 +1746,7 @@ extension GeneratedBinaryReader {
                     seen |= 8
                 case 42:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_SeccompInfo()
+                        var value = Mesos_V1_SeccompInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_SeccompInfo(&message, fresh: true) }
                         m.seccomp = consume value
                     } else {
@@ -1803,7 +1803,7 @@ extension GeneratedBinaryReader {
                     seen |= 32
                 case 58:
                     if fresh && seen & 64 == 0 {
-                        var value = Mesos_V1_Address()
+                        var value = Mesos_V1_Address(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Address(&message, fresh: true) }
                         m.address = consume value
                     } else {
@@ -1815,7 +1815,7 @@ extension GeneratedBinaryReader {
                     seen |= 64
                 case 66:
                     if fresh && seen & 128 == 0 {
-                        var value = Mesos_V1_DomainInfo()
+                        var value = Mesos_V1_DomainInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo(&message, fresh: true) }
                         m.domain = consume value
                     } else {
@@ -1829,7 +1829,7 @@ extension GeneratedBinaryReader {
                     if seen & 256 == 0 && !fresh {
                         list0 = m.capabilities
                     }
-                    list0.append(Mesos_V1_MasterInfo.Capability())
+                    list0.append(Mesos_V1_MasterInfo.Capability(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_MasterInfo_Capability(&message, fresh: true) }
                     seen |= 256
                 default: throw .fallback
@@ -1877,7 +1877,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.ipAddresses
                     }
-                    list0.append(Mesos_V1_NetworkInfo.IPAddress())
+                    list0.append(Mesos_V1_NetworkInfo.IPAddress(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo_IPAddress(&message, fresh: true) }
                     seen |= 1
                 case 50:
@@ -1893,7 +1893,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 34:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_Labels()
+                        var value = Mesos_V1_Labels(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
                         m.labels = consume value
                     } else {
@@ -1907,7 +1907,7 @@ extension GeneratedBinaryReader {
                     if seen & 16 == 0 && !fresh {
                         list2 = m.portMappings
                     }
-                    list2.append(Mesos_V1_NetworkInfo.PortMapping())
+                    list2.append(Mesos_V1_NetworkInfo.PortMapping(mesosFresh: ()))
                     try self.readMessage(&list2[list2.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo_PortMapping(&message, fresh: true) }
                     seen |= 16
                 default: throw .fallback
@@ -1967,7 +1967,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_OfferID()
+                        var value = Mesos_V1_OfferID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
                         m.id = consume value
                     } else {
@@ -1979,7 +1979,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_FrameworkID()
+                        var value = Mesos_V1_FrameworkID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
                         m.frameworkID = consume value
                     } else {
@@ -1991,7 +1991,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_AgentID()
+                        var value = Mesos_V1_AgentID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
                         m.agentID = consume value
                     } else {
@@ -2007,7 +2007,7 @@ extension GeneratedBinaryReader {
                     seen |= 8
                 case 66:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_URL()
+                        var value = Mesos_V1_URL(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_URL(&message, fresh: true) }
                         m.url = consume value
                     } else {
@@ -2019,7 +2019,7 @@ extension GeneratedBinaryReader {
                     seen |= 16
                 case 90:
                     if fresh && seen & 32 == 0 {
-                        var value = Mesos_V1_DomainInfo()
+                        var value = Mesos_V1_DomainInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DomainInfo(&message, fresh: true) }
                         m.domain = consume value
                     } else {
@@ -2033,26 +2033,26 @@ extension GeneratedBinaryReader {
                     if seen & 64 == 0 && !fresh {
                         list0 = m.resources
                     }
-                    list0.append(Mesos_V1_Resource())
+                    list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 64
                 case 58:
                     if seen & 128 == 0 && !fresh {
                         list1 = m.attributes
                     }
-                    list1.append(Mesos_V1_Attribute())
+                    list1.append(Mesos_V1_Attribute(mesosFresh: ()))
                     try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Attribute(&message, fresh: true) }
                     seen |= 128
                 case 50:
                     if seen & 256 == 0 && !fresh {
                         list2 = m.executorIds
                     }
-                    list2.append(Mesos_V1_ExecutorID())
+                    list2.append(Mesos_V1_ExecutorID(mesosFresh: ()))
                     try self.readMessage(&list2[list2.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
                     seen |= 256
                 case 74:
                     if fresh && seen & 512 == 0 {
-                        var value = Mesos_V1_Unavailability()
+                        var value = Mesos_V1_Unavailability(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Unavailability(&message, fresh: true) }
                         m.unavailability = consume value
                     } else {
@@ -2064,7 +2064,7 @@ extension GeneratedBinaryReader {
                     seen |= 512
                 case 82:
                     if fresh && seen & 1024 == 0 {
-                        var value = Mesos_V1_Resource.AllocationInfo()
+                        var value = Mesos_V1_Resource.AllocationInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_AllocationInfo(&message, fresh: true) }
                         m.allocationInfo = consume value
                     } else {
@@ -2096,7 +2096,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 98:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_OperationID()
+                        var value = Mesos_V1_OperationID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message, fresh: true) }
                         m.id = consume value
                     } else {
@@ -2108,7 +2108,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 18:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_Offer.Operation.Launch()
+                        var value = Mesos_V1_Offer.Operation.Launch(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Launch(&message, fresh: true) }
                         m.launch = consume value
                     } else {
@@ -2120,7 +2120,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 58:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_Offer.Operation.LaunchGroup()
+                        var value = Mesos_V1_Offer.Operation.LaunchGroup(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_LaunchGroup(&message, fresh: true) }
                         m.launchGroup = consume value
                     } else {
@@ -2132,7 +2132,7 @@ extension GeneratedBinaryReader {
                     seen |= 8
                 case 26:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_Offer.Operation.Reserve()
+                        var value = Mesos_V1_Offer.Operation.Reserve(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Reserve(&message, fresh: true) }
                         m.reserve = consume value
                     } else {
@@ -2144,7 +2144,7 @@ extension GeneratedBinaryReader {
                     seen |= 16
                 case 34:
                     if fresh && seen & 32 == 0 {
-                        var value = Mesos_V1_Offer.Operation.Unreserve()
+                        var value = Mesos_V1_Offer.Operation.Unreserve(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Unreserve(&message, fresh: true) }
                         m.unreserve = consume value
                     } else {
@@ -2156,7 +2156,7 @@ extension GeneratedBinaryReader {
                     seen |= 32
                 case 42:
                     if fresh && seen & 64 == 0 {
-                        var value = Mesos_V1_Offer.Operation.Create()
+                        var value = Mesos_V1_Offer.Operation.Create(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Create(&message, fresh: true) }
                         m.create = consume value
                     } else {
@@ -2168,7 +2168,7 @@ extension GeneratedBinaryReader {
                     seen |= 64
                 case 50:
                     if fresh && seen & 128 == 0 {
-                        var value = Mesos_V1_Offer.Operation.Destroy()
+                        var value = Mesos_V1_Offer.Operation.Destroy(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_Destroy(&message, fresh: true) }
                         m.destroy = consume value
                     } else {
@@ -2180,7 +2180,7 @@ extension GeneratedBinaryReader {
                     seen |= 128
                 case 106:
                     if fresh && seen & 256 == 0 {
-                        var value = Mesos_V1_Offer.Operation.GrowVolume()
+                        var value = Mesos_V1_Offer.Operation.GrowVolume(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_GrowVolume(&message, fresh: true) }
                         m.growVolume = consume value
                     } else {
@@ -2192,7 +2192,7 @@ extension GeneratedBinaryReader {
                     seen |= 256
                 case 114:
                     if fresh && seen & 512 == 0 {
-                        var value = Mesos_V1_Offer.Operation.ShrinkVolume()
+                        var value = Mesos_V1_Offer.Operation.ShrinkVolume(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_ShrinkVolume(&message, fresh: true) }
                         m.shrinkVolume = consume value
                     } else {
@@ -2204,7 +2204,7 @@ extension GeneratedBinaryReader {
                     seen |= 512
                 case 122:
                     if fresh && seen & 1024 == 0 {
-                        var value = Mesos_V1_Offer.Operation.CreateDisk()
+                        var value = Mesos_V1_Offer.Operation.CreateDisk(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_CreateDisk(&message, fresh: true) }
                         m.createDisk = consume value
                     } else {
@@ -2216,7 +2216,7 @@ extension GeneratedBinaryReader {
                     seen |= 1024
                 case 130:
                     if fresh && seen & 2048 == 0 {
-                        var value = Mesos_V1_Offer.Operation.DestroyDisk()
+                        var value = Mesos_V1_Offer.Operation.DestroyDisk(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation_DestroyDisk(&message, fresh: true) }
                         m.destroyDisk = consume value
                     } else {
@@ -2239,7 +2239,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.volumes
                     }
-                    list0.append(Mesos_V1_Resource())
+                    list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -2253,7 +2253,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_Resource()
+                        var value = Mesos_V1_Resource(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                         m.source = consume value
                     } else {
@@ -2289,7 +2289,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.volumes
                     }
-                    list0.append(Mesos_V1_Resource())
+                    list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -2303,7 +2303,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_Resource()
+                        var value = Mesos_V1_Resource(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                         m.source = consume value
                     } else {
@@ -2328,7 +2328,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_Resource()
+                        var value = Mesos_V1_Resource(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                         m.volume = consume value
                     } else {
@@ -2340,7 +2340,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Resource()
+                        var value = Mesos_V1_Resource(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                         m.addition = consume value
                     } else {
@@ -2368,7 +2368,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.taskInfos
                     }
-                    list0.append(Mesos_V1_TaskInfo())
+                    list0.append(Mesos_V1_TaskInfo(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -2382,7 +2382,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_ExecutorInfo()
+                        var value = Mesos_V1_ExecutorInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorInfo(&message, fresh: true) }
                         m.executor = consume value
                     } else {
@@ -2394,7 +2394,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_TaskGroupInfo()
+                        var value = Mesos_V1_TaskGroupInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskGroupInfo(&message, fresh: true) }
                         m.taskGroup = consume value
                     } else {
@@ -2423,14 +2423,14 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.source
                     }
-                    list0.append(Mesos_V1_Resource())
+                    list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 1
                 case 10:
                     if seen & 2 == 0 && !fresh {
                         list1 = m.resources
                     }
-                    list1.append(Mesos_V1_Resource())
+                    list1.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 2
                 default: throw .fallback
@@ -2445,7 +2445,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_Resource()
+                        var value = Mesos_V1_Resource(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                         m.volume = consume value
                     } else {
@@ -2457,7 +2457,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Value.Scalar()
+                        var value = Mesos_V1_Value.Scalar(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: true) }
                         m.subtract = consume value
                     } else {
@@ -2485,7 +2485,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.resources
                     }
-                    list0.append(Mesos_V1_Resource())
+                    list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -2499,7 +2499,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_OfferFilters.MinAllocatableResources()
+                        var value = Mesos_V1_OfferFilters.MinAllocatableResources(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferFilters_MinAllocatableResources(&message, fresh: true) }
                         m.minAllocatableResources = consume value
                     } else {
@@ -2522,7 +2522,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.quantities
                     }
-                    list0.append(Mesos_V1_OfferFilters.ResourceQuantities())
+                    list0.append(Mesos_V1_OfferFilters.ResourceQuantities(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferFilters_ResourceQuantities(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -2541,7 +2541,7 @@ extension GeneratedBinaryReader {
                     }
                     var entry = try self.subReader()
                     var key = ""
-                    var value = Mesos_V1_Value.Scalar()
+                    var value = Mesos_V1_Value.Scalar(mesosFresh: ())
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
@@ -2598,7 +2598,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_OperationID()
+                        var value = Mesos_V1_OperationID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message, fresh: true) }
                         m.operationID = consume value
                     } else {
@@ -2620,12 +2620,12 @@ extension GeneratedBinaryReader {
                     if seen & 8 == 0 && !fresh {
                         list0 = m.convertedResources
                     }
-                    list0.append(Mesos_V1_Resource())
+                    list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 8
                 case 42:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_UUID()
+                        var value = Mesos_V1_UUID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_UUID(&message, fresh: true) }
                         m.uuid = consume value
                     } else {
@@ -2637,7 +2637,7 @@ extension GeneratedBinaryReader {
                     seen |= 16
                 case 50:
                     if fresh && seen & 32 == 0 {
-                        var value = Mesos_V1_AgentID()
+                        var value = Mesos_V1_AgentID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
                         m.agentID = consume value
                     } else {
@@ -2649,7 +2649,7 @@ extension GeneratedBinaryReader {
                     seen |= 32
                 case 58:
                     if fresh && seen & 64 == 0 {
-                        var value = Mesos_V1_ResourceProviderID()
+                        var value = Mesos_V1_ResourceProviderID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message, fresh: true) }
                         m.resourceProviderID = consume value
                     } else {
@@ -2699,7 +2699,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.parameter
                     }
-                    list0.append(Mesos_V1_Parameter())
+                    list0.append(Mesos_V1_Parameter(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -2729,7 +2729,7 @@ extension GeneratedBinaryReader {
                     seen |= 8
                 case 42:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_Labels()
+                        var value = Mesos_V1_Labels(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
                         m.labels = consume value
                     } else {
@@ -2757,7 +2757,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.ports
                     }
-                    list0.append(Mesos_V1_Port())
+                    list0.append(Mesos_V1_Port(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Port(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -2774,7 +2774,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.rlimits
                     }
-                    list0.append(Mesos_V1_RLimitInfo.RLimit())
+                    list0.append(Mesos_V1_RLimitInfo.RLimit(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_RLimitInfo_RLimit(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -2809,7 +2809,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_AgentID()
+                        var value = Mesos_V1_AgentID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
                         m.agentID = consume value
                     } else {
@@ -2823,7 +2823,7 @@ extension GeneratedBinaryReader {
                     if seen & 2 == 0 && !fresh {
                         list0 = m.resources
                     }
-                    list0.append(Mesos_V1_Resource())
+                    list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 2
                 default: throw .fallback
@@ -2838,7 +2838,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 98:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_ResourceProviderID()
+                        var value = Mesos_V1_ResourceProviderID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message, fresh: true) }
                         m.providerID = consume value
                     } else {
@@ -2858,7 +2858,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 26:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_Value.Scalar()
+                        var value = Mesos_V1_Value.Scalar(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: true) }
                         m.scalar = consume value
                     } else {
@@ -2870,7 +2870,7 @@ extension GeneratedBinaryReader {
                     seen |= 8
                 case 34:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_Value.Ranges()
+                        var value = Mesos_V1_Value.Ranges(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Ranges(&message, fresh: true) }
                         m.ranges = consume value
                     } else {
@@ -2882,7 +2882,7 @@ extension GeneratedBinaryReader {
                     seen |= 16
                 case 42:
                     if fresh && seen & 32 == 0 {
-                        var value = Mesos_V1_Value.Set()
+                        var value = Mesos_V1_Value.Set(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Set(&message, fresh: true) }
                         m.set = consume value
                     } else {
@@ -2898,7 +2898,7 @@ extension GeneratedBinaryReader {
                     seen |= 64
                 case 90:
                     if fresh && seen & 128 == 0 {
-                        var value = Mesos_V1_Resource.AllocationInfo()
+                        var value = Mesos_V1_Resource.AllocationInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_AllocationInfo(&message, fresh: true) }
                         m.allocationInfo = consume value
                     } else {
@@ -2910,7 +2910,7 @@ extension GeneratedBinaryReader {
                     seen |= 128
                 case 66:
                     if fresh && seen & 256 == 0 {
-                        var value = Mesos_V1_Resource.ReservationInfo()
+                        var value = Mesos_V1_Resource.ReservationInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_ReservationInfo(&message, fresh: true) }
                         m.reservation = consume value
                     } else {
@@ -2924,12 +2924,12 @@ extension GeneratedBinaryReader {
                     if seen & 512 == 0 && !fresh {
                         list0 = m.reservations
                     }
-                    list0.append(Mesos_V1_Resource.ReservationInfo())
+                    list0.append(Mesos_V1_Resource.ReservationInfo(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_ReservationInfo(&message, fresh: true) }
                     seen |= 512
                 case 58:
                     if fresh && seen & 1024 == 0 {
-                        var value = Mesos_V1_Resource.DiskInfo()
+                        var value = Mesos_V1_Resource.DiskInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo(&message, fresh: true) }
                         m.disk = consume value
                     } else {
@@ -2941,7 +2941,7 @@ extension GeneratedBinaryReader {
                     seen |= 1024
                 case 74:
                     if fresh && seen & 2048 == 0 {
-                        var value = Mesos_V1_Resource.RevocableInfo()
+                        var value = Mesos_V1_Resource.RevocableInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_RevocableInfo(&message, fresh: true) }
                         m.revocable = consume value
                     } else {
@@ -2953,7 +2953,7 @@ extension GeneratedBinaryReader {
                     seen |= 2048
                 case 82:
                     if fresh && seen & 4096 == 0 {
-                        var value = Mesos_V1_Resource.SharedInfo()
+                        var value = Mesos_V1_Resource.SharedInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_SharedInfo(&message, fresh: true) }
                         m.shared = consume value
                     } else {
@@ -2991,7 +2991,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_Resource.DiskInfo.Persistence()
+                        var value = Mesos_V1_Resource.DiskInfo.Persistence(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Persistence(&message, fresh: true) }
                         m.persistence = consume value
                     } else {
@@ -3003,7 +3003,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Volume()
+                        var value = Mesos_V1_Volume(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume(&message, fresh: true) }
                         m.volume = consume value
                     } else {
@@ -3015,7 +3015,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_Resource.DiskInfo.Source()
+                        var value = Mesos_V1_Resource.DiskInfo.Source(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Source(&message, fresh: true) }
                         m.source = consume value
                     } else {
@@ -3060,7 +3060,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Resource.DiskInfo.Source.Path()
+                        var value = Mesos_V1_Resource.DiskInfo.Source.Path(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Source_Path(&message, fresh: true) }
                         m.path = consume value
                     } else {
@@ -3072,7 +3072,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_Resource.DiskInfo.Source.Mount()
+                        var value = Mesos_V1_Resource.DiskInfo.Source.Mount(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_DiskInfo_Source_Mount(&message, fresh: true) }
                         m.mount = consume value
                     } else {
@@ -3092,7 +3092,7 @@ extension GeneratedBinaryReader {
                     seen |= 16
                 case 42:
                     if fresh && seen & 32 == 0 {
-                        var value = Mesos_V1_Labels()
+                        var value = Mesos_V1_Labels(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
                         m.metadata = consume value
                     } else {
@@ -3157,7 +3157,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 18:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_Labels()
+                        var value = Mesos_V1_Labels(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
                         m.labels = consume value
                     } else {
@@ -3228,7 +3228,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Secret.Reference()
+                        var value = Mesos_V1_Secret.Reference(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret_Reference(&message, fresh: true) }
                         m.reference = consume value
                     } else {
@@ -3240,7 +3240,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_Secret.Value()
+                        var value = Mesos_V1_Secret.Value(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret_Value(&message, fresh: true) }
                         m.value = consume value
                     } else {
@@ -3298,7 +3298,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_TTYInfo.WindowSize()
+                        var value = Mesos_V1_TTYInfo.WindowSize(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TTYInfo_WindowSize(&message, fresh: true) }
                         m.windowSize = consume value
                     } else {
@@ -3342,7 +3342,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.tasks
                     }
-                    list0.append(Mesos_V1_TaskInfo())
+                    list0.append(Mesos_V1_TaskInfo(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -3379,7 +3379,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_TaskID()
+                        var value = Mesos_V1_TaskID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
                         m.taskID = consume value
                     } else {
@@ -3391,7 +3391,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_AgentID()
+                        var value = Mesos_V1_AgentID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
                         m.agentID = consume value
                     } else {
@@ -3405,12 +3405,12 @@ extension GeneratedBinaryReader {
                     if seen & 8 == 0 && !fresh {
                         list0 = m.resources
                     }
-                    list0.append(Mesos_V1_Resource())
+                    list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 8
                 case 42:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_ExecutorInfo()
+                        var value = Mesos_V1_ExecutorInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorInfo(&message, fresh: true) }
                         m.executor = consume value
                     } else {
@@ -3422,7 +3422,7 @@ extension GeneratedBinaryReader {
                     seen |= 16
                 case 58:
                     if fresh && seen & 32 == 0 {
-                        var value = Mesos_V1_CommandInfo()
+                        var value = Mesos_V1_CommandInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo(&message, fresh: true) }
                         m.command = consume value
                     } else {
@@ -3434,7 +3434,7 @@ extension GeneratedBinaryReader {
                     seen |= 32
                 case 74:
                     if fresh && seen & 64 == 0 {
-                        var value = Mesos_V1_ContainerInfo()
+                        var value = Mesos_V1_ContainerInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo(&message, fresh: true) }
                         m.container = consume value
                     } else {
@@ -3446,7 +3446,7 @@ extension GeneratedBinaryReader {
                     seen |= 64
                 case 66:
                     if fresh && seen & 128 == 0 {
-                        var value = Mesos_V1_HealthCheck()
+                        var value = Mesos_V1_HealthCheck(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_HealthCheck(&message, fresh: true) }
                         m.healthCheck = consume value
                     } else {
@@ -3458,7 +3458,7 @@ extension GeneratedBinaryReader {
                     seen |= 128
                 case 106:
                     if fresh && seen & 256 == 0 {
-                        var value = Mesos_V1_CheckInfo()
+                        var value = Mesos_V1_CheckInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckInfo(&message, fresh: true) }
                         m.check = consume value
                     } else {
@@ -3470,7 +3470,7 @@ extension GeneratedBinaryReader {
                     seen |= 256
                 case 98:
                     if fresh && seen & 512 == 0 {
-                        var value = Mesos_V1_KillPolicy()
+                        var value = Mesos_V1_KillPolicy(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_KillPolicy(&message, fresh: true) }
                         m.killPolicy = consume value
                     } else {
@@ -3486,7 +3486,7 @@ extension GeneratedBinaryReader {
                     seen |= 1024
                 case 82:
                     if fresh && seen & 2048 == 0 {
-                        var value = Mesos_V1_Labels()
+                        var value = Mesos_V1_Labels(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
                         m.labels = consume value
                     } else {
@@ -3498,7 +3498,7 @@ extension GeneratedBinaryReader {
                     seen |= 2048
                 case 90:
                     if fresh && seen & 4096 == 0 {
-                        var value = Mesos_V1_DiscoveryInfo()
+                        var value = Mesos_V1_DiscoveryInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DiscoveryInfo(&message, fresh: true) }
                         m.discovery = consume value
                     } else {
@@ -3510,7 +3510,7 @@ extension GeneratedBinaryReader {
                     seen |= 4096
                 case 114:
                     if fresh && seen & 8192 == 0 {
-                        var value = Mesos_V1_DurationInfo()
+                        var value = Mesos_V1_DurationInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message, fresh: true) }
                         m.maxCompletionTime = consume value
                     } else {
@@ -3526,7 +3526,7 @@ extension GeneratedBinaryReader {
                     }
                     var entry = try self.subReader()
                     var key = ""
-                    var value = Mesos_V1_Value.Scalar()
+                    var value = Mesos_V1_Value.Scalar(mesosFresh: ())
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
@@ -3557,7 +3557,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.resources
                     }
-                    list0.append(Mesos_V1_Resource())
+                    list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -3571,7 +3571,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_TaskID()
+                        var value = Mesos_V1_TaskID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
                         m.taskID = consume value
                     } else {
@@ -3603,7 +3603,7 @@ extension GeneratedBinaryReader {
                     seen |= 32
                 case 42:
                     if fresh && seen & 64 == 0 {
-                        var value = Mesos_V1_AgentID()
+                        var value = Mesos_V1_AgentID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
                         m.agentID = consume value
                     } else {
@@ -3615,7 +3615,7 @@ extension GeneratedBinaryReader {
                     seen |= 64
                 case 58:
                     if fresh && seen & 128 == 0 {
-                        var value = Mesos_V1_ExecutorID()
+                        var value = Mesos_V1_ExecutorID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
                         m.executorID = consume value
                     } else {
@@ -3639,7 +3639,7 @@ extension GeneratedBinaryReader {
                     seen |= 1024
                 case 122:
                     if fresh && seen & 2048 == 0 {
-                        var value = Mesos_V1_CheckStatusInfo()
+                        var value = Mesos_V1_CheckStatusInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CheckStatusInfo(&message, fresh: true) }
                         m.checkStatus = consume value
                     } else {
@@ -3651,7 +3651,7 @@ extension GeneratedBinaryReader {
                     seen |= 2048
                 case 98:
                     if fresh && seen & 4096 == 0 {
-                        var value = Mesos_V1_Labels()
+                        var value = Mesos_V1_Labels(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Labels(&message, fresh: true) }
                         m.labels = consume value
                     } else {
@@ -3663,7 +3663,7 @@ extension GeneratedBinaryReader {
                     seen |= 4096
                 case 106:
                     if fresh && seen & 8192 == 0 {
-                        var value = Mesos_V1_ContainerStatus()
+                        var value = Mesos_V1_ContainerStatus(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerStatus(&message, fresh: true) }
                         m.containerStatus = consume value
                     } else {
@@ -3675,7 +3675,7 @@ extension GeneratedBinaryReader {
                     seen |= 8192
                 case 114:
                     if fresh && seen & 16384 == 0 {
-                        var value = Mesos_V1_TimeInfo()
+                        var value = Mesos_V1_TimeInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TimeInfo(&message, fresh: true) }
                         m.unreachableTime = consume value
                     } else {
@@ -3687,7 +3687,7 @@ extension GeneratedBinaryReader {
                     seen |= 16384
                 case 130:
                     if fresh && seen & 32768 == 0 {
-                        var value = Mesos_V1_TaskResourceLimitation()
+                        var value = Mesos_V1_TaskResourceLimitation(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskResourceLimitation(&message, fresh: true) }
                         m.limitation = consume value
                     } else {
@@ -3734,7 +3734,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Address()
+                        var value = Mesos_V1_Address(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Address(&message, fresh: true) }
                         m.address = consume value
                     } else {
@@ -3752,7 +3752,7 @@ extension GeneratedBinaryReader {
                     if seen & 8 == 0 && !fresh {
                         list0 = m.query
                     }
-                    list0.append(Mesos_V1_Parameter())
+                    list0.append(Mesos_V1_Parameter(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message, fresh: true) }
                     seen |= 8
                 case 42:
@@ -3792,7 +3792,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_TimeInfo()
+                        var value = Mesos_V1_TimeInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TimeInfo(&message, fresh: true) }
                         m.start = consume value
                     } else {
@@ -3804,7 +3804,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_DurationInfo()
+                        var value = Mesos_V1_DurationInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_DurationInfo(&message, fresh: true) }
                         m.duration = consume value
                     } else {
@@ -3853,7 +3853,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.range
                     }
-                    list0.append(Mesos_V1_Value.Range())
+                    list0.append(Mesos_V1_Value.Range(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Range(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -3930,7 +3930,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 34:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_Image()
+                        var value = Mesos_V1_Image(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Image(&message, fresh: true) }
                         m.image = consume value
                     } else {
@@ -3942,7 +3942,7 @@ extension GeneratedBinaryReader {
                     seen |= 8
                 case 42:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_Volume.Source()
+                        var value = Mesos_V1_Volume.Source(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source(&message, fresh: true) }
                         m.source = consume value
                     } else {
@@ -3971,7 +3971,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Volume.Source.DockerVolume()
+                        var value = Mesos_V1_Volume.Source.DockerVolume(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_DockerVolume(&message, fresh: true) }
                         m.dockerVolume = consume value
                     } else {
@@ -3983,7 +3983,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 42:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_Volume.Source.HostPath()
+                        var value = Mesos_V1_Volume.Source.HostPath(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_HostPath(&message, fresh: true) }
                         m.hostPath = consume value
                     } else {
@@ -3995,7 +3995,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 26:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_Volume.Source.SandboxPath()
+                        var value = Mesos_V1_Volume.Source.SandboxPath(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_SandboxPath(&message, fresh: true) }
                         m.sandboxPath = consume value
                     } else {
@@ -4007,7 +4007,7 @@ extension GeneratedBinaryReader {
                     seen |= 8
                 case 34:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_Secret()
+                        var value = Mesos_V1_Secret(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: true) }
                         m.secret = consume value
                     } else {
@@ -4019,7 +4019,7 @@ extension GeneratedBinaryReader {
                     seen |= 16
                 case 50:
                     if fresh && seen & 32 == 0 {
-                        var value = Mesos_V1_Volume.Source.CSIVolume()
+                        var value = Mesos_V1_Volume.Source.CSIVolume(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume(&message, fresh: true) }
                         m.csiVolume = consume value
                     } else {
@@ -4043,7 +4043,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning()
+                        var value = Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(&message, fresh: true) }
                         m.staticProvisioning = consume value
                     } else {
@@ -4075,7 +4075,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability()
+                        var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(&message, fresh: true) }
                         m.volumeCapability = consume value
                     } else {
@@ -4091,7 +4091,7 @@ extension GeneratedBinaryReader {
                     }
                     var entry = try self.subReader()
                     var key = ""
-                    var value = Mesos_V1_Secret()
+                    var value = Mesos_V1_Secret(mesosFresh: ())
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
@@ -4108,7 +4108,7 @@ extension GeneratedBinaryReader {
                     }
                     var entry = try self.subReader()
                     var key = ""
-                    var value = Mesos_V1_Secret()
+                    var value = Mesos_V1_Secret(mesosFresh: ())
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
@@ -4153,14 +4153,14 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.BlockVolume()
+                    var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.BlockVolume(mesosFresh: ())
                     var wasFresh = true
                     if case .block(let current)? = m.accessType { (value, wasFresh) = (current, false) }
                     try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(&message, fresh: false) }
                     m.block = value
                     seen |= 1
                 case 18:
-                    var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.MountVolume()
+                    var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.MountVolume(mesosFresh: ())
                     var wasFresh = true
                     if case .mount(let current)? = m.accessType { (value, wasFresh) = (current, false) }
                     try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(&message, fresh: false) }
@@ -4168,7 +4168,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode()
+                        var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(&message, fresh: true) }
                         m.accessMode = consume value
                     } else {
@@ -4246,7 +4246,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_Parameters()
+                        var value = Mesos_V1_Parameters(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameters(&message, fresh: true) }
                         m.driverOptions = consume value
                     } else {
@@ -4275,7 +4275,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_MountPropagation()
+                        var value = Mesos_V1_MountPropagation(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_MountPropagation(&message, fresh: true) }
                         m.mountPropagation = consume value
                     } else {
@@ -4321,7 +4321,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_ExecutorID()
+                        var value = Mesos_V1_ExecutorID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
                         m.executorID = consume value
                     } else {
@@ -4333,7 +4333,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_FrameworkID()
+                        var value = Mesos_V1_FrameworkID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
                         m.frameworkID = consume value
                     } else {
@@ -4349,7 +4349,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 34:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_Executor_Call.Subscribe()
+                        var value = Mesos_V1_Executor_Call.Subscribe(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Subscribe(&message, fresh: true) }
                         m.subscribe = consume value
                     } else {
@@ -4361,7 +4361,7 @@ extension GeneratedBinaryReader {
                     seen |= 8
                 case 42:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_Executor_Call.Update()
+                        var value = Mesos_V1_Executor_Call.Update(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Update(&message, fresh: true) }
                         m.update = consume value
                     } else {
@@ -4373,7 +4373,7 @@ extension GeneratedBinaryReader {
                     seen |= 16
                 case 50:
                     if fresh && seen & 32 == 0 {
-                        var value = Mesos_V1_Executor_Call.Message()
+                        var value = Mesos_V1_Executor_Call.Message(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Message(&message, fresh: true) }
                         m.message = consume value
                     } else {
@@ -4419,14 +4419,14 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.unacknowledgedTasks
                     }
-                    list0.append(Mesos_V1_TaskInfo())
+                    list0.append(Mesos_V1_TaskInfo(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
                     seen |= 1
                 case 18:
                     if seen & 2 == 0 && !fresh {
                         list1 = m.unacknowledgedUpdates
                     }
-                    list1.append(Mesos_V1_Executor_Call.Update())
+                    list1.append(Mesos_V1_Executor_Call.Update(mesosFresh: ()))
                     try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Update(&message, fresh: true) }
                     seen |= 2
                 default: throw .fallback
@@ -4441,7 +4441,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_TaskStatus()
+                        var value = Mesos_V1_TaskStatus(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskStatus(&message, fresh: true) }
                         m.status = consume value
                     } else {
@@ -4470,7 +4470,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Executor_Event.Subscribed()
+                        var value = Mesos_V1_Executor_Event.Subscribed(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Subscribed(&message, fresh: true) }
                         m.subscribed = consume value
                     } else {
@@ -4482,7 +4482,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_Executor_Event.Acknowledged()
+                        var value = Mesos_V1_Executor_Event.Acknowledged(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Acknowledged(&message, fresh: true) }
                         m.acknowledged = consume value
                     } else {
@@ -4494,7 +4494,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 34:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_Executor_Event.Launch()
+                        var value = Mesos_V1_Executor_Event.Launch(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Launch(&message, fresh: true) }
                         m.launch = consume value
                     } else {
@@ -4506,7 +4506,7 @@ extension GeneratedBinaryReader {
                     seen |= 8
                 case 66:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_Executor_Event.LaunchGroup()
+                        var value = Mesos_V1_Executor_Event.LaunchGroup(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_LaunchGroup(&message, fresh: true) }
                         m.launchGroup = consume value
                     } else {
@@ -4518,7 +4518,7 @@ extension GeneratedBinaryReader {
                     seen |= 16
                 case 42:
                     if fresh && seen & 32 == 0 {
-                        var value = Mesos_V1_Executor_Event.Kill()
+                        var value = Mesos_V1_Executor_Event.Kill(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Kill(&message, fresh: true) }
                         m.kill = consume value
                     } else {
@@ -4530,7 +4530,7 @@ extension GeneratedBinaryReader {
                     seen |= 32
                 case 50:
                     if fresh && seen & 64 == 0 {
-                        var value = Mesos_V1_Executor_Event.Message()
+                        var value = Mesos_V1_Executor_Event.Message(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Message(&message, fresh: true) }
                         m.message = consume value
                     } else {
@@ -4542,7 +4542,7 @@ extension GeneratedBinaryReader {
                     seen |= 64
                 case 58:
                     if fresh && seen & 128 == 0 {
-                        var value = Mesos_V1_Executor_Event.Error()
+                        var value = Mesos_V1_Executor_Event.Error(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Event_Error(&message, fresh: true) }
                         m.error = consume value
                     } else {
@@ -4562,7 +4562,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_TaskID()
+                        var value = Mesos_V1_TaskID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
                         m.taskID = consume value
                     } else {
@@ -4608,7 +4608,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_TaskID()
+                        var value = Mesos_V1_TaskID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
                         m.taskID = consume value
                     } else {
@@ -4620,7 +4620,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_KillPolicy()
+                        var value = Mesos_V1_KillPolicy(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_KillPolicy(&message, fresh: true) }
                         m.killPolicy = consume value
                     } else {
@@ -4645,7 +4645,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_TaskInfo()
+                        var value = Mesos_V1_TaskInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
                         m.task = consume value
                     } else {
@@ -4670,7 +4670,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_TaskGroupInfo()
+                        var value = Mesos_V1_TaskGroupInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskGroupInfo(&message, fresh: true) }
                         m.taskGroup = consume value
                     } else {
@@ -4712,7 +4712,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_ExecutorInfo()
+                        var value = Mesos_V1_ExecutorInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorInfo(&message, fresh: true) }
                         m.executorInfo = consume value
                     } else {
@@ -4724,7 +4724,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_FrameworkInfo()
+                        var value = Mesos_V1_FrameworkInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo(&message, fresh: true) }
                         m.frameworkInfo = consume value
                     } else {
@@ -4736,7 +4736,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_AgentInfo()
+                        var value = Mesos_V1_AgentInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentInfo(&message, fresh: true) }
                         m.agentInfo = consume value
                     } else {
@@ -4748,7 +4748,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 34:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_ContainerID()
+                        var value = Mesos_V1_ContainerID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerID(&message, fresh: true) }
                         m.containerID = consume value
                     } else {
@@ -4773,7 +4773,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_Scheduler_AttributeConstraint.Selector()
+                        var value = Mesos_V1_Scheduler_AttributeConstraint.Selector(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Selector(&message, fresh: true) }
                         m.selector = consume value
                     } else {
@@ -4785,7 +4785,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate()
+                        var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate(&message, fresh: true) }
                         m.predicate = consume value
                     } else {
@@ -4809,42 +4809,42 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.Exists()
+                    var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.Exists(mesosFresh: ())
                     var wasFresh = true
                     if case .exists(let current)? = m.predicate { (value, wasFresh) = (current, false) }
                     try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(&message, fresh: false) }
                     m.exists = value
                     seen |= 1
                 case 18:
-                    var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.NotExists()
+                    var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.NotExists(mesosFresh: ())
                     var wasFresh = true
                     if case .notExists(let current)? = m.predicate { (value, wasFresh) = (current, false) }
                     try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(&message, fresh: false) }
                     m.notExists = value
                     seen |= 2
                 case 26:
-                    var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextEquals()
+                    var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextEquals(mesosFresh: ())
                     var wasFresh = true
                     if case .textEquals(let current)? = m.predicate { (value, wasFresh) = (current, false) }
                     try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(&message, fresh: false) }
                     m.textEquals = value
                     seen |= 4
                 case 34:
-                    var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotEquals()
+                    var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotEquals(mesosFresh: ())
                     var wasFresh = true
                     if case .textNotEquals(let current)? = m.predicate { (value, wasFresh) = (current, false) }
                     try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(&message, fresh: false) }
                     m.textNotEquals = value
                     seen |= 8
                 case 42:
-                    var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextMatches()
+                    var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextMatches(mesosFresh: ())
                     var wasFresh = true
                     if case .textMatches(let current)? = m.predicate { (value, wasFresh) = (current, false) }
                     try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(&message, fresh: false) }
                     m.textMatches = value
                     seen |= 16
                 case 50:
-                    var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotMatches()
+                    var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotMatches(mesosFresh: ())
                     var wasFresh = true
                     if case .textNotMatches(let current)? = m.predicate { (value, wasFresh) = (current, false) }
                     try self.readMessage(&value, fresh: wasFresh) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(&message, fresh: false) }
@@ -4958,7 +4958,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_FrameworkID()
+                        var value = Mesos_V1_FrameworkID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
                         m.frameworkID = consume value
                     } else {
@@ -4974,7 +4974,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_Scheduler_Call.Subscribe()
+                        var value = Mesos_V1_Scheduler_Call.Subscribe(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Subscribe(&message, fresh: true) }
                         m.subscribe = consume value
                     } else {
@@ -4986,7 +4986,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 34:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_Scheduler_Call.Accept()
+                        var value = Mesos_V1_Scheduler_Call.Accept(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Accept(&message, fresh: true) }
                         m.accept = consume value
                     } else {
@@ -4998,7 +4998,7 @@ extension GeneratedBinaryReader {
                     seen |= 8
                 case 42:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_Scheduler_Call.Decline()
+                        var value = Mesos_V1_Scheduler_Call.Decline(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Decline(&message, fresh: true) }
                         m.decline = consume value
                     } else {
@@ -5010,7 +5010,7 @@ extension GeneratedBinaryReader {
                     seen |= 16
                 case 106:
                     if fresh && seen & 32 == 0 {
-                        var value = Mesos_V1_Scheduler_Call.AcceptInverseOffers()
+                        var value = Mesos_V1_Scheduler_Call.AcceptInverseOffers(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_AcceptInverseOffers(&message, fresh: true) }
                         m.acceptInverseOffers = consume value
                     } else {
@@ -5022,7 +5022,7 @@ extension GeneratedBinaryReader {
                     seen |= 32
                 case 114:
                     if fresh && seen & 64 == 0 {
-                        var value = Mesos_V1_Scheduler_Call.DeclineInverseOffers()
+                        var value = Mesos_V1_Scheduler_Call.DeclineInverseOffers(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_DeclineInverseOffers(&message, fresh: true) }
                         m.declineInverseOffers = consume value
                     } else {
@@ -5034,7 +5034,7 @@ extension GeneratedBinaryReader {
                     seen |= 64
                 case 122:
                     if fresh && seen & 128 == 0 {
-                        var value = Mesos_V1_Scheduler_Call.Revive()
+                        var value = Mesos_V1_Scheduler_Call.Revive(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Revive(&message, fresh: true) }
                         m.revive = consume value
                     } else {
@@ -5046,7 +5046,7 @@ extension GeneratedBinaryReader {
                     seen |= 128
                 case 50:
                     if fresh && seen & 256 == 0 {
-                        var value = Mesos_V1_Scheduler_Call.Kill()
+                        var value = Mesos_V1_Scheduler_Call.Kill(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Kill(&message, fresh: true) }
                         m.kill = consume value
                     } else {
@@ -5058,7 +5058,7 @@ extension GeneratedBinaryReader {
                     seen |= 256
                 case 58:
                     if fresh && seen & 512 == 0 {
-                        var value = Mesos_V1_Scheduler_Call.Shutdown()
+                        var value = Mesos_V1_Scheduler_Call.Shutdown(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Shutdown(&message, fresh: true) }
                         m.shutdown = consume value
                     } else {
@@ -5070,7 +5070,7 @@ extension GeneratedBinaryReader {
                     seen |= 512
                 case 66:
                     if fresh && seen & 1024 == 0 {
-                        var value = Mesos_V1_Scheduler_Call.Acknowledge()
+                        var value = Mesos_V1_Scheduler_Call.Acknowledge(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Acknowledge(&message, fresh: true) }
                         m.acknowledge = consume value
                     } else {
@@ -5082,7 +5082,7 @@ extension GeneratedBinaryReader {
                     seen |= 1024
                 case 138:
                     if fresh && seen & 2048 == 0 {
-                        var value = Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus()
+                        var value = Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(&message, fresh: true) }
                         m.acknowledgeOperationStatus = consume value
                     } else {
@@ -5094,7 +5094,7 @@ extension GeneratedBinaryReader {
                     seen |= 2048
                 case 74:
                     if fresh && seen & 4096 == 0 {
-                        var value = Mesos_V1_Scheduler_Call.Reconcile()
+                        var value = Mesos_V1_Scheduler_Call.Reconcile(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Reconcile(&message, fresh: true) }
                         m.reconcile = consume value
                     } else {
@@ -5106,7 +5106,7 @@ extension GeneratedBinaryReader {
                     seen |= 4096
                 case 146:
                     if fresh && seen & 8192 == 0 {
-                        var value = Mesos_V1_Scheduler_Call.ReconcileOperations()
+                        var value = Mesos_V1_Scheduler_Call.ReconcileOperations(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_ReconcileOperations(&message, fresh: true) }
                         m.reconcileOperations = consume value
                     } else {
@@ -5118,7 +5118,7 @@ extension GeneratedBinaryReader {
                     seen |= 8192
                 case 82:
                     if fresh && seen & 16384 == 0 {
-                        var value = Mesos_V1_Scheduler_Call.Message()
+                        var value = Mesos_V1_Scheduler_Call.Message(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Message(&message, fresh: true) }
                         m.message = consume value
                     } else {
@@ -5130,7 +5130,7 @@ extension GeneratedBinaryReader {
                     seen |= 16384
                 case 90:
                     if fresh && seen & 32768 == 0 {
-                        var value = Mesos_V1_Scheduler_Call.Request()
+                        var value = Mesos_V1_Scheduler_Call.Request(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Request(&message, fresh: true) }
                         m.request = consume value
                     } else {
@@ -5142,7 +5142,7 @@ extension GeneratedBinaryReader {
                     seen |= 32768
                 case 130:
                     if fresh && seen & 65536 == 0 {
-                        var value = Mesos_V1_Scheduler_Call.Suppress()
+                        var value = Mesos_V1_Scheduler_Call.Suppress(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Suppress(&message, fresh: true) }
                         m.suppress = consume value
                     } else {
@@ -5154,7 +5154,7 @@ extension GeneratedBinaryReader {
                     seen |= 65536
                 case 154:
                     if fresh && seen & 131072 == 0 {
-                        var value = Mesos_V1_Scheduler_Call.UpdateFramework()
+                        var value = Mesos_V1_Scheduler_Call.UpdateFramework(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_UpdateFramework(&message, fresh: true) }
                         m.updateFramework = consume value
                     } else {
@@ -5178,19 +5178,19 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.offerIds
                     }
-                    list0.append(Mesos_V1_OfferID())
+                    list0.append(Mesos_V1_OfferID(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
                     seen |= 1
                 case 18:
                     if seen & 2 == 0 && !fresh {
                         list1 = m.operations
                     }
-                    list1.append(Mesos_V1_Offer.Operation())
+                    list1.append(Mesos_V1_Offer.Operation(mesosFresh: ()))
                     try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation(&message, fresh: true) }
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_Filters()
+                        var value = Mesos_V1_Filters(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message, fresh: true) }
                         m.filters = consume value
                     } else {
@@ -5215,12 +5215,12 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.inverseOfferIds
                     }
-                    list0.append(Mesos_V1_OfferID())
+                    list0.append(Mesos_V1_OfferID(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Filters()
+                        var value = Mesos_V1_Filters(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message, fresh: true) }
                         m.filters = consume value
                     } else {
@@ -5241,7 +5241,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_AgentID()
+                        var value = Mesos_V1_AgentID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
                         m.agentID = consume value
                     } else {
@@ -5253,7 +5253,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_TaskID()
+                        var value = Mesos_V1_TaskID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
                         m.taskID = consume value
                     } else {
@@ -5282,7 +5282,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_AgentID()
+                        var value = Mesos_V1_AgentID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
                         m.agentID = consume value
                     } else {
@@ -5294,7 +5294,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_ResourceProviderID()
+                        var value = Mesos_V1_ResourceProviderID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message, fresh: true) }
                         m.resourceProviderID = consume value
                     } else {
@@ -5310,7 +5310,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 34:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_OperationID()
+                        var value = Mesos_V1_OperationID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message, fresh: true) }
                         m.operationID = consume value
                     } else {
@@ -5338,12 +5338,12 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.offerIds
                     }
-                    list0.append(Mesos_V1_OfferID())
+                    list0.append(Mesos_V1_OfferID(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Filters()
+                        var value = Mesos_V1_Filters(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message, fresh: true) }
                         m.filters = consume value
                     } else {
@@ -5367,12 +5367,12 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.inverseOfferIds
                     }
-                    list0.append(Mesos_V1_OfferID())
+                    list0.append(Mesos_V1_OfferID(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Filters()
+                        var value = Mesos_V1_Filters(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Filters(&message, fresh: true) }
                         m.filters = consume value
                     } else {
@@ -5393,7 +5393,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_TaskID()
+                        var value = Mesos_V1_TaskID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
                         m.taskID = consume value
                     } else {
@@ -5405,7 +5405,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_AgentID()
+                        var value = Mesos_V1_AgentID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
                         m.agentID = consume value
                     } else {
@@ -5417,7 +5417,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_KillPolicy()
+                        var value = Mesos_V1_KillPolicy(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_KillPolicy(&message, fresh: true) }
                         m.killPolicy = consume value
                     } else {
@@ -5442,7 +5442,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_AgentID()
+                        var value = Mesos_V1_AgentID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
                         m.agentID = consume value
                     } else {
@@ -5454,7 +5454,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_ExecutorID()
+                        var value = Mesos_V1_ExecutorID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
                         m.executorID = consume value
                     } else {
@@ -5486,7 +5486,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.tasks
                     }
-                    list0.append(Mesos_V1_Scheduler_Call.Reconcile.Task())
+                    list0.append(Mesos_V1_Scheduler_Call.Reconcile.Task(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Reconcile_Task(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -5500,7 +5500,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_TaskID()
+                        var value = Mesos_V1_TaskID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskID(&message, fresh: true) }
                         m.taskID = consume value
                     } else {
@@ -5512,7 +5512,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_AgentID()
+                        var value = Mesos_V1_AgentID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
                         m.agentID = consume value
                     } else {
@@ -5540,7 +5540,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.operations
                     }
-                    list0.append(Mesos_V1_Scheduler_Call.ReconcileOperations.Operation())
+                    list0.append(Mesos_V1_Scheduler_Call.ReconcileOperations.Operation(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -5554,7 +5554,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_OperationID()
+                        var value = Mesos_V1_OperationID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationID(&message, fresh: true) }
                         m.operationID = consume value
                     } else {
@@ -5566,7 +5566,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_AgentID()
+                        var value = Mesos_V1_AgentID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
                         m.agentID = consume value
                     } else {
@@ -5578,7 +5578,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_ResourceProviderID()
+                        var value = Mesos_V1_ResourceProviderID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ResourceProviderID(&message, fresh: true) }
                         m.resourceProviderID = consume value
                     } else {
@@ -5606,7 +5606,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.requests
                     }
-                    list0.append(Mesos_V1_Request())
+                    list0.append(Mesos_V1_Request(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Request(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -5637,7 +5637,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_ExecutorID()
+                        var value = Mesos_V1_ExecutorID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
                         m.executorID = consume value
                     } else {
@@ -5649,7 +5649,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_AgentID()
+                        var value = Mesos_V1_AgentID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
                         m.agentID = consume value
                     } else {
@@ -5675,7 +5675,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_FrameworkInfo()
+                        var value = Mesos_V1_FrameworkInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo(&message, fresh: true) }
                         m.frameworkInfo = consume value
                     } else {
@@ -5694,7 +5694,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_Scheduler_OfferConstraints()
+                        var value = Mesos_V1_Scheduler_OfferConstraints(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints(&message, fresh: true) }
                         m.offerConstraints = consume value
                     } else {
@@ -5738,7 +5738,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_FrameworkInfo()
+                        var value = Mesos_V1_FrameworkInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo(&message, fresh: true) }
                         m.frameworkInfo = consume value
                     } else {
@@ -5757,7 +5757,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_Scheduler_OfferConstraints()
+                        var value = Mesos_V1_Scheduler_OfferConstraints(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints(&message, fresh: true) }
                         m.offerConstraints = consume value
                     } else {
@@ -5787,7 +5787,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_Scheduler_Event.Subscribed()
+                        var value = Mesos_V1_Scheduler_Event.Subscribed(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Subscribed(&message, fresh: true) }
                         m.subscribed = consume value
                     } else {
@@ -5799,7 +5799,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_Scheduler_Event.Offers()
+                        var value = Mesos_V1_Scheduler_Event.Offers(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Offers(&message, fresh: true) }
                         m.offers = consume value
                     } else {
@@ -5811,7 +5811,7 @@ extension GeneratedBinaryReader {
                     seen |= 4
                 case 74:
                     if fresh && seen & 8 == 0 {
-                        var value = Mesos_V1_Scheduler_Event.InverseOffers()
+                        var value = Mesos_V1_Scheduler_Event.InverseOffers(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_InverseOffers(&message, fresh: true) }
                         m.inverseOffers = consume value
                     } else {
@@ -5823,7 +5823,7 @@ extension GeneratedBinaryReader {
                     seen |= 8
                 case 34:
                     if fresh && seen & 16 == 0 {
-                        var value = Mesos_V1_Scheduler_Event.Rescind()
+                        var value = Mesos_V1_Scheduler_Event.Rescind(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Rescind(&message, fresh: true) }
                         m.rescind = consume value
                     } else {
@@ -5835,7 +5835,7 @@ extension GeneratedBinaryReader {
                     seen |= 16
                 case 82:
                     if fresh && seen & 32 == 0 {
-                        var value = Mesos_V1_Scheduler_Event.RescindInverseOffer()
+                        var value = Mesos_V1_Scheduler_Event.RescindInverseOffer(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_RescindInverseOffer(&message, fresh: true) }
                         m.rescindInverseOffer = consume value
                     } else {
@@ -5847,7 +5847,7 @@ extension GeneratedBinaryReader {
                     seen |= 32
                 case 42:
                     if fresh && seen & 64 == 0 {
-                        var value = Mesos_V1_Scheduler_Event.Update()
+                        var value = Mesos_V1_Scheduler_Event.Update(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Update(&message, fresh: true) }
                         m.update = consume value
                     } else {
@@ -5859,7 +5859,7 @@ extension GeneratedBinaryReader {
                     seen |= 64
                 case 90:
                     if fresh && seen & 128 == 0 {
-                        var value = Mesos_V1_Scheduler_Event.UpdateOperationStatus()
+                        var value = Mesos_V1_Scheduler_Event.UpdateOperationStatus(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_UpdateOperationStatus(&message, fresh: true) }
                         m.updateOperationStatus = consume value
                     } else {
@@ -5871,7 +5871,7 @@ extension GeneratedBinaryReader {
                     seen |= 128
                 case 50:
                     if fresh && seen & 256 == 0 {
-                        var value = Mesos_V1_Scheduler_Event.Message()
+                        var value = Mesos_V1_Scheduler_Event.Message(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Message(&message, fresh: true) }
                         m.message = consume value
                     } else {
@@ -5883,7 +5883,7 @@ extension GeneratedBinaryReader {
                     seen |= 256
                 case 58:
                     if fresh && seen & 512 == 0 {
-                        var value = Mesos_V1_Scheduler_Event.Failure()
+                        var value = Mesos_V1_Scheduler_Event.Failure(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Failure(&message, fresh: true) }
                         m.failure = consume value
                     } else {
@@ -5895,7 +5895,7 @@ extension GeneratedBinaryReader {
                     seen |= 512
                 case 66:
                     if fresh && seen & 1024 == 0 {
-                        var value = Mesos_V1_Scheduler_Event.Error()
+                        var value = Mesos_V1_Scheduler_Event.Error(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Event_Error(&message, fresh: true) }
                         m.error = consume value
                     } else {
@@ -5932,7 +5932,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_AgentID()
+                        var value = Mesos_V1_AgentID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
                         m.agentID = consume value
                     } else {
@@ -5944,7 +5944,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_ExecutorID()
+                        var value = Mesos_V1_ExecutorID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
                         m.executorID = consume value
                     } else {
@@ -5971,7 +5971,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.inverseOffers
                     }
-                    list0.append(Mesos_V1_InverseOffer())
+                    list0.append(Mesos_V1_InverseOffer(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_InverseOffer(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -5985,7 +5985,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_AgentID()
+                        var value = Mesos_V1_AgentID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_AgentID(&message, fresh: true) }
                         m.agentID = consume value
                     } else {
@@ -5997,7 +5997,7 @@ extension GeneratedBinaryReader {
                     seen |= 1
                 case 18:
                     if fresh && seen & 2 == 0 {
-                        var value = Mesos_V1_ExecutorID()
+                        var value = Mesos_V1_ExecutorID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
                         m.executorID = consume value
                     } else {
@@ -6029,7 +6029,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.offers
                     }
-                    list0.append(Mesos_V1_Offer())
+                    list0.append(Mesos_V1_Offer(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -6043,7 +6043,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_OfferID()
+                        var value = Mesos_V1_OfferID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
                         m.offerID = consume value
                     } else {
@@ -6068,7 +6068,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_OfferID()
+                        var value = Mesos_V1_OfferID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
                         m.inverseOfferID = consume value
                     } else {
@@ -6093,7 +6093,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_FrameworkID()
+                        var value = Mesos_V1_FrameworkID(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkID(&message, fresh: true) }
                         m.frameworkID = consume value
                     } else {
@@ -6109,7 +6109,7 @@ extension GeneratedBinaryReader {
                     seen |= 2
                 case 26:
                     if fresh && seen & 4 == 0 {
-                        var value = Mesos_V1_MasterInfo()
+                        var value = Mesos_V1_MasterInfo(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_MasterInfo(&message, fresh: true) }
                         m.masterInfo = consume value
                     } else {
@@ -6134,7 +6134,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_TaskStatus()
+                        var value = Mesos_V1_TaskStatus(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskStatus(&message, fresh: true) }
                         m.status = consume value
                     } else {
@@ -6159,7 +6159,7 @@ extension GeneratedBinaryReader {
             switch try self.readTag() {
                 case 10:
                     if fresh && seen & 1 == 0 {
-                        var value = Mesos_V1_OperationStatus()
+                        var value = Mesos_V1_OperationStatus(mesosFresh: ())
                         try self.readMessage(&value, fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OperationStatus(&message, fresh: true) }
                         m.status = consume value
                     } else {
@@ -6189,7 +6189,7 @@ extension GeneratedBinaryReader {
                     }
                     var entry = try self.subReader()
                     var key = ""
-                    var value = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints()
+                    var value = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints(mesosFresh: ())
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
@@ -6214,7 +6214,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.groups
                     }
-                    list0.append(Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group())
+                    list0.append(Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback
@@ -6231,7 +6231,7 @@ extension GeneratedBinaryReader {
                     if seen & 1 == 0 && !fresh {
                         list0 = m.attributeConstraints
                     }
-                    list0.append(Mesos_V1_Scheduler_AttributeConstraint())
+                    list0.append(Mesos_V1_Scheduler_AttributeConstraint(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint(&message, fresh: true) }
                     seen |= 1
                 default: throw .fallback

@@ -3118,14 +3118,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource()
+                                    var value = Mesos_V1_Resource(mesosFresh: ())
                                     try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource()
+                                var value = Mesos_V1_Resource(mesosFresh: ())
                                 try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -3137,14 +3137,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Attribute()
+                                    var value = Mesos_V1_Attribute(mesosFresh: ())
                                     try self.readMesos_V1_Attribute(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Attribute()
+                                var value = Mesos_V1_Attribute(mesosFresh: ())
                                 try self.readMesos_V1_Attribute(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -3153,7 +3153,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_AgentID()
+                            var value = Mesos_V1_AgentID(mesosFresh: ())
                             try self.readMesos_V1_AgentID(&value, fresh: true)
                             m.id = value
                         } else {
@@ -3164,7 +3164,7 @@ extension GeneratedJSONReader {
                         seen |= 16
                     case 6:
                         if fresh && seen & 32 == 0 {
-                            var value = Mesos_V1_DomainInfo()
+                            var value = Mesos_V1_DomainInfo(mesosFresh: ())
                             try self.readMesos_V1_DomainInfo(&value, fresh: true)
                             m.domain = value
                         } else {
@@ -3200,7 +3200,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_Value.Scalar()
+                            var value = Mesos_V1_Value.Scalar(mesosFresh: ())
                             try self.readMesos_V1_Value_Scalar(&value, fresh: true)
                             m.scalar = value
                         } else {
@@ -3211,7 +3211,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_Value.Ranges()
+                            var value = Mesos_V1_Value.Ranges(mesosFresh: ())
                             try self.readMesos_V1_Value_Ranges(&value, fresh: true)
                             m.ranges = value
                         } else {
@@ -3222,7 +3222,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_Value.Set()
+                            var value = Mesos_V1_Value.Set(mesosFresh: ())
                             try self.readMesos_V1_Value_Set(&value, fresh: true)
                             m.set = value
                         } else {
@@ -3233,7 +3233,7 @@ extension GeneratedJSONReader {
                         seen |= 16
                     case 6:
                         if fresh && seen & 32 == 0 {
-                            var value = Mesos_V1_Value.Text()
+                            var value = Mesos_V1_Value.Text(mesosFresh: ())
                             try self.readMesos_V1_Value_Text(&value, fresh: true)
                             m.text = value
                         } else {
@@ -3290,7 +3290,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_CgroupInfo.NetCls()
+                            var value = Mesos_V1_CgroupInfo.NetCls(mesosFresh: ())
                             try self.readMesos_V1_CgroupInfo_NetCls(&value, fresh: true)
                             m.netCls = value
                         } else {
@@ -3333,7 +3333,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_CheckInfo.Command()
+                            var value = Mesos_V1_CheckInfo.Command(mesosFresh: ())
                             try self.readMesos_V1_CheckInfo_Command(&value, fresh: true)
                             m.command = value
                         } else {
@@ -3344,7 +3344,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_CheckInfo.Http()
+                            var value = Mesos_V1_CheckInfo.Http(mesosFresh: ())
                             try self.readMesos_V1_CheckInfo_Http(&value, fresh: true)
                             m.http = value
                         } else {
@@ -3355,7 +3355,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_CheckInfo.Tcp()
+                            var value = Mesos_V1_CheckInfo.Tcp(mesosFresh: ())
                             try self.readMesos_V1_CheckInfo_Tcp(&value, fresh: true)
                             m.tcp = value
                         } else {
@@ -3390,7 +3390,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_CommandInfo()
+                            var value = Mesos_V1_CommandInfo(mesosFresh: ())
                             try self.readMesos_V1_CommandInfo(&value, fresh: true)
                             m.command = value
                         } else {
@@ -3468,7 +3468,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_CheckStatusInfo.Command()
+                            var value = Mesos_V1_CheckStatusInfo.Command(mesosFresh: ())
                             try self.readMesos_V1_CheckStatusInfo_Command(&value, fresh: true)
                             m.command = value
                         } else {
@@ -3479,7 +3479,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_CheckStatusInfo.Http()
+                            var value = Mesos_V1_CheckStatusInfo.Http(mesosFresh: ())
                             try self.readMesos_V1_CheckStatusInfo_Http(&value, fresh: true)
                             m.http = value
                         } else {
@@ -3490,7 +3490,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_CheckStatusInfo.Tcp()
+                            var value = Mesos_V1_CheckStatusInfo.Tcp(mesosFresh: ())
                             try self.readMesos_V1_CheckStatusInfo_Tcp(&value, fresh: true)
                             m.tcp = value
                         } else {
@@ -3564,14 +3564,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_CommandInfo.URI()
+                                    var value = Mesos_V1_CommandInfo.URI(mesosFresh: ())
                                     try self.readMesos_V1_CommandInfo_URI(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_CommandInfo.URI()
+                                var value = Mesos_V1_CommandInfo.URI(mesosFresh: ())
                                 try self.readMesos_V1_CommandInfo_URI(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -3580,7 +3580,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Environment()
+                            var value = Mesos_V1_Environment(mesosFresh: ())
                             try self.readMesos_V1_Environment(&value, fresh: true)
                             m.environment = value
                         } else {
@@ -3673,7 +3673,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_ContainerID()
+                            var value = Mesos_V1_ContainerID(mesosFresh: ())
                             try self.readMesos_V1_ContainerID(&value, fresh: true)
                             m.parent = value
                         } else {
@@ -3708,14 +3708,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Volume()
+                                    var value = Mesos_V1_Volume(mesosFresh: ())
                                     try self.readMesos_V1_Volume(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Volume()
+                                var value = Mesos_V1_Volume(mesosFresh: ())
                                 try self.readMesos_V1_Volume(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -3728,7 +3728,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_ContainerInfo.DockerInfo()
+                            var value = Mesos_V1_ContainerInfo.DockerInfo(mesosFresh: ())
                             try self.readMesos_V1_ContainerInfo_DockerInfo(&value, fresh: true)
                             m.docker = value
                         } else {
@@ -3739,7 +3739,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_ContainerInfo.MesosInfo()
+                            var value = Mesos_V1_ContainerInfo.MesosInfo(mesosFresh: ())
                             try self.readMesos_V1_ContainerInfo_MesosInfo(&value, fresh: true)
                             m.mesos = value
                         } else {
@@ -3753,14 +3753,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_NetworkInfo()
+                                    var value = Mesos_V1_NetworkInfo(mesosFresh: ())
                                     try self.readMesos_V1_NetworkInfo(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_NetworkInfo()
+                                var value = Mesos_V1_NetworkInfo(mesosFresh: ())
                                 try self.readMesos_V1_NetworkInfo(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -3769,7 +3769,7 @@ extension GeneratedJSONReader {
                         seen |= 32
                     case 7:
                         if fresh && seen & 64 == 0 {
-                            var value = Mesos_V1_LinuxInfo()
+                            var value = Mesos_V1_LinuxInfo(mesosFresh: ())
                             try self.readMesos_V1_LinuxInfo(&value, fresh: true)
                             m.linuxInfo = value
                         } else {
@@ -3780,7 +3780,7 @@ extension GeneratedJSONReader {
                         seen |= 64
                     case 8:
                         if fresh && seen & 128 == 0 {
-                            var value = Mesos_V1_RLimitInfo()
+                            var value = Mesos_V1_RLimitInfo(mesosFresh: ())
                             try self.readMesos_V1_RLimitInfo(&value, fresh: true)
                             m.rlimitInfo = value
                         } else {
@@ -3791,7 +3791,7 @@ extension GeneratedJSONReader {
                         seen |= 128
                     case 9:
                         if fresh && seen & 256 == 0 {
-                            var value = Mesos_V1_TTYInfo()
+                            var value = Mesos_V1_TTYInfo(mesosFresh: ())
                             try self.readMesos_V1_TTYInfo(&value, fresh: true)
                             m.ttyInfo = value
                         } else {
@@ -3830,14 +3830,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_ContainerInfo.DockerInfo.PortMapping()
+                                    var value = Mesos_V1_ContainerInfo.DockerInfo.PortMapping(mesosFresh: ())
                                     try self.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_ContainerInfo.DockerInfo.PortMapping()
+                                var value = Mesos_V1_ContainerInfo.DockerInfo.PortMapping(mesosFresh: ())
                                 try self.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -3853,14 +3853,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Parameter()
+                                    var value = Mesos_V1_Parameter(mesosFresh: ())
                                     try self.readMesos_V1_Parameter(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Parameter()
+                                var value = Mesos_V1_Parameter(mesosFresh: ())
                                 try self.readMesos_V1_Parameter(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -3923,7 +3923,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_Image()
+                            var value = Mesos_V1_Image(mesosFresh: ())
                             try self.readMesos_V1_Image(&value, fresh: true)
                             m.image = value
                         } else {
@@ -3946,7 +3946,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_ContainerID()
+                            var value = Mesos_V1_ContainerID(mesosFresh: ())
                             try self.readMesos_V1_ContainerID(&value, fresh: true)
                             m.containerID = value
                         } else {
@@ -3960,14 +3960,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_NetworkInfo()
+                                    var value = Mesos_V1_NetworkInfo(mesosFresh: ())
                                     try self.readMesos_V1_NetworkInfo(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_NetworkInfo()
+                                var value = Mesos_V1_NetworkInfo(mesosFresh: ())
                                 try self.readMesos_V1_NetworkInfo(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -3976,7 +3976,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_CgroupInfo()
+                            var value = Mesos_V1_CgroupInfo(mesosFresh: ())
                             try self.readMesos_V1_CgroupInfo(&value, fresh: true)
                             m.cgroupInfo = value
                         } else {
@@ -4048,7 +4048,7 @@ extension GeneratedJSONReader {
                         seen |= 16
                     case 6:
                         if fresh && seen & 32 == 0 {
-                            var value = Mesos_V1_Ports()
+                            var value = Mesos_V1_Ports(mesosFresh: ())
                             try self.readMesos_V1_Ports(&value, fresh: true)
                             m.ports = value
                         } else {
@@ -4059,7 +4059,7 @@ extension GeneratedJSONReader {
                         seen |= 32
                     case 7:
                         if fresh && seen & 64 == 0 {
-                            var value = Mesos_V1_Labels()
+                            var value = Mesos_V1_Labels(mesosFresh: ())
                             try self.readMesos_V1_Labels(&value, fresh: true)
                             m.labels = value
                         } else {
@@ -4087,7 +4087,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_DomainInfo.FaultDomain()
+                            var value = Mesos_V1_DomainInfo.FaultDomain(mesosFresh: ())
                             try self.readMesos_V1_DomainInfo_FaultDomain(&value, fresh: true)
                             m.faultDomain = value
                         } else {
@@ -4110,7 +4110,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_DomainInfo.FaultDomain.RegionInfo()
+                            var value = Mesos_V1_DomainInfo.FaultDomain.RegionInfo(mesosFresh: ())
                             try self.readMesos_V1_DomainInfo_FaultDomain_RegionInfo(&value, fresh: true)
                             m.region = value
                         } else {
@@ -4121,7 +4121,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_DomainInfo.FaultDomain.ZoneInfo()
+                            var value = Mesos_V1_DomainInfo.FaultDomain.ZoneInfo(mesosFresh: ())
                             try self.readMesos_V1_DomainInfo_FaultDomain_ZoneInfo(&value, fresh: true)
                             m.zone = value
                         } else {
@@ -4215,14 +4215,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Environment.Variable()
+                                    var value = Mesos_V1_Environment.Variable(mesosFresh: ())
                                     try self.readMesos_V1_Environment_Variable(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Environment.Variable()
+                                var value = Mesos_V1_Environment.Variable(mesosFresh: ())
                                 try self.readMesos_V1_Environment_Variable(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -4255,7 +4255,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_Secret()
+                            var value = Mesos_V1_Secret(mesosFresh: ())
                             try self.readMesos_V1_Secret(&value, fresh: true)
                             m.secret = value
                         } else {
@@ -4308,7 +4308,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_ExecutorID()
+                            var value = Mesos_V1_ExecutorID(mesosFresh: ())
                             try self.readMesos_V1_ExecutorID(&value, fresh: true)
                             m.executorID = value
                         } else {
@@ -4319,7 +4319,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_FrameworkID()
+                            var value = Mesos_V1_FrameworkID(mesosFresh: ())
                             try self.readMesos_V1_FrameworkID(&value, fresh: true)
                             m.frameworkID = value
                         } else {
@@ -4330,7 +4330,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_CommandInfo()
+                            var value = Mesos_V1_CommandInfo(mesosFresh: ())
                             try self.readMesos_V1_CommandInfo(&value, fresh: true)
                             m.command = value
                         } else {
@@ -4341,7 +4341,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_ContainerInfo()
+                            var value = Mesos_V1_ContainerInfo(mesosFresh: ())
                             try self.readMesos_V1_ContainerInfo(&value, fresh: true)
                             m.container = value
                         } else {
@@ -4355,14 +4355,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource()
+                                    var value = Mesos_V1_Resource(mesosFresh: ())
                                     try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource()
+                                var value = Mesos_V1_Resource(mesosFresh: ())
                                 try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -4383,7 +4383,7 @@ extension GeneratedJSONReader {
                         seen |= 256
                     case 10:
                         if fresh && seen & 512 == 0 {
-                            var value = Mesos_V1_DiscoveryInfo()
+                            var value = Mesos_V1_DiscoveryInfo(mesosFresh: ())
                             try self.readMesos_V1_DiscoveryInfo(&value, fresh: true)
                             m.discovery = value
                         } else {
@@ -4394,7 +4394,7 @@ extension GeneratedJSONReader {
                         seen |= 512
                     case 11:
                         if fresh && seen & 1024 == 0 {
-                            var value = Mesos_V1_DurationInfo()
+                            var value = Mesos_V1_DurationInfo(mesosFresh: ())
                             try self.readMesos_V1_DurationInfo(&value, fresh: true)
                             m.shutdownGracePeriod = value
                         } else {
@@ -4405,7 +4405,7 @@ extension GeneratedJSONReader {
                         seen |= 1024
                     case 12:
                         if fresh && seen & 2048 == 0 {
-                            var value = Mesos_V1_Labels()
+                            var value = Mesos_V1_Labels(mesosFresh: ())
                             try self.readMesos_V1_Labels(&value, fresh: true)
                             m.labels = value
                         } else {
@@ -4478,7 +4478,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_FrameworkID()
+                            var value = Mesos_V1_FrameworkID(mesosFresh: ())
                             try self.readMesos_V1_FrameworkID(&value, fresh: true)
                             m.id = value
                         } else {
@@ -4533,14 +4533,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_FrameworkInfo.Capability()
+                                    var value = Mesos_V1_FrameworkInfo.Capability(mesosFresh: ())
                                     try self.readMesos_V1_FrameworkInfo_Capability(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_FrameworkInfo.Capability()
+                                var value = Mesos_V1_FrameworkInfo.Capability(mesosFresh: ())
                                 try self.readMesos_V1_FrameworkInfo_Capability(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -4549,7 +4549,7 @@ extension GeneratedJSONReader {
                         seen |= 1024
                     case 12:
                         if fresh && seen & 2048 == 0 {
-                            var value = Mesos_V1_Labels()
+                            var value = Mesos_V1_Labels(mesosFresh: ())
                             try self.readMesos_V1_Labels(&value, fresh: true)
                             m.labels = value
                         } else {
@@ -4563,7 +4563,7 @@ extension GeneratedJSONReader {
                         if try self.beginObject() {
                             repeat {
                                 let key = try self.readMapKey()
-                                var value = Mesos_V1_OfferFilters()
+                                var value = Mesos_V1_OfferFilters(mesosFresh: ())
                                 try self.readMesos_V1_OfferFilters(&value, fresh: true)
                                 map[key] = value
                             } while try self.nextMember()
@@ -4629,7 +4629,7 @@ extension GeneratedJSONReader {
                         seen |= 32
                     case 7:
                         if fresh && seen & 64 == 0 {
-                            var value = Mesos_V1_CommandInfo()
+                            var value = Mesos_V1_CommandInfo(mesosFresh: ())
                             try self.readMesos_V1_CommandInfo(&value, fresh: true)
                             m.command = value
                         } else {
@@ -4640,7 +4640,7 @@ extension GeneratedJSONReader {
                         seen |= 64
                     case 8:
                         if fresh && seen & 128 == 0 {
-                            var value = Mesos_V1_HealthCheck.HTTPCheckInfo()
+                            var value = Mesos_V1_HealthCheck.HTTPCheckInfo(mesosFresh: ())
                             try self.readMesos_V1_HealthCheck_HTTPCheckInfo(&value, fresh: true)
                             m.http = value
                         } else {
@@ -4651,7 +4651,7 @@ extension GeneratedJSONReader {
                         seen |= 128
                     case 9:
                         if fresh && seen & 256 == 0 {
-                            var value = Mesos_V1_HealthCheck.TCPCheckInfo()
+                            var value = Mesos_V1_HealthCheck.TCPCheckInfo(mesosFresh: ())
                             try self.readMesos_V1_HealthCheck_TCPCheckInfo(&value, fresh: true)
                             m.tcp = value
                         } else {
@@ -4753,7 +4753,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Image.Appc()
+                            var value = Mesos_V1_Image.Appc(mesosFresh: ())
                             try self.readMesos_V1_Image_Appc(&value, fresh: true)
                             m.appc = value
                         } else {
@@ -4764,7 +4764,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_Image.Docker()
+                            var value = Mesos_V1_Image.Docker(mesosFresh: ())
                             try self.readMesos_V1_Image_Docker(&value, fresh: true)
                             m.docker = value
                         } else {
@@ -4804,7 +4804,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_Labels()
+                            var value = Mesos_V1_Labels(mesosFresh: ())
                             try self.readMesos_V1_Labels(&value, fresh: true)
                             m.labels = value
                         } else {
@@ -4836,7 +4836,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Credential()
+                            var value = Mesos_V1_Credential(mesosFresh: ())
                             try self.readMesos_V1_Credential(&value, fresh: true)
                             m.credential = value
                         } else {
@@ -4847,7 +4847,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_Secret()
+                            var value = Mesos_V1_Secret(mesosFresh: ())
                             try self.readMesos_V1_Secret(&value, fresh: true)
                             m.config = value
                         } else {
@@ -4875,7 +4875,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_OfferID()
+                            var value = Mesos_V1_OfferID(mesosFresh: ())
                             try self.readMesos_V1_OfferID(&value, fresh: true)
                             m.id = value
                         } else {
@@ -4886,7 +4886,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_URL()
+                            var value = Mesos_V1_URL(mesosFresh: ())
                             try self.readMesos_V1_URL(&value, fresh: true)
                             m.url = value
                         } else {
@@ -4897,7 +4897,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_FrameworkID()
+                            var value = Mesos_V1_FrameworkID(mesosFresh: ())
                             try self.readMesos_V1_FrameworkID(&value, fresh: true)
                             m.frameworkID = value
                         } else {
@@ -4908,7 +4908,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_AgentID()
+                            var value = Mesos_V1_AgentID(mesosFresh: ())
                             try self.readMesos_V1_AgentID(&value, fresh: true)
                             m.agentID = value
                         } else {
@@ -4919,7 +4919,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_Unavailability()
+                            var value = Mesos_V1_Unavailability(mesosFresh: ())
                             try self.readMesos_V1_Unavailability(&value, fresh: true)
                             m.unavailability = value
                         } else {
@@ -4933,14 +4933,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource()
+                                    var value = Mesos_V1_Resource(mesosFresh: ())
                                     try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource()
+                                var value = Mesos_V1_Resource(mesosFresh: ())
                                 try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -4966,7 +4966,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_DurationInfo()
+                            var value = Mesos_V1_DurationInfo(mesosFresh: ())
                             try self.readMesos_V1_DurationInfo(&value, fresh: true)
                             m.gracePeriod = value
                         } else {
@@ -5017,14 +5017,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Label()
+                                    var value = Mesos_V1_Label(mesosFresh: ())
                                     try self.readMesos_V1_Label(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Label()
+                                var value = Mesos_V1_Label(mesosFresh: ())
                                 try self.readMesos_V1_Label(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -5045,7 +5045,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_CapabilityInfo()
+                            var value = Mesos_V1_CapabilityInfo(mesosFresh: ())
                             try self.readMesos_V1_CapabilityInfo(&value, fresh: true)
                             m.capabilityInfo = value
                         } else {
@@ -5056,7 +5056,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_CapabilityInfo()
+                            var value = Mesos_V1_CapabilityInfo(mesosFresh: ())
                             try self.readMesos_V1_CapabilityInfo(&value, fresh: true)
                             m.boundingCapabilities = value
                         } else {
@@ -5067,7 +5067,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_CapabilityInfo()
+                            var value = Mesos_V1_CapabilityInfo(mesosFresh: ())
                             try self.readMesos_V1_CapabilityInfo(&value, fresh: true)
                             m.effectiveCapabilities = value
                         } else {
@@ -5082,7 +5082,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_SeccompInfo()
+                            var value = Mesos_V1_SeccompInfo(mesosFresh: ())
                             try self.readMesos_V1_SeccompInfo(&value, fresh: true)
                             m.seccomp = value
                         } else {
@@ -5141,7 +5141,7 @@ extension GeneratedJSONReader {
                         seen |= 32
                     case 7:
                         if fresh && seen & 64 == 0 {
-                            var value = Mesos_V1_Address()
+                            var value = Mesos_V1_Address(mesosFresh: ())
                             try self.readMesos_V1_Address(&value, fresh: true)
                             m.address = value
                         } else {
@@ -5152,7 +5152,7 @@ extension GeneratedJSONReader {
                         seen |= 64
                     case 8:
                         if fresh && seen & 128 == 0 {
-                            var value = Mesos_V1_DomainInfo()
+                            var value = Mesos_V1_DomainInfo(mesosFresh: ())
                             try self.readMesos_V1_DomainInfo(&value, fresh: true)
                             m.domain = value
                         } else {
@@ -5166,14 +5166,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_MasterInfo.Capability()
+                                    var value = Mesos_V1_MasterInfo.Capability(mesosFresh: ())
                                     try self.readMesos_V1_MasterInfo_Capability(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_MasterInfo.Capability()
+                                var value = Mesos_V1_MasterInfo.Capability(mesosFresh: ())
                                 try self.readMesos_V1_MasterInfo_Capability(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -5234,14 +5234,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_NetworkInfo.IPAddress()
+                                    var value = Mesos_V1_NetworkInfo.IPAddress(mesosFresh: ())
                                     try self.readMesos_V1_NetworkInfo_IPAddress(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_NetworkInfo.IPAddress()
+                                var value = Mesos_V1_NetworkInfo.IPAddress(mesosFresh: ())
                                 try self.readMesos_V1_NetworkInfo_IPAddress(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -5271,7 +5271,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_Labels()
+                            var value = Mesos_V1_Labels(mesosFresh: ())
                             try self.readMesos_V1_Labels(&value, fresh: true)
                             m.labels = value
                         } else {
@@ -5285,14 +5285,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_NetworkInfo.PortMapping()
+                                    var value = Mesos_V1_NetworkInfo.PortMapping(mesosFresh: ())
                                     try self.readMesos_V1_NetworkInfo_PortMapping(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_NetworkInfo.PortMapping()
+                                var value = Mesos_V1_NetworkInfo.PortMapping(mesosFresh: ())
                                 try self.readMesos_V1_NetworkInfo_PortMapping(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -5362,7 +5362,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_OfferID()
+                            var value = Mesos_V1_OfferID(mesosFresh: ())
                             try self.readMesos_V1_OfferID(&value, fresh: true)
                             m.id = value
                         } else {
@@ -5373,7 +5373,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_FrameworkID()
+                            var value = Mesos_V1_FrameworkID(mesosFresh: ())
                             try self.readMesos_V1_FrameworkID(&value, fresh: true)
                             m.frameworkID = value
                         } else {
@@ -5384,7 +5384,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_AgentID()
+                            var value = Mesos_V1_AgentID(mesosFresh: ())
                             try self.readMesos_V1_AgentID(&value, fresh: true)
                             m.agentID = value
                         } else {
@@ -5399,7 +5399,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_URL()
+                            var value = Mesos_V1_URL(mesosFresh: ())
                             try self.readMesos_V1_URL(&value, fresh: true)
                             m.url = value
                         } else {
@@ -5410,7 +5410,7 @@ extension GeneratedJSONReader {
                         seen |= 16
                     case 6:
                         if fresh && seen & 32 == 0 {
-                            var value = Mesos_V1_DomainInfo()
+                            var value = Mesos_V1_DomainInfo(mesosFresh: ())
                             try self.readMesos_V1_DomainInfo(&value, fresh: true)
                             m.domain = value
                         } else {
@@ -5424,14 +5424,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource()
+                                    var value = Mesos_V1_Resource(mesosFresh: ())
                                     try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource()
+                                var value = Mesos_V1_Resource(mesosFresh: ())
                                 try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -5443,14 +5443,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Attribute()
+                                    var value = Mesos_V1_Attribute(mesosFresh: ())
                                     try self.readMesos_V1_Attribute(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Attribute()
+                                var value = Mesos_V1_Attribute(mesosFresh: ())
                                 try self.readMesos_V1_Attribute(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -5462,14 +5462,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_ExecutorID()
+                                    var value = Mesos_V1_ExecutorID(mesosFresh: ())
                                     try self.readMesos_V1_ExecutorID(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_ExecutorID()
+                                var value = Mesos_V1_ExecutorID(mesosFresh: ())
                                 try self.readMesos_V1_ExecutorID(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -5478,7 +5478,7 @@ extension GeneratedJSONReader {
                         seen |= 256
                     case 10:
                         if fresh && seen & 512 == 0 {
-                            var value = Mesos_V1_Unavailability()
+                            var value = Mesos_V1_Unavailability(mesosFresh: ())
                             try self.readMesos_V1_Unavailability(&value, fresh: true)
                             m.unavailability = value
                         } else {
@@ -5489,7 +5489,7 @@ extension GeneratedJSONReader {
                         seen |= 512
                     case 11:
                         if fresh && seen & 1024 == 0 {
-                            var value = Mesos_V1_Resource.AllocationInfo()
+                            var value = Mesos_V1_Resource.AllocationInfo(mesosFresh: ())
                             try self.readMesos_V1_Resource_AllocationInfo(&value, fresh: true)
                             m.allocationInfo = value
                         } else {
@@ -5521,7 +5521,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_OperationID()
+                            var value = Mesos_V1_OperationID(mesosFresh: ())
                             try self.readMesos_V1_OperationID(&value, fresh: true)
                             m.id = value
                         } else {
@@ -5532,7 +5532,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_Offer.Operation.Launch()
+                            var value = Mesos_V1_Offer.Operation.Launch(mesosFresh: ())
                             try self.readMesos_V1_Offer_Operation_Launch(&value, fresh: true)
                             m.launch = value
                         } else {
@@ -5543,7 +5543,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_Offer.Operation.LaunchGroup()
+                            var value = Mesos_V1_Offer.Operation.LaunchGroup(mesosFresh: ())
                             try self.readMesos_V1_Offer_Operation_LaunchGroup(&value, fresh: true)
                             m.launchGroup = value
                         } else {
@@ -5554,7 +5554,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_Offer.Operation.Reserve()
+                            var value = Mesos_V1_Offer.Operation.Reserve(mesosFresh: ())
                             try self.readMesos_V1_Offer_Operation_Reserve(&value, fresh: true)
                             m.reserve = value
                         } else {
@@ -5565,7 +5565,7 @@ extension GeneratedJSONReader {
                         seen |= 16
                     case 6:
                         if fresh && seen & 32 == 0 {
-                            var value = Mesos_V1_Offer.Operation.Unreserve()
+                            var value = Mesos_V1_Offer.Operation.Unreserve(mesosFresh: ())
                             try self.readMesos_V1_Offer_Operation_Unreserve(&value, fresh: true)
                             m.unreserve = value
                         } else {
@@ -5576,7 +5576,7 @@ extension GeneratedJSONReader {
                         seen |= 32
                     case 7:
                         if fresh && seen & 64 == 0 {
-                            var value = Mesos_V1_Offer.Operation.Create()
+                            var value = Mesos_V1_Offer.Operation.Create(mesosFresh: ())
                             try self.readMesos_V1_Offer_Operation_Create(&value, fresh: true)
                             m.create = value
                         } else {
@@ -5587,7 +5587,7 @@ extension GeneratedJSONReader {
                         seen |= 64
                     case 8:
                         if fresh && seen & 128 == 0 {
-                            var value = Mesos_V1_Offer.Operation.Destroy()
+                            var value = Mesos_V1_Offer.Operation.Destroy(mesosFresh: ())
                             try self.readMesos_V1_Offer_Operation_Destroy(&value, fresh: true)
                             m.destroy = value
                         } else {
@@ -5598,7 +5598,7 @@ extension GeneratedJSONReader {
                         seen |= 128
                     case 9:
                         if fresh && seen & 256 == 0 {
-                            var value = Mesos_V1_Offer.Operation.GrowVolume()
+                            var value = Mesos_V1_Offer.Operation.GrowVolume(mesosFresh: ())
                             try self.readMesos_V1_Offer_Operation_GrowVolume(&value, fresh: true)
                             m.growVolume = value
                         } else {
@@ -5609,7 +5609,7 @@ extension GeneratedJSONReader {
                         seen |= 256
                     case 10:
                         if fresh && seen & 512 == 0 {
-                            var value = Mesos_V1_Offer.Operation.ShrinkVolume()
+                            var value = Mesos_V1_Offer.Operation.ShrinkVolume(mesosFresh: ())
                             try self.readMesos_V1_Offer_Operation_ShrinkVolume(&value, fresh: true)
                             m.shrinkVolume = value
                         } else {
@@ -5620,7 +5620,7 @@ extension GeneratedJSONReader {
                         seen |= 512
                     case 11:
                         if fresh && seen & 1024 == 0 {
-                            var value = Mesos_V1_Offer.Operation.CreateDisk()
+                            var value = Mesos_V1_Offer.Operation.CreateDisk(mesosFresh: ())
                             try self.readMesos_V1_Offer_Operation_CreateDisk(&value, fresh: true)
                             m.createDisk = value
                         } else {
@@ -5631,7 +5631,7 @@ extension GeneratedJSONReader {
                         seen |= 1024
                     case 12:
                         if fresh && seen & 2048 == 0 {
-                            var value = Mesos_V1_Offer.Operation.DestroyDisk()
+                            var value = Mesos_V1_Offer.Operation.DestroyDisk(mesosFresh: ())
                             try self.readMesos_V1_Offer_Operation_DestroyDisk(&value, fresh: true)
                             m.destroyDisk = value
                         } else {
@@ -5657,14 +5657,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource()
+                                    var value = Mesos_V1_Resource(mesosFresh: ())
                                     try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource()
+                                var value = Mesos_V1_Resource(mesosFresh: ())
                                 try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -5685,7 +5685,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_Resource()
+                            var value = Mesos_V1_Resource(mesosFresh: ())
                             try self.readMesos_V1_Resource(&value, fresh: true)
                             m.source = value
                         } else {
@@ -5724,14 +5724,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource()
+                                    var value = Mesos_V1_Resource(mesosFresh: ())
                                     try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource()
+                                var value = Mesos_V1_Resource(mesosFresh: ())
                                 try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -5752,7 +5752,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_Resource()
+                            var value = Mesos_V1_Resource(mesosFresh: ())
                             try self.readMesos_V1_Resource(&value, fresh: true)
                             m.source = value
                         } else {
@@ -5780,7 +5780,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_Resource()
+                            var value = Mesos_V1_Resource(mesosFresh: ())
                             try self.readMesos_V1_Resource(&value, fresh: true)
                             m.volume = value
                         } else {
@@ -5791,7 +5791,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Resource()
+                            var value = Mesos_V1_Resource(mesosFresh: ())
                             try self.readMesos_V1_Resource(&value, fresh: true)
                             m.addition = value
                         } else {
@@ -5822,14 +5822,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_TaskInfo()
+                                    var value = Mesos_V1_TaskInfo(mesosFresh: ())
                                     try self.readMesos_V1_TaskInfo(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_TaskInfo()
+                                var value = Mesos_V1_TaskInfo(mesosFresh: ())
                                 try self.readMesos_V1_TaskInfo(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -5850,7 +5850,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_ExecutorInfo()
+                            var value = Mesos_V1_ExecutorInfo(mesosFresh: ())
                             try self.readMesos_V1_ExecutorInfo(&value, fresh: true)
                             m.executor = value
                         } else {
@@ -5861,7 +5861,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_TaskGroupInfo()
+                            var value = Mesos_V1_TaskGroupInfo(mesosFresh: ())
                             try self.readMesos_V1_TaskGroupInfo(&value, fresh: true)
                             m.taskGroup = value
                         } else {
@@ -5892,14 +5892,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource()
+                                    var value = Mesos_V1_Resource(mesosFresh: ())
                                     try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource()
+                                var value = Mesos_V1_Resource(mesosFresh: ())
                                 try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -5911,14 +5911,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource()
+                                    var value = Mesos_V1_Resource(mesosFresh: ())
                                     try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource()
+                                var value = Mesos_V1_Resource(mesosFresh: ())
                                 try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -5939,7 +5939,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_Resource()
+                            var value = Mesos_V1_Resource(mesosFresh: ())
                             try self.readMesos_V1_Resource(&value, fresh: true)
                             m.volume = value
                         } else {
@@ -5950,7 +5950,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Value.Scalar()
+                            var value = Mesos_V1_Value.Scalar(mesosFresh: ())
                             try self.readMesos_V1_Value_Scalar(&value, fresh: true)
                             m.subtract = value
                         } else {
@@ -5981,14 +5981,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource()
+                                    var value = Mesos_V1_Resource(mesosFresh: ())
                                     try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource()
+                                var value = Mesos_V1_Resource(mesosFresh: ())
                                 try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -6009,7 +6009,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_OfferFilters.MinAllocatableResources()
+                            var value = Mesos_V1_OfferFilters.MinAllocatableResources(mesosFresh: ())
                             try self.readMesos_V1_OfferFilters_MinAllocatableResources(&value, fresh: true)
                             m.minAllocatableResources = value
                         } else {
@@ -6035,14 +6035,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_OfferFilters.ResourceQuantities()
+                                    var value = Mesos_V1_OfferFilters.ResourceQuantities(mesosFresh: ())
                                     try self.readMesos_V1_OfferFilters_ResourceQuantities(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_OfferFilters.ResourceQuantities()
+                                var value = Mesos_V1_OfferFilters.ResourceQuantities(mesosFresh: ())
                                 try self.readMesos_V1_OfferFilters_ResourceQuantities(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -6066,7 +6066,7 @@ extension GeneratedJSONReader {
                         if try self.beginObject() {
                             repeat {
                                 let key = try self.readMapKey()
-                                var value = Mesos_V1_Value.Scalar()
+                                var value = Mesos_V1_Value.Scalar(mesosFresh: ())
                                 try self.readMesos_V1_Value_Scalar(&value, fresh: true)
                                 map[key] = value
                             } while try self.nextMember()
@@ -6129,7 +6129,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_OperationID()
+                            var value = Mesos_V1_OperationID(mesosFresh: ())
                             try self.readMesos_V1_OperationID(&value, fresh: true)
                             m.operationID = value
                         } else {
@@ -6151,14 +6151,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource()
+                                    var value = Mesos_V1_Resource(mesosFresh: ())
                                     try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource()
+                                var value = Mesos_V1_Resource(mesosFresh: ())
                                 try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -6167,7 +6167,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_UUID()
+                            var value = Mesos_V1_UUID(mesosFresh: ())
                             try self.readMesos_V1_UUID(&value, fresh: true)
                             m.uuid = value
                         } else {
@@ -6178,7 +6178,7 @@ extension GeneratedJSONReader {
                         seen |= 16
                     case 6:
                         if fresh && seen & 32 == 0 {
-                            var value = Mesos_V1_AgentID()
+                            var value = Mesos_V1_AgentID(mesosFresh: ())
                             try self.readMesos_V1_AgentID(&value, fresh: true)
                             m.agentID = value
                         } else {
@@ -6189,7 +6189,7 @@ extension GeneratedJSONReader {
                         seen |= 32
                     case 7:
                         if fresh && seen & 64 == 0 {
-                            var value = Mesos_V1_ResourceProviderID()
+                            var value = Mesos_V1_ResourceProviderID(mesosFresh: ())
                             try self.readMesos_V1_ResourceProviderID(&value, fresh: true)
                             m.resourceProviderID = value
                         } else {
@@ -6245,14 +6245,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Parameter()
+                                    var value = Mesos_V1_Parameter(mesosFresh: ())
                                     try self.readMesos_V1_Parameter(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Parameter()
+                                var value = Mesos_V1_Parameter(mesosFresh: ())
                                 try self.readMesos_V1_Parameter(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -6289,7 +6289,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_Labels()
+                            var value = Mesos_V1_Labels(mesosFresh: ())
                             try self.readMesos_V1_Labels(&value, fresh: true)
                             m.labels = value
                         } else {
@@ -6320,14 +6320,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Port()
+                                    var value = Mesos_V1_Port(mesosFresh: ())
                                     try self.readMesos_V1_Port(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Port()
+                                var value = Mesos_V1_Port(mesosFresh: ())
                                 try self.readMesos_V1_Port(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -6351,14 +6351,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_RLimitInfo.RLimit()
+                                    var value = Mesos_V1_RLimitInfo.RLimit(mesosFresh: ())
                                     try self.readMesos_V1_RLimitInfo_RLimit(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_RLimitInfo.RLimit()
+                                var value = Mesos_V1_RLimitInfo.RLimit(mesosFresh: ())
                                 try self.readMesos_V1_RLimitInfo_RLimit(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -6403,7 +6403,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_AgentID()
+                            var value = Mesos_V1_AgentID(mesosFresh: ())
                             try self.readMesos_V1_AgentID(&value, fresh: true)
                             m.agentID = value
                         } else {
@@ -6417,14 +6417,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource()
+                                    var value = Mesos_V1_Resource(mesosFresh: ())
                                     try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource()
+                                var value = Mesos_V1_Resource(mesosFresh: ())
                                 try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -6445,7 +6445,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_ResourceProviderID()
+                            var value = Mesos_V1_ResourceProviderID(mesosFresh: ())
                             try self.readMesos_V1_ResourceProviderID(&value, fresh: true)
                             m.providerID = value
                         } else {
@@ -6464,7 +6464,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_Value.Scalar()
+                            var value = Mesos_V1_Value.Scalar(mesosFresh: ())
                             try self.readMesos_V1_Value_Scalar(&value, fresh: true)
                             m.scalar = value
                         } else {
@@ -6475,7 +6475,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_Value.Ranges()
+                            var value = Mesos_V1_Value.Ranges(mesosFresh: ())
                             try self.readMesos_V1_Value_Ranges(&value, fresh: true)
                             m.ranges = value
                         } else {
@@ -6486,7 +6486,7 @@ extension GeneratedJSONReader {
                         seen |= 16
                     case 6:
                         if fresh && seen & 32 == 0 {
-                            var value = Mesos_V1_Value.Set()
+                            var value = Mesos_V1_Value.Set(mesosFresh: ())
                             try self.readMesos_V1_Value_Set(&value, fresh: true)
                             m.set = value
                         } else {
@@ -6501,7 +6501,7 @@ extension GeneratedJSONReader {
                         seen |= 64
                     case 8:
                         if fresh && seen & 128 == 0 {
-                            var value = Mesos_V1_Resource.AllocationInfo()
+                            var value = Mesos_V1_Resource.AllocationInfo(mesosFresh: ())
                             try self.readMesos_V1_Resource_AllocationInfo(&value, fresh: true)
                             m.allocationInfo = value
                         } else {
@@ -6512,7 +6512,7 @@ extension GeneratedJSONReader {
                         seen |= 128
                     case 9:
                         if fresh && seen & 256 == 0 {
-                            var value = Mesos_V1_Resource.ReservationInfo()
+                            var value = Mesos_V1_Resource.ReservationInfo(mesosFresh: ())
                             try self.readMesos_V1_Resource_ReservationInfo(&value, fresh: true)
                             m.reservation = value
                         } else {
@@ -6526,14 +6526,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource.ReservationInfo()
+                                    var value = Mesos_V1_Resource.ReservationInfo(mesosFresh: ())
                                     try self.readMesos_V1_Resource_ReservationInfo(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource.ReservationInfo()
+                                var value = Mesos_V1_Resource.ReservationInfo(mesosFresh: ())
                                 try self.readMesos_V1_Resource_ReservationInfo(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -6542,7 +6542,7 @@ extension GeneratedJSONReader {
                         seen |= 512
                     case 11:
                         if fresh && seen & 1024 == 0 {
-                            var value = Mesos_V1_Resource.DiskInfo()
+                            var value = Mesos_V1_Resource.DiskInfo(mesosFresh: ())
                             try self.readMesos_V1_Resource_DiskInfo(&value, fresh: true)
                             m.disk = value
                         } else {
@@ -6553,7 +6553,7 @@ extension GeneratedJSONReader {
                         seen |= 1024
                     case 12:
                         if fresh && seen & 2048 == 0 {
-                            var value = Mesos_V1_Resource.RevocableInfo()
+                            var value = Mesos_V1_Resource.RevocableInfo(mesosFresh: ())
                             try self.readMesos_V1_Resource_RevocableInfo(&value, fresh: true)
                             m.revocable = value
                         } else {
@@ -6564,7 +6564,7 @@ extension GeneratedJSONReader {
                         seen |= 2048
                     case 13:
                         if fresh && seen & 4096 == 0 {
-                            var value = Mesos_V1_Resource.SharedInfo()
+                            var value = Mesos_V1_Resource.SharedInfo(mesosFresh: ())
                             try self.readMesos_V1_Resource_SharedInfo(&value, fresh: true)
                             m.shared = value
                         } else {
@@ -6608,7 +6608,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_Resource.DiskInfo.Persistence()
+                            var value = Mesos_V1_Resource.DiskInfo.Persistence(mesosFresh: ())
                             try self.readMesos_V1_Resource_DiskInfo_Persistence(&value, fresh: true)
                             m.persistence = value
                         } else {
@@ -6619,7 +6619,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Volume()
+                            var value = Mesos_V1_Volume(mesosFresh: ())
                             try self.readMesos_V1_Volume(&value, fresh: true)
                             m.volume = value
                         } else {
@@ -6630,7 +6630,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_Resource.DiskInfo.Source()
+                            var value = Mesos_V1_Resource.DiskInfo.Source(mesosFresh: ())
                             try self.readMesos_V1_Resource_DiskInfo_Source(&value, fresh: true)
                             m.source = value
                         } else {
@@ -6682,7 +6682,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Resource.DiskInfo.Source.Path()
+                            var value = Mesos_V1_Resource.DiskInfo.Source.Path(mesosFresh: ())
                             try self.readMesos_V1_Resource_DiskInfo_Source_Path(&value, fresh: true)
                             m.path = value
                         } else {
@@ -6693,7 +6693,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_Resource.DiskInfo.Source.Mount()
+                            var value = Mesos_V1_Resource.DiskInfo.Source.Mount(mesosFresh: ())
                             try self.readMesos_V1_Resource_DiskInfo_Source_Mount(&value, fresh: true)
                             m.mount = value
                         } else {
@@ -6712,7 +6712,7 @@ extension GeneratedJSONReader {
                         seen |= 16
                     case 6:
                         if fresh && seen & 32 == 0 {
-                            var value = Mesos_V1_Labels()
+                            var value = Mesos_V1_Labels(mesosFresh: ())
                             try self.readMesos_V1_Labels(&value, fresh: true)
                             m.metadata = value
                         } else {
@@ -6788,7 +6788,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_Labels()
+                            var value = Mesos_V1_Labels(mesosFresh: ())
                             try self.readMesos_V1_Labels(&value, fresh: true)
                             m.labels = value
                         } else {
@@ -6878,7 +6878,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Secret.Reference()
+                            var value = Mesos_V1_Secret.Reference(mesosFresh: ())
                             try self.readMesos_V1_Secret_Reference(&value, fresh: true)
                             m.reference = value
                         } else {
@@ -6889,7 +6889,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_Secret.Value()
+                            var value = Mesos_V1_Secret.Value(mesosFresh: ())
                             try self.readMesos_V1_Secret_Value(&value, fresh: true)
                             m.value = value
                         } else {
@@ -6958,7 +6958,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_TTYInfo.WindowSize()
+                            var value = Mesos_V1_TTYInfo.WindowSize(mesosFresh: ())
                             try self.readMesos_V1_TTYInfo_WindowSize(&value, fresh: true)
                             m.windowSize = value
                         } else {
@@ -7009,14 +7009,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_TaskInfo()
+                                    var value = Mesos_V1_TaskInfo(mesosFresh: ())
                                     try self.readMesos_V1_TaskInfo(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_TaskInfo()
+                                var value = Mesos_V1_TaskInfo(mesosFresh: ())
                                 try self.readMesos_V1_TaskInfo(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -7062,7 +7062,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_TaskID()
+                            var value = Mesos_V1_TaskID(mesosFresh: ())
                             try self.readMesos_V1_TaskID(&value, fresh: true)
                             m.taskID = value
                         } else {
@@ -7073,7 +7073,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_AgentID()
+                            var value = Mesos_V1_AgentID(mesosFresh: ())
                             try self.readMesos_V1_AgentID(&value, fresh: true)
                             m.agentID = value
                         } else {
@@ -7087,14 +7087,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource()
+                                    var value = Mesos_V1_Resource(mesosFresh: ())
                                     try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource()
+                                var value = Mesos_V1_Resource(mesosFresh: ())
                                 try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -7103,7 +7103,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_ExecutorInfo()
+                            var value = Mesos_V1_ExecutorInfo(mesosFresh: ())
                             try self.readMesos_V1_ExecutorInfo(&value, fresh: true)
                             m.executor = value
                         } else {
@@ -7114,7 +7114,7 @@ extension GeneratedJSONReader {
                         seen |= 16
                     case 6:
                         if fresh && seen & 32 == 0 {
-                            var value = Mesos_V1_CommandInfo()
+                            var value = Mesos_V1_CommandInfo(mesosFresh: ())
                             try self.readMesos_V1_CommandInfo(&value, fresh: true)
                             m.command = value
                         } else {
@@ -7125,7 +7125,7 @@ extension GeneratedJSONReader {
                         seen |= 32
                     case 7:
                         if fresh && seen & 64 == 0 {
-                            var value = Mesos_V1_ContainerInfo()
+                            var value = Mesos_V1_ContainerInfo(mesosFresh: ())
                             try self.readMesos_V1_ContainerInfo(&value, fresh: true)
                             m.container = value
                         } else {
@@ -7136,7 +7136,7 @@ extension GeneratedJSONReader {
                         seen |= 64
                     case 8:
                         if fresh && seen & 128 == 0 {
-                            var value = Mesos_V1_HealthCheck()
+                            var value = Mesos_V1_HealthCheck(mesosFresh: ())
                             try self.readMesos_V1_HealthCheck(&value, fresh: true)
                             m.healthCheck = value
                         } else {
@@ -7147,7 +7147,7 @@ extension GeneratedJSONReader {
                         seen |= 128
                     case 9:
                         if fresh && seen & 256 == 0 {
-                            var value = Mesos_V1_CheckInfo()
+                            var value = Mesos_V1_CheckInfo(mesosFresh: ())
                             try self.readMesos_V1_CheckInfo(&value, fresh: true)
                             m.check = value
                         } else {
@@ -7158,7 +7158,7 @@ extension GeneratedJSONReader {
                         seen |= 256
                     case 10:
                         if fresh && seen & 512 == 0 {
-                            var value = Mesos_V1_KillPolicy()
+                            var value = Mesos_V1_KillPolicy(mesosFresh: ())
                             try self.readMesos_V1_KillPolicy(&value, fresh: true)
                             m.killPolicy = value
                         } else {
@@ -7173,7 +7173,7 @@ extension GeneratedJSONReader {
                         seen |= 1024
                     case 12:
                         if fresh && seen & 2048 == 0 {
-                            var value = Mesos_V1_Labels()
+                            var value = Mesos_V1_Labels(mesosFresh: ())
                             try self.readMesos_V1_Labels(&value, fresh: true)
                             m.labels = value
                         } else {
@@ -7184,7 +7184,7 @@ extension GeneratedJSONReader {
                         seen |= 2048
                     case 13:
                         if fresh && seen & 4096 == 0 {
-                            var value = Mesos_V1_DiscoveryInfo()
+                            var value = Mesos_V1_DiscoveryInfo(mesosFresh: ())
                             try self.readMesos_V1_DiscoveryInfo(&value, fresh: true)
                             m.discovery = value
                         } else {
@@ -7195,7 +7195,7 @@ extension GeneratedJSONReader {
                         seen |= 4096
                     case 14:
                         if fresh && seen & 8192 == 0 {
-                            var value = Mesos_V1_DurationInfo()
+                            var value = Mesos_V1_DurationInfo(mesosFresh: ())
                             try self.readMesos_V1_DurationInfo(&value, fresh: true)
                             m.maxCompletionTime = value
                         } else {
@@ -7209,7 +7209,7 @@ extension GeneratedJSONReader {
                         if try self.beginObject() {
                             repeat {
                                 let key = try self.readMapKey()
-                                var value = Mesos_V1_Value.Scalar()
+                                var value = Mesos_V1_Value.Scalar(mesosFresh: ())
                                 try self.readMesos_V1_Value_Scalar(&value, fresh: true)
                                 map[key] = value
                             } while try self.nextMember()
@@ -7238,14 +7238,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource()
+                                    var value = Mesos_V1_Resource(mesosFresh: ())
                                     try self.readMesos_V1_Resource(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource()
+                                var value = Mesos_V1_Resource(mesosFresh: ())
                                 try self.readMesos_V1_Resource(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -7266,7 +7266,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_TaskID()
+                            var value = Mesos_V1_TaskID(mesosFresh: ())
                             try self.readMesos_V1_TaskID(&value, fresh: true)
                             m.taskID = value
                         } else {
@@ -7297,7 +7297,7 @@ extension GeneratedJSONReader {
                         seen |= 32
                     case 7:
                         if fresh && seen & 64 == 0 {
-                            var value = Mesos_V1_AgentID()
+                            var value = Mesos_V1_AgentID(mesosFresh: ())
                             try self.readMesos_V1_AgentID(&value, fresh: true)
                             m.agentID = value
                         } else {
@@ -7308,7 +7308,7 @@ extension GeneratedJSONReader {
                         seen |= 64
                     case 8:
                         if fresh && seen & 128 == 0 {
-                            var value = Mesos_V1_ExecutorID()
+                            var value = Mesos_V1_ExecutorID(mesosFresh: ())
                             try self.readMesos_V1_ExecutorID(&value, fresh: true)
                             m.executorID = value
                         } else {
@@ -7331,7 +7331,7 @@ extension GeneratedJSONReader {
                         seen |= 1024
                     case 12:
                         if fresh && seen & 2048 == 0 {
-                            var value = Mesos_V1_CheckStatusInfo()
+                            var value = Mesos_V1_CheckStatusInfo(mesosFresh: ())
                             try self.readMesos_V1_CheckStatusInfo(&value, fresh: true)
                             m.checkStatus = value
                         } else {
@@ -7342,7 +7342,7 @@ extension GeneratedJSONReader {
                         seen |= 2048
                     case 13:
                         if fresh && seen & 4096 == 0 {
-                            var value = Mesos_V1_Labels()
+                            var value = Mesos_V1_Labels(mesosFresh: ())
                             try self.readMesos_V1_Labels(&value, fresh: true)
                             m.labels = value
                         } else {
@@ -7353,7 +7353,7 @@ extension GeneratedJSONReader {
                         seen |= 4096
                     case 14:
                         if fresh && seen & 8192 == 0 {
-                            var value = Mesos_V1_ContainerStatus()
+                            var value = Mesos_V1_ContainerStatus(mesosFresh: ())
                             try self.readMesos_V1_ContainerStatus(&value, fresh: true)
                             m.containerStatus = value
                         } else {
@@ -7364,7 +7364,7 @@ extension GeneratedJSONReader {
                         seen |= 8192
                     case 15:
                         if fresh && seen & 16384 == 0 {
-                            var value = Mesos_V1_TimeInfo()
+                            var value = Mesos_V1_TimeInfo(mesosFresh: ())
                             try self.readMesos_V1_TimeInfo(&value, fresh: true)
                             m.unreachableTime = value
                         } else {
@@ -7375,7 +7375,7 @@ extension GeneratedJSONReader {
                         seen |= 16384
                     case 16:
                         if fresh && seen & 32768 == 0 {
-                            var value = Mesos_V1_TaskResourceLimitation()
+                            var value = Mesos_V1_TaskResourceLimitation(mesosFresh: ())
                             try self.readMesos_V1_TaskResourceLimitation(&value, fresh: true)
                             m.limitation = value
                         } else {
@@ -7428,7 +7428,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Address()
+                            var value = Mesos_V1_Address(mesosFresh: ())
                             try self.readMesos_V1_Address(&value, fresh: true)
                             m.address = value
                         } else {
@@ -7446,14 +7446,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Parameter()
+                                    var value = Mesos_V1_Parameter(mesosFresh: ())
                                     try self.readMesos_V1_Parameter(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Parameter()
+                                var value = Mesos_V1_Parameter(mesosFresh: ())
                                 try self.readMesos_V1_Parameter(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -7504,7 +7504,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_TimeInfo()
+                            var value = Mesos_V1_TimeInfo(mesosFresh: ())
                             try self.readMesos_V1_TimeInfo(&value, fresh: true)
                             m.start = value
                         } else {
@@ -7515,7 +7515,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_DurationInfo()
+                            var value = Mesos_V1_DurationInfo(mesosFresh: ())
                             try self.readMesos_V1_DurationInfo(&value, fresh: true)
                             m.duration = value
                         } else {
@@ -7571,14 +7571,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Value.Range()
+                                    var value = Mesos_V1_Value.Range(mesosFresh: ())
                                     try self.readMesos_V1_Value_Range(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Value.Range()
+                                var value = Mesos_V1_Value.Range(mesosFresh: ())
                                 try self.readMesos_V1_Value_Range(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -7682,7 +7682,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_Image()
+                            var value = Mesos_V1_Image(mesosFresh: ())
                             try self.readMesos_V1_Image(&value, fresh: true)
                             m.image = value
                         } else {
@@ -7693,7 +7693,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_Volume.Source()
+                            var value = Mesos_V1_Volume.Source(mesosFresh: ())
                             try self.readMesos_V1_Volume_Source(&value, fresh: true)
                             m.source = value
                         } else {
@@ -7725,7 +7725,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Volume.Source.DockerVolume()
+                            var value = Mesos_V1_Volume.Source.DockerVolume(mesosFresh: ())
                             try self.readMesos_V1_Volume_Source_DockerVolume(&value, fresh: true)
                             m.dockerVolume = value
                         } else {
@@ -7736,7 +7736,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_Volume.Source.HostPath()
+                            var value = Mesos_V1_Volume.Source.HostPath(mesosFresh: ())
                             try self.readMesos_V1_Volume_Source_HostPath(&value, fresh: true)
                             m.hostPath = value
                         } else {
@@ -7747,7 +7747,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_Volume.Source.SandboxPath()
+                            var value = Mesos_V1_Volume.Source.SandboxPath(mesosFresh: ())
                             try self.readMesos_V1_Volume_Source_SandboxPath(&value, fresh: true)
                             m.sandboxPath = value
                         } else {
@@ -7758,7 +7758,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_Secret()
+                            var value = Mesos_V1_Secret(mesosFresh: ())
                             try self.readMesos_V1_Secret(&value, fresh: true)
                             m.secret = value
                         } else {
@@ -7769,7 +7769,7 @@ extension GeneratedJSONReader {
                         seen |= 16
                     case 6:
                         if fresh && seen & 32 == 0 {
-                            var value = Mesos_V1_Volume.Source.CSIVolume()
+                            var value = Mesos_V1_Volume.Source.CSIVolume(mesosFresh: ())
                             try self.readMesos_V1_Volume_Source_CSIVolume(&value, fresh: true)
                             m.csiVolume = value
                         } else {
@@ -7796,7 +7796,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning()
+                            var value = Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning(mesosFresh: ())
                             try self.readMesos_V1_Volume_Source_CSIVolume_StaticProvisioning(&value, fresh: true)
                             m.staticProvisioning = value
                         } else {
@@ -7828,7 +7828,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability()
+                            var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability(mesosFresh: ())
                             try self.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability(&value, fresh: true)
                             m.volumeCapability = value
                         } else {
@@ -7842,7 +7842,7 @@ extension GeneratedJSONReader {
                         if try self.beginObject() {
                             repeat {
                                 let key = try self.readMapKey()
-                                var value = Mesos_V1_Secret()
+                                var value = Mesos_V1_Secret(mesosFresh: ())
                                 try self.readMesos_V1_Secret(&value, fresh: true)
                                 map[key] = value
                             } while try self.nextMember()
@@ -7854,7 +7854,7 @@ extension GeneratedJSONReader {
                         if try self.beginObject() {
                             repeat {
                                 let key = try self.readMapKey()
-                                var value = Mesos_V1_Secret()
+                                var value = Mesos_V1_Secret(mesosFresh: ())
                                 try self.readMesos_V1_Secret(&value, fresh: true)
                                 map[key] = value
                             } while try self.nextMember()
@@ -7891,19 +7891,19 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if m.accessType != nil { throw .invalid }
-                        var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.BlockVolume()
+                        var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.BlockVolume(mesosFresh: ())
                         try self.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_BlockVolume(&value, fresh: true)
                         m.block = value
                         seen |= 1
                     case 2:
                         if m.accessType != nil { throw .invalid }
-                        var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.MountVolume()
+                        var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.MountVolume(mesosFresh: ())
                         try self.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_MountVolume(&value, fresh: true)
                         m.mount = value
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode()
+                            var value = Mesos_V1_Volume.Source.CSIVolume.VolumeCapability.AccessMode(mesosFresh: ())
                             try self.readMesos_V1_Volume_Source_CSIVolume_VolumeCapability_AccessMode(&value, fresh: true)
                             m.accessMode = value
                         } else {
@@ -8004,7 +8004,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_Parameters()
+                            var value = Mesos_V1_Parameters(mesosFresh: ())
                             try self.readMesos_V1_Parameters(&value, fresh: true)
                             m.driverOptions = value
                         } else {
@@ -8036,7 +8036,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_MountPropagation()
+                            var value = Mesos_V1_MountPropagation(mesosFresh: ())
                             try self.readMesos_V1_MountPropagation(&value, fresh: true)
                             m.mountPropagation = value
                         } else {
@@ -8089,7 +8089,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_ExecutorID()
+                            var value = Mesos_V1_ExecutorID(mesosFresh: ())
                             try self.readMesos_V1_ExecutorID(&value, fresh: true)
                             m.executorID = value
                         } else {
@@ -8100,7 +8100,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_FrameworkID()
+                            var value = Mesos_V1_FrameworkID(mesosFresh: ())
                             try self.readMesos_V1_FrameworkID(&value, fresh: true)
                             m.frameworkID = value
                         } else {
@@ -8115,7 +8115,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_Executor_Call.Subscribe()
+                            var value = Mesos_V1_Executor_Call.Subscribe(mesosFresh: ())
                             try self.readMesos_V1_Executor_Call_Subscribe(&value, fresh: true)
                             m.subscribe = value
                         } else {
@@ -8126,7 +8126,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_Executor_Call.Update()
+                            var value = Mesos_V1_Executor_Call.Update(mesosFresh: ())
                             try self.readMesos_V1_Executor_Call_Update(&value, fresh: true)
                             m.update = value
                         } else {
@@ -8137,7 +8137,7 @@ extension GeneratedJSONReader {
                         seen |= 16
                     case 6:
                         if fresh && seen & 32 == 0 {
-                            var value = Mesos_V1_Executor_Call.Message()
+                            var value = Mesos_V1_Executor_Call.Message(mesosFresh: ())
                             try self.readMesos_V1_Executor_Call_Message(&value, fresh: true)
                             m.message = value
                         } else {
@@ -8189,14 +8189,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_TaskInfo()
+                                    var value = Mesos_V1_TaskInfo(mesosFresh: ())
                                     try self.readMesos_V1_TaskInfo(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_TaskInfo()
+                                var value = Mesos_V1_TaskInfo(mesosFresh: ())
                                 try self.readMesos_V1_TaskInfo(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -8208,14 +8208,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Executor_Call.Update()
+                                    var value = Mesos_V1_Executor_Call.Update(mesosFresh: ())
                                     try self.readMesos_V1_Executor_Call_Update(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Executor_Call.Update()
+                                var value = Mesos_V1_Executor_Call.Update(mesosFresh: ())
                                 try self.readMesos_V1_Executor_Call_Update(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -8236,7 +8236,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_TaskStatus()
+                            var value = Mesos_V1_TaskStatus(mesosFresh: ())
                             try self.readMesos_V1_TaskStatus(&value, fresh: true)
                             m.status = value
                         } else {
@@ -8268,7 +8268,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Executor_Event.Subscribed()
+                            var value = Mesos_V1_Executor_Event.Subscribed(mesosFresh: ())
                             try self.readMesos_V1_Executor_Event_Subscribed(&value, fresh: true)
                             m.subscribed = value
                         } else {
@@ -8279,7 +8279,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_Executor_Event.Acknowledged()
+                            var value = Mesos_V1_Executor_Event.Acknowledged(mesosFresh: ())
                             try self.readMesos_V1_Executor_Event_Acknowledged(&value, fresh: true)
                             m.acknowledged = value
                         } else {
@@ -8290,7 +8290,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_Executor_Event.Launch()
+                            var value = Mesos_V1_Executor_Event.Launch(mesosFresh: ())
                             try self.readMesos_V1_Executor_Event_Launch(&value, fresh: true)
                             m.launch = value
                         } else {
@@ -8301,7 +8301,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_Executor_Event.LaunchGroup()
+                            var value = Mesos_V1_Executor_Event.LaunchGroup(mesosFresh: ())
                             try self.readMesos_V1_Executor_Event_LaunchGroup(&value, fresh: true)
                             m.launchGroup = value
                         } else {
@@ -8312,7 +8312,7 @@ extension GeneratedJSONReader {
                         seen |= 16
                     case 6:
                         if fresh && seen & 32 == 0 {
-                            var value = Mesos_V1_Executor_Event.Kill()
+                            var value = Mesos_V1_Executor_Event.Kill(mesosFresh: ())
                             try self.readMesos_V1_Executor_Event_Kill(&value, fresh: true)
                             m.kill = value
                         } else {
@@ -8323,7 +8323,7 @@ extension GeneratedJSONReader {
                         seen |= 32
                     case 7:
                         if fresh && seen & 64 == 0 {
-                            var value = Mesos_V1_Executor_Event.Message()
+                            var value = Mesos_V1_Executor_Event.Message(mesosFresh: ())
                             try self.readMesos_V1_Executor_Event_Message(&value, fresh: true)
                             m.message = value
                         } else {
@@ -8334,7 +8334,7 @@ extension GeneratedJSONReader {
                         seen |= 64
                     case 8:
                         if fresh && seen & 128 == 0 {
-                            var value = Mesos_V1_Executor_Event.Error()
+                            var value = Mesos_V1_Executor_Event.Error(mesosFresh: ())
                             try self.readMesos_V1_Executor_Event_Error(&value, fresh: true)
                             m.error = value
                         } else {
@@ -8357,7 +8357,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_TaskID()
+                            var value = Mesos_V1_TaskID(mesosFresh: ())
                             try self.readMesos_V1_TaskID(&value, fresh: true)
                             m.taskID = value
                         } else {
@@ -8410,7 +8410,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_TaskID()
+                            var value = Mesos_V1_TaskID(mesosFresh: ())
                             try self.readMesos_V1_TaskID(&value, fresh: true)
                             m.taskID = value
                         } else {
@@ -8421,7 +8421,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_KillPolicy()
+                            var value = Mesos_V1_KillPolicy(mesosFresh: ())
                             try self.readMesos_V1_KillPolicy(&value, fresh: true)
                             m.killPolicy = value
                         } else {
@@ -8449,7 +8449,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_TaskInfo()
+                            var value = Mesos_V1_TaskInfo(mesosFresh: ())
                             try self.readMesos_V1_TaskInfo(&value, fresh: true)
                             m.task = value
                         } else {
@@ -8477,7 +8477,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_TaskGroupInfo()
+                            var value = Mesos_V1_TaskGroupInfo(mesosFresh: ())
                             try self.readMesos_V1_TaskGroupInfo(&value, fresh: true)
                             m.taskGroup = value
                         } else {
@@ -8526,7 +8526,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_ExecutorInfo()
+                            var value = Mesos_V1_ExecutorInfo(mesosFresh: ())
                             try self.readMesos_V1_ExecutorInfo(&value, fresh: true)
                             m.executorInfo = value
                         } else {
@@ -8537,7 +8537,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_FrameworkInfo()
+                            var value = Mesos_V1_FrameworkInfo(mesosFresh: ())
                             try self.readMesos_V1_FrameworkInfo(&value, fresh: true)
                             m.frameworkInfo = value
                         } else {
@@ -8548,7 +8548,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_AgentInfo()
+                            var value = Mesos_V1_AgentInfo(mesosFresh: ())
                             try self.readMesos_V1_AgentInfo(&value, fresh: true)
                             m.agentInfo = value
                         } else {
@@ -8559,7 +8559,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_ContainerID()
+                            var value = Mesos_V1_ContainerID(mesosFresh: ())
                             try self.readMesos_V1_ContainerID(&value, fresh: true)
                             m.containerID = value
                         } else {
@@ -8587,7 +8587,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_Scheduler_AttributeConstraint.Selector()
+                            var value = Mesos_V1_Scheduler_AttributeConstraint.Selector(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_AttributeConstraint_Selector(&value, fresh: true)
                             m.selector = value
                         } else {
@@ -8598,7 +8598,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate()
+                            var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate(&value, fresh: true)
                             m.predicate = value
                         } else {
@@ -8626,37 +8626,37 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if m.predicate != nil { throw .invalid }
-                        var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.Exists()
+                        var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.Exists(mesosFresh: ())
                         try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_Exists(&value, fresh: true)
                         m.exists = value
                         seen |= 1
                     case 2:
                         if m.predicate != nil { throw .invalid }
-                        var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.NotExists()
+                        var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.NotExists(mesosFresh: ())
                         try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_NotExists(&value, fresh: true)
                         m.notExists = value
                         seen |= 2
                     case 3:
                         if m.predicate != nil { throw .invalid }
-                        var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextEquals()
+                        var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextEquals(mesosFresh: ())
                         try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextEquals(&value, fresh: true)
                         m.textEquals = value
                         seen |= 4
                     case 4:
                         if m.predicate != nil { throw .invalid }
-                        var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotEquals()
+                        var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotEquals(mesosFresh: ())
                         try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotEquals(&value, fresh: true)
                         m.textNotEquals = value
                         seen |= 8
                     case 5:
                         if m.predicate != nil { throw .invalid }
-                        var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextMatches()
+                        var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextMatches(mesosFresh: ())
                         try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextMatches(&value, fresh: true)
                         m.textMatches = value
                         seen |= 16
                     case 6:
                         if m.predicate != nil { throw .invalid }
-                        var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotMatches()
+                        var value = Mesos_V1_Scheduler_AttributeConstraint.Predicate.TextNotMatches(mesosFresh: ())
                         try self.readMesos_V1_Scheduler_AttributeConstraint_Predicate_TextNotMatches(&value, fresh: true)
                         m.textNotMatches = value
                         seen |= 32
@@ -8802,7 +8802,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_FrameworkID()
+                            var value = Mesos_V1_FrameworkID(mesosFresh: ())
                             try self.readMesos_V1_FrameworkID(&value, fresh: true)
                             m.frameworkID = value
                         } else {
@@ -8817,7 +8817,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_Scheduler_Call.Subscribe()
+                            var value = Mesos_V1_Scheduler_Call.Subscribe(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Call_Subscribe(&value, fresh: true)
                             m.subscribe = value
                         } else {
@@ -8828,7 +8828,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_Scheduler_Call.Accept()
+                            var value = Mesos_V1_Scheduler_Call.Accept(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Call_Accept(&value, fresh: true)
                             m.accept = value
                         } else {
@@ -8839,7 +8839,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_Scheduler_Call.Decline()
+                            var value = Mesos_V1_Scheduler_Call.Decline(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Call_Decline(&value, fresh: true)
                             m.decline = value
                         } else {
@@ -8850,7 +8850,7 @@ extension GeneratedJSONReader {
                         seen |= 16
                     case 6:
                         if fresh && seen & 32 == 0 {
-                            var value = Mesos_V1_Scheduler_Call.AcceptInverseOffers()
+                            var value = Mesos_V1_Scheduler_Call.AcceptInverseOffers(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Call_AcceptInverseOffers(&value, fresh: true)
                             m.acceptInverseOffers = value
                         } else {
@@ -8861,7 +8861,7 @@ extension GeneratedJSONReader {
                         seen |= 32
                     case 7:
                         if fresh && seen & 64 == 0 {
-                            var value = Mesos_V1_Scheduler_Call.DeclineInverseOffers()
+                            var value = Mesos_V1_Scheduler_Call.DeclineInverseOffers(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Call_DeclineInverseOffers(&value, fresh: true)
                             m.declineInverseOffers = value
                         } else {
@@ -8872,7 +8872,7 @@ extension GeneratedJSONReader {
                         seen |= 64
                     case 8:
                         if fresh && seen & 128 == 0 {
-                            var value = Mesos_V1_Scheduler_Call.Revive()
+                            var value = Mesos_V1_Scheduler_Call.Revive(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Call_Revive(&value, fresh: true)
                             m.revive = value
                         } else {
@@ -8883,7 +8883,7 @@ extension GeneratedJSONReader {
                         seen |= 128
                     case 9:
                         if fresh && seen & 256 == 0 {
-                            var value = Mesos_V1_Scheduler_Call.Kill()
+                            var value = Mesos_V1_Scheduler_Call.Kill(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Call_Kill(&value, fresh: true)
                             m.kill = value
                         } else {
@@ -8894,7 +8894,7 @@ extension GeneratedJSONReader {
                         seen |= 256
                     case 10:
                         if fresh && seen & 512 == 0 {
-                            var value = Mesos_V1_Scheduler_Call.Shutdown()
+                            var value = Mesos_V1_Scheduler_Call.Shutdown(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Call_Shutdown(&value, fresh: true)
                             m.shutdown = value
                         } else {
@@ -8905,7 +8905,7 @@ extension GeneratedJSONReader {
                         seen |= 512
                     case 11:
                         if fresh && seen & 1024 == 0 {
-                            var value = Mesos_V1_Scheduler_Call.Acknowledge()
+                            var value = Mesos_V1_Scheduler_Call.Acknowledge(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Call_Acknowledge(&value, fresh: true)
                             m.acknowledge = value
                         } else {
@@ -8916,7 +8916,7 @@ extension GeneratedJSONReader {
                         seen |= 1024
                     case 12:
                         if fresh && seen & 2048 == 0 {
-                            var value = Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus()
+                            var value = Mesos_V1_Scheduler_Call.AcknowledgeOperationStatus(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Call_AcknowledgeOperationStatus(&value, fresh: true)
                             m.acknowledgeOperationStatus = value
                         } else {
@@ -8927,7 +8927,7 @@ extension GeneratedJSONReader {
                         seen |= 2048
                     case 13:
                         if fresh && seen & 4096 == 0 {
-                            var value = Mesos_V1_Scheduler_Call.Reconcile()
+                            var value = Mesos_V1_Scheduler_Call.Reconcile(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Call_Reconcile(&value, fresh: true)
                             m.reconcile = value
                         } else {
@@ -8938,7 +8938,7 @@ extension GeneratedJSONReader {
                         seen |= 4096
                     case 14:
                         if fresh && seen & 8192 == 0 {
-                            var value = Mesos_V1_Scheduler_Call.ReconcileOperations()
+                            var value = Mesos_V1_Scheduler_Call.ReconcileOperations(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Call_ReconcileOperations(&value, fresh: true)
                             m.reconcileOperations = value
                         } else {
@@ -8949,7 +8949,7 @@ extension GeneratedJSONReader {
                         seen |= 8192
                     case 15:
                         if fresh && seen & 16384 == 0 {
-                            var value = Mesos_V1_Scheduler_Call.Message()
+                            var value = Mesos_V1_Scheduler_Call.Message(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Call_Message(&value, fresh: true)
                             m.message = value
                         } else {
@@ -8960,7 +8960,7 @@ extension GeneratedJSONReader {
                         seen |= 16384
                     case 16:
                         if fresh && seen & 32768 == 0 {
-                            var value = Mesos_V1_Scheduler_Call.Request()
+                            var value = Mesos_V1_Scheduler_Call.Request(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Call_Request(&value, fresh: true)
                             m.request = value
                         } else {
@@ -8971,7 +8971,7 @@ extension GeneratedJSONReader {
                         seen |= 32768
                     case 17:
                         if fresh && seen & 65536 == 0 {
-                            var value = Mesos_V1_Scheduler_Call.Suppress()
+                            var value = Mesos_V1_Scheduler_Call.Suppress(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Call_Suppress(&value, fresh: true)
                             m.suppress = value
                         } else {
@@ -8982,7 +8982,7 @@ extension GeneratedJSONReader {
                         seen |= 65536
                     case 18:
                         if fresh && seen & 131072 == 0 {
-                            var value = Mesos_V1_Scheduler_Call.UpdateFramework()
+                            var value = Mesos_V1_Scheduler_Call.UpdateFramework(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Call_UpdateFramework(&value, fresh: true)
                             m.updateFramework = value
                         } else {
@@ -9008,14 +9008,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_OfferID()
+                                    var value = Mesos_V1_OfferID(mesosFresh: ())
                                     try self.readMesos_V1_OfferID(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_OfferID()
+                                var value = Mesos_V1_OfferID(mesosFresh: ())
                                 try self.readMesos_V1_OfferID(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -9027,14 +9027,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Offer.Operation()
+                                    var value = Mesos_V1_Offer.Operation(mesosFresh: ())
                                     try self.readMesos_V1_Offer_Operation(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Offer.Operation()
+                                var value = Mesos_V1_Offer.Operation(mesosFresh: ())
                                 try self.readMesos_V1_Offer_Operation(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -9043,7 +9043,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_Filters()
+                            var value = Mesos_V1_Filters(mesosFresh: ())
                             try self.readMesos_V1_Filters(&value, fresh: true)
                             m.filters = value
                         } else {
@@ -9069,14 +9069,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_OfferID()
+                                    var value = Mesos_V1_OfferID(mesosFresh: ())
                                     try self.readMesos_V1_OfferID(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_OfferID()
+                                var value = Mesos_V1_OfferID(mesosFresh: ())
                                 try self.readMesos_V1_OfferID(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -9085,7 +9085,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Filters()
+                            var value = Mesos_V1_Filters(mesosFresh: ())
                             try self.readMesos_V1_Filters(&value, fresh: true)
                             m.filters = value
                         } else {
@@ -9108,7 +9108,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_AgentID()
+                            var value = Mesos_V1_AgentID(mesosFresh: ())
                             try self.readMesos_V1_AgentID(&value, fresh: true)
                             m.agentID = value
                         } else {
@@ -9119,7 +9119,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_TaskID()
+                            var value = Mesos_V1_TaskID(mesosFresh: ())
                             try self.readMesos_V1_TaskID(&value, fresh: true)
                             m.taskID = value
                         } else {
@@ -9151,7 +9151,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_AgentID()
+                            var value = Mesos_V1_AgentID(mesosFresh: ())
                             try self.readMesos_V1_AgentID(&value, fresh: true)
                             m.agentID = value
                         } else {
@@ -9162,7 +9162,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_ResourceProviderID()
+                            var value = Mesos_V1_ResourceProviderID(mesosFresh: ())
                             try self.readMesos_V1_ResourceProviderID(&value, fresh: true)
                             m.resourceProviderID = value
                         } else {
@@ -9177,7 +9177,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_OperationID()
+                            var value = Mesos_V1_OperationID(mesosFresh: ())
                             try self.readMesos_V1_OperationID(&value, fresh: true)
                             m.operationID = value
                         } else {
@@ -9208,14 +9208,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_OfferID()
+                                    var value = Mesos_V1_OfferID(mesosFresh: ())
                                     try self.readMesos_V1_OfferID(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_OfferID()
+                                var value = Mesos_V1_OfferID(mesosFresh: ())
                                 try self.readMesos_V1_OfferID(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -9224,7 +9224,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Filters()
+                            var value = Mesos_V1_Filters(mesosFresh: ())
                             try self.readMesos_V1_Filters(&value, fresh: true)
                             m.filters = value
                         } else {
@@ -9250,14 +9250,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_OfferID()
+                                    var value = Mesos_V1_OfferID(mesosFresh: ())
                                     try self.readMesos_V1_OfferID(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_OfferID()
+                                var value = Mesos_V1_OfferID(mesosFresh: ())
                                 try self.readMesos_V1_OfferID(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -9266,7 +9266,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Filters()
+                            var value = Mesos_V1_Filters(mesosFresh: ())
                             try self.readMesos_V1_Filters(&value, fresh: true)
                             m.filters = value
                         } else {
@@ -9289,7 +9289,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_TaskID()
+                            var value = Mesos_V1_TaskID(mesosFresh: ())
                             try self.readMesos_V1_TaskID(&value, fresh: true)
                             m.taskID = value
                         } else {
@@ -9300,7 +9300,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_AgentID()
+                            var value = Mesos_V1_AgentID(mesosFresh: ())
                             try self.readMesos_V1_AgentID(&value, fresh: true)
                             m.agentID = value
                         } else {
@@ -9311,7 +9311,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_KillPolicy()
+                            var value = Mesos_V1_KillPolicy(mesosFresh: ())
                             try self.readMesos_V1_KillPolicy(&value, fresh: true)
                             m.killPolicy = value
                         } else {
@@ -9339,7 +9339,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_AgentID()
+                            var value = Mesos_V1_AgentID(mesosFresh: ())
                             try self.readMesos_V1_AgentID(&value, fresh: true)
                             m.agentID = value
                         } else {
@@ -9350,7 +9350,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_ExecutorID()
+                            var value = Mesos_V1_ExecutorID(mesosFresh: ())
                             try self.readMesos_V1_ExecutorID(&value, fresh: true)
                             m.executorID = value
                         } else {
@@ -9385,14 +9385,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Scheduler_Call.Reconcile.Task()
+                                    var value = Mesos_V1_Scheduler_Call.Reconcile.Task(mesosFresh: ())
                                     try self.readMesos_V1_Scheduler_Call_Reconcile_Task(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Scheduler_Call.Reconcile.Task()
+                                var value = Mesos_V1_Scheduler_Call.Reconcile.Task(mesosFresh: ())
                                 try self.readMesos_V1_Scheduler_Call_Reconcile_Task(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -9413,7 +9413,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_TaskID()
+                            var value = Mesos_V1_TaskID(mesosFresh: ())
                             try self.readMesos_V1_TaskID(&value, fresh: true)
                             m.taskID = value
                         } else {
@@ -9424,7 +9424,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_AgentID()
+                            var value = Mesos_V1_AgentID(mesosFresh: ())
                             try self.readMesos_V1_AgentID(&value, fresh: true)
                             m.agentID = value
                         } else {
@@ -9455,14 +9455,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Scheduler_Call.ReconcileOperations.Operation()
+                                    var value = Mesos_V1_Scheduler_Call.ReconcileOperations.Operation(mesosFresh: ())
                                     try self.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Scheduler_Call.ReconcileOperations.Operation()
+                                var value = Mesos_V1_Scheduler_Call.ReconcileOperations.Operation(mesosFresh: ())
                                 try self.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -9483,7 +9483,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_OperationID()
+                            var value = Mesos_V1_OperationID(mesosFresh: ())
                             try self.readMesos_V1_OperationID(&value, fresh: true)
                             m.operationID = value
                         } else {
@@ -9494,7 +9494,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_AgentID()
+                            var value = Mesos_V1_AgentID(mesosFresh: ())
                             try self.readMesos_V1_AgentID(&value, fresh: true)
                             m.agentID = value
                         } else {
@@ -9505,7 +9505,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_ResourceProviderID()
+                            var value = Mesos_V1_ResourceProviderID(mesosFresh: ())
                             try self.readMesos_V1_ResourceProviderID(&value, fresh: true)
                             m.resourceProviderID = value
                         } else {
@@ -9536,14 +9536,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Request()
+                                    var value = Mesos_V1_Request(mesosFresh: ())
                                     try self.readMesos_V1_Request(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Request()
+                                var value = Mesos_V1_Request(mesosFresh: ())
                                 try self.readMesos_V1_Request(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -9593,7 +9593,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_ExecutorID()
+                            var value = Mesos_V1_ExecutorID(mesosFresh: ())
                             try self.readMesos_V1_ExecutorID(&value, fresh: true)
                             m.executorID = value
                         } else {
@@ -9604,7 +9604,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_AgentID()
+                            var value = Mesos_V1_AgentID(mesosFresh: ())
                             try self.readMesos_V1_AgentID(&value, fresh: true)
                             m.agentID = value
                         } else {
@@ -9632,7 +9632,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_FrameworkInfo()
+                            var value = Mesos_V1_FrameworkInfo(mesosFresh: ())
                             try self.readMesos_V1_FrameworkInfo(&value, fresh: true)
                             m.frameworkInfo = value
                         } else {
@@ -9660,7 +9660,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_Scheduler_OfferConstraints()
+                            var value = Mesos_V1_Scheduler_OfferConstraints(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_OfferConstraints(&value, fresh: true)
                             m.offerConstraints = value
                         } else {
@@ -9717,7 +9717,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_FrameworkInfo()
+                            var value = Mesos_V1_FrameworkInfo(mesosFresh: ())
                             try self.readMesos_V1_FrameworkInfo(&value, fresh: true)
                             m.frameworkInfo = value
                         } else {
@@ -9745,7 +9745,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_Scheduler_OfferConstraints()
+                            var value = Mesos_V1_Scheduler_OfferConstraints(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_OfferConstraints(&value, fresh: true)
                             m.offerConstraints = value
                         } else {
@@ -9777,7 +9777,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_Scheduler_Event.Subscribed()
+                            var value = Mesos_V1_Scheduler_Event.Subscribed(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Event_Subscribed(&value, fresh: true)
                             m.subscribed = value
                         } else {
@@ -9788,7 +9788,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_Scheduler_Event.Offers()
+                            var value = Mesos_V1_Scheduler_Event.Offers(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Event_Offers(&value, fresh: true)
                             m.offers = value
                         } else {
@@ -9799,7 +9799,7 @@ extension GeneratedJSONReader {
                         seen |= 4
                     case 4:
                         if fresh && seen & 8 == 0 {
-                            var value = Mesos_V1_Scheduler_Event.InverseOffers()
+                            var value = Mesos_V1_Scheduler_Event.InverseOffers(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Event_InverseOffers(&value, fresh: true)
                             m.inverseOffers = value
                         } else {
@@ -9810,7 +9810,7 @@ extension GeneratedJSONReader {
                         seen |= 8
                     case 5:
                         if fresh && seen & 16 == 0 {
-                            var value = Mesos_V1_Scheduler_Event.Rescind()
+                            var value = Mesos_V1_Scheduler_Event.Rescind(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Event_Rescind(&value, fresh: true)
                             m.rescind = value
                         } else {
@@ -9821,7 +9821,7 @@ extension GeneratedJSONReader {
                         seen |= 16
                     case 6:
                         if fresh && seen & 32 == 0 {
-                            var value = Mesos_V1_Scheduler_Event.RescindInverseOffer()
+                            var value = Mesos_V1_Scheduler_Event.RescindInverseOffer(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Event_RescindInverseOffer(&value, fresh: true)
                             m.rescindInverseOffer = value
                         } else {
@@ -9832,7 +9832,7 @@ extension GeneratedJSONReader {
                         seen |= 32
                     case 7:
                         if fresh && seen & 64 == 0 {
-                            var value = Mesos_V1_Scheduler_Event.Update()
+                            var value = Mesos_V1_Scheduler_Event.Update(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Event_Update(&value, fresh: true)
                             m.update = value
                         } else {
@@ -9843,7 +9843,7 @@ extension GeneratedJSONReader {
                         seen |= 64
                     case 8:
                         if fresh && seen & 128 == 0 {
-                            var value = Mesos_V1_Scheduler_Event.UpdateOperationStatus()
+                            var value = Mesos_V1_Scheduler_Event.UpdateOperationStatus(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Event_UpdateOperationStatus(&value, fresh: true)
                             m.updateOperationStatus = value
                         } else {
@@ -9854,7 +9854,7 @@ extension GeneratedJSONReader {
                         seen |= 128
                     case 9:
                         if fresh && seen & 256 == 0 {
-                            var value = Mesos_V1_Scheduler_Event.Message()
+                            var value = Mesos_V1_Scheduler_Event.Message(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Event_Message(&value, fresh: true)
                             m.message = value
                         } else {
@@ -9865,7 +9865,7 @@ extension GeneratedJSONReader {
                         seen |= 256
                     case 10:
                         if fresh && seen & 512 == 0 {
-                            var value = Mesos_V1_Scheduler_Event.Failure()
+                            var value = Mesos_V1_Scheduler_Event.Failure(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Event_Failure(&value, fresh: true)
                             m.failure = value
                         } else {
@@ -9876,7 +9876,7 @@ extension GeneratedJSONReader {
                         seen |= 512
                     case 11:
                         if fresh && seen & 1024 == 0 {
-                            var value = Mesos_V1_Scheduler_Event.Error()
+                            var value = Mesos_V1_Scheduler_Event.Error(mesosFresh: ())
                             try self.readMesos_V1_Scheduler_Event_Error(&value, fresh: true)
                             m.error = value
                         } else {
@@ -9920,7 +9920,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_AgentID()
+                            var value = Mesos_V1_AgentID(mesosFresh: ())
                             try self.readMesos_V1_AgentID(&value, fresh: true)
                             m.agentID = value
                         } else {
@@ -9931,7 +9931,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_ExecutorID()
+                            var value = Mesos_V1_ExecutorID(mesosFresh: ())
                             try self.readMesos_V1_ExecutorID(&value, fresh: true)
                             m.executorID = value
                         } else {
@@ -9961,14 +9961,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_InverseOffer()
+                                    var value = Mesos_V1_InverseOffer(mesosFresh: ())
                                     try self.readMesos_V1_InverseOffer(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_InverseOffer()
+                                var value = Mesos_V1_InverseOffer(mesosFresh: ())
                                 try self.readMesos_V1_InverseOffer(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -9989,7 +9989,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_AgentID()
+                            var value = Mesos_V1_AgentID(mesosFresh: ())
                             try self.readMesos_V1_AgentID(&value, fresh: true)
                             m.agentID = value
                         } else {
@@ -10000,7 +10000,7 @@ extension GeneratedJSONReader {
                         seen |= 1
                     case 2:
                         if fresh && seen & 2 == 0 {
-                            var value = Mesos_V1_ExecutorID()
+                            var value = Mesos_V1_ExecutorID(mesosFresh: ())
                             try self.readMesos_V1_ExecutorID(&value, fresh: true)
                             m.executorID = value
                         } else {
@@ -10035,14 +10035,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Offer()
+                                    var value = Mesos_V1_Offer(mesosFresh: ())
                                     try self.readMesos_V1_Offer(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Offer()
+                                var value = Mesos_V1_Offer(mesosFresh: ())
                                 try self.readMesos_V1_Offer(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -10063,7 +10063,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_OfferID()
+                            var value = Mesos_V1_OfferID(mesosFresh: ())
                             try self.readMesos_V1_OfferID(&value, fresh: true)
                             m.offerID = value
                         } else {
@@ -10091,7 +10091,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_OfferID()
+                            var value = Mesos_V1_OfferID(mesosFresh: ())
                             try self.readMesos_V1_OfferID(&value, fresh: true)
                             m.inverseOfferID = value
                         } else {
@@ -10119,7 +10119,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_FrameworkID()
+                            var value = Mesos_V1_FrameworkID(mesosFresh: ())
                             try self.readMesos_V1_FrameworkID(&value, fresh: true)
                             m.frameworkID = value
                         } else {
@@ -10134,7 +10134,7 @@ extension GeneratedJSONReader {
                         seen |= 2
                     case 3:
                         if fresh && seen & 4 == 0 {
-                            var value = Mesos_V1_MasterInfo()
+                            var value = Mesos_V1_MasterInfo(mesosFresh: ())
                             try self.readMesos_V1_MasterInfo(&value, fresh: true)
                             m.masterInfo = value
                         } else {
@@ -10162,7 +10162,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_TaskStatus()
+                            var value = Mesos_V1_TaskStatus(mesosFresh: ())
                             try self.readMesos_V1_TaskStatus(&value, fresh: true)
                             m.status = value
                         } else {
@@ -10190,7 +10190,7 @@ extension GeneratedJSONReader {
                 switch field {
                     case 1:
                         if fresh && seen & 1 == 0 {
-                            var value = Mesos_V1_OperationStatus()
+                            var value = Mesos_V1_OperationStatus(mesosFresh: ())
                             try self.readMesos_V1_OperationStatus(&value, fresh: true)
                             m.status = value
                         } else {
@@ -10221,7 +10221,7 @@ extension GeneratedJSONReader {
                         if try self.beginObject() {
                             repeat {
                                 let key = try self.readMapKey()
-                                var value = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints()
+                                var value = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints(mesosFresh: ())
                                 try self.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints(&value, fresh: true)
                                 map[key] = value
                             } while try self.nextMember()
@@ -10245,14 +10245,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group()
+                                    var value = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group(mesosFresh: ())
                                     try self.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group()
+                                var value = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group(mesosFresh: ())
                                 try self.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&value, fresh: true)
                                 list.append(value)
                             } while false
@@ -10276,14 +10276,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Scheduler_AttributeConstraint()
+                                    var value = Mesos_V1_Scheduler_AttributeConstraint(mesosFresh: ())
                                     try self.readMesos_V1_Scheduler_AttributeConstraint(&value, fresh: true)
                                     list.append(value)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Scheduler_AttributeConstraint()
+                                var value = Mesos_V1_Scheduler_AttributeConstraint(mesosFresh: ())
                                 try self.readMesos_V1_Scheduler_AttributeConstraint(&value, fresh: true)
                                 list.append(value)
                             } while false

@@ -19,9 +19,15 @@ protocol GeneratedCodable: SwiftProtobuf.Message {
     static func generatedReadBinary(_ reader: inout GeneratedBinaryReader, _ m: inout Self) throws(GeneratedCodecFailure)
     static func generatedWriteJSON(_ m: Self, _ writer: inout GeneratedJSONWriter)
     static func generatedWriteBinary(_ m: Self, _ writer: inout GeneratedBinaryWriter)
+    /// A new, empty message to fill. swift-protobuf's storage-backed messages give one with an empty storage of its
+    /// own (`init(mesosFresh:)`, added by scripts/generate-protos.sh), so the first field set does not copy the
+    /// shared default storage; the others are `init()`.
+    init(mesosFresh: Void)
 }
 
 extension GeneratedCodable {
+    init(mesosFresh: Void) { self.init() }
+
     /// Decodes one whole JSON document of this type, exactly as the Mesos reader does.
     static func generatedDecodeJSON(_ bytes: UnsafeRawBufferPointer) throws(GeneratedCodecFailure) -> Self {
         try Self.generatedDecodeJSON(bytes, interner: StringInterner.current)
@@ -33,7 +39,7 @@ extension GeneratedCodable {
         interner: StringInterner
     ) throws(GeneratedCodecFailure) -> Self {
         var reader = GeneratedJSONReader(bytes, strings: interner.table)
-        var message = Self()
+        var message = Self(mesosFresh: ())
         try Self.generatedReadJSON(&reader, &message)
         try reader.finish()
         if reader.incomplete && !message.isInitialized { throw .invalid }
@@ -52,11 +58,11 @@ extension GeneratedCodable {
         interner: StringInterner
     ) throws(GeneratedCodecFailure) -> Self {
         var reader = GeneratedBinaryReader(bytes, depth: 1, strings: interner.table)
-        var message = Self()
+        var message = Self(mesosFresh: ())
         do {
             try Self.generatedReadBinary(&reader, &message)
         } catch .fallback {
-            message = Self()
+            message = Self(mesosFresh: ())
             try GeneratedBinaryReader.referenceMerge(&message, bytes, depth: 1)
             reader.incomplete = true
         }
