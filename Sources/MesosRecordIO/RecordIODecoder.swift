@@ -79,7 +79,17 @@ public struct RecordIODecoder: NIOSingleStepByteToMessageDecoder, Sendable {
     /// Reads `<digits>\n` if all of it is there; leaves the buffer untouched and returns nil if not.
     /// Throws as soon as the bytes seen so far cannot begin a valid prefix.
     private mutating func readLengthPrefix(_ buffer: inout ByteBuffer) throws(RecordIOError) -> Int? {
-        let result: Result<(length: Int, prefixBytes: Int)?, RecordIOError> = buffer.withUnsafeReadableBytes { bytes in
+        // The closure answers with plain integers (the prefix's length in bytes, 0 if incomplete) and a failure on the
+        // side: a `Result` of a tuple made the runtime look up its generic metadata on every record.
+        // It does not touch `self` either: capturing the decoder cost a dynamic exclusivity check per record.
+        var failure: RecordIOError? = nil
+        var length = 0
+        let maximumRecordSize = self.maximumRecordSize
+        let streamOffset = self.streamOffset
+        func error(_ code: RecordIOError.Code, at index: Int, _ message: String) -> RecordIOError {
+            RecordIOError(code: code, offset: streamOffset + index, message: message)
+        }
+        let prefixBytes = buffer.withUnsafeReadableBytes { bytes -> Int in
             var value = 0
             var index = 0
             while index < bytes.count {
@@ -89,49 +99,46 @@ public struct RecordIODecoder: NIOSingleStepByteToMessageDecoder, Sendable {
                     let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
                     let (next, overflow2) = times10.addingReportingOverflow(Int(byte &- UInt8(ascii: "0")))
                     if overflow1 || overflow2 {
-                        return .failure(self.error(.lengthOverflow, at: index, "the length prefix does not fit in 64 bits"))
+                        failure = error(.lengthOverflow, at: index, "the length prefix does not fit in 64 bits")
+                        return 0
                     }
                     value = next
-                    if value > self.maximumRecordSize {
-                        return .failure(
-                            self.error(
-                                .recordTooLarge,
-                                at: index,
-                                "a record of at least \(value) bytes exceeds the maximum of \(self.maximumRecordSize)"
-                            )
+                    if value > maximumRecordSize {
+                        failure = error(
+                            .recordTooLarge,
+                            at: index,
+                            "a record of at least \(value) bytes exceeds the maximum of \(maximumRecordSize)"
                         )
+                        return 0
                     }
                 case UInt8(ascii: "\n"):
                     if index == 0 {
-                        return .failure(self.error(.emptyLength, at: 0, "a newline with no length before it"))
+                        failure = error(.emptyLength, at: 0, "a newline with no length before it")
+                        return 0
                     }
-                    return .success((value, index + 1))
+                    length = value
+                    return index + 1
                 default:
                     if index == 0 {
-                        return .failure(
-                            self.error(.nonDigitInLength, at: 0, "expected a decimal length, found \(Self.describe(byte))")
-                        )
-                    }
-                    return .failure(
-                        self.error(
+                        failure = error(.nonDigitInLength, at: 0, "expected a decimal length, found \(Self.describe(byte))")
+                    } else {
+                        failure = error(
                             .missingNewline,
                             at: index,
                             "expected a digit or a newline after the length \(value), found \(Self.describe(byte))"
                         )
-                    )
+                    }
+                    return 0
                 }
                 index += 1
             }
-            return .success(nil)
+            return 0
         }
-        guard let prefix = try result.get() else { return nil }
-        buffer.moveReaderIndex(forwardBy: prefix.prefixBytes)
-        self.streamOffset += prefix.prefixBytes
-        return prefix.length
-    }
-
-    private func error(_ code: RecordIOError.Code, at index: Int, _ message: String) -> RecordIOError {
-        RecordIOError(code: code, offset: self.streamOffset + index, message: message)
+        if let failure { throw failure }
+        guard prefixBytes > 0 else { return nil }
+        buffer.moveReaderIndex(forwardBy: prefixBytes)
+        self.streamOffset += prefixBytes
+        return length
     }
 
     private static func describe(_ byte: UInt8) -> String {
