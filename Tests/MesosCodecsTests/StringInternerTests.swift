@@ -55,6 +55,8 @@ struct StringInternerTests {
         ids += [
             "é" + String(repeating: "x", count: 20), "タスク-" + String(repeating: "9", count: 30),
             String(repeating: "€", count: 32),
+            // Short ones (the table keyed by the bytes): non-ASCII, a NUL that zero-padding must not hide, 15 bytes.
+            "é", "€€€", "タスク", "a\u{0}", "a", "\u{0}", "123456789012345", "12345678901234€",
         ]
         for round in 0..<2 {
             for (index, id) in ids.enumerated() {
@@ -67,18 +69,37 @@ struct StringInternerTests {
         }
     }
 
-    @Test("invalid UTF-8 in a string field is still refused, seen before or not")
-    func invalidUTF8() throws {
+    @Test("short strings that differ in any one byte stay distinct", arguments: codecs)
+    func shortStringsDifferingInOneByte(codec: MessageCodec) throws {
+        // The short table's key is the bytes themselves: each length 1 to 15, each position changed, each decoded
+        // right after its neighbour, so a byte left out of the key would return the neighbour's string.
+        let base = Array("abcdefghijklmno".utf8)
+        for length in 1...15 {
+            let original = String(decoding: base.prefix(length), as: UTF8.self)
+            for position in 0..<length {
+                var changed = Array(base.prefix(length))
+                changed[position] = UInt8(ascii: "Z")
+                let variant = String(decoding: changed, as: UTF8.self)
+                for id in [original, variant, original, variant] {
+                    #expect(try Self.roundTrip(Self.status(task: id, agent: id), codec).taskID.value == id)
+                }
+            }
+        }
+    }
+
+    @Test("invalid UTF-8 in a string field is still refused, seen before or not", arguments: [26, 9])
+    func invalidUTF8(length: Int) throws {
+        // 26 bytes go through the table of longer strings, 9 through the short one.
         let codec = MessageCodec(.protobuf)
-        let valid = Array("abcdefghijklmnopqrstuvwxyz".utf8)
+        let valid = Array("abcdefghijklmnopqrstuvwxyz".utf8.prefix(length))
         var invalid = valid
-        invalid[20] = 0xFF
+        invalid[length - 3] = 0xFF
         for value in [valid, invalid, valid, invalid] {
             // TaskID { value = 1 (string) }
             let bytes: [UInt8] = [0x0A, UInt8(value.count)] + value
             let decoded = Result { () throws(MesosCodecError) in try codec.decode(Mesos_V1_TaskID.self, from: bytes) }
             switch decoded {
-            case .success(let id): #expect(value == valid && id.value == "abcdefghijklmnopqrstuvwxyz")
+            case .success(let id): #expect(value == valid && id.value == String(decoding: valid, as: UTF8.self))
             case .failure: #expect(value == invalid)
             }
         }

@@ -20,12 +20,16 @@ import Darwin
 ///   most `maximumLength` bytes and a copy of their bytes, under 1 MiB with every slot at the longest.
 /// - A hit is decided by comparing the bytes, never by the hash alone, so the value is always exactly the input's.
 /// - Public only to the benchmarks (SPI `Benchmarks`), which measure it in a prototype.
-/// - Strings of fewer than 16 bytes are not cached: Swift keeps those inside the `String` value, with no allocation
-///   to save. Longer ones than `maximumLength` (free text, mostly) are made as before.
+/// - Strings of fewer than 16 bytes live inside the `String` value, with no allocation to save, but making one still
+///   costs a UTF-8 check and the standard library's construction, about 130 instructions: an offers event makes some
+///   230 of them (roles, resource and attribute names, schemes). A second table keyed by the bytes themselves (two
+///   words, so a hit needs no byte comparison) returns the one made last time. Longer ones than `maximumLength` (free
+///   text, mostly) are made as before.
 @_spi(Benchmarks) public final class StringInterner {
     static let slotCount = 4096
     static let minimumLength = 16
     static let maximumLength = 96
+    static let shortSlotCount = 1024
 
     /// The cache itself, which the readers hold: plain pointers, so passing it around and calling it costs no
     /// reference counting. It is valid while this object lives.
@@ -38,15 +42,24 @@ import Darwin
         lengths.initialize(repeating: 0, count: Self.slotCount)
         let strings = UnsafeMutablePointer<String>.allocate(capacity: Self.slotCount)
         strings.initialize(repeating: "", count: Self.slotCount)
+        let shortKeys = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * Self.shortSlotCount)
+        shortKeys.initialize(repeating: 0, count: 2 * Self.shortSlotCount)
+        let shortStrings = UnsafeMutablePointer<String>.allocate(capacity: Self.shortSlotCount)
+        shortStrings.initialize(repeating: "", count: Self.shortSlotCount)
         self.table = Table(
             hashes: hashes,
             lengths: lengths,
             bytes: .allocate(byteCount: Self.slotCount * Self.maximumLength, alignment: 16),
-            strings: strings
+            strings: strings,
+            shortKeys: shortKeys,
+            shortStrings: shortStrings
         )
     }
 
     deinit {
+        self.table.shortStrings.deinitialize(count: Self.shortSlotCount)
+        self.table.shortStrings.deallocate()
+        self.table.shortKeys.deallocate()
         self.table.strings.deinitialize(count: Self.slotCount)
         self.table.strings.deallocate()
         self.table.bytes.deallocate()
@@ -61,6 +74,9 @@ import Darwin
         fileprivate let lengths: UnsafeMutablePointer<Int>
         fileprivate let bytes: UnsafeMutableRawPointer
         fileprivate let strings: UnsafeMutablePointer<String>
+        /// Per short slot: its key, two words (`shortKey`; both 0 when empty), and the string.
+        fileprivate let shortKeys: UnsafeMutablePointer<UInt64>
+        fileprivate let shortStrings: UnsafeMutablePointer<String>
 
         /// The string of `bytes`, or nil if they are not well-formed UTF-8.
         @inline(__always) public func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
@@ -75,10 +91,46 @@ import Darwin
 
         @inline(__always) private func string(_ bytes: UnsafeBufferPointer<UInt8>, checked: Bool) -> String? {
             let count = bytes.count
-            guard count >= StringInterner.minimumLength, count <= StringInterner.maximumLength,
-                let base = bytes.baseAddress
-            else { return StringInterner.make(bytes, checked: checked) }
+            guard let base = bytes.baseAddress, count > 0 else { return "" }
+            if count < StringInterner.minimumLength { return self.short(UnsafeRawPointer(base), count, checked: checked) }
+            guard count <= StringInterner.maximumLength else { return StringInterner.make(bytes, checked: checked) }
             return self.cached(UnsafeRawPointer(base), count, checked: checked)
+        }
+
+        /// 1 to 15 bytes: the key is the bytes themselves, zero-padded, with the count in the top byte, so equal keys
+        /// are equal bytes.
+        private func short(_ base: UnsafeRawPointer, _ count: Int, checked: Bool) -> String? {
+            // The bytes as two little-endian words, read with (overlapping) loads that stay inside the string.
+            var low: UInt64
+            var high = UInt64(truncatingIfNeeded: count) << 56
+            if count >= 8 {
+                low = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
+                if count > 8 {
+                    // Bytes count-8 ..< count; the top count-8 of them are bytes 8 ..< count.
+                    let last = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self))
+                    high |= last >> (8 &* UInt64(16 - count))
+                }
+            } else if count >= 4 {
+                let first = UInt64(UInt32(littleEndian: base.loadUnaligned(as: UInt32.self)))
+                let last = UInt64(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)))
+                low = first | (last >> (8 &* UInt64(8 - count))) << 32
+            } else {
+                low = UInt64(base.load(as: UInt8.self))
+                if count > 1 { low |= UInt64(base.load(fromByteOffset: 1, as: UInt8.self)) << 8 }
+                if count > 2 { low |= UInt64(base.load(fromByteOffset: 2, as: UInt8.self)) << 16 }
+            }
+            var mixed = (low ^ (high &* 0x9E37_79B9_7F4A_7C15)) &* 0xFF51_AFD7_ED55_8CCD
+            mixed ^= mixed >> 32
+            let slot = Int(truncatingIfNeeded: mixed) & (StringInterner.shortSlotCount - 1)
+            if self.shortKeys[2 &* slot] == low, self.shortKeys[2 &* slot &+ 1] == high {
+                return self.shortStrings[slot]
+            }
+            let text = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: count)
+            guard let made = StringInterner.make(text, checked: checked) else { return nil }
+            self.shortKeys[2 &* slot] = low
+            self.shortKeys[2 &* slot &+ 1] = high
+            self.shortStrings[slot] = made
+            return made
         }
 
         private func cached(_ base: UnsafeRawPointer, _ count: Int, checked: Bool) -> String? {
