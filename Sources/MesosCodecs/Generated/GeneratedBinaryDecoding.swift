@@ -63,15 +63,17 @@ extension GeneratedBinaryReader {
                     m.port = value
                     seen |= 2
                 case 26:
-                    if seen & 4 == 0 && !fresh {
-                        list0 = m.resources
+                    if seen & 4 == 0 {
+                        if !fresh { list0 = m.resources }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 26))
                     }
                     list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 4
                 case 42:
-                    if seen & 8 == 0 && !fresh {
-                        list1 = m.attributes
+                    if seen & 8 == 0 {
+                        if !fresh { list1 = m.attributes }
+                        list1.reserveCapacity(list1.count + self.countAhead(tag: 42))
                     }
                     list1.append(Mesos_V1_Attribute(mesosFresh: ()))
                     try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Attribute(&message, fresh: true) }
@@ -443,8 +445,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.uris
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.uris }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_CommandInfo.URI(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_CommandInfo_URI(&message, fresh: true) }
@@ -559,8 +562,9 @@ extension GeneratedBinaryReader {
                     m.type = value
                     seen |= 1
                 case 18:
-                    if seen & 2 == 0 && !fresh {
-                        list0 = m.volumes
+                    if seen & 2 == 0 {
+                        if !fresh { list0 = m.volumes }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 18))
                     }
                     list0.append(Mesos_V1_Volume(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Volume(&message, fresh: true) }
@@ -594,8 +598,9 @@ extension GeneratedBinaryReader {
                     }
                     seen |= 16
                 case 58:
-                    if seen & 32 == 0 && !fresh {
-                        list1 = m.networkInfos
+                    if seen & 32 == 0 {
+                        if !fresh { list1 = m.networkInfos }
+                        list1.reserveCapacity(list1.count + self.countAhead(tag: 58))
                     }
                     list1.append(Mesos_V1_NetworkInfo(mesosFresh: ()))
                     try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo(&message, fresh: true) }
@@ -662,8 +667,9 @@ extension GeneratedBinaryReader {
                     m.network = value
                     seen |= 2
                 case 26:
-                    if seen & 4 == 0 && !fresh {
-                        list0 = m.portMappings
+                    if seen & 4 == 0 {
+                        if !fresh { list0 = m.portMappings }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 26))
                     }
                     list0.append(Mesos_V1_ContainerInfo.DockerInfo.PortMapping(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&message, fresh: true) }
@@ -673,8 +679,9 @@ extension GeneratedBinaryReader {
                     m.privileged = value
                     seen |= 8
                 case 42:
-                    if seen & 16 == 0 && !fresh {
-                        list1 = m.parameters
+                    if seen & 16 == 0 {
+                        if !fresh { list1 = m.parameters }
+                        list1.reserveCapacity(list1.count + self.countAhead(tag: 42))
                     }
                     list1.append(Mesos_V1_Parameter(mesosFresh: ()))
                     try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message, fresh: true) }
@@ -761,8 +768,9 @@ extension GeneratedBinaryReader {
                     }
                     seen |= 1
                 case 10:
-                    if seen & 2 == 0 && !fresh {
-                        list0 = m.networkInfos
+                    if seen & 2 == 0 {
+                        if !fresh { list0 = m.networkInfos }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_NetworkInfo(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo(&message, fresh: true) }
@@ -980,8 +988,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.variables
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.variables }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_Environment.Variable(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Environment_Variable(&message, fresh: true) }
@@ -1103,8 +1112,9 @@ extension GeneratedBinaryReader {
                     }
                     seen |= 16
                 case 42:
-                    if seen & 32 == 0 && !fresh {
-                        list0 = m.resources
+                    if seen & 32 == 0 {
+                        if !fresh { list0 = m.resources }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 42))
                     }
                     list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
@@ -1255,8 +1265,9 @@ extension GeneratedBinaryReader {
                     m.webuiURL = value
                     seen |= 512
                 case 82:
-                    if seen & 1024 == 0 && !fresh {
-                        list1 = m.capabilities
+                    if seen & 1024 == 0 {
+                        if !fresh { list1 = m.capabilities }
+                        list1.reserveCapacity(list1.count + self.countAhead(tag: 82))
                     }
                     list1.append(Mesos_V1_FrameworkInfo.Capability(mesosFresh: ()))
                     try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_FrameworkInfo_Capability(&message, fresh: true) }
@@ -1626,8 +1637,9 @@ extension GeneratedBinaryReader {
                     }
                     seen |= 16
                 case 50:
-                    if seen & 32 == 0 && !fresh {
-                        list0 = m.resources
+                    if seen & 32 == 0 {
+                        if !fresh { list0 = m.resources }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 50))
                     }
                     list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
@@ -1689,8 +1701,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.labels
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.labels }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_Label(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Label(&message, fresh: true) }
@@ -1826,8 +1839,9 @@ extension GeneratedBinaryReader {
                     }
                     seen |= 128
                 case 74:
-                    if seen & 256 == 0 && !fresh {
-                        list0 = m.capabilities
+                    if seen & 256 == 0 {
+                        if !fresh { list0 = m.capabilities }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 74))
                     }
                     list0.append(Mesos_V1_MasterInfo.Capability(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_MasterInfo_Capability(&message, fresh: true) }
@@ -1874,8 +1888,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 42:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.ipAddresses
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.ipAddresses }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 42))
                     }
                     list0.append(Mesos_V1_NetworkInfo.IPAddress(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo_IPAddress(&message, fresh: true) }
@@ -1904,8 +1919,9 @@ extension GeneratedBinaryReader {
                     }
                     seen |= 8
                 case 58:
-                    if seen & 16 == 0 && !fresh {
-                        list2 = m.portMappings
+                    if seen & 16 == 0 {
+                        if !fresh { list2 = m.portMappings }
+                        list2.reserveCapacity(list2.count + self.countAhead(tag: 58))
                     }
                     list2.append(Mesos_V1_NetworkInfo.PortMapping(mesosFresh: ()))
                     try self.readMessage(&list2[list2.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_NetworkInfo_PortMapping(&message, fresh: true) }
@@ -2030,22 +2046,25 @@ extension GeneratedBinaryReader {
                     }
                     seen |= 32
                 case 42:
-                    if seen & 64 == 0 && !fresh {
-                        list0 = m.resources
+                    if seen & 64 == 0 {
+                        if !fresh { list0 = m.resources }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 42))
                     }
                     list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 64
                 case 58:
-                    if seen & 128 == 0 && !fresh {
-                        list1 = m.attributes
+                    if seen & 128 == 0 {
+                        if !fresh { list1 = m.attributes }
+                        list1.reserveCapacity(list1.count + self.countAhead(tag: 58))
                     }
                     list1.append(Mesos_V1_Attribute(mesosFresh: ()))
                     try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Attribute(&message, fresh: true) }
                     seen |= 128
                 case 50:
-                    if seen & 256 == 0 && !fresh {
-                        list2 = m.executorIds
+                    if seen & 256 == 0 {
+                        if !fresh { list2 = m.executorIds }
+                        list2.reserveCapacity(list2.count + self.countAhead(tag: 50))
                     }
                     list2.append(Mesos_V1_ExecutorID(mesosFresh: ()))
                     try self.readMessage(&list2[list2.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_ExecutorID(&message, fresh: true) }
@@ -2236,8 +2255,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.volumes
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.volumes }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
@@ -2286,8 +2306,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.volumes
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.volumes }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
@@ -2365,8 +2386,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.taskInfos
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.taskInfos }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_TaskInfo(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
@@ -2420,15 +2442,17 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 18:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.source
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.source }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 18))
                     }
                     list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
                     seen |= 1
                 case 10:
-                    if seen & 2 == 0 && !fresh {
-                        list1 = m.resources
+                    if seen & 2 == 0 {
+                        if !fresh { list1 = m.resources }
+                        list1.reserveCapacity(list1.count + self.countAhead(tag: 10))
                     }
                     list1.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
@@ -2482,8 +2506,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.resources
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.resources }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
@@ -2519,8 +2544,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.quantities
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.quantities }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_OfferFilters.ResourceQuantities(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferFilters_ResourceQuantities(&message, fresh: true) }
@@ -2617,8 +2643,9 @@ extension GeneratedBinaryReader {
                     m.message = value
                     seen |= 4
                 case 34:
-                    if seen & 8 == 0 && !fresh {
-                        list0 = m.convertedResources
+                    if seen & 8 == 0 {
+                        if !fresh { list0 = m.convertedResources }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 34))
                     }
                     list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
@@ -2696,8 +2723,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.parameter
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.parameter }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_Parameter(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message, fresh: true) }
@@ -2754,8 +2782,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.ports
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.ports }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_Port(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Port(&message, fresh: true) }
@@ -2771,8 +2800,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.rlimits
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.rlimits }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_RLimitInfo.RLimit(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_RLimitInfo_RLimit(&message, fresh: true) }
@@ -2820,8 +2850,9 @@ extension GeneratedBinaryReader {
                     }
                     seen |= 1
                 case 18:
-                    if seen & 2 == 0 && !fresh {
-                        list0 = m.resources
+                    if seen & 2 == 0 {
+                        if !fresh { list0 = m.resources }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 18))
                     }
                     list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
@@ -2921,8 +2952,9 @@ extension GeneratedBinaryReader {
                     }
                     seen |= 256
                 case 106:
-                    if seen & 512 == 0 && !fresh {
-                        list0 = m.reservations
+                    if seen & 512 == 0 {
+                        if !fresh { list0 = m.reservations }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 106))
                     }
                     list0.append(Mesos_V1_Resource.ReservationInfo(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource_ReservationInfo(&message, fresh: true) }
@@ -3339,8 +3371,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.tasks
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.tasks }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_TaskInfo(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
@@ -3402,8 +3435,9 @@ extension GeneratedBinaryReader {
                     }
                     seen |= 4
                 case 34:
-                    if seen & 8 == 0 && !fresh {
-                        list0 = m.resources
+                    if seen & 8 == 0 {
+                        if !fresh { list0 = m.resources }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 34))
                     }
                     list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
@@ -3554,8 +3588,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.resources
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.resources }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_Resource(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Resource(&message, fresh: true) }
@@ -3749,8 +3784,9 @@ extension GeneratedBinaryReader {
                     m.path = value
                     seen |= 4
                 case 34:
-                    if seen & 8 == 0 && !fresh {
-                        list0 = m.query
+                    if seen & 8 == 0 {
+                        if !fresh { list0 = m.query }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 34))
                     }
                     list0.append(Mesos_V1_Parameter(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Parameter(&message, fresh: true) }
@@ -3850,8 +3886,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.range
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.range }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_Value.Range(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Range(&message, fresh: true) }
@@ -4416,15 +4453,17 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.unacknowledgedTasks
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.unacknowledgedTasks }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_TaskInfo(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_TaskInfo(&message, fresh: true) }
                     seen |= 1
                 case 18:
-                    if seen & 2 == 0 && !fresh {
-                        list1 = m.unacknowledgedUpdates
+                    if seen & 2 == 0 {
+                        if !fresh { list1 = m.unacknowledgedUpdates }
+                        list1.reserveCapacity(list1.count + self.countAhead(tag: 18))
                     }
                     list1.append(Mesos_V1_Executor_Call.Update(mesosFresh: ()))
                     try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Executor_Call_Update(&message, fresh: true) }
@@ -5175,15 +5214,17 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.offerIds
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.offerIds }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_OfferID(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
                     seen |= 1
                 case 18:
-                    if seen & 2 == 0 && !fresh {
-                        list1 = m.operations
+                    if seen & 2 == 0 {
+                        if !fresh { list1 = m.operations }
+                        list1.reserveCapacity(list1.count + self.countAhead(tag: 18))
                     }
                     list1.append(Mesos_V1_Offer.Operation(mesosFresh: ()))
                     try self.readMessage(&list1[list1.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer_Operation(&message, fresh: true) }
@@ -5212,8 +5253,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.inverseOfferIds
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.inverseOfferIds }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_OfferID(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
@@ -5335,8 +5377,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.offerIds
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.offerIds }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_OfferID(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
@@ -5364,8 +5407,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.inverseOfferIds
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.inverseOfferIds }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_OfferID(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferID(&message, fresh: true) }
@@ -5483,8 +5527,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.tasks
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.tasks }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_Scheduler_Call.Reconcile.Task(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_Reconcile_Task(&message, fresh: true) }
@@ -5537,8 +5582,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.operations
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.operations }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_Scheduler_Call.ReconcileOperations.Operation(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&message, fresh: true) }
@@ -5603,8 +5649,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.requests
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.requests }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_Request(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Request(&message, fresh: true) }
@@ -5968,8 +6015,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.inverseOffers
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.inverseOffers }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_InverseOffer(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_InverseOffer(&message, fresh: true) }
@@ -6026,8 +6074,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.offers
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.offers }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_Offer(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Offer(&message, fresh: true) }
@@ -6211,8 +6260,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.groups
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.groups }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&message, fresh: true) }
@@ -6228,8 +6278,9 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.attributeConstraints
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.attributeConstraints }
+                        list0.reserveCapacity(list0.count + self.countAhead(tag: 10))
                     }
                     list0.append(Mesos_V1_Scheduler_AttributeConstraint(mesosFresh: ()))
                     try self.readMessage(&list0[list0.count - 1], fresh: true) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_AttributeConstraint(&message, fresh: true) }
