@@ -227,6 +227,29 @@ struct GeneratedCodecTests {
         Self.agree(SchedulerEvent.self, .protobuf, nested)
     }
 
+    @Test("binary: tags spelled as swift-protobuf reads them, at most 5 bytes (found by FuzzProtobuf)")
+    func binaryTagSpellings() {
+        // Event.type (field 1, varint) and Event.failure (field 7, empty message), their tags spelled in 1 to 7
+        // bytes: the reference reads up to 5 (the fifth at most 15) and refuses longer ones, even overlong
+        // spellings of a small tag, which the generated reader used to accept.
+        func spelled(_ tag: UInt8, bytes: Int) -> [UInt8] {
+            bytes == 1 ? [tag] : [tag | 0x80] + Array(repeating: 0x80, count: bytes - 2) + [0x00]
+        }
+        var accepted: [Int] = []
+        for length in 1...7 {
+            let type = spelled(0x08, bytes: length) + [0x01]
+            let failure = spelled(0x3A, bytes: length) + [0x00]
+            let afterAField = [0x08, 0x01] + failure
+            let results = [type, failure, afterAField].map { Self.agree(SchedulerEvent.self, .protobuf, $0) }
+            #expect(Set(results).count == 1, "\(length) bytes")
+            if results[0] { accepted.append(length) }
+        }
+        #expect(accepted == [1, 2, 3, 4, 5])
+        // A fifth byte over 15 (a tag past 32 bits) is refused too, and a tag of 2^32 - 1's spelling is not a field.
+        Self.agree(SchedulerEvent.self, .protobuf, [0xF8, 0x87, 0x80, 0x80, 0x10, 0x01])
+        Self.agree(SchedulerEvent.self, .protobuf, [0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x01])
+    }
+
     @Test("binary: a NaN double keeps its bits through both decoders and the generated encoder (found by FuzzProtobuf)")
     func binaryNaN() throws {
         // A DECLINE (type 4) whose filters.refuse_seconds is a NaN with a payload (bits 0xFFF0_0000_0004_FF00).

@@ -64,10 +64,36 @@ struct GeneratedBinaryReader {
         }
     }
 
-    /// The whole tag; a tag past 32 bits is returned as 0, which no field has.
+    /// The whole tag. Read as swift-protobuf reads one: at most 5 bytes, the fifth at most 15; anything longer
+    /// (even an overlong spelling of a small tag, which a general varint would allow) is `.fallback`, where the
+    /// reference refuses it. FuzzProtobuf found the 6-byte spelling accepted here and refused there.
     @inline(__always) mutating func readTag() throws(GeneratedCodecFailure) -> UInt32 {
-        let tag = try self.readVarint()
-        return tag <= UInt64(UInt32.max) ? UInt32(truncatingIfNeeded: tag) : 0
+        guard self.index < self.end else { throw .fallback }
+        let first = self.base.load(fromByteOffset: self.index, as: UInt8.self)
+        if first < 0x80 {
+            self.index += 1
+            return UInt32(first)
+        }
+        return try self.readTagSlow(first)
+    }
+
+    private mutating func readTagSlow(_ first: UInt8) throws(GeneratedCodecFailure) -> UInt32 {
+        var tag = UInt32(first & 0x7F)
+        var at = self.index + 1
+        for position in 1..<5 {
+            guard at < self.end else { throw .fallback }
+            let byte = self.base.load(fromByteOffset: at, as: UInt8.self)
+            at += 1
+            if position == 4 {
+                guard byte <= 15 else { throw .fallback }
+            }
+            tag |= UInt32(byte & 0x7F) &<< UInt32(7 * position)
+            if byte < 0x80 {
+                self.index = at
+                return tag
+            }
+        }
+        throw .fallback
     }
 
     @inline(__always) private mutating func readLength() throws(GeneratedCodecFailure) -> Int {
