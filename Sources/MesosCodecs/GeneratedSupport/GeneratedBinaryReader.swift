@@ -106,56 +106,27 @@ struct GeneratedBinaryReader {
     /// past its tag) to the end of this message: the capacity a repeated field's list needs. Only a hint: it stops
     /// counting at anything malformed, which the decoding itself then meets.
     func countAhead(tag: UInt32) -> Int {
-        let end = self.end
-        var index = self.index
+        var probe = self
         var count = 0
-        // Each step: the length of a field of `tag` at `index`, then the fields after it up to the next one of `tag`.
+        // Each step: the body of a field of `tag` at the cursor, then the fields after it up to the next one.
         while true {
-            let (length, afterLength) = Self.varint(self.base, index, end)
-            guard afterLength > 0, length <= UInt64(end - afterLength) else { return max(count, 1) }
+            guard let length = try? probe.readLength() else { return max(count, 1) }
+            probe.index += length
             count += 1
-            index = afterLength + Int(length)
             while true {
-                guard index < end else { return count }
-                let (next, afterTag) = Self.varint(self.base, index, end)
-                guard afterTag > 0 else { return count }
-                if next == UInt64(tag) {
-                    index = afterTag
-                    break
-                }
+                guard probe.hasMore, let next = try? probe.readTag() else { return count }
+                if next == tag { break }
                 switch next & 7 {
-                case 0:
-                    let (_, after) = Self.varint(self.base, afterTag, end)
-                    guard after > 0 else { return count }
-                    index = after
-                case 1: index = afterTag + 8
+                case 0: guard (try? probe.readVarint()) != nil else { return count }
+                case 1: probe.index += 8
                 case 2:
-                    let (skipped, after) = Self.varint(self.base, afterTag, end)
-                    guard after > 0, skipped <= UInt64(end - after) else { return count }
-                    index = after + Int(skipped)
-                case 5: index = afterTag + 4
+                    guard let skipped = try? probe.readLength() else { return count }
+                    probe.index += skipped
+                case 5: probe.index += 4
                 default: return count
                 }
             }
         }
-    }
-
-    /// The varint at `index` and the index after it; 0 for the index if it runs past `end` or past 10 bytes.
-    @inline(__always) private static func varint(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) -> (UInt64, Int) {
-        guard start < end else { return (0, 0) }
-        let first = base.load(fromByteOffset: start, as: UInt8.self)
-        if first < 0x80 { return (UInt64(first), start + 1) }
-        var value = UInt64(first & 0x7F)
-        var shift: UInt64 = 7
-        var index = start + 1
-        while index < end, shift <= 63 {
-            let byte = base.load(fromByteOffset: index, as: UInt8.self)
-            index += 1
-            value |= UInt64(byte & 0x7F) &<< shift
-            if byte < 0x80 { return (value, index) }
-            shift += 7
-        }
-        return (0, 0)
     }
 
     /// A reader over the next length-delimited field's body (a map entry).
