@@ -515,7 +515,10 @@ enum Kind {
         out.line("var entry = try self.subReader()")
         out.line("var key = \"\"")
         switch valueKind {
-        case .message(let message): out.line("var value = \(swiftType(message))(mesosFresh: ())")
+        case .message(let message):
+            out.line("var value = \(swiftType(message))(mesosFresh: ())")
+            // An entry without its value holds an empty message, which may lack required fields.
+            out.line("var hasValue = false")
         case .enumeration: fatalError("map values of enum type: \(field.fullName)")
         case .bytes: out.line("var value = Data()")
         case .string: out.line("var value = \"\"")
@@ -527,14 +530,21 @@ enum Kind {
         out.line("case 10: key = try entry.readString()")
         switch valueKind {
         case .message(let message):
-            out.line("case \(valueTag): try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.read\(ident(message))(&message, fresh: false) }")
+            out.open("case \(valueTag):")
+            out.line("try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.read\(ident(message))(&message, fresh: false) }")
+            out.line("hasValue = true")
+            out.indentLevel -= 1
         default:
             out.line("case \(valueTag): value = try entry.read\(scalarName(valueKind))()")
         }
         out.line("default: throw .fallback")
         out.close()
         out.close()
-        out.line("if entry.incomplete { self.incomplete = true }")
+        if case .message = valueKind {
+            out.line("if entry.incomplete || !hasValue { self.incomplete = true }")
+        } else {
+            out.line("if entry.incomplete { self.incomplete = true }")
+        }
         out.line("\(list)[key] = value")
         return
     }

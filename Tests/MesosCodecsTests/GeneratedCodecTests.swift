@@ -250,6 +250,24 @@ struct GeneratedCodecTests {
         Self.agree(SchedulerEvent.self, .protobuf, [0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x01])
     }
 
+    @Test("binary: a map entry without its value holds an empty message, missing its required fields (found by FuzzProtobuf)")
+    func binaryMapEntryWithoutValue() {
+        // A TaskInfo (name, task_id, agent_id set) whose limits map (string -> Value.Scalar, whose `value` is
+        // required) has an entry with a key only: the reference refuses it, and the generated decoder used to
+        // accept it. With the value present and complete both accept; present and empty, both refuse.
+        let required: [UInt8] = [0x0A, 0x01, 0x74, 0x12, 0x03, 0x0A, 0x01, 0x74, 0x1A, 0x03, 0x0A, 0x01, 0x61]
+        let one = withUnsafeBytes(of: (1.0).bitPattern.littleEndian, Array.init)
+        #expect(!Self.agree(Mesos_V1_TaskInfo.self, .protobuf, required + [0x7A, 0x03, 0x0A, 0x01, 0x6B]))
+        #expect(Self.agree(Mesos_V1_TaskInfo.self, .protobuf, required + [0x7A, 0x0E, 0x0A, 0x01, 0x6B, 0x12, 0x09, 0x09] + one))
+        #expect(!Self.agree(Mesos_V1_TaskInfo.self, .protobuf, required + [0x7A, 0x05, 0x0A, 0x01, 0x6B, 0x12, 0x00]))
+        // The value before the key, and an entry given twice (the second without a value replaces the first).
+        #expect(Self.agree(Mesos_V1_TaskInfo.self, .protobuf, required + [0x7A, 0x0E, 0x12, 0x09, 0x09] + one + [0x0A, 0x01, 0x6B]))
+        #expect(!Self.agree(
+            Mesos_V1_TaskInfo.self, .protobuf,
+            required + [0x7A, 0x0E, 0x0A, 0x01, 0x6B, 0x12, 0x09, 0x09] + one + [0x7A, 0x03, 0x0A, 0x01, 0x6B]
+        ))
+    }
+
     @Test("binary: a NaN double keeps its bits through both decoders and the generated encoder (found by FuzzProtobuf)")
     func binaryNaN() throws {
         // A DECLINE (type 4) whose filters.refuse_seconds is a NaN with a payload (bits 0xFFF0_0000_0004_FF00).

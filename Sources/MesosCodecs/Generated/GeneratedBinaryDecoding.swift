@@ -1291,14 +1291,17 @@ extension GeneratedBinaryReader {
                     var entry = try self.subReader()
                     var key = ""
                     var value = Mesos_V1_OfferFilters(mesosFresh: ())
+                    var hasValue = false
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
-                            case 18: try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferFilters(&message, fresh: false) }
+                            case 18:
+                                try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_OfferFilters(&message, fresh: false) }
+                                hasValue = true
                             default: throw .fallback
                         }
                     }
-                    if entry.incomplete { self.incomplete = true }
+                    if entry.incomplete || !hasValue { self.incomplete = true }
                     list2[key] = value
                     seen |= 4096
                 default: throw .fallback
@@ -2568,14 +2571,17 @@ extension GeneratedBinaryReader {
                     var entry = try self.subReader()
                     var key = ""
                     var value = Mesos_V1_Value.Scalar(mesosFresh: ())
+                    var hasValue = false
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
-                            case 18: try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: false) }
+                            case 18:
+                                try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: false) }
+                                hasValue = true
                             default: throw .fallback
                         }
                     }
-                    if entry.incomplete { self.incomplete = true }
+                    if entry.incomplete || !hasValue { self.incomplete = true }
                     list0[key] = value
                     seen |= 1
                 default: throw .fallback
@@ -3561,14 +3567,17 @@ extension GeneratedBinaryReader {
                     var entry = try self.subReader()
                     var key = ""
                     var value = Mesos_V1_Value.Scalar(mesosFresh: ())
+                    var hasValue = false
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
-                            case 18: try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: false) }
+                            case 18:
+                                try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Value_Scalar(&message, fresh: false) }
+                                hasValue = true
                             default: throw .fallback
                         }
                     }
-                    if entry.incomplete { self.incomplete = true }
+                    if entry.incomplete || !hasValue { self.incomplete = true }
                     list1[key] = value
                     seen |= 16384
                 default: throw .fallback
@@ -4129,14 +4138,17 @@ extension GeneratedBinaryReader {
                     var entry = try self.subReader()
                     var key = ""
                     var value = Mesos_V1_Secret(mesosFresh: ())
+                    var hasValue = false
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
-                            case 18: try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: false) }
+                            case 18:
+                                try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: false) }
+                                hasValue = true
                             default: throw .fallback
                         }
                     }
-                    if entry.incomplete { self.incomplete = true }
+                    if entry.incomplete || !hasValue { self.incomplete = true }
                     list0[key] = value
                     seen |= 4
                 case 34:
@@ -4146,14 +4158,17 @@ extension GeneratedBinaryReader {
                     var entry = try self.subReader()
                     var key = ""
                     var value = Mesos_V1_Secret(mesosFresh: ())
+                    var hasValue = false
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
-                            case 18: try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: false) }
+                            case 18:
+                                try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Secret(&message, fresh: false) }
+                                hasValue = true
                             default: throw .fallback
                         }
                     }
-                    if entry.incomplete { self.incomplete = true }
+                    if entry.incomplete || !hasValue { self.incomplete = true }
                     list1[key] = value
                     seen |= 8
                 case 42:
@@ -6239,14 +6254,17 @@ extension GeneratedBinaryReader {
                     var entry = try self.subReader()
                     var key = ""
                     var value = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints(mesosFresh: ())
+                    var hasValue = false
                     while entry.hasMore {
                         switch try entry.readTag() {
                             case 10: key = try entry.readString()
-                            case 18: try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints(&message, fresh: false) }
+                            case 18:
+                                try entry.readMessage(&value, fresh: false) { (reader, message) throws(GeneratedCodecFailure) in try reader.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints(&message, fresh: false) }
+                                hasValue = true
                             default: throw .fallback
                         }
                     }
-                    if entry.incomplete { self.incomplete = true }
+                    if entry.incomplete || !hasValue { self.incomplete = true }
                     list0[key] = value
                     seen |= 1
                 default: throw .fallback
