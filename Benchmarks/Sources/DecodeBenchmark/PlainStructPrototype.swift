@@ -4,9 +4,9 @@
 // alternating rounds: into swift-protobuf's generated structs with the generated decoder (MessageCodec, as the
 // clients do), and into plain value types of our own below (no copy-on-write storage objects, no uniqueness checks,
 // fields set in place), read by the same kind of reader: one switch on the whole tag, strings checked as UTF-8 and
-// copied, bytes copied into `Data`. Both decode every field these events carry into typed values; the prototype
-// covers only those fields (anything else throws). Two more rounds use the same plain types with strings and bytes
-// held otherwise:
+// copied, bytes copied into `Data`. Both decode every field these events carry into typed values; the prototype's
+// reader covers only those fields (anything else throws), while its types hold every field of their messages (see
+// below). Two more rounds use the same plain types with strings and bytes held otherwise:
 //   - shared: strings through the generated decoders' per-thread cache (StringInterner), as theirs go;
 //   - views: strings and bytes as offsets into the record, which the event keeps (one retain of the stream's buffer
 //     per event, no copy); every string is still checked as UTF-8 while decoding, so only making a `String` is left
@@ -14,6 +14,7 @@
 // It prints
 //   bench=decode-plain-prototype corpus=<name> events=<n> generated_events_per_s=<g> plain_events_per_s=<p> ratio=<p/g>
 //     plain_shared_strings_events_per_s=<s> shared_ratio=<s/g> plain_views_events_per_s=<v> views_ratio=<v/g>
+//     plain_event_bytes=<size of the plain event> plain_task_status_bytes=<size of the plain TaskStatus>
 // (best of five rounds each).
 import Foundation
 import Mesos
@@ -77,16 +78,38 @@ struct PlainView: PlainText {
     }
 }
 
-struct PlainContainerID<T: PlainText> { var value: T? = nil }
+// Every field of the messages an UPDATE carries is here, not only those the corpus sets, with their unknown fields
+// (a `Data`, empty unless set): own types would have them all, and what they cost (a larger value to initialize,
+// move and destroy) belongs in the measurement. Fields outside the UPDATE path keep swift-protobuf's types, which
+// gives them a realistic size; a recursive field (ContainerID.parent) is boxed, as it would have to be.
+final class PlainBox<Value> {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+}
+struct PlainContainerID<T: PlainText> {
+    var value: T? = nil
+    var parent: PlainBox<PlainContainerID<T>>? = nil
+    var unknownFields = Data()
+}
 struct PlainIPAddress<T: PlainText> {
     var `protocol`: Int32? = nil
     var ipAddress: T? = nil
+    var unknownFields = Data()
 }
-struct PlainNetworkInfo<T: PlainText> { var ipAddresses: [PlainIPAddress<T>] = [] }
+struct PlainNetworkInfo<T: PlainText> {
+    var ipAddresses: [PlainIPAddress<T>] = []
+    var name: T? = nil
+    var groups: [T] = []
+    var labels: Mesos_V1_Labels? = nil
+    var portMappings: [Mesos_V1_NetworkInfo.PortMapping] = []
+    var unknownFields = Data()
+}
 struct PlainContainerStatus<T: PlainText> {
     var containerID: PlainContainerID<T>? = nil
     var networkInfos: [PlainNetworkInfo<T>] = []
+    var cgroupInfo: Mesos_V1_CgroupInfo? = nil
     var executorPid: UInt32? = nil
+    var unknownFields = Data()
 }
 struct PlainTaskStatus<T: PlainText> {
     var taskID = PlainContainerID<T>()
@@ -94,16 +117,34 @@ struct PlainTaskStatus<T: PlainText> {
     var message: T? = nil
     var source: Mesos_V1_TaskStatus.Source? = nil
     var reason: Mesos_V1_TaskStatus.Reason? = nil
+    var data: T.Bytes? = nil
     var agentID: PlainContainerID<T>? = nil
     var executorID: PlainContainerID<T>? = nil
     var timestamp: Double? = nil
     var uuid: T.Bytes? = nil
     var healthy: Bool? = nil
+    var checkStatus: Mesos_V1_CheckStatusInfo? = nil
+    var labels: Mesos_V1_Labels? = nil
     var containerStatus: PlainContainerStatus<T>? = nil
+    var unreachableTime: Mesos_V1_TimeInfo? = nil
+    var limitation: Mesos_V1_TaskResourceLimitation? = nil
+    var unknownFields = Data()
 }
 struct PlainEvent<T: PlainText> {
     var type: SchedulerEvent.TypeEnum? = nil
-    var status: PlainTaskStatus<T>? = nil
+    var subscribed: SchedulerEvent.Subscribed? = nil
+    var offers: SchedulerEvent.Offers? = nil
+    var inverseOffers: SchedulerEvent.InverseOffers? = nil
+    var rescind: SchedulerEvent.Rescind? = nil
+    var rescindInverseOffer: SchedulerEvent.RescindInverseOffer? = nil
+    /// Event.update, whose only field is its status: boxed (one allocation when set), as own types would box a
+    /// large message so that the event stays small to initialize, move and destroy.
+    var status: PlainBox<PlainTaskStatus<T>>? = nil
+    var updateOperationStatus: SchedulerEvent.UpdateOperationStatus? = nil
+    var message: SchedulerEvent.Message? = nil
+    var failure: SchedulerEvent.Failure? = nil
+    var error: SchedulerEvent.Error? = nil
+    var unknownFields = Data()
     /// The record, for views into it (nil when strings and bytes were copied out).
     var record: ByteBuffer? = nil
 }
@@ -237,7 +278,7 @@ struct PlainReader<T: PlainText> {
                 var update = try self.sub()
                 while update.hasMore {
                     switch try update.varint() {
-                    case 10: event.status = try update.taskStatus()
+                    case 10: event.status = PlainBox(try update.taskStatus())
                     default: throw PlainUnsupported()
                     }
                 }
@@ -277,8 +318,8 @@ func plainRound<T: PlainText>(_ pieces: [ByteBuffer], _: T.Type, interner: Strin
             return try reader.event()
         }
         if T.pointsIntoRecord { event.record = record }
-        let state = event.status?.state.rawValue ?? 0
-        return state &+ (event.status?.uuid != nil ? 1 : 0) &+ (event.record == nil ? 0 : 1)
+        let state = event.status?.value.state.rawValue ?? 0
+        return state &+ (event.status?.value.uuid != nil ? 1 : 0) &+ (event.record == nil ? 0 : 1)
     }.0
 }
 
@@ -307,5 +348,7 @@ func plainPrototypeBenchmark(corpus: String, path: String) throws {
             + " plain_shared_strings_events_per_s=\(Int(plainShared))"
             + " shared_ratio=\(format(plainShared / generated, 2))"
             + " plain_views_events_per_s=\(Int(plainViews)) views_ratio=\(format(plainViews / generated, 2))"
+            + " plain_event_bytes=\(MemoryLayout<PlainEvent<String>>.size)"
+            + " plain_task_status_bytes=\(MemoryLayout<PlainTaskStatus<String>>.size)"
     )
 }
