@@ -251,6 +251,19 @@ enum Kind {
     out.close()
 }
 
+/// Reads one element of a list into `list`: a message in place in the list's new last element (a message struct
+/// such as Resource is large, and a local appended afterwards is copied in and destroyed), anything else through a
+/// constant.
+@MainActor func jsonReadElement(_ out: inout Output, _ kind: Kind, onUnknownEnum: String) {
+    if case .message(let message) = kind {
+        out.line("list.append(\(swiftType(message))(mesosFresh: ()))")
+        out.line("try self.read\(ident(message))(&list[list.count - 1], fresh: true)")
+        return
+    }
+    jsonReadValue(&out, kind, into: "value", onUnknownEnum: onUnknownEnum)
+    out.line("list.append(value)")
+}
+
 /// Reads one value of `kind` into a new constant `variable`.
 @MainActor func jsonReadValue(_ out: inout Output, _ kind: Kind, into variable: String, onUnknownEnum: String) {
     switch kind {
@@ -288,14 +301,12 @@ enum Kind {
         out.open("if try self.beginArray() {")
         out.open("if self.arrayHasElements() {")
         out.open("repeat {")
-        jsonReadValue(&out, kind(field), into: "value", onUnknownEnum: "continue")
-        out.line("list.append(value)")
+        jsonReadElement(&out, kind(field), onUnknownEnum: "continue")
         out.close("} while try self.nextElement()")
         out.close()
         out.reopen("} else {")
         out.open("repeat {")
-        jsonReadValue(&out, kind(field), into: "value", onUnknownEnum: "break")
-        out.line("list.append(value)")
+        jsonReadElement(&out, kind(field), onUnknownEnum: "break")
         out.close("} while false")
         out.close()
         out.line("m.\(name) = list")

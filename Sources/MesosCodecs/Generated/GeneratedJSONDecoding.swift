@@ -3118,16 +3118,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource(mesosFresh: ())
-                                    try self.readMesos_V1_Resource(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                    try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource(mesosFresh: ())
-                                try self.readMesos_V1_Resource(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.resources = list
@@ -3137,16 +3135,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Attribute(mesosFresh: ())
-                                    try self.readMesos_V1_Attribute(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Attribute(mesosFresh: ()))
+                                    try self.readMesos_V1_Attribute(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Attribute(mesosFresh: ())
-                                try self.readMesos_V1_Attribute(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Attribute(mesosFresh: ()))
+                                try self.readMesos_V1_Attribute(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.attributes = list
@@ -3564,16 +3560,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_CommandInfo.URI(mesosFresh: ())
-                                    try self.readMesos_V1_CommandInfo_URI(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_CommandInfo.URI(mesosFresh: ()))
+                                    try self.readMesos_V1_CommandInfo_URI(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_CommandInfo.URI(mesosFresh: ())
-                                try self.readMesos_V1_CommandInfo_URI(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_CommandInfo.URI(mesosFresh: ()))
+                                try self.readMesos_V1_CommandInfo_URI(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.uris = list
@@ -3708,16 +3702,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Volume(mesosFresh: ())
-                                    try self.readMesos_V1_Volume(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Volume(mesosFresh: ()))
+                                    try self.readMesos_V1_Volume(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Volume(mesosFresh: ())
-                                try self.readMesos_V1_Volume(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Volume(mesosFresh: ()))
+                                try self.readMesos_V1_Volume(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.volumes = list
@@ -3753,16 +3745,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_NetworkInfo(mesosFresh: ())
-                                    try self.readMesos_V1_NetworkInfo(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_NetworkInfo(mesosFresh: ()))
+                                    try self.readMesos_V1_NetworkInfo(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_NetworkInfo(mesosFresh: ())
-                                try self.readMesos_V1_NetworkInfo(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_NetworkInfo(mesosFresh: ()))
+                                try self.readMesos_V1_NetworkInfo(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.networkInfos = list
@@ -3830,16 +3820,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_ContainerInfo.DockerInfo.PortMapping(mesosFresh: ())
-                                    try self.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_ContainerInfo.DockerInfo.PortMapping(mesosFresh: ()))
+                                    try self.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_ContainerInfo.DockerInfo.PortMapping(mesosFresh: ())
-                                try self.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_ContainerInfo.DockerInfo.PortMapping(mesosFresh: ()))
+                                try self.readMesos_V1_ContainerInfo_DockerInfo_PortMapping(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.portMappings = list
@@ -3853,16 +3841,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Parameter(mesosFresh: ())
-                                    try self.readMesos_V1_Parameter(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Parameter(mesosFresh: ()))
+                                    try self.readMesos_V1_Parameter(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Parameter(mesosFresh: ())
-                                try self.readMesos_V1_Parameter(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Parameter(mesosFresh: ()))
+                                try self.readMesos_V1_Parameter(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.parameters = list
@@ -3960,16 +3946,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_NetworkInfo(mesosFresh: ())
-                                    try self.readMesos_V1_NetworkInfo(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_NetworkInfo(mesosFresh: ()))
+                                    try self.readMesos_V1_NetworkInfo(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_NetworkInfo(mesosFresh: ())
-                                try self.readMesos_V1_NetworkInfo(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_NetworkInfo(mesosFresh: ()))
+                                try self.readMesos_V1_NetworkInfo(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.networkInfos = list
@@ -4215,16 +4199,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Environment.Variable(mesosFresh: ())
-                                    try self.readMesos_V1_Environment_Variable(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Environment.Variable(mesosFresh: ()))
+                                    try self.readMesos_V1_Environment_Variable(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Environment.Variable(mesosFresh: ())
-                                try self.readMesos_V1_Environment_Variable(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Environment.Variable(mesosFresh: ()))
+                                try self.readMesos_V1_Environment_Variable(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.variables = list
@@ -4355,16 +4337,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource(mesosFresh: ())
-                                    try self.readMesos_V1_Resource(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                    try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource(mesosFresh: ())
-                                try self.readMesos_V1_Resource(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.resources = list
@@ -4533,16 +4513,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_FrameworkInfo.Capability(mesosFresh: ())
-                                    try self.readMesos_V1_FrameworkInfo_Capability(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_FrameworkInfo.Capability(mesosFresh: ()))
+                                    try self.readMesos_V1_FrameworkInfo_Capability(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_FrameworkInfo.Capability(mesosFresh: ())
-                                try self.readMesos_V1_FrameworkInfo_Capability(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_FrameworkInfo.Capability(mesosFresh: ()))
+                                try self.readMesos_V1_FrameworkInfo_Capability(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.capabilities = list
@@ -4933,16 +4911,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource(mesosFresh: ())
-                                    try self.readMesos_V1_Resource(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                    try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource(mesosFresh: ())
-                                try self.readMesos_V1_Resource(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.resources = list
@@ -5017,16 +4993,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Label(mesosFresh: ())
-                                    try self.readMesos_V1_Label(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Label(mesosFresh: ()))
+                                    try self.readMesos_V1_Label(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Label(mesosFresh: ())
-                                try self.readMesos_V1_Label(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Label(mesosFresh: ()))
+                                try self.readMesos_V1_Label(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.labels = list
@@ -5166,16 +5140,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_MasterInfo.Capability(mesosFresh: ())
-                                    try self.readMesos_V1_MasterInfo_Capability(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_MasterInfo.Capability(mesosFresh: ()))
+                                    try self.readMesos_V1_MasterInfo_Capability(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_MasterInfo.Capability(mesosFresh: ())
-                                try self.readMesos_V1_MasterInfo_Capability(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_MasterInfo.Capability(mesosFresh: ()))
+                                try self.readMesos_V1_MasterInfo_Capability(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.capabilities = list
@@ -5234,16 +5206,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_NetworkInfo.IPAddress(mesosFresh: ())
-                                    try self.readMesos_V1_NetworkInfo_IPAddress(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_NetworkInfo.IPAddress(mesosFresh: ()))
+                                    try self.readMesos_V1_NetworkInfo_IPAddress(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_NetworkInfo.IPAddress(mesosFresh: ())
-                                try self.readMesos_V1_NetworkInfo_IPAddress(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_NetworkInfo.IPAddress(mesosFresh: ()))
+                                try self.readMesos_V1_NetworkInfo_IPAddress(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.ipAddresses = list
@@ -5285,16 +5255,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_NetworkInfo.PortMapping(mesosFresh: ())
-                                    try self.readMesos_V1_NetworkInfo_PortMapping(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_NetworkInfo.PortMapping(mesosFresh: ()))
+                                    try self.readMesos_V1_NetworkInfo_PortMapping(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_NetworkInfo.PortMapping(mesosFresh: ())
-                                try self.readMesos_V1_NetworkInfo_PortMapping(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_NetworkInfo.PortMapping(mesosFresh: ()))
+                                try self.readMesos_V1_NetworkInfo_PortMapping(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.portMappings = list
@@ -5424,16 +5392,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource(mesosFresh: ())
-                                    try self.readMesos_V1_Resource(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                    try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource(mesosFresh: ())
-                                try self.readMesos_V1_Resource(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.resources = list
@@ -5443,16 +5409,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Attribute(mesosFresh: ())
-                                    try self.readMesos_V1_Attribute(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Attribute(mesosFresh: ()))
+                                    try self.readMesos_V1_Attribute(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Attribute(mesosFresh: ())
-                                try self.readMesos_V1_Attribute(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Attribute(mesosFresh: ()))
+                                try self.readMesos_V1_Attribute(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.attributes = list
@@ -5462,16 +5426,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_ExecutorID(mesosFresh: ())
-                                    try self.readMesos_V1_ExecutorID(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_ExecutorID(mesosFresh: ()))
+                                    try self.readMesos_V1_ExecutorID(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_ExecutorID(mesosFresh: ())
-                                try self.readMesos_V1_ExecutorID(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_ExecutorID(mesosFresh: ()))
+                                try self.readMesos_V1_ExecutorID(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.executorIds = list
@@ -5657,16 +5619,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource(mesosFresh: ())
-                                    try self.readMesos_V1_Resource(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                    try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource(mesosFresh: ())
-                                try self.readMesos_V1_Resource(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.volumes = list
@@ -5724,16 +5684,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource(mesosFresh: ())
-                                    try self.readMesos_V1_Resource(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                    try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource(mesosFresh: ())
-                                try self.readMesos_V1_Resource(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.volumes = list
@@ -5822,16 +5780,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_TaskInfo(mesosFresh: ())
-                                    try self.readMesos_V1_TaskInfo(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_TaskInfo(mesosFresh: ()))
+                                    try self.readMesos_V1_TaskInfo(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_TaskInfo(mesosFresh: ())
-                                try self.readMesos_V1_TaskInfo(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_TaskInfo(mesosFresh: ()))
+                                try self.readMesos_V1_TaskInfo(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.taskInfos = list
@@ -5892,16 +5848,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource(mesosFresh: ())
-                                    try self.readMesos_V1_Resource(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                    try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource(mesosFresh: ())
-                                try self.readMesos_V1_Resource(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.source = list
@@ -5911,16 +5865,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource(mesosFresh: ())
-                                    try self.readMesos_V1_Resource(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                    try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource(mesosFresh: ())
-                                try self.readMesos_V1_Resource(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.resources = list
@@ -5981,16 +5933,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource(mesosFresh: ())
-                                    try self.readMesos_V1_Resource(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                    try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource(mesosFresh: ())
-                                try self.readMesos_V1_Resource(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.resources = list
@@ -6035,16 +5985,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_OfferFilters.ResourceQuantities(mesosFresh: ())
-                                    try self.readMesos_V1_OfferFilters_ResourceQuantities(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_OfferFilters.ResourceQuantities(mesosFresh: ()))
+                                    try self.readMesos_V1_OfferFilters_ResourceQuantities(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_OfferFilters.ResourceQuantities(mesosFresh: ())
-                                try self.readMesos_V1_OfferFilters_ResourceQuantities(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_OfferFilters.ResourceQuantities(mesosFresh: ()))
+                                try self.readMesos_V1_OfferFilters_ResourceQuantities(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.quantities = list
@@ -6151,16 +6099,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource(mesosFresh: ())
-                                    try self.readMesos_V1_Resource(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                    try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource(mesosFresh: ())
-                                try self.readMesos_V1_Resource(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.convertedResources = list
@@ -6245,16 +6191,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Parameter(mesosFresh: ())
-                                    try self.readMesos_V1_Parameter(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Parameter(mesosFresh: ()))
+                                    try self.readMesos_V1_Parameter(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Parameter(mesosFresh: ())
-                                try self.readMesos_V1_Parameter(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Parameter(mesosFresh: ()))
+                                try self.readMesos_V1_Parameter(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.parameter = list
@@ -6320,16 +6264,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Port(mesosFresh: ())
-                                    try self.readMesos_V1_Port(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Port(mesosFresh: ()))
+                                    try self.readMesos_V1_Port(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Port(mesosFresh: ())
-                                try self.readMesos_V1_Port(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Port(mesosFresh: ()))
+                                try self.readMesos_V1_Port(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.ports = list
@@ -6351,16 +6293,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_RLimitInfo.RLimit(mesosFresh: ())
-                                    try self.readMesos_V1_RLimitInfo_RLimit(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_RLimitInfo.RLimit(mesosFresh: ()))
+                                    try self.readMesos_V1_RLimitInfo_RLimit(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_RLimitInfo.RLimit(mesosFresh: ())
-                                try self.readMesos_V1_RLimitInfo_RLimit(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_RLimitInfo.RLimit(mesosFresh: ()))
+                                try self.readMesos_V1_RLimitInfo_RLimit(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.rlimits = list
@@ -6417,16 +6357,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource(mesosFresh: ())
-                                    try self.readMesos_V1_Resource(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                    try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource(mesosFresh: ())
-                                try self.readMesos_V1_Resource(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.resources = list
@@ -6526,16 +6464,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource.ReservationInfo(mesosFresh: ())
-                                    try self.readMesos_V1_Resource_ReservationInfo(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Resource.ReservationInfo(mesosFresh: ()))
+                                    try self.readMesos_V1_Resource_ReservationInfo(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource.ReservationInfo(mesosFresh: ())
-                                try self.readMesos_V1_Resource_ReservationInfo(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Resource.ReservationInfo(mesosFresh: ()))
+                                try self.readMesos_V1_Resource_ReservationInfo(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.reservations = list
@@ -7009,16 +6945,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_TaskInfo(mesosFresh: ())
-                                    try self.readMesos_V1_TaskInfo(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_TaskInfo(mesosFresh: ()))
+                                    try self.readMesos_V1_TaskInfo(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_TaskInfo(mesosFresh: ())
-                                try self.readMesos_V1_TaskInfo(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_TaskInfo(mesosFresh: ()))
+                                try self.readMesos_V1_TaskInfo(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.tasks = list
@@ -7087,16 +7021,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource(mesosFresh: ())
-                                    try self.readMesos_V1_Resource(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                    try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource(mesosFresh: ())
-                                try self.readMesos_V1_Resource(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.resources = list
@@ -7238,16 +7170,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Resource(mesosFresh: ())
-                                    try self.readMesos_V1_Resource(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                    try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Resource(mesosFresh: ())
-                                try self.readMesos_V1_Resource(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Resource(mesosFresh: ()))
+                                try self.readMesos_V1_Resource(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.resources = list
@@ -7446,16 +7376,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Parameter(mesosFresh: ())
-                                    try self.readMesos_V1_Parameter(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Parameter(mesosFresh: ()))
+                                    try self.readMesos_V1_Parameter(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Parameter(mesosFresh: ())
-                                try self.readMesos_V1_Parameter(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Parameter(mesosFresh: ()))
+                                try self.readMesos_V1_Parameter(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.query = list
@@ -7571,16 +7499,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Value.Range(mesosFresh: ())
-                                    try self.readMesos_V1_Value_Range(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Value.Range(mesosFresh: ()))
+                                    try self.readMesos_V1_Value_Range(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Value.Range(mesosFresh: ())
-                                try self.readMesos_V1_Value_Range(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Value.Range(mesosFresh: ()))
+                                try self.readMesos_V1_Value_Range(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.range = list
@@ -8189,16 +8115,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_TaskInfo(mesosFresh: ())
-                                    try self.readMesos_V1_TaskInfo(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_TaskInfo(mesosFresh: ()))
+                                    try self.readMesos_V1_TaskInfo(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_TaskInfo(mesosFresh: ())
-                                try self.readMesos_V1_TaskInfo(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_TaskInfo(mesosFresh: ()))
+                                try self.readMesos_V1_TaskInfo(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.unacknowledgedTasks = list
@@ -8208,16 +8132,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Executor_Call.Update(mesosFresh: ())
-                                    try self.readMesos_V1_Executor_Call_Update(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Executor_Call.Update(mesosFresh: ()))
+                                    try self.readMesos_V1_Executor_Call_Update(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Executor_Call.Update(mesosFresh: ())
-                                try self.readMesos_V1_Executor_Call_Update(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Executor_Call.Update(mesosFresh: ()))
+                                try self.readMesos_V1_Executor_Call_Update(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.unacknowledgedUpdates = list
@@ -9008,16 +8930,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_OfferID(mesosFresh: ())
-                                    try self.readMesos_V1_OfferID(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_OfferID(mesosFresh: ()))
+                                    try self.readMesos_V1_OfferID(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_OfferID(mesosFresh: ())
-                                try self.readMesos_V1_OfferID(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_OfferID(mesosFresh: ()))
+                                try self.readMesos_V1_OfferID(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.offerIds = list
@@ -9027,16 +8947,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Offer.Operation(mesosFresh: ())
-                                    try self.readMesos_V1_Offer_Operation(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Offer.Operation(mesosFresh: ()))
+                                    try self.readMesos_V1_Offer_Operation(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Offer.Operation(mesosFresh: ())
-                                try self.readMesos_V1_Offer_Operation(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Offer.Operation(mesosFresh: ()))
+                                try self.readMesos_V1_Offer_Operation(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.operations = list
@@ -9069,16 +8987,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_OfferID(mesosFresh: ())
-                                    try self.readMesos_V1_OfferID(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_OfferID(mesosFresh: ()))
+                                    try self.readMesos_V1_OfferID(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_OfferID(mesosFresh: ())
-                                try self.readMesos_V1_OfferID(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_OfferID(mesosFresh: ()))
+                                try self.readMesos_V1_OfferID(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.inverseOfferIds = list
@@ -9208,16 +9124,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_OfferID(mesosFresh: ())
-                                    try self.readMesos_V1_OfferID(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_OfferID(mesosFresh: ()))
+                                    try self.readMesos_V1_OfferID(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_OfferID(mesosFresh: ())
-                                try self.readMesos_V1_OfferID(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_OfferID(mesosFresh: ()))
+                                try self.readMesos_V1_OfferID(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.offerIds = list
@@ -9250,16 +9164,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_OfferID(mesosFresh: ())
-                                    try self.readMesos_V1_OfferID(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_OfferID(mesosFresh: ()))
+                                    try self.readMesos_V1_OfferID(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_OfferID(mesosFresh: ())
-                                try self.readMesos_V1_OfferID(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_OfferID(mesosFresh: ()))
+                                try self.readMesos_V1_OfferID(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.inverseOfferIds = list
@@ -9385,16 +9297,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Scheduler_Call.Reconcile.Task(mesosFresh: ())
-                                    try self.readMesos_V1_Scheduler_Call_Reconcile_Task(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Scheduler_Call.Reconcile.Task(mesosFresh: ()))
+                                    try self.readMesos_V1_Scheduler_Call_Reconcile_Task(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Scheduler_Call.Reconcile.Task(mesosFresh: ())
-                                try self.readMesos_V1_Scheduler_Call_Reconcile_Task(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Scheduler_Call.Reconcile.Task(mesosFresh: ()))
+                                try self.readMesos_V1_Scheduler_Call_Reconcile_Task(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.tasks = list
@@ -9455,16 +9365,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Scheduler_Call.ReconcileOperations.Operation(mesosFresh: ())
-                                    try self.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Scheduler_Call.ReconcileOperations.Operation(mesosFresh: ()))
+                                    try self.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Scheduler_Call.ReconcileOperations.Operation(mesosFresh: ())
-                                try self.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Scheduler_Call.ReconcileOperations.Operation(mesosFresh: ()))
+                                try self.readMesos_V1_Scheduler_Call_ReconcileOperations_Operation(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.operations = list
@@ -9536,16 +9444,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Request(mesosFresh: ())
-                                    try self.readMesos_V1_Request(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Request(mesosFresh: ()))
+                                    try self.readMesos_V1_Request(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Request(mesosFresh: ())
-                                try self.readMesos_V1_Request(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Request(mesosFresh: ()))
+                                try self.readMesos_V1_Request(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.requests = list
@@ -9961,16 +9867,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_InverseOffer(mesosFresh: ())
-                                    try self.readMesos_V1_InverseOffer(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_InverseOffer(mesosFresh: ()))
+                                    try self.readMesos_V1_InverseOffer(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_InverseOffer(mesosFresh: ())
-                                try self.readMesos_V1_InverseOffer(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_InverseOffer(mesosFresh: ()))
+                                try self.readMesos_V1_InverseOffer(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.inverseOffers = list
@@ -10035,16 +9939,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Offer(mesosFresh: ())
-                                    try self.readMesos_V1_Offer(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Offer(mesosFresh: ()))
+                                    try self.readMesos_V1_Offer(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Offer(mesosFresh: ())
-                                try self.readMesos_V1_Offer(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Offer(mesosFresh: ()))
+                                try self.readMesos_V1_Offer(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.offers = list
@@ -10245,16 +10147,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group(mesosFresh: ())
-                                    try self.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group(mesosFresh: ()))
+                                    try self.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group(mesosFresh: ())
-                                try self.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Scheduler_OfferConstraints.RoleConstraints.Group(mesosFresh: ()))
+                                try self.readMesos_V1_Scheduler_OfferConstraints_RoleConstraints_Group(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.groups = list
@@ -10276,16 +10176,14 @@ extension GeneratedJSONReader {
                         if try self.beginArray() {
                             if self.arrayHasElements() {
                                 repeat {
-                                    var value = Mesos_V1_Scheduler_AttributeConstraint(mesosFresh: ())
-                                    try self.readMesos_V1_Scheduler_AttributeConstraint(&value, fresh: true)
-                                    list.append(value)
+                                    list.append(Mesos_V1_Scheduler_AttributeConstraint(mesosFresh: ()))
+                                    try self.readMesos_V1_Scheduler_AttributeConstraint(&list[list.count - 1], fresh: true)
                                 } while try self.nextElement()
                             }
                         } else {
                             repeat {
-                                var value = Mesos_V1_Scheduler_AttributeConstraint(mesosFresh: ())
-                                try self.readMesos_V1_Scheduler_AttributeConstraint(&value, fresh: true)
-                                list.append(value)
+                                list.append(Mesos_V1_Scheduler_AttributeConstraint(mesosFresh: ()))
+                                try self.readMesos_V1_Scheduler_AttributeConstraint(&list[list.count - 1], fresh: true)
                             } while false
                         }
                         m.attributeConstraints = list
