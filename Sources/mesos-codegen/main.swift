@@ -473,18 +473,14 @@ enum Kind {
             out.line("case \(tag):")
             out.indentLevel += 1
             if let index = repeated.firstIndex(where: { $0 === field }) {
+                out.open("if seen & \(bit) == 0 {")
+                out.line("if !fresh { list\(index) = m.\(names(field).name) }")
                 if case .message = kind(field), !field.isMap {
                     // A list of messages is sized once, to the elements of it in this message: growing it by
                     // doubling reallocated it, moving every (large) element, at each step.
-                    out.open("if seen & \(bit) == 0 {")
-                    out.line("if !fresh { list\(index) = m.\(names(field).name) }")
                     out.line("list\(index).reserveCapacity(list\(index).count + self.countAhead(tag: \(tag)))")
-                    out.close()
-                } else {
-                    out.open("if seen & \(bit) == 0 && !fresh {")
-                    out.line("list\(index) = m.\(names(field).name)")
-                    out.close()
                 }
+                out.close()
                 binaryDecodeRepeated(&out, field, list: "list\(index)")
             } else {
                 binaryDecodeSingular(&out, field, bit: bit)

@@ -188,8 +188,8 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 8:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.capabilities
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.capabilities }
                     }
                     guard let value = Mesos_V1_CapabilityInfo.Capability(rawValue: Int(try self.readEnumNumber())) else { throw .fallback }
                     list0.append(value)
@@ -473,8 +473,8 @@ extension GeneratedBinaryReader {
                     m.value = value
                     seen |= 8
                 case 58:
-                    if seen & 16 == 0 && !fresh {
-                        list1 = m.arguments
+                    if seen & 16 == 0 {
+                        if !fresh { list1 = m.arguments }
                     }
                     let value = try self.readString()
                     list1.append(value)
@@ -1246,8 +1246,8 @@ extension GeneratedBinaryReader {
                     m.role = value
                     seen |= 32
                 case 98:
-                    if seen & 64 == 0 && !fresh {
-                        list0 = m.roles
+                    if seen & 64 == 0 {
+                        if !fresh { list0 = m.roles }
                     }
                     let value = try self.readString()
                     list0.append(value)
@@ -1285,8 +1285,8 @@ extension GeneratedBinaryReader {
                     }
                     seen |= 2048
                 case 106:
-                    if seen & 4096 == 0 && !fresh {
-                        list2 = m.offerFilters
+                    if seen & 4096 == 0 {
+                        if !fresh { list2 = m.offerFilters }
                     }
                     var entry = try self.subReader()
                     var key = ""
@@ -1418,8 +1418,8 @@ extension GeneratedBinaryReader {
                     m.path = value
                     seen |= 8
                 case 32:
-                    if seen & 16 == 0 && !fresh {
-                        list0 = m.statuses
+                    if seen & 16 == 0 {
+                        if !fresh { list0 = m.statuses }
                     }
                     let value = try self.readUInt32()
                     list0.append(value)
@@ -1903,8 +1903,8 @@ extension GeneratedBinaryReader {
                     m.name = value
                     seen |= 2
                 case 26:
-                    if seen & 4 == 0 && !fresh {
-                        list1 = m.groups
+                    if seen & 4 == 0 {
+                        if !fresh { list1 = m.groups }
                     }
                     let value = try self.readString()
                     list1.append(value)
@@ -2565,8 +2565,8 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.quantities
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.quantities }
                     }
                     var entry = try self.subReader()
                     var key = ""
@@ -3561,8 +3561,8 @@ extension GeneratedBinaryReader {
                     }
                     seen |= 8192
                 case 122:
-                    if seen & 16384 == 0 && !fresh {
-                        list1 = m.limits
+                    if seen & 16384 == 0 {
+                        if !fresh { list1 = m.limits }
                     }
                     var entry = try self.subReader()
                     var key = ""
@@ -3930,8 +3930,8 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.item
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.item }
                     }
                     let value = try self.readString()
                     list0.append(value)
@@ -4132,8 +4132,8 @@ extension GeneratedBinaryReader {
                     }
                     seen |= 2
                 case 26:
-                    if seen & 4 == 0 && !fresh {
-                        list0 = m.nodeStageSecrets
+                    if seen & 4 == 0 {
+                        if !fresh { list0 = m.nodeStageSecrets }
                     }
                     var entry = try self.subReader()
                     var key = ""
@@ -4152,8 +4152,8 @@ extension GeneratedBinaryReader {
                     list0[key] = value
                     seen |= 4
                 case 34:
-                    if seen & 8 == 0 && !fresh {
-                        list1 = m.nodePublishSecrets
+                    if seen & 8 == 0 {
+                        if !fresh { list1 = m.nodePublishSecrets }
                     }
                     var entry = try self.subReader()
                     var key = ""
@@ -4172,8 +4172,8 @@ extension GeneratedBinaryReader {
                     list1[key] = value
                     seen |= 8
                 case 42:
-                    if seen & 16 == 0 && !fresh {
-                        list2 = m.volumeContext
+                    if seen & 16 == 0 {
+                        if !fresh { list2 = m.volumeContext }
                     }
                     var entry = try self.subReader()
                     var key = ""
@@ -4273,8 +4273,8 @@ extension GeneratedBinaryReader {
                     m.fsType = value
                     seen |= 1
                 case 18:
-                    if seen & 2 == 0 && !fresh {
-                        list0 = m.mountFlags
+                    if seen & 2 == 0 {
+                        if !fresh { list0 = m.mountFlags }
                     }
                     let value = try self.readString()
                     list0.append(value)
@@ -5682,8 +5682,8 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.roles
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.roles }
                     }
                     let value = try self.readString()
                     list0.append(value)
@@ -5748,8 +5748,8 @@ extension GeneratedBinaryReader {
                     }
                     seen |= 1
                 case 18:
-                    if seen & 2 == 0 && !fresh {
-                        list0 = m.suppressedRoles
+                    if seen & 2 == 0 {
+                        if !fresh { list0 = m.suppressedRoles }
                     }
                     let value = try self.readString()
                     list0.append(value)
@@ -5782,8 +5782,8 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.roles
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.roles }
                     }
                     let value = try self.readString()
                     list0.append(value)
@@ -5811,8 +5811,8 @@ extension GeneratedBinaryReader {
                     }
                     seen |= 1
                 case 18:
-                    if seen & 2 == 0 && !fresh {
-                        list0 = m.suppressedRoles
+                    if seen & 2 == 0 {
+                        if !fresh { list0 = m.suppressedRoles }
                     }
                     let value = try self.readString()
                     list0.append(value)
@@ -6248,8 +6248,8 @@ extension GeneratedBinaryReader {
         while self.hasMore {
             switch try self.readTag() {
                 case 10:
-                    if seen & 1 == 0 && !fresh {
-                        list0 = m.roleConstraints
+                    if seen & 1 == 0 {
+                        if !fresh { list0 = m.roleConstraints }
                     }
                     var entry = try self.subReader()
                     var key = ""

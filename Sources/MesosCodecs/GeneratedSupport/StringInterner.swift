@@ -74,7 +74,8 @@ import Darwin
         fileprivate let lengths: UnsafeMutablePointer<Int>
         fileprivate let bytes: UnsafeMutableRawPointer
         fileprivate let strings: UnsafeMutablePointer<String>
-        /// Per short slot: its key, two words (`shortKey`; both 0 when empty), and the string.
+        /// Per short slot (strings under `minimumLength` bytes): its key, two words (the bytes and their count, see
+        /// `short`; both 0 when empty, which no key is), and the string.
         fileprivate let shortKeys: UnsafeMutablePointer<UInt64>
         fileprivate let shortStrings: UnsafeMutablePointer<String>
 
