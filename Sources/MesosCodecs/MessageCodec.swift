@@ -1,4 +1,5 @@
 public import NIOCore
+internal import Mesos
 public import SwiftProtobuf
 
 /// Turns Mesos messages into bytes of one content type and back.
@@ -60,17 +61,25 @@ public struct MessageCodec: Sendable {
     /// - Throws: ``MesosCodecError`` with code `.malformedJSON`, `.malformedProtobuf`, `.invalidFieldValue` or
     ///   `.missingRequiredFields`.
     public func decode<M: SwiftProtobuf.Message>(_ type: M.Type, from buffer: ByteBuffer) throws(MesosCodecError) -> M {
-        // The event types, once per record on every stream: decoded by concrete code, with no generic `Result` or
-        // `Optional` of `M` to look up at run time. What that refuses goes to the reference alone, which says why.
-        var generated = self.implementation == .generated
-        if generated && Self.isEvent(M.self) {
-            if let event = self.decodeEvent(M.self, buffer) { return event }
-            generated = false
-        }
-        let result: Result<M, MesosCodecError> = buffer.withUnsafeReadableBytes { bytes in
-            Result { () throws(MesosCodecError) in
-                generated ? try self.decode(type, fromBytes: bytes) : try self.decodeReference(type, fromBytes: bytes)
+        // The event types, once per record on every stream, go to concrete code. This body names no `Optional` or
+        // `Result` of `M`: an unspecialized generic function looks up the metadata of every such local on entry,
+        // whichever path it then takes (two lookups, about 660 instructions per record, 6% of decoding an UPDATE).
+        if self.implementation == .generated {
+            if M.self == Mesos_V1_Scheduler_Event.self {
+                return unsafeBitCast(try self.decodeEvent(Mesos_V1_Scheduler_Event.self, buffer), to: M.self)
             }
+            if M.self == Mesos_V1_Executor_Event.self {
+                return unsafeBitCast(try self.decodeEvent(Mesos_V1_Executor_Event.self, buffer), to: M.self)
+            }
+        }
+        return try self.decodeAny(type, from: buffer)
+    }
+
+    /// ``decode(_:from:)-(_,ByteBuffer)`` for any type but the events.
+    @inline(never)
+    private func decodeAny<M: SwiftProtobuf.Message>(_ type: M.Type, from buffer: ByteBuffer) throws(MesosCodecError) -> M {
+        let result: Result<M, MesosCodecError> = buffer.withUnsafeReadableBytes { bytes in
+            Result { () throws(MesosCodecError) in try self.decode(type, fromBytes: bytes) }
         }
         return try result.get()
     }
@@ -95,7 +104,7 @@ public struct MessageCodec: Sendable {
     }
 
     /// The reference decoders: swift-protobuf, with the Mesos reader for JSON.
-    private func decodeReference<M: SwiftProtobuf.Message>(_: M.Type, fromBytes bytes: UnsafeRawBufferPointer) throws(MesosCodecError) -> M {
+    func decodeReference<M: SwiftProtobuf.Message>(_: M.Type, fromBytes bytes: UnsafeRawBufferPointer) throws(MesosCodecError) -> M {
         let message: M
         switch self.contentType {
         case .protobuf:

@@ -23,30 +23,15 @@ extension MessageCodec {
         return Self.decode(covered, contentType, bytes) as? M
     }
 
-    /// Whether `M` is the scheduler or the executor event, which ``decodeEvent(_:_:)`` decodes.
-    @inline(__always)
-    static func isEvent<M: SwiftProtobuf.Message>(_: M.Type) -> Bool {
-        M.self == Mesos_V1_Scheduler_Event.self || M.self == Mesos_V1_Executor_Event.self
-    }
-
-    /// The generated decoder's scheduler or executor event for the readable bytes of `buffer`, or nil for any other
-    /// type or for input the generated decoder refuses (the reference then decodes it, to give its error).
-    @inline(__always)
-    func decodeEvent<M: SwiftProtobuf.Message>(_: M.Type, _ buffer: ByteBuffer) -> M? {
-        if M.self == Mesos_V1_Scheduler_Event.self {
-            guard let event = self.decodeConcrete(Mesos_V1_Scheduler_Event.self, buffer) else { return nil }
-            return unsafeBitCast(event, to: M.self)
-        }
-        if M.self == Mesos_V1_Executor_Event.self {
-            guard let event = self.decodeConcrete(Mesos_V1_Executor_Event.self, buffer) else { return nil }
-            return unsafeBitCast(event, to: M.self)
-        }
-        return nil
-    }
-
-    private func decodeConcrete<G: GeneratedCodable>(_: G.Type, _ buffer: ByteBuffer) -> G? {
+    /// The scheduler or executor event in the readable bytes of `buffer`: the generated decoder's value, or, for
+    /// input it refuses, the reference's value or error. Concrete, so nothing is looked up at run time.
+    func decodeEvent<G: GeneratedCodable & SwiftProtobuf.Message>(_: G.Type, _ buffer: ByteBuffer) throws(MesosCodecError) -> G {
         let contentType = self.contentType
-        return buffer.withUnsafeReadableBytes { bytes in Self.decode(G.self, contentType, bytes) }
+        let result: Result<G, MesosCodecError> = buffer.withUnsafeReadableBytes { bytes in
+            if let event = Self.decode(G.self, contentType, bytes) { return .success(event) }
+            return Result { () throws(MesosCodecError) in try self.decodeReference(G.self, fromBytes: bytes) }
+        }
+        return try result.get()
     }
 
     @inline(__always)
