@@ -192,15 +192,19 @@ final class RawScheduler: Sendable {
         return false
     }
 
-    /// Waits for an event that satisfies `predicate`, skipping others.
+    /// Waits for an event that satisfies `predicate` and takes it from the inbox; the events before it stay there, in
+    /// order, for ``next(timeout:heartbeats:)`` (an UPDATE that arrived while a test waited for OFFERS is not lost).
     func next(where predicate: (SchedulerEvent) -> Bool, timeout: Duration = .seconds(20)) async throws -> SchedulerEvent {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let left = deadline - .now
-            guard left > .zero, let event = try await self.next(timeout: left) else {
-                throw Failure(description: "no matching event within \(timeout)")
+            let (event, ended) = self.inbox.state.withLock { state -> (SchedulerEvent?, Bool) in
+                guard let index = state.events.firstIndex(where: predicate) else { return (nil, state.ended) }
+                return (state.events.remove(at: index), false)
             }
-            if predicate(event) { return event }
+            if let event { return event }
+            if ended { throw Failure(description: "the stream ended before a matching event") }
+            guard ContinuousClock.now < deadline else { throw Failure(description: "no matching event within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(5))
         }
     }
 
