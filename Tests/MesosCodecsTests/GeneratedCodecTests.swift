@@ -332,6 +332,63 @@ struct GeneratedCodecTests {
         }
     }
 
+    @Test("JSON strings and keys: a quote, an escape, a control character or non-ASCII at every place of the eight-byte scan")
+    func jsonStringScan() {
+        // What may follow a run of plain ASCII in a string, spelled as it appears inside the quotes.
+        let specials: [[UInt8]] = [
+            [], Array(#"\""#.utf8), Array(#"\\"#.utf8), Array(#"\n"#.utf8), Array(#"\u00e9"#.utf8), Array(#"\u005f"#.utf8),
+            Array("é".utf8), Array("😀".utf8), [0x7F], [0x01], [0x1F], [0xFF], [0xC3],
+        ]
+        var bodies = 0
+        for length in 0..<20 {
+            let plain = Array("abcdefghijklmnopqrstuvwxyz".utf8.prefix(length))
+            for special in specials {
+                for tail in [[], Array("xyz".utf8)] as [[UInt8]] {
+                    let text = plain + special + tail
+                    // As a value: the task ID; as a key: an unknown one (skipped) and one an escape may spell.
+                    let value = Array(#"{"task_id":{"value":""#.utf8) + text + Array(#""},"state":"TASK_RUNNING"}"#.utf8)
+                    let unknownKey = Array(#"{""#.utf8) + text + Array(#"":1,"task_id":{"value":"t"},"state":"TASK_RUNNING"}"#.utf8)
+                    let knownKey = Array(#"{"task"#.utf8) + special + Array(#"id":{"value":"t"},"state":"TASK_RUNNING"}"#.utf8)
+                    for body in [value, unknownKey, knownKey] {
+                        Self.agree(Mesos_V1_TaskStatus.self, .json, body)
+                        bodies += 1
+                    }
+                }
+            }
+        }
+        #expect(bodies == 20 * 13 * 2 * 3)
+        // `task\u005fid` is `task_id`: the generated decoder must match the key after the escape, as the reference does.
+        let escapedKey = Array(#"{"task\u005fid":{"value":"t"},"state":"TASK_RUNNING"}"#.utf8)
+        #expect(Self.agree(Mesos_V1_TaskStatus.self, .json, escapedKey))
+    }
+
+    @Test("JSON bytes: base64 of 0 to 300 bytes, padded or not, a bad character anywhere, stray bits: the reference's answer")
+    func jsonBase64() {
+        var generator = SystemRandomNumberGenerator()
+        for count in 0...300 {
+            let data = Data((0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            let padded = data.base64EncodedString()
+            var texts = [padded, padded.replacingOccurrences(of: "=", with: "")]
+            if !padded.isEmpty {
+                var bad = Array(padded.utf8)
+                bad[Int.random(in: 0..<bad.count, using: &generator)] = UInt8(ascii: "*")
+                texts.append(String(decoding: bad, as: UTF8.self))
+            }
+            if padded.hasSuffix("=") {
+                // The last character before the padding with its unused low bits set: refused by both.
+                var stray = Array(padded.utf8)
+                let last = stray.lastIndex { $0 != UInt8(ascii: "=") }!
+                stray[last] = UInt8(ascii: "/")
+                texts.append(String(decoding: stray, as: UTF8.self))
+            }
+            for text in texts {
+                let body = Array("{\"task_id\":{\"value\":\"t\"},\"state\":\"TASK_RUNNING\",\"uuid\":\"\(text)\"}".utf8)
+                let valid = Self.agree(Mesos_V1_TaskStatus.self, .json, body)
+                if text == padded { #expect(valid, "\(count) bytes") }
+            }
+        }
+    }
+
     @Test("binary strings: every UTF-8 edge (overlong, surrogate, past U+10FFFF, truncated) refused as the reference refuses it")
     func binaryStringUTF8() {
         let edges: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]

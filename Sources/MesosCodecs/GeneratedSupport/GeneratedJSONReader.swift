@@ -169,7 +169,9 @@ struct GeneratedJSONReader {
     /// if the string needs the slow path (escapes, non-ASCII, control characters, or no end).
     @inline(__always) private func plainStringEnd(from start: Int) -> Int? {
         var at = start
-        // Eight bytes at a time while none of them is a quote, a backslash, a control character or non-ASCII.
+        // Eight bytes at a time. Each mask flags the bytes of one kind (a quote, a backslash, a control character,
+        // non-ASCII) by their high bit; a borrow can flag a byte above a flagged one falsely, never the lowest one,
+        // so the lowest flag of all four is the first special byte, and that byte decides.
         while self.count - at >= 8 {
             let word = load64(self.base, at)
             let ones: UInt64 = 0x0101_0101_0101_0101
@@ -179,7 +181,11 @@ struct GeneratedJSONReader {
             let control = (word &- ones &* 0x20) & ~word & highs
             let quotes = (quote &- ones) & ~quote & highs
             let backslashes = (backslash &- ones) & ~backslash & highs
-            if control | quotes | backslashes | (word & highs) != 0 { break }
+            let flags = control | quotes | backslashes | (word & highs)
+            if flags != 0 {
+                let first = at &+ flags.trailingZeroBitCount &>> 3
+                return load8(self.base, first) == UInt8(ascii: "\"") ? first : nil
+            }
             at += 8
         }
         while at < self.count {
@@ -570,39 +576,53 @@ enum Base64 {
         var padding = 0
         if load8(p, count - 1) == UInt8(ascii: "=") { padding = load8(p, count - 2) == UInt8(ascii: "=") ? 2 : 1 }
         let outputCount = count / 4 * 3 - padding
-        return Self.table.withUnsafeBufferPointer { table -> Data? in
-            var data = Data(count: outputCount)
-            let ok = data.withUnsafeMutableBytes { (out: UnsafeMutableRawBufferPointer) -> Bool in
-                var written = 0
-                var at = 0
-                while at < count {
-                    let a = table[Int(load8(p, at))]
-                    let b = table[Int(load8(p, at + 1))]
-                    let lastQuad = at + 4 == count
-                    let cByte = load8(p, at + 2)
-                    let dByte = load8(p, at + 3)
-                    let c = lastQuad && padding == 2 ? 0 : table[Int(cByte)]
-                    let d = lastQuad && padding >= 1 ? 0 : table[Int(dByte)]
-                    guard a | b | c | d < 64 else { return false }
-                    let triple = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-                    if lastQuad && padding > 0 {
-                        // The bits a shorter input leaves unused must be zero.
-                        if padding == 2 && triple & 0xFFFF != 0 { return false }
-                        if padding == 1 && triple & 0xFF != 0 { return false }
-                        out[written] = UInt8(truncatingIfNeeded: triple >> 16)
-                        if padding == 1 { out[written + 1] = UInt8(truncatingIfNeeded: triple >> 8) }
-                        written += 3 - padding
-                    } else {
-                        out[written] = UInt8(truncatingIfNeeded: triple >> 16)
-                        out[written + 1] = UInt8(truncatingIfNeeded: triple >> 8)
-                        out[written + 2] = UInt8(truncatingIfNeeded: triple)
-                        written += 3
-                    }
-                    at += 4
-                }
-                return true
+        // Small values (IDs, UUIDs) are decoded into a temporary on the stack and copied into the `Data` once:
+        // filling a `Data(count:)` in place cost five dynamic exclusivity checks inside Foundation (its length is
+        // set four times). Larger ones are decoded in place, where one copy costs more than those checks.
+        if outputCount <= 256 {
+            return withUnsafeTemporaryAllocation(byteCount: outputCount, alignment: 1) { out -> Data? in
+                guard Self.decodeQuads(p, count, padding, into: out) else { return nil }
+                return Data(bytes: out.baseAddress!, count: outputCount)
             }
-            return ok ? data : nil
+        }
+        var data = Data(count: outputCount)
+        let ok = data.withUnsafeMutableBytes { out in Self.decodeQuads(p, count, padding, into: out) }
+        return ok ? data : nil
+    }
+
+    /// Decodes `count` bytes of base64 at `p` (a multiple of 4, `padding` of them `=`) into `out`, which holds
+    /// exactly the decoded bytes; false if a character is not in the alphabet or the unused bits are not zero.
+    @inline(__always)
+    private static func decodeQuads(_ p: UnsafeRawPointer, _ count: Int, _ padding: Int, into out: UnsafeMutableRawBufferPointer) -> Bool {
+        Self.table.withUnsafeBufferPointer { table -> Bool in
+            var written = 0
+            var at = 0
+            while at < count {
+                let a = table[Int(load8(p, at))]
+                let b = table[Int(load8(p, at + 1))]
+                let lastQuad = at + 4 == count
+                let cByte = load8(p, at + 2)
+                let dByte = load8(p, at + 3)
+                let c = lastQuad && padding == 2 ? 0 : table[Int(cByte)]
+                let d = lastQuad && padding >= 1 ? 0 : table[Int(dByte)]
+                guard a | b | c | d < 64 else { return false }
+                let triple = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                if lastQuad && padding > 0 {
+                    // The bits a shorter input leaves unused must be zero.
+                    if padding == 2 && triple & 0xFFFF != 0 { return false }
+                    if padding == 1 && triple & 0xFF != 0 { return false }
+                    out[written] = UInt8(truncatingIfNeeded: triple >> 16)
+                    if padding == 1 { out[written + 1] = UInt8(truncatingIfNeeded: triple >> 8) }
+                    written += 3 - padding
+                } else {
+                    out[written] = UInt8(truncatingIfNeeded: triple >> 16)
+                    out[written + 1] = UInt8(truncatingIfNeeded: triple >> 8)
+                    out[written + 2] = UInt8(truncatingIfNeeded: triple)
+                    written += 3
+                }
+                at += 4
+            }
+            return true
         }
     }
 
