@@ -332,6 +332,34 @@ struct GeneratedCodecTests {
         }
     }
 
+    @Test("JSON integers and doubles: every spelling around the one-pass number path gives the reference's value or error")
+    func jsonNumbers() {
+        var numbers = [
+            "0", "-0", "7", "-7", "01", "-01", "00", "1.5", "-1.5", "1.", ".5", "-", "--1", "1e3", "1E3", "1e", "1.5e2",
+            "1.0", "0.0", "-0.0", "0.5", "4294967295", "4294967296", "-4294967296", "2147483647", "2147483648", "-2147483649",
+            "999999999999999999", "1000000000000000000", "-999999999999999999", "9223372036854775807", "9223372036854775808",
+            "-9223372036854775808", "-9223372036854775809", "18446744073709551615", "18446744073709551616",
+            "12345678901234567890123", "1234567890123456789", "0.1234567890123456789", "0.00000000000000000001234",
+            "9007199254740993", "9007199254740993.0", "1844674407370955161.6", "0.18446744073709551616", "-18446744073709551616",
+            "1.7976931348623157e308", "1e400", "12abc", "1 ", "1}", "1,",
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let digits = String(UInt64.random(in: 0...UInt64.max, using: &generator)).prefix(Int.random(in: 1...20, using: &generator))
+            numbers.append((Bool.random(using: &generator) ? "-" : "") + digits)
+        }
+        for number in numbers {
+            // int64 (required), uint64 (required), uint32 and int32, then a double, each with a member after it.
+            Self.agree(Mesos_V1_TimeInfo.self, .json, Array("{\"nanoseconds\":\(number)}".utf8))
+            Self.agree(Mesos_V1_Value.Range.self, .json, Array("{\"begin\":\(number),\"end\":5}".utf8))
+            Self.agree(Mesos_V1_ContainerStatus.self, .json, Array("{\"executor_pid\":\(number),\"network_infos\":[]}".utf8))
+            Self.agree(Mesos_V1_CheckStatusInfo.Command.self, .json, Array("{\"exit_code\":\(number)}".utf8))
+            Self.agree(Mesos_V1_Value.Scalar.self, .json, Array("{\"value\":\(number)}".utf8))
+            Self.agree(Mesos_V1_Value.Scalar.self, .json, Array("{\"value\":\"\(number)\"}".utf8))
+        }
+        #expect(Self.agree(Mesos_V1_Value.Range.self, .json, Array(#"{"begin":31000,"end":32000}"#.utf8)))
+    }
+
     @Test("JSON strings and keys: a quote, an escape, a control character or non-ASCII at every place of the eight-byte scan")
     func jsonStringScan() {
         // What may follow a run of plain ASCII in a string, spelled as it appears inside the quotes.

@@ -350,6 +350,56 @@ struct GeneratedJSONReader {
     // MARK: Numbers
 
     /// A number token's bytes, checked against the JSON grammar.
+    /// A number as the master writes it, `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 19 significant digits (so
+    /// none wrapped), read in one pass: its digits as one whole number, how many follow the point (-1 without a
+    /// point), its sign, and where it began. nil, reading nothing, for anything else (an exponent, more digits, no
+    /// digit after the point), which ``numberToken()`` and the reference's rules then read.
+    ///
+    /// It ends where ``JSONNumberGrammar/match(_:from:)`` ends: at the first byte that cannot continue it.
+    @inline(__always) private mutating func plainNumber() -> (mantissa: UInt64, fraction: Int, negative: Bool, start: Int)? {
+        let start = self.index
+        var at = start
+        let negative = self.byte(at) == UInt8(ascii: "-")
+        if negative { at += 1 }
+        var mantissa: UInt64 = 0
+        var significant = 0
+        var c = self.byte(at)
+        if c == UInt8(ascii: "0") {
+            at += 1
+            c = self.byte(at)
+        } else {
+            guard (c &- UInt8(ascii: "1")) < 9 else { return nil }
+            repeat {
+                mantissa = mantissa &* 10 &+ UInt64(c &- UInt8(ascii: "0"))
+                significant += 1
+                at += 1
+                c = self.byte(at)
+            } while (c &- UInt8(ascii: "0")) < 10
+        }
+        var fraction = -1
+        if c == UInt8(ascii: ".") {
+            at += 1
+            c = self.byte(at)
+            guard (c &- UInt8(ascii: "0")) < 10 else { return nil }
+            fraction = 0
+            repeat {
+                mantissa = mantissa &* 10 &+ UInt64(c &- UInt8(ascii: "0"))
+                if significant != 0 || mantissa != 0 { significant += 1 }
+                fraction += 1
+                at += 1
+                c = self.byte(at)
+            } while (c &- UInt8(ascii: "0")) < 10
+        }
+        guard significant <= 19, c != UInt8(ascii: "e"), c != UInt8(ascii: "E") else { return nil }
+        self.index = at
+        return (mantissa, fraction, negative, start)
+    }
+
+    /// The bytes from `start` to the index: a number ``plainNumber()`` read.
+    @inline(__always) private func token(from start: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: self.base + start, count: self.index - start)
+    }
+
     private mutating func numberToken() throws(GeneratedCodecFailure) -> UnsafeRawBufferPointer {
         let bytes = UnsafeRawBufferPointer(start: self.base, count: self.count)
         guard let end = JSONNumberGrammar.match(bytes, from: self.index) else { throw .invalid }
@@ -388,6 +438,13 @@ struct GeneratedJSONReader {
                 return try Self.signedSlow(text, trim: true, bits: bits)
             }
         }
+        if let number = self.plainNumber() {
+            if number.fraction < 0 && number.mantissa < 1_000_000_000_000_000_000 {
+                let value = Int64(number.mantissa)
+                return min(max(number.negative ? -value : value, minimum), maximum)
+            }
+            return try Self.signedSlow(self.token(from: number.start), trim: false, bits: bits)
+        }
         guard c == UInt8(ascii: "-") || (c &- UInt8(ascii: "0")) < 10 else { throw .invalid }
         let token = try self.numberToken()
         if let value = Self.plainInteger(token) { return min(max(value, minimum), maximum) }
@@ -403,6 +460,12 @@ struct GeneratedJSONReader {
                 if let value = Self.plainInteger(text) { return value < 0 ? 0 : min(UInt64(value), maximum) }
                 return try Self.unsignedSlow(text, trim: true, bits: bits)
             }
+        }
+        if let number = self.plainNumber() {
+            if number.fraction < 0 && number.mantissa < 1_000_000_000_000_000_000 {
+                return number.negative ? 0 : min(number.mantissa, maximum)
+            }
+            return try Self.unsignedSlow(self.token(from: number.start), trim: false, bits: bits)
         }
         guard c == UInt8(ascii: "-") || (c &- UInt8(ascii: "0")) < 10 else { throw .invalid }
         let token = try self.numberToken()
@@ -447,6 +510,15 @@ struct GeneratedJSONReader {
                 return try Self.double(text)
             }
         }
+        if let number = self.plainNumber() {
+            // The same rule as `exactDecimal`: a whole number a double holds exactly, over an exact power of ten.
+            if number.mantissa <= 1 << 53 && number.fraction <= 22 {
+                var value = Double(number.mantissa)
+                if number.fraction > 0 { value /= Self.powersOfTen[number.fraction] }
+                return number.negative ? -value : value
+            }
+            return try Self.double(String(decoding: self.token(from: number.start), as: UTF8.self))
+        }
         guard c == UInt8(ascii: "-") || (c &- UInt8(ascii: "0")) < 10 else { throw .invalid }
         let token = try self.numberToken()
         if let value = Self.exactDecimal(token) { return value }
@@ -474,7 +546,7 @@ struct GeneratedJSONReader {
                 let digit = c &- UInt8(ascii: "0")
                 guard digit < 10 else { return nil }  // an exponent: strtod decides
                 mantissa = mantissa &* 10 &+ UInt64(digit)
-                if mantissa != 0 { digits += 1 }
+                if digits != 0 || mantissa != 0 { digits += 1 }
                 if fraction >= 0 { fraction += 1 }
             }
             at += 1
