@@ -5,13 +5,14 @@
 #   - bench=decode-stream-memory lines: resident memory while streaming a corpus in 64 KiB reads, 1 GB in all,
 #   - bench=decode-allocations lines: heap allocations and bytes per decoded event, against the reference,
 #   - bench=decode-ratio lines: our events/s over mesos-go's and pymesos's, per corpus (best of REPS),
+#   - bench=decode-paired lines: the same against mesos-go, as the median of PAIRS back-to-back runs (steadier),
 #   - bench=encode lines: the generated encoders against swift-protobuf's (ACCEPT with 100 launches, ACKNOWLEDGE),
 # then runs the offer-matching benchmark (bench=match..., see Sources/MatchBenchmark/main.swift) and the artifact
 # server against nginx (bench=artifacts..., see artifacts.sh) and the cluster parts (see cluster.sh).
 # `run.sh decode|match|artifacts|cluster` runs only that part.
 # Env: PEERS (../shared/bench/peers), CORPUS_DIR (/tmp/peers-corpus), CORPUS_MB (100),
 #      REPS (5: on a shared 2-core machine one pass of the same binary varied by 30% within minutes),
-#      SKIP_PEERS=1 to reuse the peers' results of an earlier run in RESULTS.
+#      SKIP_PEERS=1 to reuse the peers' results of an earlier run in RESULTS, PAIRS (11) head-to-head runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mode=${1:-all}
@@ -93,6 +94,37 @@ awk '
       if ((p in best) && (gp in best)) printf " proto_vs_mesos_go_proto=%.2f", best[p] / best[gp]
       if ((p in best) && (gj in best)) printf " proto_vs_mesos_go_json=%.2f", best[p] / best[gj]
       printf "\n" } }' "$RESULTS"
+
+# Head to head: mesos-go and ours one right after the other on the same corpus and content type, PAIRS times,
+# alternating which goes first. The ratios above divide bests taken minutes apart (the peers' whole run comes first),
+# and this host's speed drifts by tens of percent over minutes; the median of the pairs' ratios does not see that.
+gopeer=${GOPEER:-/tmp/peers-build/mesosgo-peer}
+PAIRS=${PAIRS:-11}
+rate() { sed -n 's/.*events_per_s=\([0-9.]*\).*/\1/p'; }
+if [ -x "$gopeer" ]; then
+  for c in offers updates mix; do
+    for format in json proto; do
+      ext=$([ "$format" = json ] && echo json || echo pb)
+      ratios=""
+      for pair in $(seq "$PAIRS"); do
+        if [ $((pair % 2)) = 1 ]; then
+          theirs=$("$gopeer" "$format" "$c.$ext" "$CORPUS_DIR/$c.$ext.rio" 2>/dev/null | rate)
+          mine=$("$ours" "$format" "$c.$ext" "$CORPUS_DIR/$c.$ext.rio" 2>/dev/null | rate)
+        else
+          mine=$("$ours" "$format" "$c.$ext" "$CORPUS_DIR/$c.$ext.rio" 2>/dev/null | rate)
+          theirs=$("$gopeer" "$format" "$c.$ext" "$CORPUS_DIR/$c.$ext.rio" 2>/dev/null | rate)
+        fi
+        ratios="$ratios $(awk -v a="$mine" -v b="$theirs" 'BEGIN { printf "%.3f", a / b }')"
+      done
+      echo "$ratios" | tr ' ' '\n' | grep . | sort -n | awk -v c="$c" -v f="$format" '
+        { r[NR] = $1 }
+        END { printf "bench=decode-paired corpus=%s format=%s peer=mesos-go-%s pairs=%d median_ratio=%.2f min_ratio=%.2f max_ratio=%.2f\n",
+                c, f, f, NR, (NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2), r[1], r[NR] }'
+    done
+  done
+else
+  echo "# no mesos-go peer at $gopeer: no head-to-head ratios" >&2
+fi
 
 [ "$mode" = decode ] && exit
 match_bench
