@@ -110,8 +110,14 @@ enum HTTPTestSupport {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count > 0 {
                 received += buffer[..<count]
+            } else if count == 0 {
+                return (String(decoding: received, as: UTF8.self), true)
             } else {
-                return (String(decoding: received, as: UTF8.self), count == 0)
+                // A signal (another test's child exiting) interrupts the wait: wait again. A reset is the server
+                // closing too (with bytes it had not read); only the receive timeout (EAGAIN) means it stayed open.
+                let error = errno
+                if error == EINTR { continue }
+                return (String(decoding: received, as: UTF8.self), error == ECONNRESET)
             }
         }
     }
