@@ -349,7 +349,6 @@ struct GeneratedJSONReader {
 
     // MARK: Numbers
 
-    /// A number token's bytes, checked against the JSON grammar.
     /// A number as the master writes it, `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 19 significant digits (so
     /// none wrapped), read in one pass: its digits as one whole number, how many follow the point (-1 without a
     /// point), its sign, and where it began. nil, reading nothing, for anything else (an exponent, more digits, no
@@ -400,6 +399,8 @@ struct GeneratedJSONReader {
         UnsafeRawBufferPointer(start: self.base + start, count: self.index - start)
     }
 
+    /// A number token's bytes, checked against the JSON grammar: what ``plainNumber()`` leaves (exponents, more
+    /// digits), for the reference's rules.
     private mutating func numberToken() throws(GeneratedCodecFailure) -> UnsafeRawBufferPointer {
         let bytes = UnsafeRawBufferPointer(start: self.base, count: self.count)
         guard let end = JSONNumberGrammar.match(bytes, from: self.index) else { throw .invalid }
@@ -446,9 +447,7 @@ struct GeneratedJSONReader {
             return try Self.signedSlow(self.token(from: number.start), trim: false, bits: bits)
         }
         guard c == UInt8(ascii: "-") || (c &- UInt8(ascii: "0")) < 10 else { throw .invalid }
-        let token = try self.numberToken()
-        if let value = Self.plainInteger(token) { return min(max(value, minimum), maximum) }
-        return try Self.signedSlow(token, trim: false, bits: bits)
+        return try Self.signedSlow(try self.numberToken(), trim: false, bits: bits)
     }
 
     @inline(__always) private mutating func readUnsigned(bits: Int) throws(GeneratedCodecFailure) -> UInt64 {
@@ -468,9 +467,7 @@ struct GeneratedJSONReader {
             return try Self.unsignedSlow(self.token(from: number.start), trim: false, bits: bits)
         }
         guard c == UInt8(ascii: "-") || (c &- UInt8(ascii: "0")) < 10 else { throw .invalid }
-        let token = try self.numberToken()
-        if let value = Self.plainInteger(token) { return value < 0 ? 0 : min(UInt64(value), maximum) }
-        return try Self.unsignedSlow(token, trim: false, bits: bits)
+        return try Self.unsignedSlow(try self.numberToken(), trim: false, bits: bits)
     }
 
     private static func text(_ bytes: UnsafeRawBufferPointer, trim: Bool) -> String {
@@ -511,7 +508,9 @@ struct GeneratedJSONReader {
             }
         }
         if let number = self.plainNumber() {
-            // The same rule as `exactDecimal`: a whole number a double holds exactly, over an exact power of ten.
+            // A whole number a double holds exactly (at most 2^53), divided by an exact power of ten (at most 10^22):
+            // one division gives the correctly rounded double, what strtod gives. A timestamp such as
+            // 1700000000.068438 (16 digits) is one.
             if number.mantissa <= 1 << 53 && number.fraction <= 22 {
                 var value = Double(number.mantissa)
                 if number.fraction > 0 { value /= Self.powersOfTen[number.fraction] }
@@ -520,42 +519,7 @@ struct GeneratedJSONReader {
             return try Self.double(String(decoding: self.token(from: number.start), as: UTF8.self))
         }
         guard c == UInt8(ascii: "-") || (c &- UInt8(ascii: "0")) < 10 else { throw .invalid }
-        let token = try self.numberToken()
-        if let value = Self.exactDecimal(token) { return value }
-        return try Self.double(String(decoding: token, as: UTF8.self))
-    }
-
-    /// `-?digits(.digits)?` whose digits, read as a whole number, are at most 2^53, with at most 22 fraction digits:
-    /// the value is a whole number a double holds exactly divided by an exact power of ten, so one division gives the
-    /// correctly rounded double (what strtod gives). A timestamp such as 1700000000.068438 (16 digits) is one. nil
-    /// for anything else.
-    @inline(__always) private static func exactDecimal(_ token: UnsafeRawBufferPointer) -> Double? {
-        guard let p = token.baseAddress, token.count <= 24 else { return nil }
-        var at = 0
-        let negative = load8(p, 0) == UInt8(ascii: "-")
-        if negative { at = 1 }
-        var mantissa: UInt64 = 0
-        var digits = 0
-        var fraction = -1
-        while at < token.count {
-            let c = load8(p, at)
-            if c == UInt8(ascii: ".") {
-                guard fraction < 0 else { return nil }
-                fraction = 0
-            } else {
-                let digit = c &- UInt8(ascii: "0")
-                guard digit < 10 else { return nil }  // an exponent: strtod decides
-                mantissa = mantissa &* 10 &+ UInt64(digit)
-                if digits != 0 || mantissa != 0 { digits += 1 }
-                if fraction >= 0 { fraction += 1 }
-            }
-            at += 1
-        }
-        // At most 19 significant digits cannot have wrapped the 64-bit mantissa.
-        guard digits <= 19, mantissa <= 1 << 53, fraction <= 22 else { return nil }
-        var value = Double(mantissa)
-        if fraction > 0 { value /= Self.powersOfTen[fraction] }
-        return negative ? -value : value
+        return try Self.double(String(decoding: try self.numberToken(), as: UTF8.self))
     }
 
     private static let powersOfTen: [Double] = (0...22).map { exponent in
