@@ -250,6 +250,29 @@ struct GeneratedCodecTests {
         Self.agree(SchedulerEvent.self, .protobuf, [0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x01])
     }
 
+    @Test("binary: a repeated field's elements apart from one another (merged messages) all arrive, in order")
+    func binaryRepeatedApart() throws {
+        // Concatenated encodings merge: the lists append. The list is sized for the first run of elements only.
+        func networkInfo(_ address: String) -> Mesos_V1_NetworkInfo {
+            var info = Mesos_V1_NetworkInfo()
+            var ip = Mesos_V1_NetworkInfo.IPAddress()
+            ip.ipAddress = address
+            info.ipAddresses = [ip]
+            return info
+        }
+        var first = Mesos_V1_ContainerStatus()
+        first.networkInfos = [networkInfo("10.0.0.1")]
+        var middle = Mesos_V1_ContainerStatus()
+        middle.executorPid = 42
+        var last = Mesos_V1_ContainerStatus()
+        last.networkInfos = [networkInfo("10.0.0.2"), networkInfo("10.0.0.3"), networkInfo("10.0.0.4")]
+        let bytes: [UInt8] = try first.serializedBytes() + middle.serializedBytes() + last.serializedBytes() + first.serializedBytes()
+        #expect(Self.agree(Mesos_V1_ContainerStatus.self, .protobuf, bytes))
+        let decoded = try #require(bytes.withUnsafeBytes { GeneratedCodecs.decode(Mesos_V1_ContainerStatus.self, .protobuf, $0) })
+        #expect(decoded.networkInfos.map { $0.ipAddresses[0].ipAddress } == ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.1"])
+        #expect(decoded.executorPid == 42)
+    }
+
     @Test("binary: a map entry without its value holds an empty message, missing its required fields (found by FuzzProtobuf)")
     func binaryMapEntryWithoutValue() {
         // A TaskInfo (name, task_id, agent_id set) whose limits map (string -> Value.Scalar, whose `value` is

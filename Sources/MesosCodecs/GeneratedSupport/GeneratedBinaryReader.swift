@@ -102,30 +102,19 @@ struct GeneratedBinaryReader {
         return Int(length)
     }
 
-    /// How many length-delimited fields with `tag` there are from the cursor (which is at the length of one, just
-    /// past its tag) to the end of this message: the capacity a repeated field's list needs. Only a hint: it stops
-    /// counting at anything malformed, which the decoding itself then meets.
+    /// How many length-delimited fields with `tag` follow one another from the cursor (which is at the length of
+    /// one, just past its tag): the capacity a repeated field's list needs. Encoders write a repeated field's
+    /// elements together (protobuf's C++ and Go ones do), so the count stops at the first other field instead of
+    /// skipping the rest of the message. Only a hint: elements further on, or anything malformed (which the decoding
+    /// itself then meets), leave the list to grow as it is appended to.
     func countAhead(tag: UInt32) -> Int {
         var probe = self
         var count = 0
-        // Each step: the body of a field of `tag` at the cursor, then the fields after it up to the next one.
         while true {
             guard let length = try? probe.readLength() else { return max(count, 1) }
             probe.index += length
             count += 1
-            while true {
-                guard probe.hasMore, let next = try? probe.readTag() else { return count }
-                if next == tag { break }
-                switch next & 7 {
-                case 0: guard (try? probe.readVarint()) != nil else { return count }
-                case 1: probe.index += 8
-                case 2:
-                    guard let skipped = try? probe.readLength() else { return count }
-                    probe.index += skipped
-                case 5: probe.index += 4
-                default: return count
-                }
-            }
+            guard probe.hasMore, let next = try? probe.readTag(), next == tag else { return count }
         }
     }
 
