@@ -186,9 +186,9 @@ public nonisolated struct Mesos_V1_Executor_Event: Sendable {
 
     public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-    public init() {}
+    public init() {self._storage = _StorageClass.defaultInstance}
 
-    fileprivate var _storage = _StorageClass.defaultInstance
+    fileprivate var _storage: _StorageClass
   }
 
   public nonisolated struct Launch: Sendable {
@@ -617,7 +617,6 @@ nonisolated extension Mesos_V1_Executor_Event.Subscribed: SwiftProtobuf.Message,
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 

@@ -221,9 +221,9 @@ public nonisolated struct Mesos_V1_ContainerID: @unchecked Sendable {
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  public init() {self._storage = _StorageClass.defaultInstance}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _storage: _StorageClass
 }
 
 public nonisolated struct Mesos_V1_ResourceProviderID: Sendable {
@@ -1027,9 +1027,9 @@ public nonisolated struct Mesos_V1_HealthCheck: @unchecked Sendable {
     fileprivate var _port: UInt32? = nil
   }
 
-  public init() {}
+  public init() {self._storage = _StorageClass.defaultInstance}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _storage: _StorageClass
 }
 
 public nonisolated struct Mesos_V1_KillPolicy: Sendable {
@@ -1294,9 +1294,9 @@ public nonisolated struct Mesos_V1_ExecutorInfo: @unchecked Sendable {
 
   }
 
-  public init() {}
+  public init() {self._storage = _StorageClass.defaultInstance}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _storage: _StorageClass
 }
 
 public nonisolated struct Mesos_V1_DomainInfo: Sendable {
@@ -2475,9 +2475,9 @@ public nonisolated struct Mesos_V1_Resource: Sendable {
       fileprivate var _profile: String? = nil
     }
 
-    public init() {}
+    public init() {self._storage = _StorageClass.defaultInstance}
 
-    fileprivate var _storage = _StorageClass.defaultInstance
+    fileprivate var _storage: _StorageClass
   }
 
   public nonisolated struct RevocableInfo: Sendable {
@@ -2805,9 +2805,9 @@ public nonisolated struct Mesos_V1_IpStatistics: @unchecked Sendable {
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  public init() {self._storage = _StorageClass.defaultInstance}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _storage: _StorageClass
 }
 
 public nonisolated struct Mesos_V1_IcmpStatistics: @unchecked Sendable {
@@ -3060,9 +3060,9 @@ public nonisolated struct Mesos_V1_IcmpStatistics: @unchecked Sendable {
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  public init() {self._storage = _StorageClass.defaultInstance}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _storage: _StorageClass
 }
 
 public nonisolated struct Mesos_V1_TcpStatistics: Sendable {
@@ -3360,9 +3360,9 @@ public nonisolated struct Mesos_V1_SNMPStatistics: @unchecked Sendable {
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  public init() {self._storage = _StorageClass.defaultInstance}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _storage: _StorageClass
 }
 
 public nonisolated struct Mesos_V1_DiskStatistics: Sendable {
@@ -3822,9 +3822,9 @@ public nonisolated struct Mesos_V1_ResourceStatistics: @unchecked Sendable {
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  public init() {self._storage = _StorageClass.defaultInstance}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _storage: _StorageClass
 }
 
 public nonisolated struct Mesos_V1_ResourceUsage: Sendable {
@@ -4415,9 +4415,9 @@ public nonisolated struct Mesos_V1_PerfStatistics: @unchecked Sendable {
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  public init() {self._storage = _StorageClass.defaultInstance}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _storage: _StorageClass
 }
 
 public nonisolated struct Mesos_V1_OfferFilters: Sendable {
@@ -4834,9 +4834,9 @@ public nonisolated struct Mesos_V1_Offer: @unchecked Sendable {
 
       public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-      public init() {}
+      public init() {self._storage = _StorageClass.defaultInstance}
 
-      fileprivate var _storage = _StorageClass.defaultInstance
+      fileprivate var _storage: _StorageClass
     }
 
     public nonisolated struct ShrinkVolume: Sendable {
@@ -4932,14 +4932,14 @@ public nonisolated struct Mesos_V1_Offer: @unchecked Sendable {
       fileprivate var _source: Mesos_V1_Resource? = nil
     }
 
-    public init() {}
+    public init() {self._storage = _StorageClass.defaultInstance}
 
-    fileprivate var _storage = _StorageClass.defaultInstance
+    fileprivate var _storage: _StorageClass
   }
 
-  public init() {}
+  public init() {self._storage = _StorageClass.defaultInstance}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _storage: _StorageClass
 }
 
 public nonisolated struct Mesos_V1_InverseOffer: Sendable {
@@ -5139,9 +5139,9 @@ public nonisolated struct Mesos_V1_TaskInfo: @unchecked Sendable {
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  public init() {self._storage = _StorageClass.defaultInstance}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _storage: _StorageClass
 }
 
 public nonisolated struct Mesos_V1_TaskGroupInfo: Sendable {
@@ -5304,9 +5304,9 @@ public nonisolated struct Mesos_V1_Task: @unchecked Sendable {
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  public init() {self._storage = _StorageClass.defaultInstance}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _storage: _StorageClass
 }
 
 public nonisolated struct Mesos_V1_TaskResourceLimitation: Sendable {
@@ -5798,9 +5798,9 @@ public nonisolated struct Mesos_V1_TaskStatus: @unchecked Sendable {
 
   }
 
-  public init() {}
+  public init() {self._storage = _StorageClass.defaultInstance}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _storage: _StorageClass
 }
 
 public nonisolated struct Mesos_V1_Filters: Sendable {
@@ -6772,9 +6772,9 @@ public nonisolated struct Mesos_V1_Volume: Sendable {
       fileprivate var _staticProvisioning: Mesos_V1_Volume.Source.CSIVolume.StaticProvisioning? = nil
     }
 
-    public init() {}
+    public init() {self._storage = _StorageClass.defaultInstance}
 
-    fileprivate var _storage = _StorageClass.defaultInstance
+    fileprivate var _storage: _StorageClass
   }
 
   public init() {}
@@ -7459,9 +7459,9 @@ public nonisolated struct Mesos_V1_ContainerInfo: @unchecked Sendable {
     fileprivate var _image: Mesos_V1_Image? = nil
   }
 
-  public init() {}
+  public init() {self._storage = _StorageClass.defaultInstance}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _storage: _StorageClass
 }
 
 public nonisolated struct Mesos_V1_ContainerStatus: Sendable {
@@ -8666,7 +8666,6 @@ nonisolated extension Mesos_V1_ContainerID: SwiftProtobuf.Message, SwiftProtobuf
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
@@ -9516,7 +9515,6 @@ nonisolated extension Mesos_V1_HealthCheck: SwiftProtobuf.Message, SwiftProtobuf
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
@@ -9933,7 +9931,6 @@ nonisolated extension Mesos_V1_ExecutorInfo: SwiftProtobuf.Message, SwiftProtobu
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
@@ -11283,7 +11280,6 @@ nonisolated extension Mesos_V1_Resource.DiskInfo: SwiftProtobuf.Message, SwiftPr
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
@@ -11722,7 +11718,6 @@ nonisolated extension Mesos_V1_IpStatistics: SwiftProtobuf.Message, SwiftProtobu
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
@@ -11940,7 +11935,6 @@ nonisolated extension Mesos_V1_IcmpStatistics: SwiftProtobuf.Message, SwiftProto
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
@@ -12325,7 +12319,6 @@ nonisolated extension Mesos_V1_SNMPStatistics: SwiftProtobuf.Message, SwiftProto
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
@@ -12559,7 +12552,6 @@ nonisolated extension Mesos_V1_ResourceStatistics: SwiftProtobuf.Message, SwiftP
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
@@ -13134,7 +13126,6 @@ nonisolated extension Mesos_V1_PerfStatistics: SwiftProtobuf.Message, SwiftProto
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
@@ -13652,7 +13643,6 @@ nonisolated extension Mesos_V1_Offer: SwiftProtobuf.Message, SwiftProtobuf._Mess
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
@@ -13819,7 +13809,6 @@ nonisolated extension Mesos_V1_Offer.Operation: SwiftProtobuf.Message, SwiftProt
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
@@ -14201,7 +14190,6 @@ nonisolated extension Mesos_V1_Offer.Operation.GrowVolume: SwiftProtobuf.Message
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
@@ -14530,7 +14518,6 @@ nonisolated extension Mesos_V1_TaskInfo: SwiftProtobuf.Message, SwiftProtobuf._M
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
@@ -14765,7 +14752,6 @@ nonisolated extension Mesos_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
@@ -15345,7 +15331,6 @@ nonisolated extension Mesos_V1_TaskStatus: SwiftProtobuf.Message, SwiftProtobuf.
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
@@ -16316,7 +16301,6 @@ nonisolated extension Mesos_V1_Volume.Source: SwiftProtobuf.Message, SwiftProtob
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
@@ -17338,7 +17322,6 @@ nonisolated extension Mesos_V1_ContainerInfo: SwiftProtobuf.Message, SwiftProtob
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 

@@ -429,9 +429,9 @@ public nonisolated struct Mesos_V1_Scheduler_Event: @unchecked Sendable {
     fileprivate var _message: String? = nil
   }
 
-  public init() {}
+  public init() {self._storage = _StorageClass.defaultInstance}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _storage: _StorageClass
 }
 
 /// Synchronous call results (currently unused by the master).
@@ -1540,9 +1540,9 @@ public nonisolated struct Mesos_V1_Scheduler_Call: @unchecked Sendable {
     fileprivate var _offerConstraints: Mesos_V1_Scheduler_OfferConstraints? = nil
   }
 
-  public init() {}
+  public init() {self._storage = _StorageClass.defaultInstance}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _storage: _StorageClass
 }
 
 /// Result wrapper used by the C++ HTTP client library; not part of the wire API.
@@ -1633,7 +1633,6 @@ nonisolated extension Mesos_V1_Scheduler_Event: SwiftProtobuf.Message, SwiftProt
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
@@ -2865,7 +2864,6 @@ nonisolated extension Mesos_V1_Scheduler_Call: SwiftProtobuf.Message, SwiftProto
 
   /// A message with an empty storage of its own, which its first write does not copy (scripts/generate-protos.sh).
   package init(mesosFresh: Void) {
-    self.init()
     self._storage = _StorageClass()
   }
 
