@@ -105,16 +105,16 @@ struct StringInternerTests {
         }
     }
 
-    @Test("the IDs of thousands of running tasks stay shared", arguments: codecs)
+    @Test("the IDs of hundreds of running tasks and their agents stay shared", arguments: codecs)
     func manyTasksStayShared(codec: MessageCodec) throws {
-        // A scheduler sees each running task's IDs again at every update. 1,500 tasks named as frameworks name them
-        // (an app and a UUID), each on an agent of its own, whose IDs differ only in their last characters as the
-        // master makes them (its ID, then -S and a number): 3,000 strings for 16,384 entries. On a second pass, all
-        // but the strings of sets that drew three or more (about 6% by chance) must be the buffers the first pass
-        // made (95% did). Sets taken from the hash's low bits, which such IDs hardly reach, shared 49%; one string a
-        // set, as before, 24%.
+        // A scheduler sees each running task's IDs again at every update. 600 tasks named as frameworks name them (an
+        // app and a UUID), each on an agent of its own, whose IDs differ only in their last characters as the master
+        // makes them (its ID, then -S and a number): 1,200 strings for 4,096 entries. On a second pass, all but the
+        // strings of sets that drew three or more (about 12% by chance) must be the buffers the first pass made.
+        // 87-89% did. Sets taken from the hash's low bits, which such IDs hardly reach, shared 46%; the old table
+        // (one string a slot, low bits) 35-38%.
         let apps = ["web-frontend", "billing-worker", "spark-executor", "kafka-broker"]
-        let tasks = (0..<1500).map { "\(apps[$0 % apps.count]).\(UUID().uuidString.lowercased())" }
+        let tasks = (0..<600).map { "\(apps[$0 % apps.count]).\(UUID().uuidString.lowercased())" }
         let master = UUID().uuidString.lowercased()
         let agents = tasks.indices.map { "\(master)-S\($0)" }
         func decodeAll() throws -> [String] {
@@ -128,7 +128,7 @@ struct StringInternerTests {
         let first = try decodeAll()
         let second = try decodeAll()
         let shared = zip(first, second).filter { Self.storage($0) != nil && Self.storage($0) == Self.storage($1) }.count
-        #expect(shared >= first.count * 85 / 100, "\(shared) of \(first.count) IDs shared")
+        #expect(shared >= first.count * 80 / 100, "\(shared) of \(first.count) IDs shared")
     }
 
     @Test("invalid UTF-8 in a string field is still refused, seen before or not", arguments: [26, 9])

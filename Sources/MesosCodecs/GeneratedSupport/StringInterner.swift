@@ -17,13 +17,15 @@ import Darwin
 ///
 /// - One cache per thread (no locks; the decoders run wherever their caller does). Strings of 16 to `maximumLength`
 ///   bytes go in a two-way set-associative table of `entryCount` entries: a set holds the last two strings whose
-///   bytes hashed to it, the newer first, and a miss makes the newer the older and drops the older one. A scheduler
-///   sees each task's IDs again at every update of the task, so the table has to hold the IDs of every task still
-///   running: one way per set lost most of them to collisions once a few thousand tasks ran (on the peers' updates
-///   corpus, 2,000 live tasks, 2.2 of an UPDATE's 4.7 long strings were made anew; with two ways, 16,384 entries
-///   and sets taken from the hash's top bits, 0.65 are, of which 0.59 had not been seen before).
-/// - Its size is bounded: the table is 24 bytes an entry (384 KiB), and the strings it keeps alive are at most
-///   `maximumLength` bytes each (2.3 MiB more with every entry at the longest).
+///   bytes hashed to it, the newer first, and a miss makes the newer the older and drops the older one. Sets come
+///   from the hash's top bits. The table was direct-mapped and took its slot from the low bits, which IDs that differ
+///   only at the end (a master's agent IDs: its own ID, `-S` and a number) hardly reach: on the peers' updates
+///   corpus (2,000 live tasks), 2.2 of an UPDATE's 4.7 long strings were made anew; now 1.1 are, of which 0.59 had
+///   never been seen.
+/// - Its size is bounded: the table is 24 bytes an entry (96 KiB), and the strings it keeps alive are at most
+///   `maximumLength` bytes each (under 0.6 MiB with every entry at the longest). Four times the entries made half
+///   as many strings again but decoded 3-7% slower by the clock on every corpus, although it ran 3% fewer
+///   instructions: the strings it keeps are spread over more memory.
 /// - A hit is decided by comparing the bytes with the stored string's own, never by the hash alone, so the value is
 ///   always exactly the input's.
 /// - Public only to the benchmarks (SPI `Benchmarks`), which measure it in a prototype.
@@ -33,7 +35,7 @@ import Darwin
 ///   words, so a hit needs no byte comparison) returns the one made last time. Longer ones than `maximumLength` (free
 ///   text, mostly) are made as before.
 @_spi(Benchmarks) public final class StringInterner {
-    static let entryCount = 16384
+    static let entryCount = 4096
     static let minimumLength = 16
     static let maximumLength = 96
     static let shortSlotCount = 1024
