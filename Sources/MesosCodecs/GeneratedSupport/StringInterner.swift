@@ -24,8 +24,8 @@ import Darwin
 ///   never been seen.
 /// - Its size is bounded: the table is 24 bytes an entry (96 KiB), and the strings it keeps alive are at most
 ///   `maximumLength` bytes each (under 0.6 MiB with every entry at the longest). Four times the entries made half
-///   as many strings again but decoded 3-7% slower by the clock on every corpus, although it ran 3% fewer
-///   instructions: the strings it keeps are spread over more memory.
+///   as many strings again, and ran 3% fewer instructions, but decoded 3-7% slower by the clock on every protobuf
+///   corpus; most likely because the strings it keeps are spread over four times the memory.
 /// - A hit is decided by comparing the bytes with the stored string's own, never by the hash alone, so the value is
 ///   always exactly the input's.
 /// - Public only to the benchmarks (SPI `Benchmarks`), which measure it in a prototype.
