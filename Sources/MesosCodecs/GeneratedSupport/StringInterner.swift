@@ -160,7 +160,7 @@ import Darwin
 
     /// Whether `string` is the `count` (16 or more) bytes at `base`: compared eight bytes at a time, the last word
     /// overlapping the one before it, in the string's own storage (which the hit's retain touches anyway).
-    @inline(__always) fileprivate static func holds(_ string: String, _ base: UnsafeRawPointer, _ count: Int) -> Bool {
+    @inline(__always) static func holds(_ string: String, _ base: UnsafeRawPointer, _ count: Int) -> Bool {
         let same = string.utf8.withContiguousStorageIfAvailable { stored -> Bool in
             guard stored.count == count, let storedBase = stored.baseAddress else { return false }
             let other = UnsafeRawPointer(storedBase)
