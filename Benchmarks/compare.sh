@@ -22,28 +22,16 @@ CORPUS_DIR=${CORPUS_DIR:-/tmp/peers-corpus}
 ROUNDS=${ROUNDS:-31}
 for binary in "$baseline" "$candidate"; do [ -x "$binary" ] || { echo "not an executable: $binary" >&2; exit 2; }; done
 
-rate() { sed -n 's/.*events_per_s=\([0-9.]*\).*/\1/p'; }
+. "$(cd "$(dirname "$0")" && pwd)/pairs.sh"
 format_of() { case $1 in *.pb) echo proto ;; *.json) echo json ;; *) echo "unknown corpus $1" >&2; exit 2 ;; esac; }
 
 for corpus in $corpora; do
   format=$(format_of "$corpus")
   file=$CORPUS_DIR/$corpus.rio
   [ -s "$file" ] || { echo "no corpus at $file (run ../shared/bench/peers/run.sh)" >&2; exit 2; }
-  ratios=""
-  for round in $(seq "$ROUNDS"); do
-    if [ $((round % 2)) = 1 ]; then
-      base=$("$baseline" "$format" "$corpus" "$file" 2>/dev/null | rate)
-      cand=$("$candidate" "$format" "$corpus" "$file" 2>/dev/null | rate)
-    else
-      cand=$("$candidate" "$format" "$corpus" "$file" 2>/dev/null | rate)
-      base=$("$baseline" "$format" "$corpus" "$file" 2>/dev/null | rate)
-    fi
-    ratios="$ratios $(awk -v a="$cand" -v b="$base" 'BEGIN { printf "%.3f", a / b }')"
-  done
-  echo "$ratios" | tr ' ' '\n' | grep . | sort -n | awk -v c="$corpus" '
-    { r[NR] = $1 }
-    END { printf "bench=decode-compare corpus=%s rounds=%d median_ratio=%.3f min_ratio=%.3f max_ratio=%.3f\n",
-            c, NR, (NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2), r[1], r[NR] }'
+  base_rate() { "$baseline" "$format" "$corpus" "$file" 2>/dev/null | rate; }
+  candidate_rate() { "$candidate" "$format" "$corpus" "$file" 2>/dev/null | rate; }
+  echo "bench=decode-compare corpus=$corpus $(ratio_rounds "$ROUNDS" base_rate candidate_rate | ratio_summary rounds)"
 done
 
 [ "${INSTRUCTIONS:-0}" = 1 ] || exit 0

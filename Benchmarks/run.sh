@@ -100,26 +100,15 @@ awk '
 # and this host's speed drifts by tens of percent over minutes; the median of the pairs' ratios does not see that.
 gopeer=${GOPEER:-/tmp/peers-build/mesosgo-peer}
 PAIRS=${PAIRS:-11}
-rate() { sed -n 's/.*events_per_s=\([0-9.]*\).*/\1/p'; }
+. "$here/pairs.sh"
 if [ -x "$gopeer" ]; then
   for c in offers updates mix; do
     for format in json proto; do
       ext=$([ "$format" = json ] && echo json || echo pb)
-      ratios=""
-      for pair in $(seq "$PAIRS"); do
-        if [ $((pair % 2)) = 1 ]; then
-          theirs=$("$gopeer" "$format" "$c.$ext" "$CORPUS_DIR/$c.$ext.rio" 2>/dev/null | rate)
-          mine=$("$ours" "$format" "$c.$ext" "$CORPUS_DIR/$c.$ext.rio" 2>/dev/null | rate)
-        else
-          mine=$("$ours" "$format" "$c.$ext" "$CORPUS_DIR/$c.$ext.rio" 2>/dev/null | rate)
-          theirs=$("$gopeer" "$format" "$c.$ext" "$CORPUS_DIR/$c.$ext.rio" 2>/dev/null | rate)
-        fi
-        ratios="$ratios $(awk -v a="$mine" -v b="$theirs" 'BEGIN { printf "%.3f", a / b }')"
-      done
-      echo "$ratios" | tr ' ' '\n' | grep . | sort -n | awk -v c="$c" -v f="$format" '
-        { r[NR] = $1 }
-        END { printf "bench=decode-paired corpus=%s format=%s peer=mesos-go-%s pairs=%d median_ratio=%.2f min_ratio=%.2f max_ratio=%.2f\n",
-                c, f, f, NR, (NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2), r[1], r[NR] }'
+      theirs() { "$gopeer" "$format" "$c.$ext" "$CORPUS_DIR/$c.$ext.rio" 2>/dev/null | rate; }
+      mine() { "$ours" "$format" "$c.$ext" "$CORPUS_DIR/$c.$ext.rio" 2>/dev/null | rate; }
+      echo "bench=decode-paired corpus=$c format=$format peer=mesos-go-$format" \
+        "$(ratio_rounds "$PAIRS" theirs mine | ratio_summary pairs)"
     done
   done
 else
