@@ -7,7 +7,7 @@
 #   bench=decode-instructions corpus=<c> events=<n> baseline=<instr/event> candidate=<instr/event> change_pct=..
 #
 # Why both: a change can run fewer instructions and still be slower (session 11: a string cache four times larger
-# ran 3% fewer instructions and decoded 3-7% slower). On this host one run of a corpus varies by +-20%, so the clock
+# ran up to 3% fewer instructions and decoded 3-7% slower). On this host one run of a corpus varies by +-20%, so the clock
 # figure is the median of ROUNDS (31) rounds, each running both builds back to back, alternating which goes first;
 # two copies of one build gave medians within 0.99-1.01.
 # To get a baseline: `git worktree add /tmp/base <commit>` and build its Benchmarks package in release.
@@ -25,12 +25,13 @@ for binary in "$baseline" "$candidate"; do [ -x "$binary" ] || { echo "not an ex
 . "$(cd "$(dirname "$0")" && pwd)/pairs.sh"
 format_of() { case $1 in *.pb) echo proto ;; *.json) echo json ;; *) echo "unknown corpus $1" >&2; exit 2 ;; esac; }
 
+# Each reads the loop's format, corpus and file when called.
+base_rate() { "$baseline" "$format" "$corpus" "$file" 2>/dev/null | rate; }
+candidate_rate() { "$candidate" "$format" "$corpus" "$file" 2>/dev/null | rate; }
 for corpus in $corpora; do
   format=$(format_of "$corpus")
   file=$CORPUS_DIR/$corpus.rio
   [ -s "$file" ] || { echo "no corpus at $file (run ../shared/bench/peers/run.sh)" >&2; exit 2; }
-  base_rate() { "$baseline" "$format" "$corpus" "$file" 2>/dev/null | rate; }
-  candidate_rate() { "$candidate" "$format" "$corpus" "$file" 2>/dev/null | rate; }
   echo "bench=decode-compare corpus=$corpus $(ratio_rounds "$ROUNDS" base_rate candidate_rate | ratio_summary rounds)"
 done
 
@@ -62,17 +63,18 @@ EOF
 instructions() {
   valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 | sed -n 's/.*refs: *\([0-9,]*\).*/\1/p' | tr -d ,
 }
+# per_event baseline|candidate: instructions per event on the loop's records, the startup subtracted.
+per_event() {
+  local many one
+  many=$(instructions "$work/$1" "$format" "$corpus" "$work/many.rio")
+  one=$(instructions "$work/$1" "$format" "$corpus" "$work/one.rio")
+  echo $(( (many - one) / (n - 1) ))
+}
 for corpus in $corpora; do
   format=$(format_of "$corpus")
   case $corpus in offers.json) n=1000 ;; offers.pb) n=2000 ;; mix.*) n=10000 ;; *) n=20000 ;; esac
   records "$CORPUS_DIR/$corpus.rio" "$work/many.rio" "$n"
   records "$CORPUS_DIR/$corpus.rio" "$work/one.rio" 1
-  per_event() {
-    local many one
-    many=$(instructions "$work/$1" "$format" "$corpus" "$work/many.rio")
-    one=$(instructions "$work/$1" "$format" "$corpus" "$work/one.rio")
-    echo $(( (many - one) / (n - 1) ))
-  }
   base=$(per_event baseline)
   cand=$(per_event candidate)
   echo "bench=decode-instructions corpus=$corpus events=$n baseline=$base candidate=$cand" \
