@@ -949,7 +949,9 @@ public actor MesosLauncher {
                     // Nothing is forgotten across a re-subscription: ask for the state of every task we know.
                     try await self.client.reconcile(tasks: self.active.map { (TaskID($0.key), $0.value.agent?.id) })
                 }
-                self.suppressed = false
+                // No reset of `suppressed` here: a SUPPRESS sent since the SUBSCRIBE went out (a group killed while
+                // this event waited to be handled) holds at the master, and a launcher that forgot it would never
+                // REVIVE for the next task. A lost connection is where a suppression ends (see `.disconnected`).
                 await self.reviveOrRetry()
             case .offers(let offers):
                 try await self.place(offers)
@@ -960,6 +962,9 @@ public actor MesosLauncher {
             case .disconnected(let error, let willReconnect):
                 self.logger.warning("launcher: subscription lost (\(error)); reconnecting: \(willReconnect)")
                 if !willReconnect { self.ended(LauncherError("the subscription was lost", code: .subscriptionEnded, underlying: error)) }
+                // The client subscribes again asking for offers for every role, which ends a suppression; a call
+                // made from here on either fails or goes out on the new subscription.
+                self.suppressed = false
             case .failure(let agentID, let executorID, let status):
                 self.logger.info("launcher: failure agent=\(agentID?.value ?? "-") executor=\(executorID?.value ?? "-") status=\(status.map(String.init) ?? "-")")
             default:
