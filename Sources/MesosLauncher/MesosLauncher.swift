@@ -951,7 +951,8 @@ public actor MesosLauncher {
                 }
                 // No reset of `suppressed` here: a SUPPRESS sent since the SUBSCRIBE went out (a group killed while
                 // this event waited to be handled) holds at the master, and a launcher that forgot it would never
-                // REVIVE for the next task. A lost connection is where a suppression ends (see `.disconnected`).
+                // REVIVE for the next task. Nor does a lost connection end it: the client re-subscribes with the
+                // roles suppressed at the time.
                 await self.reviveOrRetry()
             case .offers(let offers):
                 try await self.place(offers)
@@ -962,9 +963,6 @@ public actor MesosLauncher {
             case .disconnected(let error, let willReconnect):
                 self.logger.warning("launcher: subscription lost (\(error)); reconnecting: \(willReconnect)")
                 if !willReconnect { self.ended(LauncherError("the subscription was lost", code: .subscriptionEnded, underlying: error)) }
-                // The client subscribes again asking for offers for every role, which ends a suppression; a call
-                // made from here on either fails or goes out on the new subscription.
-                self.suppressed = false
             case .failure(let agentID, let executorID, let status):
                 self.logger.info("launcher: failure agent=\(agentID?.value ?? "-") executor=\(executorID?.value ?? "-") status=\(status.map(String.init) ?? "-")")
             default:

@@ -41,11 +41,21 @@ extension SchedulerClient {
     /// REVIVE: clears filters and un-suppresses `roles` (every role of the framework when empty).
     public func revive(roles: [String] = []) async throws {
         try await self.send(.revive(try self.requireFrameworkID("REVIVE"), roles: roles))
+        self.state.withLock { state in
+            state.suppressedRoles = roles.isEmpty ? [] : state.suppressedRoles.filter { !roles.contains($0) }
+        }
     }
 
-    /// SUPPRESS: no more offers for `roles` (every role of the framework when empty) until ``revive(roles:)``.
+    /// SUPPRESS: no more offers for `roles` (every role of the framework when empty) until ``revive(roles:)``. The
+    /// suppression outlasts a lost connection: re-subscriptions send the roles suppressed at the time (a SUBSCRIBE
+    /// sets them anew at the master).
     public func suppress(roles: [String] = []) async throws {
         try await self.send(.suppress(try self.requireFrameworkID("SUPPRESS"), roles: roles))
+        self.state.withLock { state in
+            for role in roles.isEmpty ? state.frameworkInfo.subscribedRoles : roles where !state.suppressedRoles.contains(role) {
+                state.suppressedRoles.append(role)
+            }
+        }
     }
 
     /// KILL: asks the agent to kill a task; `killPolicy` overrides the task's own grace period.

@@ -28,7 +28,8 @@ import Synchronization
 /// SUBSCRIBED event and returns the ``SchedulerEvents``. The framework ID of SUBSCRIBED and the stream's
 /// `Mesos-Stream-Id` header go on every later call. When the stream is lost (dropped connection, no heartbeat for
 /// ``SchedulerConfiguration/heartbeatTolerance`` intervals, master fail-over), the client subscribes again with the
-/// framework ID, so the framework fails over instead of registering anew, as long as the
+/// framework ID, so the framework fails over instead of registering anew, and with the roles suppressed at the time
+/// (SUPPRESS and REVIVE keep them; a SUBSCRIBE sets them anew), as long as the
 /// ``SchedulerConfiguration/reconnect`` policy allows; the events say so (``Event/disconnected(_:willReconnect:)``).
 ///
 /// **Calls** go over a second HTTP client (its own libcurl multi handle), one at a time and in order on one

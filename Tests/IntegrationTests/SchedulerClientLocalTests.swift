@@ -160,6 +160,30 @@ struct SchedulerClientLocalTests {
         }
     }
 
+    @Test("a SUPPRESS outlasts a lost connection: the client re-subscribes with the suppressed roles; REVIVE ends it")
+    func suppressionAcrossReconnect() async throws {
+        try await LocalCluster.with { cluster in
+            let client = SchedulerClient(configuration: Self.configuration(cluster.url))
+            let events = try await client.subscribe(Self.framework())
+            let driver = Driver(client: client, events: events) { _ in [] }
+            try await driver.wait { !$0.subscriptions.isEmpty }
+            let id = try #require(client.frameworkID)
+            try await client.suppress()
+            #expect(cluster.master.suppressedRoles(of: id) == ["*"])
+            // A SUBSCRIBE sets the suppressed roles anew: one without them would bring the offers back.
+            cluster.master.dropSubscription(of: id)
+            try await driver.wait { $0.subscriptions.count == 2 }
+            #expect(cluster.master.suppressedRoles(of: id) == ["*"])
+            try await client.revive()
+            #expect(cluster.master.suppressedRoles(of: id) == [])
+            cluster.master.dropSubscription(of: id)
+            try await driver.wait { $0.subscriptions.count == 3 }
+            #expect(cluster.master.suppressedRoles(of: id) == [])
+            try await client.stop(teardown: true)
+            driver.task.cancel()
+        }
+    }
+
     @Test("heartbeats stop: the watchdog drops the silent stream and the client re-subscribes")
     func heartbeatStall() async throws {
         var configuration = LocalClusterConfiguration()

@@ -568,10 +568,7 @@ extension LocalMaster {
         return nil
     }
 
-    static func frameworkRoles(_ info: FrameworkInfo) -> Set<String> {
-        if info.capabilities.contains(where: { $0.type == .multiRole }) { return Set(info.roles) }
-        return [info.hasRole ? info.role : "*"]
-    }
+    static func frameworkRoles(_ info: FrameworkInfo) -> Set<String> { Set(info.subscribedRoles) }
 
     /// stout's `stringify(hashset<string>)`.
     static func describe(_ roles: Set<String>) -> String { "{ " + roles.sorted().joined(separator: ", ") + " }" }

@@ -50,10 +50,7 @@ struct MasterFramework {
     var reregisteredTime: Double?
     var unregisteredTime: Double = 0
 
-    var roles: [String] {
-        if self.info.capabilities.contains(where: { $0.type == .multiRole }) { return self.info.roles }
-        return [self.info.hasRole ? self.info.role : "*"]
-    }
+    var roles: [String] { self.info.subscribedRoles }
 
     var partitionAware: Bool { self.info.capabilities.contains { $0.type == .partitionAware } }
 }
