@@ -10,17 +10,22 @@ struct MesosLocalCommand: AsyncParsableCommand {
         commandName: "mesos-local",
         abstract: "A local Mesos 1.11 master with agents that really run tasks.",
         discussion: """
-            Speaks the Mesos v1 scheduler and executor HTTP APIs, so any Mesos framework can run against it.
-            Prints the master's URL, then serves until SIGINT or SIGTERM, when it kills its tasks and exits.
+            Speaks the Mesos v1 scheduler and executor HTTP APIs, so any Mesos
+            framework can run against it. Prints the master's URL, then serves
+            until SIGINT or SIGTERM, when it kills its tasks and exits.
 
-            With --tls-cert and --tls-key the master and the agents serve https (TLS 1.2 or later), as Mesos does with
-            LIBPROCESS_SSL_ENABLED=true; executors get the certificate, key and --tls-ca as LIBPROCESS_SSL_* variables.
-            With --executor-domain-sockets each agent also serves the executor API on a unix socket,
-            <work-dir>/agent-N/agent.sock, and executors get its path as MESOS_DOMAIN_SOCKET.
+            With --tls-cert and --tls-key the master and the agents serve https
+            (TLS 1.2 or later), as Mesos does with LIBPROCESS_SSL_ENABLED=true;
+            executors get the certificate, key and --tls-ca as LIBPROCESS_SSL_*
+            variables. With --executor-domain-sockets each agent also serves the
+            executor API on a unix socket, <work-dir>/agent-N/agent.sock, and
+            executors get its path as MESOS_DOMAIN_SOCKET.
 
             EXAMPLES
-              mesos-local --port 5050 --agents 3 --resources "cpus:4;mem:4096;disk:10000;ports:[31000-32000]"
-              mesos-local --tls-cert server.crt --tls-key server.key --tls-ca ca.crt --executor-domain-sockets
+              mesos-local --port 5050 --agents 3 \\
+                  --resources "cpus:4;mem:4096;disk:10000;ports:[31000-32000]"
+              mesos-local --tls-cert server.crt --tls-key server.key \\
+                  --tls-ca ca.crt --executor-domain-sockets
             """
     )
 

@@ -66,11 +66,11 @@ struct MesosSubmit: AsyncParsableCommand {
               be left out (the offer decides the agent). The tasks launch
               together on one agent with LAUNCH_GROUP under Mesos's default
               executor (type DEFAULT, with cpus:0.1;mem:32;disk:32 for itself,
-              as mesos-execute gives it). When
-              one task fails, the executor kills the others; the exit status is
-              then that task's. --env, --artifact, --uri and --kill-grace-period
-              apply to every task; --cpus/--mem/... to a task that names no
-              resources; --role, --constraint and --network to the group.
+              as mesos-execute gives it). When one task fails, the executor kills
+              the others; the exit status is then that task's. --env, --artifact,
+              --uri and --kill-grace-period apply to every task; --cpus/--mem/...
+              to a task that names no resources; --role, --constraint and
+              --network to the group.
 
             REATTACHING (--state-dir DIR, with --master and --failover-timeout)
               The framework ID and the tasks are kept in DIR while they run. If
@@ -80,7 +80,7 @@ struct MesosSubmit: AsyncParsableCommand {
               tasks the earlier run left, instead of submitting them again, and
               exits with their status. A run that ends normally (or by Ctrl-C)
               leaves DIR empty of tasks.
-                mesos-submit --master http://mesos:5050 --state-dir ~/.job1 \
+                mesos-submit --master http://mesos:5050 --state-dir ~/.job1 \\
                     --failover-timeout 3600 -- ./long-job.sh
 
             ARTIFACT OPTIONS (after a comma)
