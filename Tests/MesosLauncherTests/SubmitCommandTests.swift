@@ -67,6 +67,8 @@ struct SubmitCommandTests {
             #expect(out.contains(text), "\(text) missing from --help")
         }
         #expect(out.split(separator: "\n").allSatisfy { $0.count <= 80 }, "lines fit 80 columns")
+        // An example that takes two lines breaks where the shell would continue it (not where the help wraps it).
+        #expect(out.contains("--state-dir ~/.job1 \\\n        --failover-timeout 3600 -- ./long-job.sh\n"), "\(out)")
     }
 
     @Test("a --task-group that is not a TaskGroupInfo is a usage error (64)")
