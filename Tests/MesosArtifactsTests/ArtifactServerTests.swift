@@ -352,7 +352,7 @@ struct ArtifactServerLimitTests {
             defer { close(fd) }
             H.send(fd, "GET /a/")
             let (_, closed) = await H.readToEnd(fd)
-            // Closed by the server: `closed` is false when the socket's 10 s receive timeout ends the read instead
+            // Closed by the server: `closed` is false when the socket's 30 s receive timeout ends the read instead
             // (no wall-clock bound here: a loaded two-core run once took 10 s just to start the reading thread).
             #expect(closed)
         }
