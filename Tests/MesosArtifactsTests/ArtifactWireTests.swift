@@ -68,11 +68,8 @@ struct ArtifactWireTests {
         }
     }
 
-    /// A server with one artifact. Its header timeout is a minute, not the default 10 s: these tests are about framing
-    /// (`slowLoris` tests the timeout), and in a loaded run of the whole suite the 30 ms pauses between the pieces of
-    /// a head took up to half a second each, so a head sent in pieces took more than 10 s and was cut.
     static func withArtifact(_ body: (_ port: Int, _ path: String, _ bytes: [UInt8]) async throws -> Void) async throws {
-        try await ArtifactServerTests.withServer(ArtifactServerTests.configuration { $0.headerTimeout = .seconds(60) }) { server, _ in
+        try await ArtifactServerTests.withServer { server, _ in
             let bytes = H.randomBytes(3000, seed: 11)
             let artifact = try server.register(data: bytes, as: "wire.bin")
             let path = String(artifact.url.dropFirst(server.baseURL.count))
