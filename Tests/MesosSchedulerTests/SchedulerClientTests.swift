@@ -432,7 +432,7 @@ struct SchedulerClientTests {
             let started = ContinuousClock.now
             try await client.stop()
             #expect(await subscriber.value == .cancelled)
-            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(ContinuousClock.now - started < .seconds(20), "stopped by the backoff's end (30 s), not by stop()")
         }
     }
 
@@ -447,7 +447,9 @@ struct SchedulerClientTests {
             let started = ContinuousClock.now
             #expect(await Self.mesosError { _ = try await client.subscribe(Self.framework) }?.code == .unavailable)
             let elapsed = ContinuousClock.now - started
-            #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(10))
+            // The upper bound only tells giving up from retrying without end (which the suite's time limit would catch
+            // much later): a run with the two cores oversubscribed took 21 s for the 300 ms.
+            #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(60))
             // About 13 attempts when the machine is idle; a starved one may use the whole window on the first.
             #expect(master.subscribes.count >= 1)
         }
