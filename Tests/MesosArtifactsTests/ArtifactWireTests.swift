@@ -61,7 +61,7 @@ struct ArtifactWireTests {
             }
         }
 
-        /// True when the server closes the connection (and sends nothing more) within the socket's 10 s timeout.
+        /// True when the server closes the connection (and sends nothing more) within the socket's 30 s timeout.
         func closesWithoutMore() -> Bool {
             while self.fill() {}
             return self.closed && self.buffer.isEmpty

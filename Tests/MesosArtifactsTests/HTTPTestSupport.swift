@@ -38,7 +38,7 @@ enum HTTPTestSupport {
 
     /// `curl` with `--path-as-is`, so traversal attempts reach the server as written.
 
-    /// Reads at least `count` bytes, or until the server closes or 10 s pass without data, off the cooperative threads.
+    /// Reads at least `count` bytes, or until the server closes or 30 s pass without data, off the cooperative threads.
     static func readBytes(_ fd: Int32, atLeast count: Int) async -> [UInt8] {
         (try? await TestProcess.offload {
             var received: [UInt8] = []
@@ -52,7 +52,7 @@ enum HTTPTestSupport {
         }) ?? []
     }
 
-    /// Reads until the server closes (or 10 s pass without data), off the cooperative threads.
+    /// Reads until the server closes (or 30 s pass without data), off the cooperative threads.
     static func readToEnd(_ fd: Int32) async -> (text: String, closed: Bool) {
         (try? await TestProcess.offload { Self.readToEndBlocking(fd) }) ?? ("", false)
     }
