@@ -46,13 +46,14 @@ struct FailoverRetryTests {
         }
     }
 
-    /// Waits (60 s at most) for an update of `handle` in `state`.
-    static func waitFor(_ state: TaskState, on handle: TaskHandle) async throws {
-        let seen = try await Self.within(.seconds(60), "\(handle.name) to reach \(state)") {
-            for await status in handle.updates where status.state == state { return true }
-            return false
+    /// Waits (60 s at most) for an update of `handle` in `state`, and returns it.
+    @discardableResult
+    static func waitFor(_ state: TaskState, on handle: TaskHandle) async throws -> TaskStatus {
+        let seen = try await Self.within(.seconds(60), "\(handle.name) to reach \(state)") { () -> TaskStatus? in
+            for await status in handle.updates where status.state == state { return status }
+            return nil
         }
-        try #require(seen, "\(handle.name) ended before reaching \(state)")
+        return try #require(seen, "\(handle.name) ended before reaching \(state)")
     }
 
     /// Every status of the handle (which has ended), by task ID.

@@ -37,11 +37,16 @@ struct QueuedFailoverTests {
             spec.taskID = TaskID("flaky-\(UUID().uuidString.prefix(6).lowercased())")
             spec.retry = TaskSpec.RetryPolicy(attempts: 3, backoff: .seconds(backoff))
             let handle = try await first.submit(spec)
-            do { try await Support.waitFor(.taskFailed, on: handle) } catch {
+            let failed: TaskStatus
+            do { failed = try await Support.waitFor(.taskFailed, on: handle) } catch {
                 await first.shutdown(.killTasks(grace: .seconds(2)))
                 throw error
             }
-            let failedAt = Date()
+            // When the agent saw the failure: the launcher's backoff starts no earlier. (The moment this test saw the
+            // update is later by however long the update took to reach it: 0.3 s and more in a loaded run, which
+            // made the check below fail with the backoff waited out in full.)
+            try #require(failed.hasTimestamp)
+            let failedAt = Date(timeIntervalSince1970: failed.timestamp)
             let firstID = try #require(handle.taskID?.value)
             await first.shutdown(.leaveRunning)
             // The old process's handle ends: the task is the next process's now.
