@@ -83,7 +83,8 @@ struct HTTPClientTLSTests {
     func get(_ url: String, _ tls: HTTPClientConfiguration.TLS) async throws -> HTTPResponse {
         var configuration = HTTPClientConfiguration()
         configuration.tls = tls
-        configuration.timeouts.connect = .seconds(5)
+        // A guard against a hang, not a measurement: with the cores oversubscribed, handshakes took more than 5 s.
+        configuration.timeouts.connect = .seconds(30)
         let client = HTTPClient(configuration: configuration)
         defer { client.shutdown() }
         return try await client.execute(HTTPRequest(method: "GET", url: url))
