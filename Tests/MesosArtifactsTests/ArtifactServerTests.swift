@@ -405,8 +405,8 @@ struct ArtifactServerLimitTests {
             // A client that asks and then stops reading is cut after the stall timeout: it never gets it all.
             // The stall is counted from a response under way: its first bytes are in (in a loaded run the server took
             // so long to start answering that the 5 s below were over first, and the whole download came through).
-            // With the cores oversubscribed, the server has also closed a new connection for the 1 s idle timeout
-            // before it read the request on it: that connection is not the subject here, so another one is made.
+            // With the cores oversubscribed, the server has also closed a new connection before answering on it (most
+            // likely for the 1 s idle timeout, the request not read yet): not the subject here, so another one is made.
             var stalled: Int32 = -1
             var first: [UInt8] = []
             for _ in 0..<3 where first.isEmpty {
