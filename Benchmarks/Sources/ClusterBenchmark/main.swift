@@ -189,6 +189,12 @@ func offerCycle(agents: Int = 100, frameworks: Int = 10, duration: Duration = .s
 
 // MARK: - calls
 
+/// A random (version 4) UUID's 16 bytes: the master refuses an ACKNOWLEDGE whose uuid is not a UUID of version 1 to
+/// 5 ("Not a valid UUID"), as Mesos does.
+func randomStatusUUID() -> Data {
+    withUnsafeBytes(of: UUID().uuid) { Data($0) }
+}
+
 /// ACKNOWLEDGE calls one after another on the client's keep-alive call connection.
 func calls(binary: String, count: Int = 20_000) async throws {
     let local = try LocalProcess(binary: binary, arguments: ["--agents", "1"])
@@ -201,12 +207,12 @@ func calls(binary: String, count: Int = 20_000) async throws {
     status.agentID = "unknown"
     status.state = .taskRunning
     for _ in 0..<200 {  // warm-up
-        status.uuid = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
+        status.uuid = randomStatusUUID()
         _ = try await client.acknowledge(status)
     }
     let started = ContinuousClock.now
     for _ in 0..<count {
-        status.uuid = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
+        status.uuid = randomStatusUUID()
         _ = try await client.acknowledge(status)
     }
     let elapsed = ContinuousClock.now - started
