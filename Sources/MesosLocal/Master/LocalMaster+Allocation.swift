@@ -40,7 +40,7 @@ extension LocalMaster {
                 .filter { $0.subscription != nil }
                 .sorted { (share($0.id), $0.registeredTime, $0.id) < (share($1.id), $1.registeredTime, $1.id) }
             for framework in candidates {
-                for role in framework.roles where !framework.suppressedRoles.contains(role) {
+                for role in framework.info.subscribedRoles where !framework.suppressedRoles.contains(role) {
                     if framework.offerConstraints?.isAgentExcluded(role: role, agent: agent.info) == true { continue }
                     let usable = free.usable(byRole: role)
                     guard Self.isAllocatable(usable) else { continue }

@@ -195,7 +195,7 @@ extension LocalMaster {
             case .revive:
                 self.revive(roles: call.revive.roles, frameworkID: id, state: &state)
             case .suppress:
-                let roles = call.suppress.roles.isEmpty ? framework.roles : call.suppress.roles
+                let roles = call.suppress.roles.isEmpty ? framework.info.subscribedRoles : call.suppress.roles
                 state.frameworks[id]?.suppressedRoles.formUnion(roles)
             case .kill:
                 self.kill(call.kill, frameworkID: id, state: &state, effects: &effects)
@@ -239,7 +239,7 @@ extension LocalMaster {
     /// framework ID, empty for a new framework, and its roles as stout writes a set).
     func registrationRefusal(_ info: FrameworkInfo) -> String? {
         guard let allowed = self.configuration.frameworkRoles else { return nil }
-        let roles = Self.frameworkRoles(info)
+        let roles = Set(info.subscribedRoles)
         let permitted = info.hasPrincipal ? allowed[info.principal] : nil
         if let permitted, roles.isSubset(of: permitted) { return nil }
         return "Not authorized to register framework \(info.id.value) with roles \(Self.describe(roles))"
@@ -273,7 +273,7 @@ extension LocalMaster {
         framework.offerConstraints = constraints
         state.frameworks[id] = framework
         // Offers for roles the framework left are withdrawn.
-        let roles = Set(framework.roles)
+        let roles = Set(framework.info.subscribedRoles)
         for (offerID, offer) in state.offers where offer.frameworkID == id && !roles.contains(offer.role) {
             state.offers[offerID] = nil
             effects.send(.rescind(offer.offer.id), to: framework.subscription)
@@ -375,7 +375,7 @@ extension LocalMaster {
 
     private func revive(roles: [String], frameworkID: String, state: inout State) {
         guard var framework = state.frameworks[frameworkID] else { return }
-        let roles = roles.isEmpty ? Set(framework.roles) : Set(roles)
+        let roles = roles.isEmpty ? Set(framework.info.subscribedRoles) : Set(roles)
         framework.filters.removeAll { roles.contains($0.role) }
         framework.suppressedRoles.subtract(roles)
         state.frameworks[frameworkID] = framework

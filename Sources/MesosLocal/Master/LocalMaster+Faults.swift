@@ -24,12 +24,6 @@ extension LocalMaster {
         }
     }
 
-    /// The roles of `frameworkID` that get no offers (SUBSCRIBE's `suppressed_roles`, SUPPRESS, REVIVE,
-    /// UPDATE_FRAMEWORK), sorted; nil for a framework this master does not know. For tests of what a client asked.
-    public func suppressedRoles(of frameworkID: FrameworkID) -> [String]? {
-        self.state.withLock { state in state.frameworks[frameworkID.value].map { $0.suppressedRoles.sorted() } }
-    }
-
     /// While stalled, no HEARTBEAT events go out (the connection stays open and silent).
     public func stallHeartbeats(_ stalled: Bool) {
         self.state.withLock { $0.heartbeatsStalled = stalled }

@@ -14,7 +14,7 @@ extension LocalMaster {
     /// every role is allowed, and so is the user root.)
     static func validateFramework(_ info: FrameworkInfo, suppressedRoles: [String], removed: Bool) -> String? {
         if let problem = Self.validateFrameworkInfo(info) { return problem }
-        let roles = Self.frameworkRoles(info)
+        let roles = Set(info.subscribedRoles)
         for role in suppressedRoles where !roles.contains(role) {
             return "Suppressed role '\(role)' is not contained in the list of roles"
         }

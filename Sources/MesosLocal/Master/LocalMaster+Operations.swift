@@ -568,15 +568,13 @@ extension LocalMaster {
         return nil
     }
 
-    static func frameworkRoles(_ info: FrameworkInfo) -> Set<String> { Set(info.subscribedRoles) }
-
     /// stout's `stringify(hashset<string>)`.
     static func describe(_ roles: Set<String>) -> String { "{ " + roles.sorted().joined(separator: ", ") + " }" }
 
     static func validateReserve(_ reserve: Offer.Operation.Reserve, principal: String?, framework: FrameworkInfo) -> String? {
         if let problem = Self.validateResources(reserve.resources) { return "Invalid resources: " + problem }
         if let problem = Self.validateSingleProvider(reserve.resources) { return "Invalid resources: " + problem }
-        let roles = Self.frameworkRoles(framework)
+        let roles = Set(framework.subscribedRoles)
         for resource in reserve.resources {
             let text = Resources(resource).description
             if !resource.isDynamicallyReserved { return "Resource \(text) is not dynamically reserved" }

@@ -69,6 +69,12 @@ public final class LocalMaster: Sendable {
     /// The allocator's rounds so far.
     public var allocationStatistics: AllocationStatistics { self.state.withLock { $0.allocation } }
 
+    /// The roles of `frameworkID` that get no offers (SUBSCRIBE's `suppressed_roles`, SUPPRESS, REVIVE,
+    /// UPDATE_FRAMEWORK), sorted; nil for a framework this master does not know. For tests of what a client asked.
+    public func suppressedRoles(of frameworkID: FrameworkID) -> [String]? {
+        self.state.withLock { state in state.frameworks[frameworkID.value].map { $0.suppressedRoles.sorted() } }
+    }
+
     public init(configuration: LocalMasterConfiguration = LocalMasterConfiguration()) {
         self.configuration = configuration
         self.logger = configuration.logger

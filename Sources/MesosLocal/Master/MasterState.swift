@@ -50,8 +50,6 @@ struct MasterFramework {
     var reregisteredTime: Double?
     var unregisteredTime: Double = 0
 
-    var roles: [String] { self.info.subscribedRoles }
-
     var partitionAware: Bool { self.info.capabilities.contains { $0.type == .partitionAware } }
 }
 
