@@ -358,6 +358,49 @@ struct AgentExecutorAPITests {
         }
     }
 
+    @Test("ACKNOWLEDGED comes once the agent has the update, whether or not the scheduler acknowledges; the agent keeps sending it to the master")
+    func acknowledgedByTheAgent() async throws {
+        try await AgentTest.withAgent(autoAcknowledge: false, configure: { $0.statusUpdateRetryInterval = .milliseconds(100) }) { agent, delegate in
+            agent.launch(framework: AgentTest.framework(), executor: Self.executor("exec-ack"), tasks: [AgentTest.task("acked", shell: "x")], asGroup: false)
+            try await Task.sleep(for: .milliseconds(200))
+            let executor = TestExecutorClient(agent: agent, executorID: "exec-ack")
+            try await executor.subscribe()
+            #expect(try await executor.next().type == .subscribed)
+            #expect(try await executor.next().type == .launch)
+
+            let (running, runningUUID) = try await executor.update("acked", .taskRunning)
+            #expect(running.status == 202)
+            let first = try await executor.next()
+            #expect(first.type == .acknowledged)
+            #expect(Array(first.acknowledged.uuid) == runningUUID)
+            // Nobody acknowledged it to the agent: it goes to the master again and again.
+            try await delegate.wait("RUNNING sent again") { _ in delegate.updates("acked").count >= 2 }
+            #expect(delegate.updates("acked").allSatisfy { Array($0.uuid) == runningUUID })
+
+            // The next update waits behind RUNNING at the agent, and the executor hears ACKNOWLEDGED for it now.
+            let (finished, finishedUUID) = try await executor.update("acked", .taskFinished)
+            #expect(finished.status == 202)
+            let second = try await executor.next()
+            #expect(second.type == .acknowledged)
+            #expect(Array(second.acknowledged.uuid) == finishedUUID)
+            #expect(!delegate.states("acked").contains(.taskFinished))
+
+            // An executor sending an update again (it missed the ACKNOWLEDGED) hears it again; the master gets it once.
+            let (again, _) = try await executor.update("acked", .taskFinished, uuid: finishedUUID)
+            #expect(again.status == 202)
+            let third = try await executor.next()
+            #expect(third.type == .acknowledged)
+            #expect(Array(third.acknowledged.uuid) == finishedUUID)
+
+            agent.acknowledge(frameworkID: AgentTest.frameworkID, taskID: TaskID("acked"), uuid: runningUUID)
+            let terminal = try await delegate.terminal("acked")
+            #expect(Array(terminal.uuid) == finishedUUID)
+            agent.acknowledge(frameworkID: AgentTest.frameworkID, taskID: TaskID("acked"), uuid: finishedUUID)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(delegate.updates("acked").filter { $0.state == .taskFinished }.count == 1)
+        }
+    }
+
     @Test("KILL before the executor subscribed: TASK_KILLED, REASON_TASK_KILLED_DURING_LAUNCH (the whole group for a group)")
     func killBeforeDelivery() async throws {
         try await AgentTest.withAgent { agent, delegate in

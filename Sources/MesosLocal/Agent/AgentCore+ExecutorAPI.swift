@@ -394,9 +394,13 @@ extension AgentCore {
         }
     }
 
-    /// An `UPDATE` from an executor, forwarded through the task's stream with the executor's uuid kept (so the
-    /// acknowledgement can be passed back as `ACKNOWLEDGED`), the agent's ID and the container's status added, as
-    /// in the recorded exchange (Fixtures/mesos-1.11/executor/scheduler_stream.recordio).
+    /// An `UPDATE` from an executor, forwarded through the task's stream with the executor's uuid kept, the agent's
+    /// ID and the container's status added, as in the recorded exchange
+    /// (Fixtures/mesos-1.11/executor/scheduler_stream.recordio).
+    ///
+    /// The executor hears `ACKNOWLEDGED` as soon as the agent has taken the update (or finds it has it already), not
+    /// when the scheduler acknowledges it: from then on the agent's status update stream is responsible for it, as in
+    /// Mesos's `Slave::___statusUpdate`. An update the agent drops (one after a terminal update) is not acknowledged.
     private func executorUpdate(_ received: TaskStatus, executor: ExecutorRecord, framework: FrameworkRecord) {
         var status = received
         status.agentID = self.agentID
@@ -405,7 +409,17 @@ extension AgentCore {
         if !status.hasContainerStatus {
             status.containerStatus = self.containerStatus(executor.containerID, executorPID: executor.pid)
         }
-        self.enqueue(status, framework: framework, executor: executor)
+        guard self.enqueue(status, framework: framework, executor: executor) != .dropped else { return }
+        // After the handler at hand, as the real agent acknowledges once its update manager has checkpointed the
+        // update: the unacknowledged updates a SUBSCRIBE carries are acknowledged after SUBSCRIBED.
+        var event = ExecutorEvent()
+        event.type = .acknowledged
+        event.acknowledged.taskID = status.taskID
+        event.acknowledged.uuid = status.uuid
+        self.after(.zero) { [event] in
+            guard executor.subscriber != nil else { return }
+            self.send(event, to: executor)
+        }
     }
 
     /// The executor's subscription closed: a framework that does not checkpoint loses its executor, as in the

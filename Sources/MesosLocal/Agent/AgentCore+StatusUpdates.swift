@@ -15,8 +15,6 @@ final class UpdateStream: @unchecked Sendable {  // confined to the agent's queu
     var terminalReceived = false
     var generation = 0
     var interval: Duration
-    /// The custom executor to tell about acknowledgements (`ACKNOWLEDGED`).
-    var executorID: ExecutorID?
 
     init(frameworkID: FrameworkID, interval: Duration) {
         self.frameworkID = frameworkID
@@ -30,13 +28,20 @@ struct StreamKey: Hashable, Sendable {
 }
 
 extension AgentCore {
+    /// What became of an update given to ``enqueue(_:framework:executor:)``.
+    enum Enqueued {
+        /// Taken into its task's stream.
+        case taken
+        /// Its uuid was taken before (an executor sending it again): nothing more to do.
+        case duplicate
+        /// Dropped: one after a terminal update, or the agent or framework is going away.
+        case dropped
+    }
+
     /// Adds an update to its task's stream; sends it at once if nothing is in flight.
-    ///
-    /// - Returns: false if the update was dropped (a duplicate, one after a terminal update, or the framework is
-    ///   going away).
     @discardableResult
-    func enqueue(_ status: TaskStatus, framework: FrameworkRecord, executor: ExecutorRecord?) -> Bool {
-        guard !self.stopping, !framework.terminating else { return false }
+    func enqueue(_ status: TaskStatus, framework: FrameworkRecord, executor: ExecutorRecord?) -> Enqueued {
+        guard !self.stopping, !framework.terminating else { return .dropped }
         let key = StreamKey(frameworkID: framework.id.value, taskID: status.taskID.value)
         let stream: UpdateStream
         if let existing = self.streams[key] {
@@ -45,24 +50,23 @@ extension AgentCore {
             stream = UpdateStream(frameworkID: framework.id, interval: self.configuration.statusUpdateRetryInterval)
             self.streams[key] = stream
         }
-        if executor?.kind == .custom { stream.executorID = executor?.id }
         if stream.received.contains(status.uuid) {
             self.logger.debug("dropping a duplicate status update", metadata: ["mesos.task_id": "\(status.taskID.value)"])
-            return false
+            return .duplicate
         }
         if stream.terminalReceived {
             self.logger.warning(
                 "dropping a status update after a terminal one",
                 metadata: ["mesos.task_id": "\(status.taskID.value)", "mesos.state": "\(Self.stateName(status.state))"]
             )
-            return false
+            return .dropped
         }
         stream.received.insert(status.uuid)
         if status.state.isTerminal { stream.terminalReceived = true }
         if let executor, let task = executor.tasks[status.taskID.value] { task.state = status.state }
         stream.pending.append(status)
         if stream.pending.count == 1 { self.forward(stream) }
-        return true
+        return .taken
     }
 
     /// Sends the stream's first update to the master and arms its retry timer.
@@ -108,16 +112,6 @@ extension AgentCore {
         stream.pending.removeFirst()
         stream.generation += 1
         stream.interval = self.configuration.statusUpdateRetryInterval
-
-        if let executorID = stream.executorID, let framework = self.frameworks[frameworkID.value],
-            let executor = framework.executors[executorID.value], executor.subscriber != nil
-        {
-            var event = ExecutorEvent()
-            event.type = .acknowledged
-            event.acknowledged.taskID = taskID
-            event.acknowledged.uuid = first.uuid
-            self.send(event, to: executor)
-        }
         if first.state.isTerminal && stream.pending.isEmpty {
             self.streams[key] = nil
         } else if !stream.pending.isEmpty {
