@@ -88,10 +88,17 @@ public final class ExecutorClient: Sendable {
 
     /// Subscribes (and subscribes again after losing the agent, when checkpointing) and delivers the events.
     /// Ends after SHUTDOWN, or throws ``ExecutorError`` when the agent cannot be reached.
+    ///
+    /// After SHUTDOWN the client goes on reading the agent's stream, without delivering anything more, until the
+    /// agent closes it: the ACKNOWLEDGED of the updates the executor sends while it ends its tasks come on it, and
+    /// ``pendingUpdates`` counts down.
     public func events() -> AsyncThrowingStream<Event, any Error> {
         AsyncThrowingStream { continuation in
             let task = Task { await self.run(continuation) }
-            continuation.onTermination = { _ in task.cancel() }
+            // Only a consumer that stops early cancels: after SHUTDOWN the events end, and the stream is still read.
+            continuation.onTermination = { termination in
+                if case .cancelled = termination { task.cancel() }
+            }
         }
     }
 
@@ -166,20 +173,27 @@ public final class ExecutorClient: Sendable {
                 text += String(buffer: chunk)
                 if text.utf8.count > 4096 { break }
             }
-            // 4xx: the agent refuses this executor; retrying does not help. 5xx: the agent is recovering.
-            let code: ExecutorError.Code = (400..<500).contains(response.status) ? .refused : .agentLost
+            let code = Self.errorCode(status: response.status)
             throw ExecutorError(code: code, message: text, httpStatus: response.status)
         }
         connected()
         var decoder = MesosEventDecoder(ExecutorEvent.self, codec: self.codec)
         var chunks = RecordIOChunks()
-        for try await var chunk in response.body {
-            chunks.append(&chunk)
-            while let event = try decoder.decode(chunks: &chunks) {
-                if self.deliver(event, continuation) { return true }
+        var shutdown = false
+        do {
+            for try await var chunk in response.body {
+                chunks.append(&chunk)
+                while let event = try decoder.decode(chunks: &chunks) {
+                    guard self.deliver(event, continuation) else { continue }
+                    // The events end here; the stream is read on for the acknowledgements (see `events()`).
+                    continuation.finish()
+                    shutdown = true
+                }
             }
+        } catch _ where shutdown {
+            // The agent ended the stream of an executor it told to shut down: nothing is lost.
         }
-        return false
+        return shutdown
     }
 
     /// Updates the client's state and yields the event; true for SHUTDOWN.
@@ -304,9 +318,15 @@ public final class ExecutorClient: Sendable {
         }
         guard response.status == 202 else {
             let text = String(decoding: response.body.readableBytesView.prefix(4096), as: UTF8.self)
-            let code: ExecutorError.Code = (400..<500).contains(response.status) ? .refused : .agentLost
-            throw ExecutorError(code: code, message: text, httpStatus: response.status)
+            throw ExecutorError(code: Self.errorCode(status: response.status), message: text, httpStatus: response.status)
         }
+    }
+
+    /// What an answer other than success means. A 4xx is the agent refusing the executor or the call, which trying
+    /// again does not change, except 404: an agent still starting has not set up its executor endpoint yet, and
+    /// Mesos's executor library counts that as temporary, as it does 503 and the other 5xx.
+    static func errorCode(status: Int) -> ExecutorError.Code {
+        (400..<500).contains(status) && status != 404 ? .refused : .agentLost
     }
 
 }

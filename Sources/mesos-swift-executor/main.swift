@@ -39,14 +39,14 @@ struct MesosSwiftExecutor {
                     let killing = subscribed.frameworkInfo.capabilities.contains { $0.type == .taskKillingState }
                     runner.sendsKillingState = killing
                 case .launch(let task):
-                    Task { await runner.launch(task) }
+                    runner.launch(task)
                 case .launchGroup(let group):
-                    for task in group.tasks { Task { await runner.launch(task) } }
+                    for task in group.tasks { runner.launch(task) }
                 case .kill(let taskID, let policy):
                     Task { await runner.kill(taskID, policy: policy) }
                 case .message(let data):
                     if let handle = FileHandle(forWritingAtPath: environment.sandbox + "/messages.in") ?? {
-                        FileManager.default.createFile(atPath: environment.sandbox + "/messages.in", contents: nil)
+                        _ = FileManager.default.createFile(atPath: environment.sandbox + "/messages.in", contents: nil)
                         return FileHandle(forWritingAtPath: environment.sandbox + "/messages.in")
                     }() {
                         handle.seekToEndOfFile()
@@ -54,14 +54,12 @@ struct MesosSwiftExecutor {
                         try? handle.close()
                     }
                 case .shutdown:
-                    let ids = runner.running
-                    await withTaskGroup(of: Void.self) { group in
-                        for id in ids {
-                            group.addTask { await runner.kill(TaskID(id), policy: nil, grace: environment.shutdownGracePeriod) }
-                        }
-                    }
-                    // Give the terminal updates a moment to be acknowledged.
+                    // The agent destroys the executor's container once its shutdown grace period has passed. As
+                    // Mesos's command executor does, the kills leave 2 s of it (the reaper's interval and a second)
+                    // for the forced kills and the TASK_KILLED updates; what is left goes to the acknowledgements,
+                    // which the client still reads after SHUTDOWN.
                     let deadline = ContinuousClock.now + environment.shutdownGracePeriod
+                    await runner.killAll(grace: max(.zero, environment.shutdownGracePeriod - .seconds(2)))
                     while client.pendingUpdates > 0, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
                 case .error(let message):
                     FileHandle.standardError.write(Data("mesos-swift-executor: the agent says: \(message)\n".utf8))

@@ -261,6 +261,80 @@ struct SwiftExecutorTests {
         }
     }
 
+    @Test("a task's kill policy sets its grace; SHUTDOWN ends it in the executor's grace period and the executor exits by itself")
+    func killPolicyAndShutdown() async throws {
+        guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
+        try await LocalCluster.with { cluster in
+            let client = SchedulerClient(configuration: SchedulerConfiguration(masters: [cluster.url]))
+            var info = FrameworkInfo()
+            info.user = "root"
+            info.name = "executor-kill-policy"
+            var killing = FrameworkInfo.Capability()
+            killing.type = .taskKillingState
+            info.capabilities = [killing]
+            let events = try await client.subscribe(info)
+            let log = Log()
+            let launched = Mutex(false)
+            let executor = {
+                var executor = Self.executor("policy-exec")
+                executor.shutdownGracePeriod.nanoseconds = 4_000_000_000
+                return executor
+            }()
+            let driver = Task {
+                do {
+                    for try await event in events {
+                        switch event {
+                        case .offers(let offers):
+                            guard let offer = offers.first, !launched.withLock({ $0 }) else {
+                                try? await client.decline(offerIDs: offers.map(\.id))
+                                continue
+                            }
+                            launched.withLock { $0 = true }
+                            var task = TaskInfo()
+                            task.name = "stubborn"
+                            task.taskID = "stubborn"
+                            task.agentID = offer.agentID
+                            task.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
+                            task.executor = executor
+                            task.killPolicy.gracePeriod.nanoseconds = 600_000_000_000  // ten minutes
+                            task.data = Data("trap '' TERM; sleep 600".utf8)  // deaf to SIGTERM
+                            try? await client.accept(offerIDs: [offer.id], operations: [.launch([task])])
+                        case .update(let status):
+                            log.updates.withLock { $0.append(status) }
+                            _ = try? await client.acknowledge(status)
+                        case .failure(_, let executorID, let status):
+                            log.failures.withLock { $0.append((executorID, status)) }
+                        default:
+                            break
+                        }
+                    }
+                } catch {}
+            }
+            func states() -> [TaskState] { log.updates.withLock { $0.map(\.state) } }
+            try await wait("the task running") { states().contains(.taskRunning) }
+            let agentID = try #require(log.updates.withLock { $0.first?.agentID })
+
+            // A KILL without a policy of its own: the task's ten minutes apply, not the 3 s default.
+            try await client.kill(taskID: "stubborn", agentID: agentID)
+            try await wait("TASK_KILLING") { states().last == .taskKilling }
+            try await Task.sleep(for: .seconds(4))
+            #expect(states().last == .taskKilling, "\(states())")
+
+            // SHUTDOWN brings the SIGKILL forward: 4 s of grace less 2 s for the forced kill and the update.
+            try await client.shutdownExecutor(executor.executorID, agentID: agentID)
+            try await wait("the task's end") { states().last == .taskKilled }
+            let killed = log.updates.withLock { $0.last }
+            #expect(killed?.message == "Command terminated with signal Killed", "\(log.updates.withLock { $0.map { "\($0.state) \($0.source) \($0.message) \($0.timestamp)" } })")
+            #expect(killed?.source == .executor)
+            // The executor had its update acknowledged and exited on its own (status 0) before the agent's grace
+            // period ran out; an executor the agent has to kill ends with a signal.
+            try await wait("the executor's end") { !log.failures.withLock { $0.isEmpty } }
+            #expect(log.failures.withLock { $0.first?.1 } == 0)
+            try await client.stop(teardown: true)
+            driver.cancel()
+        }
+    }
+
     @Test("agent restart with checkpointing: the executor subscribes again and its updates arrive, none lost or doubled")
     func agentRestart() async throws {
         guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
