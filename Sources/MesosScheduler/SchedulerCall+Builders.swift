@@ -115,6 +115,11 @@ extension Mesos_V1_Scheduler_Call {
     }
 
     /// ACKNOWLEDGE_OPERATION_STATUS for an operation status update, or nil when it carries no `uuid`.
+    ///
+    /// The agent and the resource provider default to the update's own `agent_id` and `resource_provider_id`: the
+    /// master refuses the call without an agent ("Expecting 'agent_id' to be present"), and an acknowledgement for an
+    /// operation on a resource provider's resources that leaves the provider out is taken for one on the agent's
+    /// default resources.
     public static func acknowledgeOperationStatus(
         _ frameworkID: FrameworkID,
         _ status: OperationStatus,
@@ -123,8 +128,12 @@ extension Mesos_V1_Scheduler_Call {
     ) -> Self? {
         guard status.hasUuid else { return nil }
         var call = Self(.acknowledgeOperationStatus, frameworkID: frameworkID)
-        if let agentID { call.acknowledgeOperationStatus.agentID = agentID }
-        if let resourceProviderID { call.acknowledgeOperationStatus.resourceProviderID = resourceProviderID }
+        if let agentID = agentID ?? (status.hasAgentID ? status.agentID : nil) {
+            call.acknowledgeOperationStatus.agentID = agentID
+        }
+        if let resourceProviderID = resourceProviderID ?? (status.hasResourceProviderID ? status.resourceProviderID : nil) {
+            call.acknowledgeOperationStatus.resourceProviderID = resourceProviderID
+        }
         call.acknowledgeOperationStatus.uuid = status.uuid.value
         call.acknowledgeOperationStatus.operationID = status.operationID
         return call

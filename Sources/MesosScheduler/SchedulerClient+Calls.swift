@@ -79,7 +79,8 @@ extension SchedulerClient {
         return true
     }
 
-    /// ACKNOWLEDGE_OPERATION_STATUS: confirms an operation status update (one with a `uuid`).
+    /// ACKNOWLEDGE_OPERATION_STATUS: confirms an operation status update (one with a `uuid`). The agent and the
+    /// resource provider are the update's own unless given.
     ///
     /// - Returns: whether a call was sent (false for an update without a `uuid`).
     @discardableResult

@@ -35,6 +35,34 @@ struct SchedulerCallBuilderTests {
         #expect(SchedulerCall.acknowledge(Self.framework, status) == nil)
     }
 
+    @Test("ACKNOWLEDGE_OPERATION_STATUS takes the agent and resource provider from the update unless given")
+    func acknowledgeOperationStatus() throws {
+        var status = OperationStatus()
+        status.operationID = "op-1"
+        status.state = .operationFinished
+        status.uuid.value = Data((0..<16).map { UInt8($0) })
+        status.agentID = Self.agent
+        status.resourceProviderID.value = "rp-1"
+        let call = try #require(SchedulerCall.acknowledgeOperationStatus(Self.framework, status))
+        #expect(call.type == .acknowledgeOperationStatus)
+        #expect(call.frameworkID == Self.framework)
+        #expect(call.acknowledgeOperationStatus.agentID == Self.agent)
+        #expect(call.acknowledgeOperationStatus.resourceProviderID.value == "rp-1")
+        #expect(call.acknowledgeOperationStatus.operationID == "op-1")
+        #expect(call.acknowledgeOperationStatus.uuid == status.uuid.value)
+
+        let given = try #require(SchedulerCall.acknowledgeOperationStatus(Self.framework, status, agentID: "S9", resourceProviderID: ResourceProviderID("rp-9")))
+        #expect(given.acknowledgeOperationStatus.agentID == "S9")
+        #expect(given.acknowledgeOperationStatus.resourceProviderID.value == "rp-9")
+
+        // An operation on the agent's default resources: no provider in the update, none in the call.
+        status.clearResourceProviderID()
+        let plain = try #require(SchedulerCall.acknowledgeOperationStatus(Self.framework, status))
+        #expect(!plain.acknowledgeOperationStatus.hasResourceProviderID)
+        status.clearUuid()
+        #expect(SchedulerCall.acknowledgeOperationStatus(Self.framework, status) == nil)
+    }
+
     @Test("RECONCILE, KILL, REVIVE, SUPPRESS, TEARDOWN, DECLINE as the master accepted them")
     func simpleCalls() throws {
         #expect(SchedulerCall.reconcile(Self.framework, tasks: [("t3", Self.agent)]) == (try Self.recorded("json/calls.json", "RECONCILE explicit t3")))
