@@ -6,13 +6,15 @@ import Synchronization
 ///
 /// The ID comes with the first SUBSCRIBED event. A scheduler that subscribes again with it (within the framework's
 /// `failover_timeout`) takes over the running framework and its tasks; without it, it registers a new framework.
-/// ``SchedulerClient`` loads the ID before subscribing, saves it on SUBSCRIBED and removes it after TEARDOWN.
+/// ``SchedulerClient`` loads the ID before subscribing, saves it on SUBSCRIBED and removes it after TEARDOWN, and when
+/// the master answers a subscription with the ERROR "Framework has been removed" (the framework was torn down, or its
+/// `failover_timeout` ran out): that ID can never subscribe again, and the next start registers a new framework.
 public protocol FrameworkIDStore: Sendable {
     /// The stored ID, or nil when there is none.
     func load() async throws -> FrameworkID?
     /// Stores `id`, replacing any other.
     func save(_ id: FrameworkID) async throws
-    /// Forgets the ID (the framework was torn down).
+    /// Forgets the ID (the framework was torn down, or the master has removed it).
     func remove() async throws
 }
 

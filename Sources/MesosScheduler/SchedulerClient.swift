@@ -51,6 +51,8 @@ public final class SchedulerClient: Sendable {
     struct State {
         enum Phase { case idle, subscribing, subscribed, stopped }
         var phase = Phase.idle
+        /// TEARDOWN is on its way (``stop(teardown:)``).
+        var tearingDown = false
         var frameworkInfo = FrameworkInfo()
         var suppressedRoles: [String] = []
         var offerConstraints: Mesos_V1_Scheduler_OfferConstraints?
@@ -170,6 +172,9 @@ public final class SchedulerClient: Sendable {
     public func stop(teardown: Bool = false) async throws {
         defer { self.finishStopping() }
         guard teardown, let frameworkID = self.frameworkID else { return }
+        // The master ends the stream on TEARDOWN, possibly before its 202 is in: that end must not read as a drop to
+        // re-subscribe after (the master would answer that SUBSCRIBE with "Framework has been removed").
+        self.state.withLock { $0.tearingDown = true }
         try await self.send(.teardown(frameworkID))
         try await self.configuration.frameworkIDStore?.remove()
     }
@@ -187,6 +192,9 @@ public final class SchedulerClient: Sendable {
     }
 
     var isStopped: Bool { self.state.withLock { $0.phase == .stopped } }
+
+    /// Stopped, or sending TEARDOWN to stop: the stream's end is not a drop.
+    var isEnding: Bool { self.state.withLock { $0.phase == .stopped || $0.tearingDown } }
 
     /// Sleeps for `duration`, or less if the client stops. Returns false when it stopped (or the task was cancelled).
     func pause(for duration: Duration) async -> Bool {

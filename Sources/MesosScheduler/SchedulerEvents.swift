@@ -133,7 +133,25 @@ final class SubscriptionDriver: @unchecked Sendable {
         try await self.establish(isResubscription: false)
         if let failure = self.failure {
             self.finished = true
+            await self.forgetIfRemoved(failure)
             throw failure
+        }
+    }
+
+    /// The master's text when a framework ID it has removed (torn down, or failed over too late) subscribes.
+    static let removedFrameworkText = "Framework has been removed"
+
+    /// A framework the master has removed can never subscribe with its ID again: the stored ID goes, so the next
+    /// start registers a new framework instead of failing the same way for good.
+    private func forgetIfRemoved(_ failure: MesosError) async {
+        guard failure.code == .errorEvent, failure.message == Self.removedFrameworkText,
+            let store = self.client.configuration.frameworkIDStore
+        else { return }
+        self.logger.warning("the master has removed this framework; forgetting its stored framework ID")
+        do {
+            try await store.remove()
+        } catch {
+            self.logger.error("could not remove the stored framework ID", metadata: ["mesos.error": "\(error)"])
         }
     }
 
@@ -151,6 +169,7 @@ final class SubscriptionDriver: @unchecked Sendable {
             if let failure = self.failure {
                 self.failure = nil
                 self.finished = true
+                await self.forgetIfRemoved(failure)
                 throw failure
             }
             if self.finished { return nil }
@@ -318,7 +337,7 @@ final class SubscriptionDriver: @unchecked Sendable {
             state.streamID = nil
             state.heartbeatInterval = nil
         }
-        if self.client.isStopped {
+        if self.client.isEnding {
             self.finish()
             return
         }

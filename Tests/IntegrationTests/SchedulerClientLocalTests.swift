@@ -279,6 +279,44 @@ struct SchedulerClientLocalTests {
         }
     }
 
+    @Test("a framework the master has removed: its stored ID is forgotten, and the next start registers a new one")
+    func removedFramework() async throws {
+        guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }  // needs a 1 s failover timeout
+        try await LocalCluster.with { cluster in
+            var configuration = Self.configuration(cluster.url)
+            let store = InMemoryFrameworkIDStore()
+            configuration.frameworkIDStore = store
+            let first = SchedulerClient(configuration: configuration)
+            let events = try await first.subscribe(Self.framework(failoverTimeout: 1))
+            let driver = Driver(client: first, events: events) { _ in [] }
+            let id = try #require(first.frameworkID)
+            #expect(try await store.load() == id)
+            try await first.stop(teardown: false)
+            driver.task.cancel()
+            try await Task.sleep(for: .seconds(2))  // the failover timeout runs out: the master removes it
+
+            let second = SchedulerClient(configuration: configuration)
+            let error = await #expect(throws: MesosError.self) { _ = try await second.subscribe(Self.framework(failoverTimeout: 1)) }
+            #expect(error?.code == .errorEvent)
+            #expect(error?.message == "Framework has been removed")
+            #expect(try await store.load() == nil)
+
+            let third = SchedulerClient(configuration: configuration)
+            let fresh = try await third.subscribe(Self.framework())
+            let follower = Driver(client: third, events: fresh) { _ in [] }
+            let newID = try #require(third.frameworkID)
+            #expect(newID != id)
+            #expect(try await store.load() == newID)
+
+            // TEARDOWN ends the stream for good: no drop reported, no SUBSCRIBE after it.
+            try await third.stop(teardown: true)
+            _ = await follower.task.value
+            #expect(follower.box.state.withLock { $0.disconnects } == 0)
+            #expect(follower.box.state.withLock { $0.subscriptions.count } == 1)
+            #expect(try await store.load() == nil)
+        }
+    }
+
     @Test("the calls the other tests do not make: inverse offers, roles, REQUEST, UPDATE_FRAMEWORK, operations")
     func remainingCalls() async throws {
         try await LocalCluster.with { cluster in
