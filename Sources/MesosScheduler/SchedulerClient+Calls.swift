@@ -1,5 +1,6 @@
 public import FoundationEssentials
 public import Mesos
+import Logging
 import Synchronization
 
 // Every call of the v1 scheduler API but SUBSCRIBE (see `subscribe(_:suppressedRoles:offerConstraints:)`), with the
@@ -41,21 +42,43 @@ extension SchedulerClient {
     /// REVIVE: clears filters and un-suppresses `roles` (every role of the framework when empty).
     public func revive(roles: [String] = []) async throws {
         try await self.send(.revive(try self.requireFrameworkID("REVIVE"), roles: roles))
-        self.state.withLock { state in
+        let stranger = self.state.withLock { state -> String? in
+            if let stranger = Self.stranger(in: roles, state) { return stranger }
             state.suppressedRoles = roles.isEmpty ? [] : state.suppressedRoles.filter { !roles.contains($0) }
+            return nil
         }
+        if let stranger { self.warnDropped("REVIVE", stranger, roles) }
+    }
+
+    /// A role of a REVIVE or SUPPRESS that the framework is not subscribed to: the master drops the whole call
+    /// (answering 202 all the same), so the client's record of the suppressed roles, which its re-subscriptions send,
+    /// stays as it was.
+    private static func stranger(in roles: [String], _ state: State) -> String? {
+        let subscribed = Set(state.frameworkInfo.subscribedRoles)
+        return roles.first { !subscribed.contains($0) }
+    }
+
+    private func warnDropped(_ call: String, _ stranger: String, _ roles: [String]) {
+        self.logger.warning(
+            "the master drops this \(call): role '\(stranger)' is not one of the framework's subscribed roles",
+            metadata: ["mesos.roles": "\(roles)"]
+        )
     }
 
     /// SUPPRESS: no more offers for `roles` (every role of the framework when empty) until ``revive(roles:)``. The
     /// suppression outlasts a lost connection: re-subscriptions send the roles suppressed at the time (a SUBSCRIBE
-    /// sets them anew at the master).
+    /// sets them anew at the master). As with REVIVE, a role the framework is not subscribed to makes the master drop
+    /// the whole call (after answering 202): nothing is suppressed, and a warning is logged.
     public func suppress(roles: [String] = []) async throws {
         try await self.send(.suppress(try self.requireFrameworkID("SUPPRESS"), roles: roles))
-        self.state.withLock { state in
+        let stranger = self.state.withLock { state -> String? in
+            if let stranger = Self.stranger(in: roles, state) { return stranger }
             for role in roles.isEmpty ? state.frameworkInfo.subscribedRoles : roles where !state.suppressedRoles.contains(role) {
                 state.suppressedRoles.append(role)
             }
+            return nil
         }
+        if let stranger { self.warnDropped("SUPPRESS", stranger, roles) }
     }
 
     /// KILL: asks the agent to kill a task; `killPolicy` overrides the task's own grace period.

@@ -160,6 +160,30 @@ struct SchedulerClientLocalTests {
         }
     }
 
+    @Test("a SUPPRESS or REVIVE naming a role the framework is not subscribed to is dropped whole, by the master and in the client's record")
+    func droppedSuppressAndRevive() async throws {
+        try await LocalCluster.with { cluster in
+            let client = SchedulerClient(configuration: Self.configuration(cluster.url))
+            let events = try await client.subscribe(Self.framework())
+            let driver = Driver(client: client, events: events) { _ in [] }
+            try await driver.wait { !$0.subscriptions.isEmpty }
+            let id = try #require(client.frameworkID)
+            try await client.suppress(roles: ["*", "elsewhere"])  // 202, and nothing suppressed, not even "*"
+            #expect(cluster.master.suppressedRoles(of: id) == [])
+            try await client.suppress(roles: ["*"])
+            try await client.revive(roles: ["*", "../invalid"])
+            #expect(cluster.master.suppressedRoles(of: id) == ["*"])
+            // The re-subscription carries what the master holds: "*" suppressed, and no stranger role (a SUBSCRIBE
+            // suppressing a role the framework lacks would be refused).
+            cluster.master.dropSubscription(of: id)
+            try await driver.wait { $0.subscriptions.count == 2 }
+            #expect(cluster.master.suppressedRoles(of: id) == ["*"])
+            #expect(driver.box.state.withLock { $0.error } == nil)
+            try await client.stop(teardown: true)
+            driver.task.cancel()
+        }
+    }
+
     @Test("a SUPPRESS outlasts a lost connection: the client re-subscribes with the suppressed roles; REVIVE ends it")
     func suppressionAcrossReconnect() async throws {
         try await LocalCluster.with { cluster in

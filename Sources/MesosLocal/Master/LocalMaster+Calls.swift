@@ -193,10 +193,18 @@ extension LocalMaster {
                 let decline = call.declineInverseOffers
                 self.answerInverseOffers(decline.inverseOfferIds, accept: false, filters: decline.filters, frameworkID: id, state: &state)
             case .revive:
-                self.revive(roles: call.revive.roles, frameworkID: id, state: &state)
+                if let reason = Self.invalidRole(in: call.revive.roles, of: framework.info, call: "revive") {
+                    self.logger.warning("dropping a REVIVE call: \(reason)", metadata: ["mesos.framework_id": "\(id)"])
+                } else {
+                    self.revive(roles: call.revive.roles, frameworkID: id, state: &state)
+                }
             case .suppress:
-                let roles = call.suppress.roles.isEmpty ? framework.info.subscribedRoles : call.suppress.roles
-                state.frameworks[id]?.suppressedRoles.formUnion(roles)
+                if let reason = Self.invalidRole(in: call.suppress.roles, of: framework.info, call: "suppress") {
+                    self.logger.warning("dropping a SUPPRESS call: \(reason)", metadata: ["mesos.framework_id": "\(id)"])
+                } else {
+                    let roles = call.suppress.roles.isEmpty ? framework.info.subscribedRoles : call.suppress.roles
+                    state.frameworks[id]?.suppressedRoles.formUnion(roles)
+                }
             case .kill:
                 self.kill(call.kill, frameworkID: id, state: &state, effects: &effects)
             case .shutdown:
@@ -371,6 +379,18 @@ extension LocalMaster {
         state.frameworks[frameworkID]?.filters.append(
             MasterOfferFilter(agentID: agentID, role: role, resources: resources.unallocated(), until: until)
         )
+    }
+
+    /// Why the master drops a whole REVIVE or SUPPRESS call (with a 202, as every call it drops after validation): one
+    /// of its roles is not a valid role, or not one the framework is subscribed to; the valid roles of such a call
+    /// are not revived or suppressed either (`Master::revive` and `Master::suppress`).
+    static func invalidRole(in roles: [String], of info: FrameworkInfo, call: String) -> String? {
+        let subscribed = Set(info.subscribedRoles)
+        for role in roles {
+            if let error = Self.validateRole(role) { return "\(call) role '\(role)' is invalid: \(error)" }
+            if !subscribed.contains(role) { return "\(call) role '\(role)' is not one of the frameworks's subscribed roles" }
+        }
+        return nil
     }
 
     private func revive(roles: [String], frameworkID: String, state: inout State) {
