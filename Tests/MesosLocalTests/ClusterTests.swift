@@ -336,6 +336,29 @@ struct ClusterTests {
         }
     }
 
+    @Test("a framework failing over with an offer outstanding: the offer is discarded without a RESCIND and its resources offered anew")
+    func failoverDiscardsOffers() async throws {
+        try await Self.withCluster { cluster in
+            let first = try await RawScheduler.subscribe(cluster.url, RawScheduler.frameworkInfo(failoverTimeout: 60))
+            let held = try #require(try await Self.offers(first).first)
+            var info = RawScheduler.frameworkInfo(failoverTimeout: 60)
+            info.id = first.frameworkID
+            let second = try await RawScheduler.subscribe(cluster.url, info)
+            // Everything up to the new stream's first OFFERS: heartbeats only.
+            var seen: [SchedulerEvent.TypeEnum] = []
+            while true {
+                let event = try #require(try await second.next())
+                if event.type == .offers {
+                    #expect(!event.offers.offers.contains { $0.id == held.id })
+                    #expect(event.offers.offers.contains { $0.agentID == held.agentID })
+                    break
+                }
+                seen.append(event.type)
+            }
+            #expect(seen.allSatisfy { $0 == .heartbeat }, "\(seen)")
+        }
+    }
+
     @Test("a framework that disconnects keeps its tasks within failover_timeout and finds them on re-subscribing")
     func failoverKeepsTasks() async throws {
         try await Self.withCluster { cluster in

@@ -85,17 +85,13 @@ extension LocalMaster {
             event.subscribed.masterInfo = state.masterInfo
             effects.send(event, to: subscription)
             effects.send(.heartbeat, to: subscription)
-            // Offers made to the previous connection are withdrawn.
+            // Offers made to the previous connection are discarded, silently: the new connection never heard of
+            // them, and Mesos's `_failoverFramework` sends no RESCIND or RESCIND_INVERSE_OFFER for them.
             for (offerID, offer) in state.offers where offer.frameworkID == id {
                 state.offers[offerID] = nil
-                effects.send(.rescind(offer.offer.id), to: subscription)
             }
             for (offerID, inverse) in state.inverseOffers where inverse.frameworkID == id {
                 state.inverseOffers[offerID] = nil
-                var event = SchedulerEvent()
-                event.type = .rescindInverseOffer
-                event.rescindInverseOffer.inverseOfferID = inverse.offer.id
-                effects.send(event, to: subscription)
             }
             state.allocationWanted = true
             return id
