@@ -231,10 +231,14 @@ struct SchedulerClientLocalTests {
         }
     }
 
-    @Test("a master answering 503 while it recovers: the client waits it out")
-    func unavailableWindow() async throws {
+    @Test("a master answering 503 while it recovers, or while no master leads: the client waits it out", arguments: [false, true])
+    func unavailableWindow(leaderless: Bool) async throws {
         try await LocalCluster.with { cluster in
-            cluster.master.beUnavailable(for: .milliseconds(600))
+            if leaderless {
+                cluster.master.beLeaderless(for: .milliseconds(600))
+            } else {
+                cluster.master.beUnavailable(for: .milliseconds(600))
+            }
             let client = SchedulerClient(configuration: Self.configuration(cluster.url))
             let started = ContinuousClock.now
             let events = try await client.subscribe(Self.framework())

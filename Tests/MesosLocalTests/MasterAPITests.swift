@@ -213,6 +213,31 @@ struct MasterAPITests {
         }
     }
 
+    @Test("with no leader elected the master answers 503 'No leader elected', as recorded, until one leads")
+    func leaderless() async throws {
+        try await Self.withMaster { master in
+            master.beLeaderless(for: .seconds(60))
+            let client = HTTPClient()
+            let request = HTTPRequest(url: master.url + "/api/v1/scheduler", headers: [("Content-Type", "application/json")], body: Array("{}".utf8))
+            // The recorded answer: its status line, Content-Type and body.
+            let recorded = try String(contentsOf: Recorded.root.appendingPathComponent("redirect/no_leader_503.http"), encoding: .utf8)
+            let lines = recorded.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
+                .map(String.init)
+            #expect(lines.first == "HTTP/1.1 503 Service Unavailable")
+            let contentType = lines.first { $0.lowercased().hasPrefix("content-type:") }?.dropFirst("content-type:".count)
+                .trimmingCharacters(in: .whitespaces)
+            let body = try #require(lines.last)
+            for during in [try await client.execute(request), try await client.execute(HTTPRequest(method: "GET", url: master.url + "/master/state"))] {
+                #expect(during.status == 503)
+                #expect(String(buffer: during.body) == body)
+                #expect(during.head.header("Content-Type") == contentType)
+            }
+            #expect(try await client.execute(HTTPRequest(method: "GET", url: master.url + "/health")).status == 200)
+            master.beLeaderless(for: .zero)
+            #expect(try await client.execute(request).status == 400)  // served: a call without a type
+        }
+    }
+
     @Test("HTTP Basic authentication: 401 with the realm, principal mismatch refused, principal filled in")
     func authentication() async throws {
         try await Self.withMaster({ $0.credentials = ["fw-principal": "secret"] }) { master in

@@ -34,6 +34,13 @@ extension LocalMaster {
         self.state.withLock { $0.unavailableUntil = .now + duration }
     }
 
+    /// Answers 503 "No leader elected" to every request but `/health` and `/version` for `duration`, as a master does
+    /// while no master leads (the leading one is gone and the election has not ended): what it answers before it
+    /// would redirect.
+    public func beLeaderless(for duration: Duration) {
+        self.state.withLock { $0.leaderlessUntil = .now + duration }
+    }
+
     /// Makes this master a standby that redirects every request to `leader` (`host:port`) with 307 and a
     /// scheme-relative `Location`, as a non-leading Mesos master does; nil makes it the leader again.
     public func redirect(to leader: String?) {

@@ -14,9 +14,15 @@ extension LocalMaster {
         if path.hasPrefix("/master/") { path.removeFirst("/master".count) }
         if path == "/master" { path = "/" }
 
-        let (leader, unavailable) = self.state.withLock { state -> (String?, Bool) in
-            let unavailable = state.unavailableUntil.map { ContinuousClock.now < $0 } ?? false
-            return (state.leader, unavailable)
+        let (leader, unavailable, leaderless) = self.state.withLock { state -> (String?, Bool, Bool) in
+            let now = ContinuousClock.now
+            let unavailable = state.unavailableUntil.map { now < $0 } ?? false
+            let leaderless = state.leaderlessUntil.map { now < $0 } ?? false
+            return (state.leader, unavailable, leaderless)
+        }
+        if leaderless && path != "/health" && path != "/version" {
+            // `Master::Http::redirect` with no leader, as recorded (fixtures/mesos-1.11/redirect/no_leader_503.http).
+            return .text(.serviceUnavailable, "No leader elected")
         }
         if let leader {
             // A standby: everything goes to the leader, with a scheme-relative Location under /master.

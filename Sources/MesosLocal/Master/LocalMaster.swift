@@ -52,6 +52,8 @@ public final class LocalMaster: Sendable {
         var lastAllocation = ContinuousClock.now
         // Faults.
         var unavailableUntil: ContinuousClock.Instant?
+        /// Until when no master leads (``LocalMaster/beLeaderless(for:)``).
+        var leaderlessUntil: ContinuousClock.Instant?
         var leader: String?
         var heartbeatsStalled = false
         var allocation = AllocationStatistics()
