@@ -401,6 +401,33 @@ struct AgentExecutorAPITests {
         }
     }
 
+    @Test("an executor's stream closing is not a shutdown, checkpointing or not: the executor lives on and subscribes again")
+    func streamClosed() async throws {
+        try await AgentTest.withAgent { agent, delegate in
+            agent.launch(framework: AgentTest.framework(), executor: Self.executor("exec-close"), tasks: [AgentTest.task("c1", shell: "x")], asGroup: false)
+            try await Task.sleep(for: .milliseconds(200))
+            let first = TestExecutorClient(agent: agent, executorID: "exec-close")
+            try await first.subscribe()
+            #expect(try await first.next().type == .subscribed)
+            let launch = try await first.next()
+            #expect(launch.type == .launch)
+            first.client.shutdown()
+            await #expect(throws: (any Error).self) { _ = try await first.next() }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(delegate.snapshot.terminated.isEmpty)
+            #expect(delegate.updates("c1").isEmpty)
+
+            let second = TestExecutorClient(agent: agent, executorID: "exec-close")
+            var subscribe = ExecutorCall.Subscribe()
+            subscribe.unacknowledgedTasks = [launch.launch.task]
+            try await second.subscribe(subscribe)
+            #expect(try await second.next().type == .subscribed)
+            let (running, _) = try await second.update("c1", .taskRunning)
+            #expect(running.status == 202)
+            try await delegate.waitForState("c1", .taskRunning)
+        }
+    }
+
     @Test("KILL before the executor subscribed: TASK_KILLED, REASON_TASK_KILLED_DURING_LAUNCH (the whole group for a group)")
     func killBeforeDelivery() async throws {
         try await AgentTest.withAgent { agent, delegate in

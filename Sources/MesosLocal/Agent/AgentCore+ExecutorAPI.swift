@@ -422,16 +422,14 @@ extension AgentCore {
         }
     }
 
-    /// The executor's subscription closed: a framework that does not checkpoint loses its executor, as in the
-    /// real agent.
+    /// The executor's subscription closed. The agent does nothing more about it, as Mesos 1.11's agent does
+    /// nothing: an executor whose framework does not checkpoint is expected to exit by itself (its library makes it),
+    /// and the agent learns of that from the process's end; until then events for it wait for its next SUBSCRIBE.
     func subscriptionClosed(_ connection: ObjectIdentifier) {
         for framework in self.frameworks.values {
             for executor in framework.executors.values where executor.subscriber?.connectionID == connection {
                 executor.subscriber = nil
-                if !framework.info.checkpoint && executor.phase == .running {
-                    self.logger.debug("executor disconnected; shutting it down", metadata: ["mesos.executor_id": "\(executor.id.value)"])
-                    self.shutdown(executor, framework: framework)
-                }
+                self.logger.debug("executor disconnected", metadata: ["mesos.executor_id": "\(executor.id.value)"])
             }
         }
     }
