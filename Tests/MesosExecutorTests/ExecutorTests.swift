@@ -335,6 +335,92 @@ struct SwiftExecutorTests {
         }
     }
 
+    @Test("TaskRunner: a KILL that comes while a task's command is being started ends it TASK_KILLED, and the command never runs")
+    func killDuringStart() async throws {
+        guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
+        let sandbox = FileManager.default.temporaryDirectory.appendingPathComponent("early-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: sandbox, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: sandbox) }
+        try await LocalCluster.with { cluster in
+            let client = SchedulerClient(configuration: SchedulerConfiguration(masters: [cluster.url]))
+            var info = FrameworkInfo()
+            info.user = "root"
+            info.name = "executor-early-kill"
+            let events = try await client.subscribe(info)
+            let log = Log()
+            let launched = Mutex(false)
+            // The agent starts a placeholder process as the executor; this test is the executor, in process.
+            var placeholder = ExecutorInfo()
+            placeholder.executorID = "in-process"
+            placeholder.type = .custom
+            placeholder.command.value = "sleep 1000"
+            placeholder.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
+            let executorInfo = placeholder
+            let driver = Task {
+                do {
+                    for try await event in events {
+                        switch event {
+                        case .offers(let offers):
+                            guard let offer = offers.first, !launched.withLock({ $0 }) else {
+                                try? await client.decline(offerIDs: offers.map(\.id))
+                                continue
+                            }
+                            launched.withLock { $0 = true }
+                            var task = TaskInfo()
+                            task.name = "early"
+                            task.taskID = "early"
+                            task.agentID = offer.agentID
+                            task.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
+                            task.executor = executorInfo
+                            task.data = Data("touch ran".utf8)
+                            try? await client.accept(offerIDs: [offer.id], operations: [.launch([task])])
+                        case .update(let status):
+                            log.updates.withLock { $0.append(status) }
+                            _ = try? await client.acknowledge(status)
+                        default:
+                            break
+                        }
+                    }
+                } catch {}
+            }
+            try await wait("the executor launched") { launched.withLock { $0 } }
+            let frameworkID = try #require(client.frameworkID)
+            let environment = try ExecutorEnvironment([
+                "MESOS_AGENT_ENDPOINT": String(cluster.agents[0].endpoint.dropFirst("http://".count)),
+                "MESOS_FRAMEWORK_ID": frameworkID.value,
+                "MESOS_EXECUTOR_ID": "in-process",
+                "MESOS_DIRECTORY": sandbox,
+                "MESOS_CHECKPOINT": "0",
+            ])
+            // The agent refuses a SUBSCRIBE (4xx) until the ACCEPT has reached it and it knows the executor.
+            var runner: TaskRunner?
+            for _ in 0..<200 where runner == nil {
+                let executor = ExecutorClient(environment: environment)
+                do {
+                    for try await event in executor.events() {
+                        guard case .launch(let task) = event else { continue }
+                        let taskRunner = TaskRunner(client: executor)
+                        let start = taskRunner.launch(task)
+                        await taskRunner.kill(task.taskID, policy: nil)  // while its TASK_STARTING is on its way
+                        await start.value
+                        runner = taskRunner
+                        break
+                    }
+                } catch let error as ExecutorError where error.code == .refused {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            let used = try #require(runner)
+            try await wait("the task's end") { log.updates.withLock { $0.last?.state == .taskKilled } }
+            #expect(log.updates.withLock { $0.map(\.state) } == [.taskStarting, .taskKilled])
+            #expect(log.updates.withLock { $0.last?.message } == "Task killed before its command was started")
+            #expect(!FileManager.default.fileExists(atPath: sandbox + "/ran"))
+            #expect(used.running.isEmpty)
+            try await client.stop(teardown: true)
+            driver.cancel()
+        }
+    }
+
     @Test("agent restart with checkpointing: the executor subscribes again and its updates arrive, none lost or doubled")
     func agentRestart() async throws {
         guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
