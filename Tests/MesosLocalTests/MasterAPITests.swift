@@ -258,6 +258,20 @@ struct MasterAPITests {
                 #expect(failure.description.contains("Authenticated principal 'fw-principal' does not match principal 'other' set in `FrameworkInfo`"))
             }
             _ = try await RawScheduler.subscribe(master.url, headers: good)
+
+            // Credentials are checked before the endpoint's handler runs: before its 405, 503s and redirect.
+            let client = HTTPClient()
+            let get = try await client.execute(HTTPRequest(method: "GET", url: master.url + "/api/v1/scheduler"))
+            #expect(get.status == 401)
+            #expect(try await client.execute(HTTPRequest(method: "GET", url: master.url + "/api/v1/scheduler", headers: good)).status == 405)
+            master.beUnavailable(for: .seconds(60))
+            #expect(try await client.execute(HTTPRequest(method: "GET", url: master.url + "/api/v1/scheduler")).status == 401)
+            #expect(try await client.execute(HTTPRequest(method: "GET", url: master.url + "/api/v1/scheduler", headers: good)).status == 503)
+            master.beUnavailable(for: .zero)
+            master.redirect(to: "127.0.0.1:1")
+            #expect(try await client.execute(HTTPRequest(method: "GET", url: master.url + "/api/v1/scheduler")).status == 401)
+            #expect(try await client.execute(HTTPRequest(method: "GET", url: master.url + "/api/v1/scheduler", headers: good)).status == 307)
+            master.redirect(to: nil)
         }
     }
 

@@ -14,6 +14,15 @@ extension LocalMaster {
         if path.hasPrefix("/master/") { path.removeFirst("/master".count) }
         if path == "/master" { path = "/" }
 
+        // libprocess authenticates a request before the endpoint's handler runs, so a scheduler call with bad
+        // credentials gets its 401 before the handler's redirect, 503s and 405.
+        var principal: String?
+        if path == "/api/v1/scheduler" {
+            switch self.authenticate(request) {
+            case .success(let name): principal = name
+            case .failure(let refusal): return refusal.response
+            }
+        }
         let (leader, unavailable, leaderless) = self.state.withLock { state -> (String?, Bool, Bool) in
             let now = ContinuousClock.now
             let unavailable = state.unavailableUntil.map { now < $0 } ?? false
@@ -44,7 +53,7 @@ extension LocalMaster {
         }
         switch path {
         case "/api/v1/scheduler":
-            return self.scheduler(request)
+            return self.scheduler(request, principal: principal)
         case "/state", "/state.json":
             return .json(.ok, self.stateJSON())
         case "/frameworks":
@@ -60,27 +69,31 @@ extension LocalMaster {
 
     // MARK: /api/v1/scheduler
 
-    func scheduler(_ request: LocalHTTPRequest) -> LocalHTTPResponse {
+    struct Refusal: Error {
+        var response: LocalHTTPResponse
+    }
+
+    /// The principal of a scheduler request's Basic credentials (nil when the master takes any request), or the 401
+    /// it gets.
+    func authenticate(_ request: LocalHTTPRequest) -> Result<String?, Refusal> {
+        guard let credentials = self.configuration.credentials else { return .success(nil) }
+        guard let (name, secret) = Self.basicCredentials(request.header("Authorization")), credentials[name] == secret else {
+            return .failure(Refusal(response: .text(
+                .unauthorized,
+                "401 Unauthorized.",
+                headers: ["WWW-Authenticate": "Basic realm=\"mesos-master-scheduler\""]
+            )))
+        }
+        return .success(name)
+    }
+
+    func scheduler(_ request: LocalHTTPRequest, principal: String?) -> LocalHTTPResponse {
         guard request.method == .POST else {
             return .text(
                 .methodNotAllowed,
                 "405 Method Not Allowed. Expecting one of { 'POST' }, but received '\(request.method.rawValue)'.",
                 headers: ["Allow": "POST"]
             )
-        }
-        // Authentication comes before everything else the handler does.
-        var principal: String?
-        if let credentials = self.configuration.credentials {
-            guard let (name, secret) = Self.basicCredentials(request.header("Authorization")),
-                credentials[name] == secret
-            else {
-                return .text(
-                    .unauthorized,
-                    "401 Unauthorized.",
-                    headers: ["WWW-Authenticate": "Basic realm=\"mesos-master-scheduler\""]
-                )
-            }
-            principal = name
         }
         guard let contentTypeHeader = request.header("Content-Type") else {
             return .text(.badRequest, "Expecting 'Content-Type' to be present")
