@@ -417,12 +417,13 @@ extension LocalMaster {
         effects.agent { agent.kill(frameworkID: frameworkID, taskID: taskID, killPolicy: policy) }
     }
 
+    /// Goes to the agent named whether or not the master knows the task, as in Mesos's `Master::acknowledge`: an
+    /// agent may be resending an update of a task the master has already forgotten (or never knew, after a master
+    /// restart), and only the acknowledgement stops it.
     private func acknowledge(_ ack: SchedulerCall.Acknowledge, frameworkID: String, state: inout State, effects: inout MasterEffects) {
-        guard let task = state.frameworks[frameworkID]?.tasks[ack.taskID.value],
-            let agent = state.agents[ack.agentID.value]?.handle
-        else { return }
+        guard let agent = state.agents[ack.agentID.value]?.handle else { return }
         // The terminal update acknowledged: the task is complete and leaves the framework's task list.
-        if task.terminal, task.latestStatus?.uuid == ack.uuid {
+        if let task = state.frameworks[frameworkID]?.tasks[ack.taskID.value], task.terminal, task.latestStatus?.uuid == ack.uuid {
             state.frameworks[frameworkID]?.tasks[ack.taskID.value] = nil
             state.frameworks[frameworkID]?.completedTasks.append(task)
             if (state.frameworks[frameworkID]?.completedTasks.count ?? 0) > 1000 {
