@@ -14,6 +14,10 @@ public import SwiftProtobuf
 /// ```
 ///
 /// Errors: ``RecordIOError`` when the framing is broken, ``MesosCodecError`` when a record is not a valid message.
+///
+/// A record refused only for a required enum field holding a value the schema does not name (a newer master's: a
+/// new task state, say) is decoded all the same, that field left unset (see
+/// ``MessageCodec/decodeNewerEvent(_:from:refused:)``): the event still reaches its reader, who can acknowledge it.
 public struct MesosEventDecoder<Event: SwiftProtobuf.Message>: NIOSingleStepByteToMessageDecoder, Sendable {
     public typealias InboundOut = Event
 
@@ -37,17 +41,25 @@ public struct MesosEventDecoder<Event: SwiftProtobuf.Message>: NIOSingleStepByte
     /// The next message of a stream read in chunks (see ``RecordIOChunks``): each record decoded where it arrived.
     public mutating func decode(chunks: inout RecordIOChunks) throws -> Event? {
         guard let record = try self.framing.decode(chunks: &chunks) else { return nil }
-        return try self.codec.decode(Event.self, from: record)
+        return try self.message(record)
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> Event? {
         guard let record = try self.framing.decode(buffer: &buffer) else { return nil }
-        return try self.codec.decode(Event.self, from: record)
+        return try self.message(record)
     }
 
     public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> Event? {
         guard let record = try self.framing.decodeLast(buffer: &buffer, seenEOF: seenEOF) else { return nil }
-        return try self.codec.decode(Event.self, from: record)
+        return try self.message(record)
+    }
+
+    private func message(_ record: ByteBuffer) throws(MesosCodecError) -> Event {
+        do {
+            return try self.codec.decode(Event.self, from: record)
+        } catch {
+            return try self.codec.decodeNewerEvent(Event.self, from: record, refused: error)
+        }
     }
 }
 

@@ -19,6 +19,9 @@ struct MesosJSONReader {
     }
 
     let schema: MesosSchema
+    /// Whether an enum name the schema does not know is dropped from a required field too (a newer master's value;
+    /// see ``MessageCodec/decodeNewerEvent(_:from:refused:)``), instead of refused as Mesos refuses it.
+    var dropsUnknownRequiredEnums = false
 
     /// The canonical JSON for a message of type `typeName`.
     func canonicalJSON(_ value: JSONValue, typeName: String) throws(Problem) -> [UInt8] {
@@ -176,7 +179,7 @@ struct MesosJSONReader {
         case .enumeration(let typeName):
             guard case .string(let name) = value else { throw notExpecting() }
             guard self.schema.enums[typeName]?.numberByName[name] != nil else {
-                if field.isRequired {
+                if field.isRequired && !self.dropsUnknownRequiredEnums {
                     throw Problem(field: path, message: "Failed to find enum for '\(name)'")
                 }
                 return false

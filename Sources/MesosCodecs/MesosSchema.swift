@@ -128,7 +128,32 @@ extension MesosSchema {
         return paths
     }
 
+    /// Whether every required field `message` lacks is an enum field: one a newer master filled with a value this
+    /// schema does not name (in protobuf the value stays in the unknown fields, so the field is not even reported
+    /// missing; in JSON the name was dropped).
+    func onlyEnumsMissing(in message: some SwiftProtobuf.Message) -> Bool {
+        guard let bytes: [UInt8] = try? message.serializedBytes(partial: true) else { return false }
+        var kinds: [Field.Kind] = []
+        bytes.withUnsafeBytes { buffer in
+            var reader = WireReader(buffer)
+            var paths: [String] = []
+            self.collectMissing(type: type(of: message).protoMessageName, reader: &reader, prefix: "", into: &paths, kinds: &kinds)
+        }
+        return kinds.allSatisfy { if case .enumeration = $0 { true } else { false } }
+    }
+
     private func collectMissing(type: String, reader: inout WireReader, prefix: String, into paths: inout [String]) {
+        var kinds: [Field.Kind] = []
+        self.collectMissing(type: type, reader: &reader, prefix: prefix, into: &paths, kinds: &kinds)
+    }
+
+    private func collectMissing(
+        type: String,
+        reader: inout WireReader,
+        prefix: String,
+        into paths: inout [String],
+        kinds: inout [Field.Kind]
+    ) {
         guard let info = self.messages[type] else { return }
         var seen = Set<Int>()
         var counts: [Int: Int] = [:]
@@ -145,13 +170,14 @@ extension MesosSchema {
                     path += "[\(position)]"
                 }
                 var nested = WireReader(payload)
-                self.collectMissing(type: child, reader: &nested, prefix: path + ".", into: &paths)
+                self.collectMissing(type: child, reader: &nested, prefix: path + ".", into: &paths, kinds: &kinds)
             } else if !reader.skip(wireType: wireType) {
                 return
             }
         }
         for index in info.required where !seen.contains(info.fields[index].number) {
             paths.append(prefix + info.fields[index].name)
+            kinds.append(info.fields[index].kind)
         }
     }
 }

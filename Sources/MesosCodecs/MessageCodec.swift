@@ -103,8 +103,36 @@ public struct MessageCodec: Sendable {
         return try self.decodeReference(M.self, fromBytes: bytes)
     }
 
+    /// An event refused for a required enum field whose value this schema does not name, decoded all the same: what a
+    /// master newer than this schema sends (a new task state, say). Every other field is decoded and checked as
+    /// usual, and the enum field is left unset (`has…` is false); in protobuf its number stays in the message's
+    /// unknown fields, so nothing is lost and the message encodes back to the same bytes. Throws `refused` when
+    /// anything else is wrong with the message.
+    ///
+    /// The event streams' decoder (``MesosEventDecoder``) does this, so a client can still read, and acknowledge, an
+    /// UPDATE carrying a state it does not know, instead of losing the stream to it over and over.
+    public func decodeNewerEvent<M: SwiftProtobuf.Message>(
+        _ type: M.Type,
+        from buffer: ByteBuffer,
+        refused: MesosCodecError
+    ) throws(MesosCodecError) -> M {
+        guard refused.code == .missingRequiredFields || refused.code == .invalidFieldValue else { throw refused }
+        let decoded: Result<M, MesosCodecError> = buffer.withUnsafeReadableBytes { bytes in
+            Result { () throws(MesosCodecError) in
+                try self.decodeReference(M.self, fromBytes: bytes, checkingRequired: false, droppingUnknownEnums: true)
+            }
+        }
+        guard case .success(let message) = decoded, MesosSchema.shared.onlyEnumsMissing(in: message) else { throw refused }
+        return message
+    }
+
     /// The reference decoders: swift-protobuf, with the Mesos reader for JSON.
-    func decodeReference<M: SwiftProtobuf.Message>(_: M.Type, fromBytes bytes: UnsafeRawBufferPointer) throws(MesosCodecError) -> M {
+    func decodeReference<M: SwiftProtobuf.Message>(
+        _: M.Type,
+        fromBytes bytes: UnsafeRawBufferPointer,
+        checkingRequired: Bool = true,
+        droppingUnknownEnums: Bool = false
+    ) throws(MesosCodecError) -> M {
         let message: M
         switch self.contentType {
         case .protobuf:
@@ -114,15 +142,19 @@ public struct MessageCodec: Sendable {
                 throw self.error(.malformedProtobuf, M.self, message: Self.explain(error), underlying: error)
             }
         case .json:
-            message = try self.decodeJSON(M.self, bytes)
+            message = try self.decodeJSON(M.self, bytes, droppingUnknownEnums: droppingUnknownEnums)
         }
-        try self.checkRequired(message)
+        if checkingRequired { try self.checkRequired(message) }
         return message
     }
 
-    private func decodeJSON<M: SwiftProtobuf.Message>(_: M.Type, _ bytes: UnsafeRawBufferPointer) throws(MesosCodecError) -> M {
+    private func decodeJSON<M: SwiftProtobuf.Message>(
+        _: M.Type,
+        _ bytes: UnsafeRawBufferPointer,
+        droppingUnknownEnums: Bool = false
+    ) throws(MesosCodecError) -> M {
         var firstError: (any Error)?
-        if self.jsonReading == .fast {
+        if self.jsonReading == .fast && !droppingUnknownEnums {
             do {
                 let message = try M(jsonUTF8Bytes: BorrowedBytes(bytes), options: .mesos)
                 // A required field left unset may be an enum name the master would name in its error: let the
@@ -147,7 +179,9 @@ public struct MessageCodec: Sendable {
         }
         let canonical: [UInt8]
         do {
-            canonical = try MesosJSONReader(schema: .shared).canonicalJSON(document, typeName: M.protoMessageName)
+            var reader = MesosJSONReader(schema: .shared)
+            reader.dropsUnknownRequiredEnums = droppingUnknownEnums
+            canonical = try reader.canonicalJSON(document, typeName: M.protoMessageName)
         } catch {
             let code: MesosCodecError.Code = error.field.isEmpty ? .malformedJSON : .invalidFieldValue
             throw self.error(code, M.self, fields: error.field.isEmpty ? [] : [error.field], message: error.message, underlying: firstError)

@@ -68,6 +68,80 @@ struct MessageCodecTests {
         #expect(try Self.protobuf.encode(event) == bytes)  // nothing lost
     }
 
+    /// An UPDATE event whose status has every required field but `state`, with `state` written as the newer master
+    /// would: an unknown name (JSON) or number (protobuf, field 2, varint 99, after the other fields).
+    static func updateWithUnnamedState(_ contentType: ContentType) throws -> [UInt8] {
+        var status = TaskStatus()
+        status.taskID = "web-1"
+        status.agentID = "S0"
+        status.uuid = Data((0..<16).map { UInt8($0) })
+        status.message = "from a newer master"
+        var event = SchedulerEvent()
+        event.type = .update
+        event.update.status = status
+        event.update.status.state = .taskRunning
+        switch contentType {
+        case .json:
+            let text = String(decoding: try Self.json.encode(event), as: UTF8.self)
+            #expect(text.contains("\"TASK_RUNNING\""))
+            return Array(text.replacingOccurrences(of: "\"TASK_RUNNING\"", with: "\"TASK_FROM_THE_FUTURE\"").utf8)
+        case .protobuf:
+            func varint(_ value: Int) -> [UInt8] {
+                var value = value
+                var out: [UInt8] = []
+                while value >= 0x80 {
+                    out.append(UInt8(value & 0x7F) | 0x80)
+                    value >>= 7
+                }
+                return out + [UInt8(value)]
+            }
+            let statusBytes: [UInt8] = try status.serializedBytes(partial: true) + [0x10, 99]
+            let update: [UInt8] = [0x0A] + varint(statusBytes.count) + statusBytes
+            var head = SchedulerEvent()
+            head.type = .update
+            return try head.serializedBytes() + [0x2A] + varint(update.count) + update
+        }
+    }
+
+    @Test("event streams: a required enum with a value this schema does not name (a newer master) is decoded, the field unset; nothing else is let through", arguments: [ContentType.json, .protobuf])
+    func newerEnumInRequiredField(contentType: ContentType) throws {
+        let codec = MessageCodec(contentType)
+        let bytes = try Self.updateWithUnnamedState(contentType)
+        // Decoding a message on its own refuses it, naming the field, as the master would.
+        let refused = #expect(throws: MesosCodecError.self) { _ = try codec.decode(SchedulerEvent.self, from: bytes) }
+        #expect(refused?.code == (contentType == .json ? .invalidFieldValue : .missingRequiredFields))
+        if contentType == .json { #expect(refused?.fields == ["update.status.state"]) }
+
+        // An event stream's decoder lets the event through.
+        var buffer = ByteBuffer()
+        RecordIOEncoder.frame(bytes, into: &buffer)
+        var decoder = MesosEventDecoder(SchedulerEvent.self, codec: codec)
+        let event = try #require(try decoder.decode(buffer: &buffer))
+        #expect(event.type == .update)
+        let status = event.update.status
+        #expect(!status.hasState)
+        #expect(status.taskID == "web-1")
+        #expect(status.agentID == "S0")
+        #expect(status.uuid == Data((0..<16).map { UInt8($0) }))
+        #expect(status.message == "from a newer master")
+        if contentType == .protobuf {
+            #expect(try event.serializedBytes(partial: true) == bytes)  // the unknown state is kept
+        }
+
+        // A record missing a required field that is not an enum is still refused by the stream's decoder.
+        var broken = SchedulerEvent()
+        broken.type = .update
+        broken.update.status.state = .taskRunning  // and no task_id
+        let brokenBytes: [UInt8] = contentType == .protobuf
+            ? try broken.serializedBytes(partial: true) : try broken.jsonUTF8Bytes(options: .mesos)
+        var brokenBuffer = ByteBuffer()
+        RecordIOEncoder.frame(brokenBytes, into: &brokenBuffer)
+        var strictDecoder = MesosEventDecoder(SchedulerEvent.self, codec: codec)
+        let error = #expect(throws: MesosCodecError.self) { _ = try strictDecoder.decode(buffer: &brokenBuffer) }
+        #expect(error?.code == .missingRequiredFields)
+        #expect(error?.fields == ["update.status.task_id"])
+    }
+
     @Test("unknown keys are ignored; unknown enum names in repeated fields drop only that element")
     func unknownKeysAndRepeatedEnums() throws {
         let info = try Self.strict.decode(

@@ -401,6 +401,38 @@ struct SchedulerClientTests {
         }
     }
 
+    @Test("an UPDATE with a task state this schema does not name (a newer master) arrives, state unset, and is acknowledged; the stream goes on")
+    func newerTaskState() async throws {
+        try await Self.withMasters { masters in
+            let master = masters[0]
+            let records = ScriptedMaster.recordedRecords(.json)
+            var event = SchedulerEvent()
+            event.type = .update
+            event.update.status.taskID = "future-1"
+            event.update.status.agentID = "S0"
+            event.update.status.state = .taskRunning
+            event.update.status.uuid = Data((0..<16).map { UInt8($0) })
+            let text = String(decoding: try MessageCodec(.json).encode(event), as: UTF8.self)
+                .replacingOccurrences(of: "\"TASK_RUNNING\"", with: "\"TASK_FROM_THE_FUTURE\"")
+            master.script(.stream(.init(records: [records[0], Array(text.utf8), records[1]])))
+            let client = SchedulerClient(configuration: Self.configuration([master.url]))
+            var iterator = try await client.subscribe(Self.framework).makeAsyncIterator()
+            #expect(Self.kind(try await iterator.next()) == "subscribed")
+            guard case .update(let status) = try await iterator.next() else {
+                Issue.record("expected the UPDATE")
+                return
+            }
+            #expect(status.taskID == "future-1")
+            #expect(!status.hasState)
+            #expect(try await client.acknowledge(status))
+            #expect(Self.kind(try await iterator.next()) == "heartbeat")
+            let ack = try #require(master.calls.last { $0.call.type == .acknowledge })
+            #expect(ack.call.acknowledge.uuid == status.uuid)
+            #expect(master.subscribes.count == 1)
+            try await client.stop()
+        }
+    }
+
     @Test("with ReconnectPolicy.never the first loss ends the events")
     func neverReconnect() async throws {
         try await Self.withMasters { masters in
