@@ -144,6 +144,85 @@ struct AgentFetcherTests {
         }
     }
 
+    @Test("a local file keeps its permissions: a script fetched from file:// runs without 'executable'")
+    func localModes() async throws {
+        let directory = AgentTest.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "#!/bin/sh\necho script kept its mode\n".write(toFile: directory + "/run.sh", atomically: true, encoding: .utf8)
+        chmod(directory + "/run.sh", 0o755)
+        try "data\n".write(toFile: directory + "/plain.txt", atomically: true, encoding: .utf8)
+        chmod(directory + "/plain.txt", 0o640)
+        try await AgentTest.withAgent { agent, delegate in
+            let task = AgentTest.task(
+                "modes",
+                shell: "./run.sh",
+                uris: [AgentTest.uri("file://" + directory + "/run.sh"), AgentTest.uri(directory + "/plain.txt")]
+            )
+            agent.launch(framework: AgentTest.framework(), executor: nil, tasks: [task], asGroup: false)
+            let finished = try await delegate.terminal("modes")
+            #expect(finished.state == .taskFinished, "\(finished.message)")
+            let sandbox = AgentTest.sandbox(agent, executor: "modes")
+            #expect(AgentTest.read(sandbox + "/stdout") == "script kept its mode\n")
+            let mode = try FileManager.default.attributesOfItem(atPath: sandbox + "/plain.txt")[.posixPermissions] as? Int
+            #expect(mode == 0o640 & ~Int(Self.umask()))
+        }
+    }
+
+    static func umask() -> mode_t {
+        let mask = Glibc.umask(0)
+        Glibc.umask(mask)
+        return mask
+    }
+
+    @Test("a URI's query is part of its file name, as Mesos names it: such an archive is copied, not extracted")
+    func queryInName() async throws {
+        let (directory, files) = try Self.archives()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await TestHTTPServer.start(["/app.tar.gz": .init(body: files["app.tar.gz"]!)])
+        defer { Task { await server.close() } }
+        try await AgentTest.withAgent { agent, delegate in
+            let task = AgentTest.task(
+                "query",
+                shell: "ls",
+                uris: [AgentTest.uri(server.base + "/app.tar.gz?v=2", extract: true)]
+            )
+            agent.launch(framework: AgentTest.framework(), executor: nil, tasks: [task], asGroup: false)
+            let ended = try await delegate.terminal("query")
+            #expect(ended.state == .taskFinished)
+            let sandbox = AgentTest.sandbox(agent, executor: "query")
+            #expect(FileManager.default.fileExists(atPath: sandbox + "/app.tar.gz?v=2"))
+            #expect(!FileManager.default.fileExists(atPath: sandbox + "/app"))
+            #expect(AgentTest.read(sandbox + "/stderr").contains("Copying instead of extracting resource from URI with 'extract' flag"))
+        }
+    }
+
+    @Test("every URI is checked before any is fetched: a bad one fails the launch with 'Could not fetch', nothing fetched", arguments: [
+        ("output_file", "URI output file must be within the sandbox directory"),
+        ("empty output_file", "URI output file path is empty"),
+        ("quote", "Illegal characters in URI"),
+        ("no path", "Malformed URI (missing path): http://127.0.0.1:1"),
+    ])
+    func validation(bad: String, message: String) async throws {
+        let server = try await TestHTTPServer.start(["/first.txt": .init(body: Array("first\n".utf8))])
+        defer { Task { await server.close() } }
+        try await AgentTest.withAgent { agent, delegate in
+            let uri: CommandInfo.URI =
+                switch bad {
+                case "output_file": AgentTest.uri(server.base + "/first.txt", outputFile: "/etc/elsewhere")
+                case "empty output_file": AgentTest.uri(server.base + "/first.txt", outputFile: "")
+                case "quote": AgentTest.uri(server.base + "/it's.txt")
+                default: AgentTest.uri("http://127.0.0.1:1")
+                }
+            let task = AgentTest.task("checked", shell: "echo never", uris: [AgentTest.uri(server.base + "/first.txt"), uri])
+            agent.launch(framework: AgentTest.framework(), executor: nil, tasks: [task], asGroup: false)
+            let failed = try await delegate.terminal("checked")
+            #expect(failed.state == .taskFailed)
+            #expect(failed.reason == .containerLaunchFailed)
+            #expect(failed.message == "Failed to launch container: Could not fetch: " + message)
+            #expect(server.hitCount("/first.txt") == 0)
+        }
+    }
+
     @Test("a failed fetch fails the task as the agent does: TASK_FAILED, SOURCE_AGENT, REASON_CONTAINER_LAUNCH_FAILED")
     func failedFetch() async throws {
         let server = try await TestHTTPServer.start([:])

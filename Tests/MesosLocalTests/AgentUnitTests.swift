@@ -20,16 +20,29 @@ struct AgentUnitTests {
         #expect(WaitStatus(raw: 3 << 8).description == "exited with status 3")
         #expect(WaitStatus(raw: 15).description == "terminated with signal Terminated")
         #expect(WaitStatus(raw: 9).description == "terminated with signal Killed")
+        #expect(WaitStatus(raw: 6 | 0x80).description == "terminated with signal Aborted (core dumped)")
+        #expect(WaitStatus(raw: 19 << 8 | 0x7f).description == "stopped on signal Stopped (signal)")
         #expect(WaitStatus(raw: 0).succeeded)
         #expect(!WaitStatus(raw: 15).succeeded)
     }
 
     @Test("URI basenames and redirect targets")
     func uris() {
-        #expect(Fetcher.basename(of: "http://host:1/a/b/app.tar.gz?x=1#f") == "app.tar.gz")
-        #expect(Fetcher.basename(of: "file:///tmp/data.txt") == "data.txt")
-        #expect(Fetcher.basename(of: "/tmp/data.txt") == "data.txt")
-        #expect(Fetcher.basename(of: "http://host:1") == nil)
+        func name(_ uri: String) -> String? { try? Fetcher.basename(of: uri).get() }
+        func problem(_ uri: String) -> String? {
+            guard case .failure(let error) = Fetcher.basename(of: uri) else { return nil }
+            return error.message
+        }
+        // As Mesos's Fetcher::basename: URIs are read as paths, query and fragment included.
+        #expect(name("http://host:1/a/b/app.tar.gz?x=1#f") == "app.tar.gz?x=1#f")
+        #expect(name("file:///tmp/data.txt") == "data.txt")
+        #expect(name("/tmp/data.txt") == "data.txt")
+        #expect(name("/tmp/dir/") == "dir")
+        #expect(name("http://host:1/dir/") == "")
+        #expect(problem("http://host:1") == "Malformed URI (missing path): http://host:1")
+        #expect(problem("http://host:1/") == "Malformed URI (missing path): http://host:1/")
+        #expect(problem("/tmp/it's") == "Illegal characters in URI")
+        #expect(problem("C:\\data") == "Illegal characters in URI")
         #expect(Fetcher.resolve("/new", against: "http://h:1/old/x") == "http://h:1/new")
         #expect(Fetcher.resolve("y", against: "http://h:1/old/x?q") == "http://h:1/old/y")
         #expect(Fetcher.resolve("//other:2/z", against: "https://h:1/old") == "https://other:2/z")

@@ -31,10 +31,13 @@ final class Fetcher: Sendable {
 
     func shutdown() { self.client.shutdown() }
 
-    /// Fetches every URI into `sandbox`; the first failure stops the fetch, as `mesos-fetcher` exits on it.
+    /// Fetches every URI into `sandbox`; the first failure stops the fetch, as `mesos-fetcher` exits on it. Every
+    /// URI is checked first, as the containerizer's fetcher does before it starts `mesos-fetcher`: a malformed one
+    /// fails the whole fetch with "Could not fetch: …" and nothing is fetched.
     @concurrent
     func fetch(_ uris: [CommandInfo.URI], into sandbox: String, containerID: String) async throws(Failure) {
         guard !uris.isEmpty else { return }
+        if let problem = Self.validate(uris) { throw Failure(message: "Could not fetch: " + problem) }
         let log = sandbox + "/stderr"
         for uri in uris {
             SandboxLog.append(log, source: "fetcher.cpp:459", "Fetching URI '\(uri.value)'")
@@ -67,7 +70,7 @@ final class Fetcher: Sendable {
                 }
             }
         } else {
-            guard let name = Self.basename(of: value) else {
+            guard case .success(let name) = Self.basename(of: value), !name.isEmpty else {
                 throw ItemError(message: "Malformed URI (no basename): \(value)")
             }
             outputName = name
@@ -76,7 +79,8 @@ final class Fetcher: Sendable {
 
         if uri.cache && Self.isNet(value) {
             SandboxLog.append(log, source: "fetcher.cpp:349", "Fetching URI '\(value)' from cache")
-            let cached = try await self.cache.path(for: value, basename: Self.basename(of: value) ?? "resource") {
+            let cacheName = (try? Self.basename(of: value).get()).flatMap { $0.isEmpty ? nil : $0 } ?? "resource"
+            let cached = try await self.cache.path(for: value, basename: cacheName) {
                 (path: String) async throws(ItemError) in
                 SandboxLog.append(log, source: "fetcher.cpp:175", "Downloading resource from '\(value)' to '\(path)'")
                 try await self.download(value, to: path)
@@ -210,20 +214,44 @@ final class Fetcher: Sendable {
         return path
     }
 
-    static func basename(of uri: String) -> String? {
-        var path = Substring(uri)
-        if let end = path.firstIndex(where: { $0 == "?" || $0 == "#" }), Self.isNet(uri) { path = path[..<end] }
-        if let scheme = path.firstRange(of: "://") {
-            path = path[scheme.upperBound...]
-            if Self.isNet(uri) {
-                guard let slash = path.firstIndex(of: "/") else { return nil }
-                path = path[slash...]
+    /// The name a URI's download gets, as Mesos's `Fetcher::basename` makes it: what follows the last `/`, a query
+    /// or fragment included (Mesos treats URIs as paths, on purpose), so `http://h/a.tgz?v=1` is saved as
+    /// `a.tgz?v=1` and, not ending in an archive's extension, is not extracted. A URI with a scheme needs a path;
+    /// one without is a file path.
+    static func basename(of uri: String) -> Result<String, ItemError> {
+        if uri.contains(where: { $0 == "\\" || $0 == "'" || $0 == "\0" }) {
+            return .failure(ItemError(message: "Illegal characters in URI"))
+        }
+        if let scheme = uri.firstRange(of: "://"), uri.distance(from: uri.startIndex, to: scheme.lowerBound) > 1 {
+            let path = uri[scheme.upperBound...]
+            guard let slash = path.firstIndex(of: "/"), path.index(after: slash) < path.endIndex else {
+                return .failure(ItemError(message: "Malformed URI (missing path): \(uri)"))
+            }
+            return .success(String(path[path.index(after: path.lastIndex(of: "/")!)...]))
+        }
+        return .success(Self.pathBasename(uri))
+    }
+
+    /// stout's `Path::basename`: the last component, trailing slashes ignored ("/" for the root, "." for nothing).
+    static func pathBasename(_ path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        if trimmed.isEmpty { return "." }
+        if trimmed == "/" { return "/" }
+        return String(trimmed.split(separator: "/").last ?? trimmed)
+    }
+
+    /// The checks Mesos's fetcher makes on every URI before fetching any: the URI's basename can be made, and an
+    /// `output_file` (when given) is a non-empty path inside the sandbox. The first problem, or nil.
+    static func validate(_ uris: [CommandInfo.URI]) -> String? {
+        for uri in uris {
+            if case .failure(let error) = Self.basename(of: uri.value) { return error.message }
+            if uri.hasOutputFile {
+                if uri.outputFile.isEmpty { return "URI output file path is empty" }
+                if uri.outputFile.hasPrefix("/") { return "URI output file must be within the sandbox directory" }
             }
         }
-        while path.hasSuffix("/") { path = path.dropLast() }
-        let name = path.split(separator: "/").last.map(String.init)
-        guard let name, !name.isEmpty, name != ".", name != ".." else { return nil }
-        return name
+        return nil
     }
 
     static func copy(_ source: String, to destination: String) throws(ItemError) {
@@ -233,10 +261,13 @@ final class Fetcher: Sendable {
         }
         defer { close(input) }
         var info = stat()
-        if fstat(input, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+        let known = fstat(input, &info) == 0
+        if known && (info.st_mode & S_IFMT) == S_IFDIR {
             throw ItemError(message: "Failed to copy '\(source)' to '\(destination)': Is a directory")
         }
-        let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        // A new file gets the source's permissions (less the umask), as Mesos's `cp` gives them: a script fetched
+        // from a file stays executable.
+        let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, known ? info.st_mode & 0o777 : 0o644)
         guard output >= 0 else {
             throw ItemError(message: "Failed to copy '\(source)' to '\(destination)': \(Self.lastError())")
         }
@@ -299,7 +330,7 @@ final class Fetcher: Sendable {
                 stderrPath: log
             )
         } else if path.hasSuffix(".gz") {
-            let target = directory + "/" + (Self.basename(of: String(path.dropLast(3))) ?? "resource")
+            let target = directory + "/" + Self.pathBasename(String(path.dropLast(3)))
             unlink(target)
             command = "gunzip -d -c"
             spec = ProcessLauncher.Spec(
