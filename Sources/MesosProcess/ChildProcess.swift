@@ -212,15 +212,24 @@ package struct WaitStatus: Sendable, Hashable {
     package var signal: Int32 { self.raw & 0x7f }
     package var succeeded: Bool { self.raw >= 0 && self.exited && self.exitCode == 0 }
 
-    /// "exited with status 1", "terminated with signal Terminated".
+    /// Whether a signal that ended the process left a core dump.
+    package var coreDumped: Bool { self.signaled && self.raw & 0x80 != 0 }
+    package var stopped: Bool { self.raw & 0xff == 0x7f }
+
+    /// "exited with status 1", "terminated with signal Terminated", "terminated with signal Aborted (core dumped)",
+    /// as Mesos's `WSTRINGIFY` words a wait status.
     package var description: String {
         if self.raw < 0 { return "terminated with unknown status" }
         if self.exited { return "exited with status \(self.exitCode)" }
         if self.signaled {
-            let name = strsignal(self.signal).map { String(cString: $0) } ?? "Unknown signal \(self.signal)"
-            return "terminated with signal \(name)"
+            return "terminated with signal \(Self.signalName(self.signal))" + (self.coreDumped ? " (core dumped)" : "")
         }
+        if self.stopped { return "stopped on signal \(Self.signalName((self.raw >> 8) & 0xff))" }
         return "wait status \(self.raw)"
+    }
+
+    private static func signalName(_ signal: Int32) -> String {
+        strsignal(signal).map { String(cString: $0) } ?? "Unknown signal \(signal)"
     }
 }
 

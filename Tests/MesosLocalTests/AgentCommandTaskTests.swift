@@ -264,6 +264,8 @@ struct AgentCommandTaskTests {
             #expect(failed.state == .taskFailed)
             #expect(failed.reason == .maxCompletionTimeReached)
             #expect(failed.message.hasPrefix("Command terminated with signal "))
+            // No TASK_KILLING, although the framework understands it: nobody asked for this kill.
+            #expect(delegate.states("slow") == [.taskStarting, .taskRunning, .taskFailed])
             let stderr = AgentTest.read(AgentTest.sandbox(agent, executor: "slow") + "/stderr")
             #expect(stderr.contains("Task slow has a max completion time of 300ms"))
         }

@@ -142,7 +142,8 @@ extension AgentCore {
                 "Killing task \(task.info.taskID.value) which exceeded its maximum completion time of \(StoutDuration.format(limit))"
             )
             task.killedByCompletionTimeout = true
-            self.killTaskProcess(task, executor: executor, framework: framework, gracePeriod: .zero)
+            // No TASK_KILLING: Mesos's executors send it only for kills asked for (`!killedByMaxCompletionTimer`).
+            self.killTaskProcess(task, executor: executor, framework: framework, gracePeriod: .zero, sendKilling: false)
         }
     }
 
