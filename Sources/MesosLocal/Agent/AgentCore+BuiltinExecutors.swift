@@ -88,6 +88,7 @@ extension AgentCore {
             SandboxLog.append(log, source: "executor.cpp:740", "Forked command at \(pid)")
             self.armCompletionTimer(task, executor: executor, framework: framework)
             self.sendExecutorUpdate(task, executor: executor, framework: framework, state: .taskRunning)
+            self.armHealthCheck(task, executor: executor, framework: framework, environment: environment)
         } catch {
             // What mesos-containerizer's exec failure looks like to the command executor: the child exits 1.
             SandboxLog.appendRaw(log, error.message + "\n")
@@ -154,7 +155,8 @@ extension AgentCore {
         framework: FrameworkRecord,
         state: TaskState,
         message: String? = nil,
-        reason: TaskStatus.Reason? = nil
+        reason: TaskStatus.Reason? = nil,
+        healthy: Bool? = nil
     ) {
         var status = TaskStatus()
         status.taskID = task.info.taskID
@@ -166,6 +168,12 @@ extension AgentCore {
         status.uuid = Data(AgentUUID.random())
         if let message { status.message = message }
         if let reason { status.reason = reason }
+        // A task its health check killed says so in its terminal update, as Mesos's executors set it.
+        if let healthy {
+            status.healthy = healthy
+        } else if state.isTerminal, task.health?.killedByHealthCheck == true {
+            status.healthy = false
+        }
         switch executor.kind {
         case .builtinDefault:
             // As recorded: STARTING without a pid, RUNNING with the executor's, terminal updates without networks.
@@ -298,6 +306,7 @@ extension AgentCore {
             }
             self.sendExecutorUpdate(task, executor: executor, framework: framework, state: .taskRunning)
             self.armCompletionTimer(task, executor: executor, framework: framework)
+            self.armHealthCheck(task, executor: executor, framework: framework, environment: environment)
         } catch {
             SandboxLog.appendRaw(task.directory + "/stderr", error.message + "\n")
             task.exited = true

@@ -103,6 +103,16 @@ final class TaskRecord: @unchecked Sendable {
     var killDeadline: ContinuousClock.Instant?
     var escalation = 0
     var exited = false
+    /// Its health checking, once started (``AgentCore/armHealthCheck(_:executor:framework:environment:)``).
+    var health: Health?
+
+    struct Health {
+        var start: ContinuousClock.Instant
+        /// No result counted yet but failures in the grace period.
+        var initializing = true
+        var consecutiveFailures = 0
+        var killedByHealthCheck = false
+    }
 
     init(info: TaskInfo, directory: String, containerID: ContainerID, group: Int? = nil) {
         self.info = info
