@@ -81,6 +81,23 @@ struct AgentTaskGroupTests {
         }
     }
 
+    @Test("a second KILL of a task being killed is ignored by the default executor: its grace period stands")
+    func secondKillIgnored() async throws {
+        try await AgentTest.withAgent { agent, delegate in
+            let deaf = AgentTest.task("deaf", shell: "trap '' TERM; sleep 1000", gracePeriod: .seconds(600))
+            agent.launch(framework: AgentTest.framework(), executor: Self.defaultExecutor("default-ex-deaf"), tasks: [deaf], asGroup: true)
+            try await delegate.waitForState("deaf", .taskRunning)
+            agent.kill(frameworkID: AgentTest.frameworkID, taskID: TaskID("deaf"), killPolicy: nil)
+            try await delegate.waitForState("deaf", .taskKilling)
+            var now = KillPolicy()
+            now.gracePeriod.nanoseconds = 0
+            agent.kill(frameworkID: AgentTest.frameworkID, taskID: TaskID("deaf"), killPolicy: now)
+            try await Task.sleep(for: .seconds(1))
+            #expect(delegate.states("deaf").last == .taskKilling)  // the command executor would have killed it now
+            agent.shutdownExecutor(frameworkID: AgentTest.frameworkID, executorID: ExecutorID("default-ex-deaf"))
+        }
+    }
+
     @Test("a second group joins a running default executor")
     func secondGroup() async throws {
         try await AgentTest.withAgent { agent, delegate in

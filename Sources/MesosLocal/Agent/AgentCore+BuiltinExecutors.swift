@@ -349,8 +349,10 @@ extension AgentCore {
         }
     }
 
+    /// The default executor's `killTask`: a KILL while it shuts down, or for a task already being killed, is ignored
+    /// (it does not shorten the grace period, unlike the command executor).
     func killDefaultExecutorTask(_ task: TaskRecord, executor: ExecutorRecord, framework: FrameworkRecord, killPolicy: KillPolicy?) {
-        guard !task.exited else { return }
+        guard !task.exited, !executor.shuttingDown, !task.killing else { return }
         let grace = Self.gracePeriod(override: killPolicy, task: task.info)
         self.killTaskProcess(task, executor: executor, framework: framework, gracePeriod: grace)
     }
