@@ -7,7 +7,8 @@ import Testing
 /// Health checks as Mesos 1.11's command executor runs them: TASK_RUNNING with `healthy` and
 /// REASON_TASK_HEALTH_CHECK_STATUS_UPDATED on the first success (not on the next ones) and on every counted failure;
 /// the grace period; `consecutive_failures` failures kill the task, whose terminal update says `healthy: false`.
-@Suite("LocalAgent: health checks", .timeLimit(.minutes(2)))
+/// Checks: a `check_status` on every update, and an update with REASON_TASK_CHECK_STATUS_UPDATED when it changes.
+@Suite("LocalAgent: health checks and checks", .timeLimit(.minutes(2)))
 struct AgentHealthCheckTests {
     static func check(_ type: Mesos_V1_HealthCheck.TypeEnum, interval: Double = 0.1, grace: Double = 0, failures: UInt32 = 3) -> Mesos_V1_HealthCheck {
         var check = Mesos_V1_HealthCheck()
@@ -110,6 +111,68 @@ struct AgentHealthCheckTests {
             #expect(sick.state == .taskKilled)
             #expect(sick.hasHealthy && !sick.healthy)
             for id in ["http-ok", "tcp-ok"] {
+                agent.kill(frameworkID: AgentTest.frameworkID, taskID: TaskID(id), killPolicy: nil)
+                try await delegate.terminal(id)
+            }
+        }
+    }
+
+    static func check(_ type: Mesos_V1_CheckInfo.TypeEnum) -> Mesos_V1_CheckInfo {
+        var check = Mesos_V1_CheckInfo()
+        check.type = type
+        check.delaySeconds = 0
+        check.intervalSeconds = 0.1
+        check.timeoutSeconds = 5
+        return check
+    }
+
+    static func checkUpdates(_ delegate: RecordingDelegate, _ task: String) -> [Mesos_V1_CheckStatusInfo] {
+        delegate.updates(task).filter { $0.reason == .taskCheckStatusUpdated }.map(\.checkStatus)
+    }
+
+    @Test("a COMMAND check: empty check_status on the task's own updates, an update each time the exit code changes")
+    func commandCheck() async throws {
+        try await AgentTest.withAgent { agent, delegate in
+            var task = AgentTest.task("checked", shell: "sleep 0.6; touch flag; sleep 1000")
+            task.check = Self.check(.command)
+            task.check.command.command.value = "test -f flag"
+            agent.launch(framework: AgentTest.framework(), executor: nil, tasks: [task], asGroup: false)
+            try await delegate.wait("two check results") { _ in Self.checkUpdates(delegate, "checked").count == 2 }
+            #expect(Self.checkUpdates(delegate, "checked").map(\.command.exitCode) == [1, 0])
+            #expect(Self.checkUpdates(delegate, "checked").allSatisfy { $0.type == .command })
+            let first = try #require(delegate.updates("checked").first)
+            #expect(first.state == .taskStarting)
+            #expect(first.checkStatus.type == .command && first.checkStatus.hasCommand && !first.checkStatus.command.hasExitCode)
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(Self.checkUpdates(delegate, "checked").count == 2)  // the same result again sends nothing
+            agent.kill(frameworkID: AgentTest.frameworkID, taskID: TaskID("checked"), killPolicy: nil)
+            let killed = try await delegate.terminal("checked")
+            #expect(killed.checkStatus.hasCommand && !killed.checkStatus.command.hasExitCode)
+        }
+    }
+
+    @Test("HTTP and TCP checks report what they find: a status code, whether a connection was made")
+    func httpAndTCPChecks() async throws {
+        let server = try await TestHTTPServer.start(["/busy": .init(status: .serviceUnavailable, body: Array("busy".utf8))])
+        defer { Task { await server.close() } }
+        try await AgentTest.withAgent { agent, delegate in
+            var http = AgentTest.task("http-check", shell: "sleep 1000")
+            http.check = Self.check(.http)
+            http.check.http.port = UInt32(server.port)
+            http.check.http.path = "/busy"
+            var tcp = AgentTest.task("tcp-check", shell: "sleep 1000")
+            tcp.check = Self.check(.tcp)
+            tcp.check.tcp.port = 1  // nothing listens there
+            for task in [http, tcp] {
+                agent.launch(framework: AgentTest.framework(), executor: nil, tasks: [task], asGroup: false)
+            }
+            try await delegate.wait("both results") { _ in
+                !Self.checkUpdates(delegate, "http-check").isEmpty && !Self.checkUpdates(delegate, "tcp-check").isEmpty
+            }
+            #expect(Self.checkUpdates(delegate, "http-check").first?.http.statusCode == 503)
+            let tcpResult = Self.checkUpdates(delegate, "tcp-check").first
+            #expect(tcpResult?.tcp.hasSucceeded == true && tcpResult?.tcp.succeeded == false)
+            for id in ["http-check", "tcp-check"] {
                 agent.kill(frameworkID: AgentTest.frameworkID, taskID: TaskID(id), killPolicy: nil)
                 try await delegate.terminal(id)
             }

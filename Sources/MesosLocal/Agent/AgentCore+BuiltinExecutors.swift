@@ -156,7 +156,8 @@ extension AgentCore {
         state: TaskState,
         message: String? = nil,
         reason: TaskStatus.Reason? = nil,
-        healthy: Bool? = nil
+        healthy: Bool? = nil,
+        checkStatus: Mesos_V1_CheckStatusInfo? = nil
     ) {
         var status = TaskStatus()
         status.taskID = task.info.taskID
@@ -173,6 +174,15 @@ extension AgentCore {
             status.healthy = healthy
         } else if state.isTerminal, task.health?.killedByHealthCheck == true {
             status.healthy = false
+        }
+        // A task with a check: every update carries a check status, empty in a new one; a health update, made from
+        // the task's latest update in Mesos, carries the latest result.
+        if let checkStatus {
+            status.checkStatus = checkStatus
+        } else if task.info.hasCheck {
+            status.checkStatus =
+                reason == .taskHealthCheckStatusUpdated
+                ? (task.checkStatus ?? Self.emptyCheckStatus(task.info.check)) : Self.emptyCheckStatus(task.info.check)
         }
         switch executor.kind {
         case .builtinDefault:

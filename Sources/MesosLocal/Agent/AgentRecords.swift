@@ -105,6 +105,8 @@ final class TaskRecord: @unchecked Sendable {
     var exited = false
     /// Its health checking, once started (``AgentCore/armHealthCheck(_:executor:framework:environment:)``).
     var health: Health?
+    /// The latest result of its `check` (nil before the first one that differs from an empty status).
+    var checkStatus: Mesos_V1_CheckStatusInfo?
 
     struct Health {
         var start: ContinuousClock.Instant
