@@ -288,11 +288,93 @@ struct Follower {
     private func read(_ client: HTTPClient, file: String, offset: Int) async -> [UInt8]? {
         let query = "path=\(Self.escape(self.path + "/" + file))&offset=\(offset)&length=65536"
         guard let response = try? await client.execute(HTTPRequest(method: "GET", url: "\(self.agent)/files/read?\(query)")),
-            response.status == 200,
-            let object = try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any],
-            let data = object["data"] as? String
+            response.status == 200
         else { return nil }
-        return Array(data.utf8)
+        return Self.filesReadData(Array(response.body.readableBytesView))
+    }
+
+    /// The bytes of `data` in a `/files/read` answer (`{"data":"…","offset":N}`). The agent writes a file's bytes
+    /// into that string as they are (stout's rapidjson writer escapes only quotes, backslashes and control
+    /// characters), so it need not be valid UTF-8, and a JSON parser would refuse a page that ends inside a character
+    /// or a file that is not text. This reads the bytes back exactly; nil when the answer is not such an object.
+    static func filesReadData(_ body: [UInt8]) -> [UInt8]? {
+        var index = 0
+        func skipSpace() { while index < body.count, [0x20, 0x09, 0x0A, 0x0D].contains(body[index]) { index += 1 } }
+        func hexValue(_ byte: UInt8) -> UInt32? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(byte - UInt8(ascii: "A") + 10)
+            default: nil
+            }
+        }
+        func unit() -> UInt32? {  // four hex digits after "\u"
+            guard index + 4 <= body.count else { return nil }
+            var value: UInt32 = 0
+            for byte in body[index..<index + 4] {
+                guard let digit = hexValue(byte) else { return nil }
+                value = value << 4 | digit
+            }
+            index += 4
+            return value
+        }
+        func string() -> [UInt8]? {  // at the opening quote
+            guard index < body.count, body[index] == UInt8(ascii: "\"") else { return nil }
+            index += 1
+            var out: [UInt8] = []
+            while index < body.count {
+                let byte = body[index]
+                index += 1
+                if byte == UInt8(ascii: "\"") { return out }
+                guard byte == UInt8(ascii: "\\") else {
+                    out.append(byte)
+                    continue
+                }
+                guard index < body.count else { return nil }
+                let escape = body[index]
+                index += 1
+                switch escape {
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    guard var scalar = unit() else { return nil }
+                    if (0xD800..<0xDC00).contains(scalar), index + 1 < body.count, body[index] == UInt8(ascii: "\\"),
+                        body[index + 1] == UInt8(ascii: "u")
+                    {
+                        index += 2
+                        guard let low = unit(), (0xDC00..<0xE000).contains(low) else { return nil }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    out.append(contentsOf: Array(String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8))
+                default: out.append(escape)  // \" \\ \/
+                }
+            }
+            return nil
+        }
+        skipSpace()
+        guard index < body.count, body[index] == UInt8(ascii: "{") else { return nil }
+        index += 1
+        while true {
+            skipSpace()
+            guard let key = string() else { return nil }
+            skipSpace()
+            guard index < body.count, body[index] == UInt8(ascii: ":") else { return nil }
+            index += 1
+            skipSpace()
+            if key == Array("data".utf8) { return string() }
+            // Another member (the offset, a number): skip to the next ',' outside a string.
+            if index < body.count, body[index] == UInt8(ascii: "\"") {
+                guard string() != nil else { return nil }
+            } else {
+                while index < body.count, body[index] != UInt8(ascii: ","), body[index] != UInt8(ascii: "}") { index += 1 }
+            }
+            skipSpace()
+            guard index < body.count, body[index] == UInt8(ascii: ",") else { return nil }
+            index += 1
+        }
     }
 
     static func escape(_ text: String) -> String {

@@ -58,6 +58,20 @@ struct SubmitCommandTests {
         #expect(outcomes == ["check": "TASK_FAILED", "server": "TASK_KILLED"], "\(out)")
     }
 
+    @Test("--follow passes a task's output on byte for byte, text or not: the agent sends the bytes as they are")
+    func followBytes() async throws {
+        guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build mesos-submit first")
+        // Bytes that are not UTF-8, an accented letter, a quote, a backslash, control characters.
+        let script = #"printf '\377\376bin\001\n'; printf 'caf\303\251 "q" \\ \t\b\f\n'"#
+        let result = try await TestProcess.run(Self.binary.path, ["--follow", "--plain", "--", script])
+        #expect(result.status == 0, "\(result.errorText)")
+        let expected: [UInt8] = [0xFF, 0xFE] + Array("bin".utf8) + [0x01, 0x0A] + Array("caf".utf8) + [0xC3, 0xA9]
+            + Array(#" "q" \ "#.utf8) + [0x09, 0x08, 0x0C, 0x0A]
+        let output = Array(result.output)
+        #expect(output.firstRange(of: expected) != nil, "\(output)")
+    }
+
     @Test("--help documents the task groups, the live view and every exit status, with examples")
     func help() async throws {
         let (status, out, _) = try await Self.submit(["--help"])

@@ -151,7 +151,9 @@ extension AgentCore: AgentHTTPRouter {
             }
         }
         let json = AgentJSON.object([
-            ("data", .string(String(decoding: data, as: UTF8.self))),
+            // The bytes as they are, as the real agent sends them: a page may end inside a UTF-8 character, and a
+            // file need not be text.
+            ("data", .byteString(data)),
             ("offset", .int(offset == -1 ? size : offset)),
         ])
         self.answerJSON(json, request: request, responder: responder)

@@ -4,6 +4,9 @@ indirect enum AgentJSON: Sendable {
     case object([(String, AgentJSON)])
     case array([AgentJSON])
     case string(String)
+    /// A string of bytes as they are, valid UTF-8 or not (a file's contents in `/files/read`): written as stout's
+    /// rapidjson writer writes it, escaping only quotes, backslashes and control characters.
+    case byteString([UInt8])
     case int(Int64)
     case double(Double)
     case bool(Bool)
@@ -37,7 +40,9 @@ indirect enum AgentJSON: Sendable {
             }
             out.append(UInt8(ascii: "]"))
         case .string(let text):
-            Self.writeString(text, into: &out)
+            Self.writeString(text.utf8, into: &out)
+        case .byteString(let bytes):
+            Self.writeString(bytes, into: &out)
         case .int(let value):
             out.append(contentsOf: Array(String(value).utf8))
         case .double(let value):
@@ -62,11 +67,19 @@ indirect enum AgentJSON: Sendable {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     static func writeString(_ text: String, into out: inout [UInt8]) {
+        Self.writeString(text.utf8, into: &out)
+    }
+
+    /// Escapes as rapidjson's writer (stout's): `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, other control
+    /// characters as `\u00XX`; every other byte as it is.
+    static func writeString(_ bytes: some Sequence<UInt8>, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
+        for byte in bytes {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
             case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x08: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+            case 0x0C: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
             case UInt8(ascii: "\n"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
             case UInt8(ascii: "\r"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
             case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
