@@ -297,13 +297,16 @@ struct SwiftExecutorTests {
                             task.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
                             task.executor = executor
                             task.killPolicy.gracePeriod.nanoseconds = 600_000_000_000  // ten minutes
-                            task.data = Data("trap '' TERM; sleep 600".utf8)  // deaf to SIGTERM
+                            // Deaf to SIGTERM; says so once the trap is set.
+                            task.data = Data("trap '' TERM; echo deaf >> \"$MESOS_EXECUTOR_MESSAGES_OUT\"; sleep 600".utf8)
                             try? await client.accept(offerIDs: [offer.id], operations: [.launch([task])])
                         case .update(let status):
                             log.updates.withLock { $0.append(status) }
                             _ = try? await client.acknowledge(status)
                         case .failure(_, let executorID, let status):
                             log.failures.withLock { $0.append((executorID, status)) }
+                        case .message(_, _, let data):
+                            log.messages.withLock { $0.append(String(decoding: data, as: UTF8.self)) }
                         default:
                             break
                         }
@@ -311,7 +314,7 @@ struct SwiftExecutorTests {
                 } catch {}
             }
             func states() -> [TaskState] { log.updates.withLock { $0.map(\.state) } }
-            try await wait("the task running") { states().contains(.taskRunning) }
+            try await wait("the task running, deaf") { states().contains(.taskRunning) && log.messages.withLock { $0.contains("deaf") } }
             let agentID = try #require(log.updates.withLock { $0.first?.agentID })
 
             // A KILL without a policy of its own: the task's ten minutes apply, not the 3 s default.

@@ -264,6 +264,9 @@ struct AgentCommandTaskTests {
             #expect(failed.state == .taskFailed)
             #expect(failed.reason == .maxCompletionTimeReached)
             #expect(failed.message.hasPrefix("Command terminated with signal "))
+            // As recorded: the command executor's pid, the same on every update of the task.
+            #expect(Set(delegate.updates("slow").map(\.containerStatus.executorPid)).count == 1)
+            #expect(delegate.updates("slow").allSatisfy { $0.containerStatus.hasExecutorPid })
             // No TASK_KILLING, although the framework understands it: nobody asked for this kill.
             #expect(delegate.states("slow") == [.taskStarting, .taskRunning, .taskFailed])
             let stderr = AgentTest.read(AgentTest.sandbox(agent, executor: "slow") + "/stderr")

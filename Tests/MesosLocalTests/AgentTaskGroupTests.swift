@@ -37,6 +37,8 @@ struct AgentTaskGroupTests {
                 #expect(!updates[0].containerStatus.hasExecutorPid)
                 #expect(updates[1].containerStatus.hasExecutorPid)
             }
+            // As recorded: each task's RUNNING carries its own process's pid, so the two differ.
+            #expect(delegate.updates("g1")[1].containerStatus.executorPid != delegate.updates("g2")[1].containerStatus.executorPid)
             let parents = Set((delegate.updates("g1") + delegate.updates("g2")).map(\.containerStatus.containerID.parent.value))
             #expect(parents.count == 1)
             let sandbox = AgentTest.sandbox(agent, executor: "default-ex-1")
@@ -84,16 +86,20 @@ struct AgentTaskGroupTests {
     @Test("a second KILL of a task being killed is ignored by the default executor: its grace period stands")
     func secondKillIgnored() async throws {
         try await AgentTest.withAgent { agent, delegate in
-            let deaf = AgentTest.task("deaf", shell: "trap '' TERM; sleep 1000", gracePeriod: .seconds(600))
+            let deaf = AgentTest.task("deaf", shell: "trap '' TERM; touch deaf; sleep 1000", gracePeriod: .seconds(600))
             agent.launch(framework: AgentTest.framework(), executor: Self.defaultExecutor("default-ex-deaf"), tasks: [deaf], asGroup: true)
             try await delegate.waitForState("deaf", .taskRunning)
+            // Deaf to SIGTERM only once the shell has run `trap`.
+            let marker = AgentTest.sandbox(agent, executor: "default-ex-deaf") + "/tasks/deaf/deaf"
+            try await delegate.wait("the trap set") { _ in FileManager.default.fileExists(atPath: marker) }
             agent.kill(frameworkID: AgentTest.frameworkID, taskID: TaskID("deaf"), killPolicy: nil)
             try await delegate.waitForState("deaf", .taskKilling)
             var now = KillPolicy()
             now.gracePeriod.nanoseconds = 0
             agent.kill(frameworkID: AgentTest.frameworkID, taskID: TaskID("deaf"), killPolicy: now)
             try await Task.sleep(for: .seconds(1))
-            #expect(delegate.states("deaf").last == .taskKilling)  // the command executor would have killed it now
+            // The command executor would have killed it now.
+            #expect(delegate.states("deaf").last == .taskKilling, "\(delegate.updates("deaf").map { "\($0.state) \($0.message) \($0.reason)" })")
             agent.shutdownExecutor(frameworkID: AgentTest.frameworkID, executorID: ExecutorID("default-ex-deaf"))
         }
     }

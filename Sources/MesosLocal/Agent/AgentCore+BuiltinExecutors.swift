@@ -186,14 +186,17 @@ extension AgentCore {
         }
         switch executor.kind {
         case .builtinDefault:
-            // As recorded: STARTING without a pid, RUNNING with the executor's, terminal updates without networks.
+            // As recorded: STARTING without a pid, RUNNING with the task's own (its nested container's: each task of
+            // a group a different one), terminal updates without networks.
             status.containerStatus = self.containerStatus(
                 task.containerID,
                 networkInfo: !state.isTerminal,
-                executorPID: state == .taskRunning || state == .taskKilling ? getpid() : nil
+                executorPID: state == .taskRunning || state == .taskKilling ? (task.pid ?? getpid()) : nil
             )
         default:
-            status.containerStatus = self.containerStatus(task.containerID, executorPID: task.pid ?? getpid())
+            // As recorded: the command executor's pid, the same on every update of the task. Here the executor is
+            // the agent's own process.
+            status.containerStatus = self.containerStatus(task.containerID, executorPID: getpid())
         }
         self.enqueue(status, framework: framework, executor: executor)
     }
