@@ -138,6 +138,8 @@ struct SwiftExecutorTests {
         let updates = Mutex<[TaskStatus]>([])
         let messages = Mutex<[String]>([])
         let failures = Mutex<[(ExecutorID?, Int32?)]>([])
+        /// Whether the tasks went out (on the first offer).
+        let launched = Mutex(false)
     }
 
     static func executor(_ id: String) -> ExecutorInfo {
@@ -149,6 +151,52 @@ struct SwiftExecutorTests {
         executor.command.arguments = [Self.binary]
         executor.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
         return executor
+    }
+
+    /// Drives a framework: the first offer launches `tasks` on it (the others are declined), every update is logged
+    /// and acknowledged, messages and executor failures are logged.
+    static func drive(
+        _ client: SchedulerClient,
+        _ events: SchedulerEvents,
+        _ log: Log,
+        tasks: @escaping @Sendable (Offer) -> [TaskInfo]
+    ) -> Task<Void, Never> {
+        Task {
+            do {
+                for try await event in events {
+                    switch event {
+                    case .offers(let offers):
+                        guard let offer = offers.first, !log.launched.withLock({ $0 }) else {
+                            try? await client.decline(offerIDs: offers.map(\.id))
+                            continue
+                        }
+                        log.launched.withLock { $0 = true }
+                        try? await client.accept(offerIDs: [offer.id], operations: [.launch(tasks(offer))])
+                    case .update(let status):
+                        log.updates.withLock { $0.append(status) }
+                        _ = try? await client.acknowledge(status)
+                    case .message(_, _, let data):
+                        log.messages.withLock { $0.append(String(decoding: data, as: UTF8.self)) }
+                    case .failure(_, let executorID, let status):
+                        log.failures.withLock { $0.append((executorID, status)) }
+                    default:
+                        break
+                    }
+                }
+            } catch {}
+        }
+    }
+
+    /// A task of `executor` on `offer` whose `data` is the command line mesos-swift-executor runs.
+    static func task(_ id: String, on offer: Offer, executor: ExecutorInfo, command: String) -> TaskInfo {
+        var task = TaskInfo()
+        task.name = id
+        task.taskID = TaskID(id)
+        task.agentID = offer.agentID
+        task.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
+        task.executor = executor
+        task.data = Data(command.utf8)
+        return task
     }
 
     func wait(_ what: String, timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws {
@@ -184,48 +232,13 @@ struct SwiftExecutorTests {
             info.capabilities = [killing]
             let events = try await client.subscribe(info)
             let log = Log()
-            let launched = Mutex(false)
             let executor = Self.executor("swift-exec")
-            let driver = Task {
-                do {
-                    for try await event in events {
-                        switch event {
-                        case .offers(let offers):
-                            guard let offer = offers.first, !launched.withLock({ $0 }) else {
-                                try? await client.decline(offerIDs: offers.map(\.id))
-                                continue
-                            }
-                            launched.withLock { $0 = true }
-                            func task(_ id: String, _ command: String) -> TaskInfo {
-                                var task = TaskInfo()
-                                task.name = id
-                                task.taskID = TaskID(id)
-                                task.agentID = offer.agentID
-                                task.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
-                                task.executor = executor
-                                task.data = Data(command.utf8)  // the command line, for mesos-swift-executor
-                                return task
-                            }
-                            try? await client.accept(
-                                offerIDs: [offer.id],
-                                operations: [.launch([
-                                    task("ok", "echo done"),
-                                    task("three", "exit 3"),
-                                    task("talker", "echo hello-from-task >> \"$MESOS_EXECUTOR_MESSAGES_OUT\"; sleep 30"),
-                                ])]
-                            )
-                        case .update(let status):
-                            log.updates.withLock { $0.append(status) }
-                            _ = try? await client.acknowledge(status)
-                        case .message(_, _, let data):
-                            log.messages.withLock { $0.append(String(decoding: data, as: UTF8.self)) }
-                        case .failure(_, let executorID, let status):
-                            log.failures.withLock { $0.append((executorID, status)) }
-                        default:
-                            break
-                        }
-                    }
-                } catch {}
+            let driver = Self.drive(client, events, log) { offer in
+                [
+                    Self.task("ok", on: offer, executor: executor, command: "echo done"),
+                    Self.task("three", on: offer, executor: executor, command: "exit 3"),
+                    Self.task("talker", on: offer, executor: executor, command: "echo hello-from-task >> \"$MESOS_EXECUTOR_MESSAGES_OUT\"; sleep 30"),
+                ]
             }
             func states(_ task: String) -> [TaskState] {
                 log.updates.withLock { $0.filter { $0.taskID.value == task }.map(\.state) }
@@ -274,44 +287,16 @@ struct SwiftExecutorTests {
             info.capabilities = [killing]
             let events = try await client.subscribe(info)
             let log = Log()
-            let launched = Mutex(false)
             let executor = {
                 var executor = Self.executor("policy-exec")
                 executor.shutdownGracePeriod.nanoseconds = 4_000_000_000
                 return executor
             }()
-            let driver = Task {
-                do {
-                    for try await event in events {
-                        switch event {
-                        case .offers(let offers):
-                            guard let offer = offers.first, !launched.withLock({ $0 }) else {
-                                try? await client.decline(offerIDs: offers.map(\.id))
-                                continue
-                            }
-                            launched.withLock { $0 = true }
-                            var task = TaskInfo()
-                            task.name = "stubborn"
-                            task.taskID = "stubborn"
-                            task.agentID = offer.agentID
-                            task.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
-                            task.executor = executor
-                            task.killPolicy.gracePeriod.nanoseconds = 600_000_000_000  // ten minutes
-                            // Deaf to SIGTERM; says so once the trap is set.
-                            task.data = Data("trap '' TERM; echo deaf >> \"$MESOS_EXECUTOR_MESSAGES_OUT\"; sleep 600".utf8)
-                            try? await client.accept(offerIDs: [offer.id], operations: [.launch([task])])
-                        case .update(let status):
-                            log.updates.withLock { $0.append(status) }
-                            _ = try? await client.acknowledge(status)
-                        case .failure(_, let executorID, let status):
-                            log.failures.withLock { $0.append((executorID, status)) }
-                        case .message(_, _, let data):
-                            log.messages.withLock { $0.append(String(decoding: data, as: UTF8.self)) }
-                        default:
-                            break
-                        }
-                    }
-                } catch {}
+            let driver = Self.drive(client, events, log) { offer in
+                // Deaf to SIGTERM; says so once the trap is set.
+                var task = Self.task("stubborn", on: offer, executor: executor, command: "trap '' TERM; echo deaf >> \"$MESOS_EXECUTOR_MESSAGES_OUT\"; sleep 600")
+                task.killPolicy.gracePeriod.nanoseconds = 600_000_000_000  // ten minutes
+                return [task]
             }
             func states() -> [TaskState] { log.updates.withLock { $0.map(\.state) } }
             try await wait("the task running, deaf") { states().contains(.taskRunning) && log.messages.withLock { $0.contains("deaf") } }
@@ -351,7 +336,6 @@ struct SwiftExecutorTests {
             info.name = "executor-early-kill"
             let events = try await client.subscribe(info)
             let log = Log()
-            let launched = Mutex(false)
             // The agent starts a placeholder process as the executor; this test is the executor, in process.
             var placeholder = ExecutorInfo()
             placeholder.executorID = "in-process"
@@ -359,34 +343,10 @@ struct SwiftExecutorTests {
             placeholder.command.value = "sleep 1000"
             placeholder.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
             let executorInfo = placeholder
-            let driver = Task {
-                do {
-                    for try await event in events {
-                        switch event {
-                        case .offers(let offers):
-                            guard let offer = offers.first, !launched.withLock({ $0 }) else {
-                                try? await client.decline(offerIDs: offers.map(\.id))
-                                continue
-                            }
-                            launched.withLock { $0 = true }
-                            var task = TaskInfo()
-                            task.name = "early"
-                            task.taskID = "early"
-                            task.agentID = offer.agentID
-                            task.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
-                            task.executor = executorInfo
-                            task.data = Data("touch ran".utf8)
-                            try? await client.accept(offerIDs: [offer.id], operations: [.launch([task])])
-                        case .update(let status):
-                            log.updates.withLock { $0.append(status) }
-                            _ = try? await client.acknowledge(status)
-                        default:
-                            break
-                        }
-                    }
-                } catch {}
+            let driver = Self.drive(client, events, log) { offer in
+                [Self.task("early", on: offer, executor: executorInfo, command: "touch ran")]
             }
-            try await wait("the executor launched") { launched.withLock { $0 } }
+            try await wait("the executor launched") { log.launched.withLock { $0 } }
             let frameworkID = try #require(client.frameworkID)
             let environment = try ExecutorEnvironment([
                 "MESOS_AGENT_ENDPOINT": String(cluster.agents[0].endpoint.dropFirst("http://".count)),
@@ -436,34 +396,9 @@ struct SwiftExecutorTests {
             info.failoverTimeout = 60
             let events = try await client.subscribe(info)
             let log = Log()
-            let launched = Mutex(false)
             let executor = Self.executor("restarting-exec")
-            let driver = Task {
-                do {
-                    for try await event in events {
-                        switch event {
-                        case .offers(let offers):
-                            guard let offer = offers.first, !launched.withLock({ $0 }) else {
-                                try? await client.decline(offerIDs: offers.map(\.id))
-                                continue
-                            }
-                            launched.withLock { $0 = true }
-                            var task = TaskInfo()
-                            task.name = "slow"
-                            task.taskID = "slow"
-                            task.agentID = offer.agentID
-                            task.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
-                            task.executor = executor
-                            task.data = Data("sleep 0.5".utf8)  // ends while the endpoint is down
-                            try? await client.accept(offerIDs: [offer.id], operations: [.launch([task])])
-                        case .update(let status):
-                            log.updates.withLock { $0.append(status) }
-                            _ = try? await client.acknowledge(status)
-                        default:
-                            break
-                        }
-                    }
-                } catch {}
+            let driver = Self.drive(client, events, log) { offer in
+                [Self.task("slow", on: offer, executor: executor, command: "sleep 0.5")]  // ends while the endpoint is down
             }
             try await wait("the task running") { log.updates.withLock { $0.contains { $0.state == .taskRunning } } }
             // The agent goes away while the task runs and comes back; the task ends while the endpoint is down or
@@ -493,36 +428,9 @@ struct SwiftExecutorTests {
             info.name = "executor-no-checkpoint"
             let events = try await client.subscribe(info)
             let log = Log()
-            let launched = Mutex(false)
             let executor = Self.executor("fragile-exec")
-            let driver = Task {
-                do {
-                    for try await event in events {
-                        switch event {
-                        case .offers(let offers):
-                            guard let offer = offers.first, !launched.withLock({ $0 }) else {
-                                try? await client.decline(offerIDs: offers.map(\.id))
-                                continue
-                            }
-                            launched.withLock { $0 = true }
-                            var task = TaskInfo()
-                            task.name = "long"
-                            task.taskID = "long"
-                            task.agentID = offer.agentID
-                            task.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
-                            task.executor = executor
-                            task.data = Data("sleep 30".utf8)
-                            try? await client.accept(offerIDs: [offer.id], operations: [.launch([task])])
-                        case .update(let status):
-                            log.updates.withLock { $0.append(status) }
-                            _ = try? await client.acknowledge(status)
-                        case .failure(_, let executorID, let status):
-                            log.failures.withLock { $0.append((executorID, status)) }
-                        default:
-                            break
-                        }
-                    }
-                } catch {}
+            let driver = Self.drive(client, events, log) { offer in
+                [Self.task("long", on: offer, executor: executor, command: "sleep 30")]
             }
             try await wait("the task running") { log.updates.withLock { $0.contains { $0.state == .taskRunning } } }
             try await cluster.agents[0].restartEndpoint(downtime: .milliseconds(300))
