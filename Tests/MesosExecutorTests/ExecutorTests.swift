@@ -140,6 +140,12 @@ struct SwiftExecutorTests {
         let failures = Mutex<[(ExecutorID?, Int32?)]>([])
         /// Whether the tasks went out (on the first offer).
         let launched = Mutex(false)
+        /// How many offers came.
+        let offers = Mutex(0)
+
+        func states(_ task: String) -> [TaskState] {
+            self.updates.withLock { $0.filter { $0.taskID.value == task }.map(\.state) }
+        }
     }
 
     static func executor(_ id: String) -> ExecutorInfo {
@@ -166,6 +172,7 @@ struct SwiftExecutorTests {
                 for try await event in events {
                     switch event {
                     case .offers(let offers):
+                        log.offers.withLock { $0 += offers.count }
                         guard let offer = offers.first, !log.launched.withLock({ $0 }) else {
                             try? await client.decline(offerIDs: offers.map(\.id))
                             continue

@@ -13,16 +13,7 @@ import Testing
 /// runs a task, and the task's framework message reaches the scheduler.
 @Suite("Executor transports: domain socket and TLS", .timeLimit(.minutes(2)))
 struct ExecutorTransportTests {
-    final class Log: Sendable {
-        let updates = Mutex<[TaskStatus]>([])
-        let messages = Mutex<[String]>([])
-        let failures = Mutex<[(ExecutorID?, Int32?)]>([])
-        let offers = Mutex(0)
-
-        func states(_ task: String) -> [TaskState] {
-            self.updates.withLock { $0.filter { $0.taskID.value == task }.map(\.state) }
-        }
-    }
+    typealias Log = SwiftExecutorTests.Log
 
     func wait(_ what: String, timeout: Duration = .seconds(45), _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
@@ -49,7 +40,6 @@ struct ExecutorTransportTests {
         info.name = "executor-transport-test"
         let events = try await client.subscribe(info)
         let log = Log()
-        let launched = Mutex(false)
         var executor = SwiftExecutorTests.executor("transport-exec")
         for (name, value) in executorEnvironment.sorted(by: { $0.key < $1.key }) {
             var variable = Mesos_V1_Environment.Variable()
@@ -57,37 +47,9 @@ struct ExecutorTransportTests {
             variable.value = value
             executor.command.environment.variables.append(variable)
         }
-        let driver = Task {
-            do {
-                for try await event in events {
-                    switch event {
-                    case .offers(let offers):
-                        log.offers.withLock { $0 += offers.count }
-                        guard let offer = offers.first, !launched.withLock({ $0 }) else {
-                            try? await client.decline(offerIDs: offers.map(\.id))
-                            continue
-                        }
-                        launched.withLock { $0 = true }
-                        var task = TaskInfo()
-                        task.name = "work"
-                        task.taskID = "work"
-                        task.agentID = offer.agentID
-                        task.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
-                        task.executor = executor
-                        task.data = Data(taskCommand.utf8)
-                        try? await client.accept(offerIDs: [offer.id], operations: [.launch([task])])
-                    case .update(let status):
-                        log.updates.withLock { $0.append(status) }
-                        _ = try? await client.acknowledge(status)
-                    case .message(_, _, let data):
-                        log.messages.withLock { $0.append(String(decoding: data, as: UTF8.self)) }
-                    case .failure(_, let executorID, let status):
-                        log.failures.withLock { $0.append((executorID, status)) }
-                    default:
-                        break
-                    }
-                }
-            } catch {}
+        let launched = executor
+        let driver = SwiftExecutorTests.drive(client, events, log) { offer in
+            [SwiftExecutorTests.task("work", on: offer, executor: launched, command: taskCommand)]
         }
         try await self.wait("the task's flow") { done(log) }
         try? await client.stop(teardown: true)
