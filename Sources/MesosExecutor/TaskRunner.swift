@@ -71,7 +71,7 @@ public final class TaskRunner: Sendable {
 
     private func start(_ task: TaskInfo) async {
         let id = task.taskID
-        try? await self.client.update(id, .taskStarting)
+        _ = try? await self.client.update(id, .taskStarting)
         var command = task.command
         if !task.hasCommand {
             command.shell = true
@@ -90,7 +90,7 @@ public final class TaskRunner: Sendable {
             return true
         }
         if killedEarly {
-            try? await self.client.update(id, .taskKilled, message: "Task killed before its command was started")
+            _ = try? await self.client.update(id, .taskKilled, message: "Task killed before its command was started")
             return
         }
         let pid: pid_t
@@ -115,7 +115,7 @@ public final class TaskRunner: Sendable {
             state.tasks[id.value]?.pid = pid
             return state.tasks[id.value]?.killDeadline
         }
-        try? await self.client.update(id, .taskRunning)
+        _ = try? await self.client.update(id, .taskRunning)
         ProcessLauncher.watch(pid) { raw in
             Task { await self.exited(id, raw: raw) }
         }
@@ -134,7 +134,7 @@ public final class TaskRunner: Sendable {
         let message = "Command " + status.description
         let state: TaskState = killed ? .taskKilled : (status.succeeded ? .taskFinished : .taskFailed)
         // The terminal update is sent (and kept until acknowledged) before the kills waiting for this exit return.
-        try? await self.client.update(id, state, message: message)
+        _ = try? await self.client.update(id, state, message: message)
         for waiter in waiters { waiter.resume(returning: true) }
     }
 
@@ -187,7 +187,7 @@ public final class TaskRunner: Sendable {
     /// and its terminal update is sent (or, should a killed process not go, 10 s after the SIGKILL).
     private func terminate(_ id: TaskID, pid: pid_t, grace: Duration, first: Bool) async {
         if first {
-            if self.killingState.withLock({ $0 }) { try? await self.client.update(id, .taskKilling) }
+            if self.killingState.withLock({ $0 }) { _ = try? await self.client.update(id, .taskKilling) }
             ProcessLauncher.signalGroup(pid, SIGTERM)
         }
         if await self.exit(of: id.value, within: grace) { return }
