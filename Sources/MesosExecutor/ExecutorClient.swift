@@ -39,7 +39,8 @@ public final class ExecutorClient: Sendable {
         case shutdown
         case error(String)
         case heartbeat
-        /// The agent went away; the client is subscribing again (checkpointing frameworks only).
+        /// The agent went away; the client is subscribing again (checkpointing frameworks only). Once per outage:
+        /// the next event after it is the SUBSCRIBED of the new subscription, or the end.
         case disconnected(reason: String)
     }
 
@@ -136,6 +137,7 @@ public final class ExecutorClient: Sendable {
                     ))
                     return
                 }
+                let firstFailure = lostSince == nil
                 let since = lostSince ?? .now
                 lostSince = since
                 if ContinuousClock.now - since >= self.environment.recoveryTimeout {
@@ -145,7 +147,8 @@ public final class ExecutorClient: Sendable {
                     ))
                     return
                 }
-                continuation.yield(.disconnected(reason: "\(error)"))
+                // Once per outage, as Mesos's executor library reports it, not once per attempt.
+                if firstFailure { continuation.yield(.disconnected(reason: "\(error)")) }
                 let maximum = max(1, Int64(self.environment.subscriptionBackoffMaximum.components.seconds * 1000)
                     + self.environment.subscriptionBackoffMaximum.components.attoseconds / 1_000_000_000_000_000)
                 try? await Task.sleep(for: .milliseconds(Int64.random(in: 1...maximum)))

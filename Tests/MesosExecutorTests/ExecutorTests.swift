@@ -391,6 +391,70 @@ struct SwiftExecutorTests {
         }
     }
 
+    @Test("ExecutorClient: an outage of the agent is one .disconnected however many attempts it takes, then SUBSCRIBED again")
+    func oneDisconnectPerOutage() async throws {
+        guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
+        let sandbox = FileManager.default.temporaryDirectory.appendingPathComponent("outage-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: sandbox, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: sandbox) }
+        try await LocalCluster.with { cluster in
+            let client = SchedulerClient(configuration: SchedulerConfiguration(masters: [cluster.url]))
+            var info = FrameworkInfo()
+            info.user = "root"
+            info.name = "executor-outage"
+            info.checkpoint = true
+            info.failoverTimeout = 60
+            let events = try await client.subscribe(info)
+            let log = Log()
+            var placeholder = ExecutorInfo()  // the agent's process; this test is the executor, in process
+            placeholder.executorID = "outage"
+            placeholder.type = .custom
+            placeholder.command.value = "sleep 1000"
+            placeholder.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
+            let executorInfo = placeholder
+            let driver = Self.drive(client, events, log) { offer in
+                [Self.task("held", on: offer, executor: executorInfo, command: "sleep 1000")]
+            }
+            try await wait("the executor launched") { log.launched.withLock { $0 } }
+            let environment = try ExecutorEnvironment([
+                "MESOS_AGENT_ENDPOINT": String(cluster.agents[0].endpoint.dropFirst("http://".count)),
+                "MESOS_FRAMEWORK_ID": try #require(client.frameworkID).value,
+                "MESOS_EXECUTOR_ID": "outage",
+                "MESOS_DIRECTORY": sandbox,
+                "MESOS_CHECKPOINT": "1",
+                "MESOS_SUBSCRIPTION_BACKOFF_MAX": "50ms",  // many attempts in the outage below
+                "MESOS_RECOVERY_TIMEOUT": "1mins",
+            ])
+            let seen = Mutex<[String]>([])
+            let reader = Task {
+                // The agent refuses a SUBSCRIBE (4xx) until the ACCEPT has reached it.
+                for _ in 0..<200 {
+                    do {
+                        for try await event in ExecutorClient(environment: environment).events() {
+                            switch event {
+                            case .subscribed: seen.withLock { $0.append("subscribed") }
+                            case .disconnected: seen.withLock { $0.append("disconnected") }
+                            default: break
+                            }
+                        }
+                        return
+                    } catch let error as ExecutorError where error.code == .refused {
+                        try? await Task.sleep(for: .milliseconds(50))
+                    } catch {
+                        return
+                    }
+                }
+            }
+            try await wait("subscribed") { seen.withLock { $0 == ["subscribed"] } }
+            try await cluster.agents[0].restartEndpoint(downtime: .seconds(1))
+            try await wait("subscribed again") { seen.withLock { $0.filter { $0 == "subscribed" }.count } == 2 }
+            #expect(seen.withLock { $0 } == ["subscribed", "disconnected", "subscribed"])
+            reader.cancel()
+            try await client.stop(teardown: true)
+            driver.cancel()
+        }
+    }
+
     @Test("agent restart with checkpointing: the executor subscribes again and its updates arrive, none lost or doubled")
     func agentRestart() async throws {
         guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
