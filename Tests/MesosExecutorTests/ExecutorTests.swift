@@ -207,14 +207,7 @@ struct SwiftExecutorTests {
     }
 
     func wait(_ what: String, timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("timed out waiting for \(what)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await Self.waitFor(what, timeout: timeout, condition)
     }
 
     /// The master of MESOS_MASTER (a real cluster whose agents can run this build's executor binary), else a local
@@ -330,119 +323,117 @@ struct SwiftExecutorTests {
         }
     }
 
-    @Test("TaskRunner: a KILL that comes while a task's command is being started ends it TASK_KILLED, and the command never runs")
-    func killDuringStart() async throws {
-        guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
-        let sandbox = FileManager.default.temporaryDirectory.appendingPathComponent("early-\(UUID().uuidString.prefix(8))").path
+    /// A framework on a local cluster whose one task goes to a placeholder executor process (`sleep`) the agent
+    /// starts, while the test is that executor, in process: `body` gets the environment an agent would give it, the
+    /// framework's log and the executor's sandbox (a directory of the test's). `variables` go into the environment.
+    static func withInProcessExecutor(
+        _ name: String,
+        checkpoint: Bool = false,
+        variables: [String: String] = [:],
+        taskCommand: String,
+        _ body: (ExecutorEnvironment, Log, LocalCluster) async throws -> Void
+    ) async throws {
+        let sandbox = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: sandbox, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: sandbox) }
         try await LocalCluster.with { cluster in
             let client = SchedulerClient(configuration: SchedulerConfiguration(masters: [cluster.url]))
             var info = FrameworkInfo()
             info.user = "root"
-            info.name = "executor-early-kill"
+            info.name = name
+            info.checkpoint = checkpoint
+            info.failoverTimeout = 60
             let events = try await client.subscribe(info)
             let log = Log()
-            // The agent starts a placeholder process as the executor; this test is the executor, in process.
             var placeholder = ExecutorInfo()
-            placeholder.executorID = "in-process"
+            placeholder.executorID = ExecutorID(name)
             placeholder.type = .custom
             placeholder.command.value = "sleep 1000"
             placeholder.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
             let executorInfo = placeholder
             let driver = Self.drive(client, events, log) { offer in
-                [Self.task("early", on: offer, executor: executorInfo, command: "touch ran")]
+                [Self.task(name, on: offer, executor: executorInfo, command: taskCommand)]
             }
-            try await wait("the executor launched") { log.launched.withLock { $0 } }
-            let frameworkID = try #require(client.frameworkID)
-            let environment = try ExecutorEnvironment([
-                "MESOS_AGENT_ENDPOINT": String(cluster.agents[0].endpoint.dropFirst("http://".count)),
-                "MESOS_FRAMEWORK_ID": frameworkID.value,
-                "MESOS_EXECUTOR_ID": "in-process",
-                "MESOS_DIRECTORY": sandbox,
-                "MESOS_CHECKPOINT": "0",
-            ])
-            // The agent refuses a SUBSCRIBE (4xx) until the ACCEPT has reached it and it knows the executor.
+            try await Self.waitFor("the executor launched") { log.launched.withLock { $0 } }
+            var variables = variables
+            variables["MESOS_AGENT_ENDPOINT"] = String(cluster.agents[0].endpoint.dropFirst("http://".count))
+            variables["MESOS_FRAMEWORK_ID"] = try #require(client.frameworkID).value
+            variables["MESOS_EXECUTOR_ID"] = name
+            variables["MESOS_DIRECTORY"] = sandbox
+            variables["MESOS_CHECKPOINT"] = checkpoint ? "1" : "0"
+            try await body(try ExecutorEnvironment(variables), log, cluster)
+            try await client.stop(teardown: true)
+            driver.cancel()
+        }
+    }
+
+    /// Runs an in-process executor's events through `handle` until it returns true or the events end. The agent
+    /// refuses a SUBSCRIBE (4xx) until the ACCEPT has reached it, so a refused one is made again.
+    static func runExecutor(
+        _ environment: ExecutorEnvironment,
+        until handle: (ExecutorClient, ExecutorClient.Event) async throws -> Bool
+    ) async throws {
+        for _ in 0..<200 {
+            let executor = ExecutorClient(environment: environment)
+            do {
+                for try await event in executor.events() where try await handle(executor, event) { return }
+                return
+            } catch let error as ExecutorError where error.code == .refused {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        Issue.record("the agent refused the executor's SUBSCRIBE 200 times")
+    }
+
+    static func waitFor(_ what: String, timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("timed out waiting for \(what)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    @Test("TaskRunner: a KILL that comes while a task's command is being started ends it TASK_KILLED, and the command never runs")
+    func killDuringStart() async throws {
+        guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
+        try await Self.withInProcessExecutor("early", taskCommand: "touch ran") { environment, log, _ in
             var runner: TaskRunner?
-            for _ in 0..<200 where runner == nil {
-                let executor = ExecutorClient(environment: environment)
-                do {
-                    for try await event in executor.events() {
-                        guard case .launch(let task) = event else { continue }
-                        let taskRunner = TaskRunner(client: executor)
-                        let start = taskRunner.launch(task)
-                        await taskRunner.kill(task.taskID, policy: nil)  // while its TASK_STARTING is on its way
-                        await start.value
-                        runner = taskRunner
-                        break
-                    }
-                } catch let error as ExecutorError where error.code == .refused {
-                    try await Task.sleep(for: .milliseconds(50))
-                }
+            try await Self.runExecutor(environment) { executor, event in
+                guard case .launch(let task) = event else { return false }
+                let taskRunner = TaskRunner(client: executor)
+                let start = taskRunner.launch(task)
+                await taskRunner.kill(task.taskID, policy: nil)  // while its TASK_STARTING is on its way
+                await start.value
+                runner = taskRunner
+                return true
             }
             let used = try #require(runner)
             try await wait("the task's end") { log.updates.withLock { $0.last?.state == .taskKilled } }
             #expect(log.updates.withLock { $0.map(\.state) } == [.taskStarting, .taskKilled])
             #expect(log.updates.withLock { $0.last?.message } == "Task killed before its command was started")
-            #expect(!FileManager.default.fileExists(atPath: sandbox + "/ran"))
+            #expect(!FileManager.default.fileExists(atPath: environment.sandbox + "/ran"))
             #expect(used.running.isEmpty)
-            try await client.stop(teardown: true)
-            driver.cancel()
         }
     }
 
     @Test("ExecutorClient: an outage of the agent is one .disconnected however many attempts it takes, then SUBSCRIBED again")
     func oneDisconnectPerOutage() async throws {
         guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
-        let sandbox = FileManager.default.temporaryDirectory.appendingPathComponent("outage-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: sandbox, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: sandbox) }
-        try await LocalCluster.with { cluster in
-            let client = SchedulerClient(configuration: SchedulerConfiguration(masters: [cluster.url]))
-            var info = FrameworkInfo()
-            info.user = "root"
-            info.name = "executor-outage"
-            info.checkpoint = true
-            info.failoverTimeout = 60
-            let events = try await client.subscribe(info)
-            let log = Log()
-            var placeholder = ExecutorInfo()  // the agent's process; this test is the executor, in process
-            placeholder.executorID = "outage"
-            placeholder.type = .custom
-            placeholder.command.value = "sleep 1000"
-            placeholder.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
-            let executorInfo = placeholder
-            let driver = Self.drive(client, events, log) { offer in
-                [Self.task("held", on: offer, executor: executorInfo, command: "sleep 1000")]
-            }
-            try await wait("the executor launched") { log.launched.withLock { $0 } }
-            let environment = try ExecutorEnvironment([
-                "MESOS_AGENT_ENDPOINT": String(cluster.agents[0].endpoint.dropFirst("http://".count)),
-                "MESOS_FRAMEWORK_ID": try #require(client.frameworkID).value,
-                "MESOS_EXECUTOR_ID": "outage",
-                "MESOS_DIRECTORY": sandbox,
-                "MESOS_CHECKPOINT": "1",
-                "MESOS_SUBSCRIPTION_BACKOFF_MAX": "50ms",  // many attempts in the outage below
-                "MESOS_RECOVERY_TIMEOUT": "1mins",
-            ])
+        let variables = ["MESOS_SUBSCRIPTION_BACKOFF_MAX": "50ms", "MESOS_RECOVERY_TIMEOUT": "1mins"]  // many attempts
+        try await Self.withInProcessExecutor("outage", checkpoint: true, variables: variables, taskCommand: "sleep 1000") {
+            environment, _, cluster in
             let seen = Mutex<[String]>([])
             let reader = Task {
-                // The agent refuses a SUBSCRIBE (4xx) until the ACCEPT has reached it.
-                for _ in 0..<200 {
-                    do {
-                        for try await event in ExecutorClient(environment: environment).events() {
-                            switch event {
-                            case .subscribed: seen.withLock { $0.append("subscribed") }
-                            case .disconnected: seen.withLock { $0.append("disconnected") }
-                            default: break
-                            }
-                        }
-                        return
-                    } catch let error as ExecutorError where error.code == .refused {
-                        try? await Task.sleep(for: .milliseconds(50))
-                    } catch {
-                        return
+                try await Self.runExecutor(environment) { _, event in
+                    switch event {
+                    case .subscribed: seen.withLock { $0.append("subscribed") }
+                    case .disconnected: seen.withLock { $0.append("disconnected") }
+                    default: break
                     }
+                    return false
                 }
             }
             try await wait("subscribed") { seen.withLock { $0 == ["subscribed"] } }
@@ -450,8 +441,6 @@ struct SwiftExecutorTests {
             try await wait("subscribed again") { seen.withLock { $0.filter { $0 == "subscribed" }.count } == 2 }
             #expect(seen.withLock { $0 } == ["subscribed", "disconnected", "subscribed"])
             reader.cancel()
-            try await client.stop(teardown: true)
-            driver.cancel()
         }
     }
 
