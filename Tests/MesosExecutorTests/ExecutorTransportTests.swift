@@ -16,14 +16,7 @@ struct ExecutorTransportTests {
     typealias Log = SwiftExecutorTests.Log
 
     func wait(_ what: String, timeout: Duration = .seconds(45), _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("timed out waiting for \(what)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await SwiftExecutorTests.waitFor(what, timeout: timeout, condition)
     }
 
     /// Subscribes with `configuration`, launches `mesos-swift-executor` (its command environment extended by
