@@ -111,6 +111,30 @@ struct AgentFetcherTests {
         }
     }
 
+    @Test("cache and extract: the archive is unpacked straight from the cache, and no copy of it lands in the sandbox")
+    func cachedArchive() async throws {
+        let (directory, files) = try Self.archives()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await TestHTTPServer.start(["/app.tar.gz": .init(body: files["app.tar.gz"]!)])
+        defer { Task { await server.close() } }
+        try await AgentTest.withAgent { agent, delegate in
+            for index in 1...2 {
+                let task = AgentTest.task(
+                    "unpacked\(index)",
+                    shell: "cat app/bin/data.txt",
+                    uris: [AgentTest.uri(server.base + "/app.tar.gz", extract: true, cache: true)]
+                )
+                agent.launch(framework: AgentTest.framework(), executor: nil, tasks: [task], asGroup: false)
+                let ended = try await delegate.terminal("unpacked\(index)")
+                #expect(ended.state == .taskFinished)
+                let sandbox = AgentTest.sandbox(agent, executor: "unpacked\(index)")
+                #expect(AgentTest.read(sandbox + "/stdout") == "from the archive\n")
+                #expect(!FileManager.default.fileExists(atPath: sandbox + "/app.tar.gz"))
+            }
+            #expect(server.hitCount("/app.tar.gz") == 1)
+        }
+    }
+
     @Test("redirects are followed")
     func redirect() async throws {
         let server = try await TestHTTPServer.start([

@@ -85,6 +85,11 @@ final class Fetcher: Sendable {
                 SandboxLog.append(log, source: "fetcher.cpp:175", "Downloading resource from '\(value)' to '\(path)'")
                 try await self.download(value, to: path)
             }
+            // An archive is unpacked straight from the cache, as Mesos's `fetchFromCache` does: the sandbox gets its
+            // contents, not a copy of it.
+            if !uri.executable && uri.extract, try await self.extract(cached, into: sandbox, log: log) {
+                return sandbox
+            }
             try Self.copy(cached, to: destination)
         } else {
             SandboxLog.append(log, source: "fetcher.cpp:290", "Fetching '\(value)' directly into the sandbox directory")
