@@ -45,6 +45,9 @@ public final class ExecutorClient: Sendable {
     }
 
     public let environment: ExecutorEnvironment
+    /// How often a HEARTBEAT call goes to the agent while subscribed (nil: never), as Mesos's executor library sends
+    /// one every 30 minutes: it keeps the call connection from idling out in proxies between executor and agent.
+    public let heartbeatInterval: Duration?
     private let codec: MessageCodec
     private let streamHTTP: HTTPClient
     private let callHTTP: HTTPClient
@@ -58,8 +61,14 @@ public final class ExecutorClient: Sendable {
         var subscribed = false
     }
 
-    public init(environment: ExecutorEnvironment, contentType: ContentType = .json, logger: Logger? = nil) {
+    public init(
+        environment: ExecutorEnvironment,
+        contentType: ContentType = .json,
+        heartbeatInterval: Duration? = .seconds(30 * 60),
+        logger: Logger? = nil
+    ) {
         self.environment = environment
+        self.heartbeatInterval = heartbeatInterval
         self.codec = MessageCodec(contentType)
         var http = HTTPClientConfiguration()
         if let token = environment.authenticationToken { http.authentication = .bearer(token) }
@@ -104,6 +113,16 @@ public final class ExecutorClient: Sendable {
     }
 
     private func run(_ continuation: AsyncThrowingStream<Event, any Error>.Continuation) async {
+        let heartbeats = self.heartbeatInterval.map { interval in
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    guard !Task.isCancelled, self.state.withLock({ $0.subscribed }) else { continue }
+                    try? await self.heartbeat()
+                }
+            }
+        }
+        defer { heartbeats?.cancel() }
         var lostSince: ContinuousClock.Instant?
         var everSubscribed = false
         while !Task.isCancelled {

@@ -371,10 +371,11 @@ struct SwiftExecutorTests {
     /// refuses a SUBSCRIBE (4xx) until the ACCEPT has reached it, so a refused one is made again.
     static func runExecutor(
         _ environment: ExecutorEnvironment,
+        heartbeatInterval: Duration? = nil,
         until handle: (ExecutorClient, ExecutorClient.Event) async throws -> Bool
     ) async throws {
         for _ in 0..<200 {
-            let executor = ExecutorClient(environment: environment)
+            let executor = ExecutorClient(environment: environment, heartbeatInterval: heartbeatInterval)
             do {
                 for try await event in executor.events() where try await handle(executor, event) { return }
                 return
@@ -442,6 +443,26 @@ struct SwiftExecutorTests {
             #expect(seen.withLock { $0 } == ["subscribed", "disconnected", "subscribed"])
             reader.cancel()
         }
+    }
+
+    @Test("ExecutorClient sends a HEARTBEAT call every heartbeatInterval while subscribed, as Mesos's executor library does")
+    func heartbeatCalls() async throws {
+        guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
+        try await Self.withInProcessExecutor("beating", taskCommand: "sleep 1000") { environment, _, cluster in
+            let subscribed = Mutex(false)
+            let reader = Task {
+                try await Self.runExecutor(environment, heartbeatInterval: .milliseconds(100)) { _, event in
+                    if case .subscribed = event { subscribed.withLock { $0 = true } }
+                    return false
+                }
+            }
+            try await wait("subscribed") { subscribed.withLock { $0 } }
+            try await wait("three HEARTBEAT calls") { cluster.agents[0].executorHeartbeatCalls("beating") >= 3 }
+            reader.cancel()
+        }
+        // The default: one every 30 minutes, as `DEFAULT_HEARTBEAT_CALL_INTERVAL`.
+        let environment = try ExecutorEnvironment(ExecutorEnvironmentTests.complete)
+        #expect(ExecutorClient(environment: environment).heartbeatInterval == .seconds(1800))
     }
 
     @Test("agent restart with checkpointing: the executor subscribes again and its updates arrive, none lost or doubled")

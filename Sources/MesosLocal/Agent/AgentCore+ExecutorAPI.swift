@@ -7,6 +7,7 @@ import Mesos
 import MesosCodecs
 import NIOHTTP1
 import SwiftProtobuf
+import Synchronization
 
 // Custom executors and the v1 executor API (`/api/v1/executor`), after `Http::executor` and `Slave::subscribe`
 // in src/slave/http.cpp and slave.cpp.
@@ -209,6 +210,9 @@ extension AgentCore {
             }
             acceptType = accepted
         case .heartbeat:
+            // Answered before any lookup, as the real agent answers it (the 1.11 executor library names the
+            // executor and framework "unused" in it).
+            self.published.withLock { $0.executorHeartbeats[call.executorID.value, default: 0] += 1 }
             responder.respond(.accepted)
             return
         default:

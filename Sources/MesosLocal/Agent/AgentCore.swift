@@ -26,6 +26,8 @@ final class AgentCore: @unchecked Sendable {
         var info: AgentInfo
         var endpoint: String
         var port: Int
+        /// HEARTBEAT calls received, by the executor ID they name.
+        var executorHeartbeats: [String: Int] = [:]
     }
     /// What readers outside the queue may see without waiting for it.
     let published: Mutex<Published>

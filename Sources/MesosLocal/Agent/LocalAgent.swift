@@ -56,6 +56,11 @@ public final class LocalAgent: Sendable {
     /// ``start()``.
     public var endpoint: String { self.core.published.withLock { $0.endpoint } }
 
+    /// How many HEARTBEAT calls came on the executor API naming `executorID`: for tests of executors.
+    public func executorHeartbeatCalls(_ executorID: ExecutorID) -> Int {
+        self.core.published.withLock { $0.executorHeartbeats[executorID.value] ?? 0 }
+    }
+
     /// The agent's configuration.
     public var configuration: LocalAgentConfiguration { self.core.configuration }
 
