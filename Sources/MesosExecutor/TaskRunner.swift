@@ -144,27 +144,7 @@ public final class TaskRunner: Sendable {
     /// being killed can only bring its SIGKILL closer, never put it off (a KILL sent again, or a SHUTDOWN during a
     /// long kill); a kill of a task this runner does not run is ignored.
     public func kill(_ id: TaskID, policy: KillPolicy?, grace fallback: Duration = .seconds(3)) async {
-        enum Start { case none, deferred, signal(pid_t, Duration, first: Bool) }
-        let start = self.state.withLock { state -> Start in
-            guard var running = state.tasks[id.value] else { return .none }
-            let grace: Duration =
-                if let policy, policy.hasGracePeriod {
-                    Duration.nanoseconds(policy.gracePeriod.nanoseconds)
-                } else if running.task.killPolicy.hasGracePeriod {
-                    Duration.nanoseconds(running.task.killPolicy.gracePeriod.nanoseconds)
-                } else {
-                    fallback
-                }
-            let deadline = ContinuousClock.now + max(.zero, grace)
-            let first = running.killDeadline == nil
-            if let earlier = running.killDeadline, earlier <= deadline { return .none }
-            running.killDeadline = deadline
-            state.tasks[id.value] = running
-            guard let pid = running.pid else { return .deferred }  // its start carries the kill out
-            return .signal(pid, max(.zero, grace), first: first)
-        }
-        guard case .signal(let pid, let grace, let first) = start else { return }
-        await self.terminate(id, pid: pid, grace: grace, first: first)
+        await self.kill(id) { task in task.killGracePeriod(override: policy, fallback: fallback) }
     }
 
     /// Kills every task with the same grace period (an executor's SHUTDOWN) and returns when each has exited and its
@@ -173,14 +153,27 @@ public final class TaskRunner: Sendable {
         let ids = self.running
         await withTaskGroup(of: Void.self) { group in
             for id in ids {
-                group.addTask {
-                    var policy = KillPolicy()
-                    policy.gracePeriod.nanoseconds = Int64(grace.components.seconds) * 1_000_000_000
-                        + grace.components.attoseconds / 1_000_000_000
-                    await self.kill(TaskID(id), policy: policy)
-                }
+                group.addTask { await self.kill(TaskID(id)) { _ in max(.zero, grace) } }
             }
         }
+    }
+
+    /// Kills the task with the grace period `grace` gives for it (see ``kill(_:policy:grace:)``).
+    private func kill(_ id: TaskID, grace: (TaskInfo) -> Duration) async {
+        enum Start { case none, deferred, signal(pid_t, Duration, first: Bool) }
+        let start = self.state.withLock { state -> Start in
+            guard var running = state.tasks[id.value] else { return .none }
+            let grace = grace(running.task)
+            let deadline = ContinuousClock.now + grace
+            let first = running.killDeadline == nil
+            if let earlier = running.killDeadline, earlier <= deadline { return .none }
+            running.killDeadline = deadline
+            state.tasks[id.value] = running
+            guard let pid = running.pid else { return .deferred }  // its start carries the kill out
+            return .signal(pid, grace, first: first)
+        }
+        guard case .signal(let pid, let grace, let first) = start else { return }
+        await self.terminate(id, pid: pid, grace: grace, first: first)
     }
 
     /// SIGTERM (on a task's first kill), then SIGKILL unless it exits within `grace`; returns once it has exited

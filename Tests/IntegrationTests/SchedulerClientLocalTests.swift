@@ -160,14 +160,19 @@ struct SchedulerClientLocalTests {
         }
     }
 
+    /// A client subscribed to `cluster` whose driver launches nothing, once SUBSCRIBED has arrived.
+    static func subscribedWithoutTasks(_ cluster: LocalCluster) async throws -> (SchedulerClient, Driver, FrameworkID) {
+        let client = SchedulerClient(configuration: Self.configuration(cluster.url))
+        let events = try await client.subscribe(Self.framework())
+        let driver = Driver(client: client, events: events) { _ in [] }
+        try await driver.wait { !$0.subscriptions.isEmpty }
+        return (client, driver, try #require(client.frameworkID))
+    }
+
     @Test("a SUPPRESS or REVIVE naming a role the framework is not subscribed to is dropped whole, by the master and in the client's record")
     func droppedSuppressAndRevive() async throws {
         try await LocalCluster.with { cluster in
-            let client = SchedulerClient(configuration: Self.configuration(cluster.url))
-            let events = try await client.subscribe(Self.framework())
-            let driver = Driver(client: client, events: events) { _ in [] }
-            try await driver.wait { !$0.subscriptions.isEmpty }
-            let id = try #require(client.frameworkID)
+            let (client, driver, id) = try await Self.subscribedWithoutTasks(cluster)
             try await client.suppress(roles: ["*", "elsewhere"])  // 202, and nothing suppressed, not even "*"
             #expect(cluster.master.suppressedRoles(of: id) == [])
             try await client.suppress(roles: ["*"])
@@ -187,11 +192,7 @@ struct SchedulerClientLocalTests {
     @Test("a SUPPRESS outlasts a lost connection: the client re-subscribes with the suppressed roles; REVIVE ends it")
     func suppressionAcrossReconnect() async throws {
         try await LocalCluster.with { cluster in
-            let client = SchedulerClient(configuration: Self.configuration(cluster.url))
-            let events = try await client.subscribe(Self.framework())
-            let driver = Driver(client: client, events: events) { _ in [] }
-            try await driver.wait { !$0.subscriptions.isEmpty }
-            let id = try #require(client.frameworkID)
+            let (client, driver, id) = try await Self.subscribedWithoutTasks(cluster)
             try await client.suppress()
             #expect(cluster.master.suppressedRoles(of: id) == ["*"])
             // A SUBSCRIBE sets the suppressed roles anew: one without them would bring the offers back.

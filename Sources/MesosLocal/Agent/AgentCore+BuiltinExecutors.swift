@@ -366,7 +366,7 @@ extension AgentCore {
     /// (it does not shorten the grace period, unlike the command executor).
     func killDefaultExecutorTask(_ task: TaskRecord, executor: ExecutorRecord, framework: FrameworkRecord, killPolicy: KillPolicy?) {
         guard !task.exited, !executor.shuttingDown, !task.killing else { return }
-        let grace = Self.gracePeriod(override: killPolicy, task: task.info)
+        let grace = task.info.killGracePeriod(override: killPolicy)
         self.killTaskProcess(task, executor: executor, framework: framework, gracePeriod: grace)
     }
 

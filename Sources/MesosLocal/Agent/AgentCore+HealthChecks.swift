@@ -225,7 +225,7 @@ extension AgentCore {
             )
             task.health = health
             self.killTaskProcess(
-                task, executor: executor, framework: framework, gracePeriod: Self.gracePeriod(override: nil, task: task.info)
+                task, executor: executor, framework: framework, gracePeriod: task.info.killGracePeriod(override: nil)
             )
         }
     }

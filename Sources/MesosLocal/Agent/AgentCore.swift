@@ -496,12 +496,6 @@ final class AgentCore: @unchecked Sendable {
         }
     }
 
-    /// The grace period of a kill: the KILL call's policy, else the task's, else 3 seconds.
-    static func gracePeriod(override: KillPolicy?, task: TaskInfo) -> Duration {
-        if let override, override.hasGracePeriod { return .nanoseconds(override.gracePeriod.nanoseconds) }
-        if task.hasKillPolicy && task.killPolicy.hasGracePeriod { return .nanoseconds(task.killPolicy.gracePeriod.nanoseconds) }
-        return .seconds(3)
-    }
 
     // MARK: Master → agent
 
@@ -547,7 +541,7 @@ final class AgentCore: @unchecked Sendable {
                 self.executorTerminated(executor, framework: framework, status: nil)
                 return
             }
-            let grace = Self.gracePeriod(override: killPolicy, task: task.info)
+            let grace = task.info.killGracePeriod(override: killPolicy)
             SandboxLog.append(
                 task.directory + "/stderr",
                 source: "executor.cpp:835",

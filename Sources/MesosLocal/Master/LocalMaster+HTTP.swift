@@ -17,11 +17,8 @@ extension LocalMaster {
         // libprocess authenticates a request before the endpoint's handler runs, so a scheduler call with bad
         // credentials gets its 401 before the handler's redirect, 503s and 405.
         var principal: String?
-        if path == "/api/v1/scheduler" {
-            switch self.authenticate(request) {
-            case .success(let name): principal = name
-            case .failure(let refusal): return refusal.response
-            }
+        if path == "/api/v1/scheduler", let refusal = self.authenticate(request, principal: &principal) {
+            return refusal
         }
         let (leader, unavailable, leaderless) = self.state.withLock { state -> (String?, Bool, Bool) in
             let now = ContinuousClock.now
@@ -69,22 +66,15 @@ extension LocalMaster {
 
     // MARK: /api/v1/scheduler
 
-    struct Refusal: Error {
-        var response: LocalHTTPResponse
-    }
-
-    /// The principal of a scheduler request's Basic credentials (nil when the master takes any request), or the 401
-    /// it gets.
-    func authenticate(_ request: LocalHTTPRequest) -> Result<String?, Refusal> {
-        guard let credentials = self.configuration.credentials else { return .success(nil) }
+    /// The 401 a scheduler request gets for missing or wrong Basic credentials, or nil with `principal` set to the
+    /// credentials' name (left nil when the master takes any request).
+    func authenticate(_ request: LocalHTTPRequest, principal: inout String?) -> LocalHTTPResponse? {
+        guard let credentials = self.configuration.credentials else { return nil }
         guard let (name, secret) = Self.basicCredentials(request.header("Authorization")), credentials[name] == secret else {
-            return .failure(Refusal(response: .text(
-                .unauthorized,
-                "401 Unauthorized.",
-                headers: ["WWW-Authenticate": "Basic realm=\"mesos-master-scheduler\""]
-            )))
+            return .text(.unauthorized, "401 Unauthorized.", headers: ["WWW-Authenticate": "Basic realm=\"mesos-master-scheduler\""])
         }
-        return .success(name)
+        principal = name
+        return nil
     }
 
     func scheduler(_ request: LocalHTTPRequest, principal: String?) -> LocalHTTPResponse {
