@@ -48,7 +48,18 @@ struct ResourcesParsingTests {
         #expect(try Resources(parsing: "cpus:0.1;cpus:0.2").cpus == ScalarQuantity(0.3))
         #expect(try Resources(parsing: "cpus:0.0005").description == "cpus:0.001")
         #expect(try Resources(parsing: "cpus:1e3;mem:.5").description == "cpus:1000;mem:0.5")
-        #expect(try Resources(parsing: "cpus:0;mem:0.0004;ports:[];zones:{}").isEmpty)
+        #expect(try Resources(parsing: "cpus:0;ports:[];zones:{}").isEmpty)
+        // A non-zero amount that Mesos's fixed point makes zero is refused, as Mesos's `VerySmallValue` test expects
+        // of `parse("cpus:0.00001")`: an agent started with it does not start.
+        for text in ["cpus:0.00001", "mem:0.0004", #"[{"name":"cpus","type":"SCALAR","scalar":{"value":0.0004}}]"#] {
+            #expect(throws: ResourcesParseError.self, "\(text)") { try Resources(parsing: text) }
+        }
+        do {
+            _ = try Resources(parsing: "cpus:1;mem:0.0004")
+        } catch {
+            #expect(error.code == .invalidScalar)
+            #expect(error.token == "mem:0.0004")
+        }
         #expect(try Resources(parsing: "ports:[1-2,3-4,10-12,11-11]").ports == [1...4, 10...12])
         #expect(try Resources(parsing: "ports:[0x10-0x1f]").ports == [16...31])
         #expect(try Resources(parsing: "ports:[0-18446744073709551615]").ports == [0...UInt64.max])

@@ -68,6 +68,7 @@ struct ResourcesTests {
         #expect(Resources(F.scalar("cpus", 0.0005)).cpus == ScalarQuantity(milli: 1))
         #expect(Resources(F.scalar("cpus", 0.0005)).protobufs[0].scalar.value == 0.001)
         #expect(Resources(F.scalar("cpus", 0.0004)).isEmpty)
+        #expect(!Resources(F.scalar("cpus", 100)).contains(F.scalar("cpus", 0.0004)))
         #expect(Resources(F.scalar("cpus", 1.23456)).description == "cpus:1.235")
         #expect((Resources(F.scalar("mem", 1)) - F.scalar("mem", 0.9996)).isEmpty)
     }
@@ -204,6 +205,31 @@ struct ResourcesTests {
         #expect((Resources(volume) + F.volume("shared", size: 20, shared: true)).protobufs.count == 2)
         #expect(Resources(volume) - F.volume("shared", size: 5, shared: true) == Resources(volume))
         #expect(Resources(unshared).count(of: unshared) == 1)
+
+        // Mesos `Resource_::isEmpty`: a shared volume of no size is nothing, however many copies are added.
+        let empty = F.volume("shared", size: 0, shared: true)
+        #expect(Resources(empty).isEmpty)
+        #expect((Resources(volume) + empty + empty) == Resources(volume))
+        #expect(Resources(volume).contains(Resources(empty)))
+    }
+
+    @Test("a range is refused only when it begins inside one listed before it, as in Mesos")
+    func rangeOrderRule() {
+        var later = Resource(name: "ports", ranges: [])
+        later.ranges.range = [Self.range(5, 10), Self.range(1, 20)]
+        #expect(Resources(later).ports == [1...20])
+        var nested = Resource(name: "ports", ranges: [])
+        nested.ranges.range = [Self.range(5, 10), Self.range(3, 7)]
+        #expect(Resources(nested).ports == [3...10])
+        var inside = Resource(name: "ports", ranges: [])
+        inside.ranges.range = [Self.range(1, 20), Self.range(5, 10)]
+        #expect(Resources(inside).isEmpty)
+        var touching = Resource(name: "ports", ranges: [])
+        touching.ranges.range = [Self.range(1, 5), Self.range(5, 8)]
+        #expect(Resources(touching).isEmpty)
+        var apart = Resource(name: "ports", ranges: [])
+        apart.ranges.range = (0..<2000).map { Self.range(UInt64($0) * 3, UInt64($0) * 3 + 1) }
+        #expect(Resources(apart).ports.valueCount == 4000)
     }
 
     @Test("subtracting removes the amount and drops what becomes empty or negative")

@@ -412,8 +412,9 @@ extension Resources.Entry: Hashable, CustomStringConvertible {
 
     var ranges: ValueRanges? { ValueRanges(self.resource.ranges) }
 
+    /// Mesos `Resource_::isEmpty`: a shared resource is empty when no copy is left or when its value is.
     var isEmpty: Bool {
-        if let sharedCount { return sharedCount == 0 }
+        if let sharedCount, sharedCount == 0 { return true }
         switch self.resource.type {
         case .scalar: return self.resource.scalar.quantity == .zero
         case .ranges: return self.resource.ranges.range.isEmpty

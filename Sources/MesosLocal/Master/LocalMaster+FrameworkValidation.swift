@@ -73,24 +73,7 @@ extension LocalMaster {
     }
 
     /// `roles::validate`: a role name, "*" or slash-separated components.
-    static func validateRole(_ role: String) -> String? {
-        if role == "*" { return nil }
-        if role.hasPrefix("/") { return "Role '\(role)' cannot start with a slash" }
-        if role.hasSuffix("/") { return "Role '\(role)' cannot end with a slash" }
-        if role.contains("//") { return "Role '\(role)' cannot contain two adjacent slashes" }
-        let components = role.split(separator: "/")
-        if components.isEmpty { return "Role names cannot be the empty string" }
-        for component in components {
-            if component == "." { return "Role '\(role)' cannot include '.' as a component" }
-            if component == ".." { return "Role '\(role)' cannot include '..' as a component" }
-            if component == "*" { return "Role '\(role)' cannot include '*' as a component" }
-            if component.hasPrefix("-") { return "Role component '\(component)' is invalid because it starts with a dash" }
-            if component.utf8.contains(where: { (0x09...0x0D).contains($0) || $0 == 0x20 || $0 == 0x7F }) {
-                return "Role component '\(component)' is invalid because it contains backspace or whitespace"
-            }
-        }
-        return nil
-    }
+    static func validateRole(_ role: String) -> String? { MesosRoles.problem(with: role) }
 
     /// `common::validation::validateInputScalarValue`.
     static func validateInputScalar(_ value: Double) -> String? {
