@@ -43,7 +43,7 @@ extension LocalMaster {
         var resized = Resources()
         // `Master::_accept`, operation by operation, each seeing what the ones before it made of the offers.
         for operation in operations {
-            let operation = Self.injectingAllocation(operation, role: role)
+            let operation = Self.normalized(Self.injectingAllocation(operation, role: role), framework: framework, role: role)
             switch operation.type {
             case .launch:
                 let current = state.agents[first.agentID] ?? agent
@@ -103,56 +103,58 @@ extension LocalMaster {
         return nil
     }
 
-    /// Resources of a task as the master sees them: allocated to the offer's role (the master injects it).
-    private static func allocated(_ resources: [Resource], to role: String) -> Resources {
-        Resources(
-            resources.map { resource in
-                var resource = resource
-                if !resource.hasAllocationInfo { resource.allocationInfo.role = role }
-                return resource
-            }
-        )
+    private static func injecting(_ role: String, into resources: [Resource]) -> [Resource] {
+        resources.map { resource in
+            var resource = resource
+            if !resource.hasAllocationInfo { resource.allocationInfo.role = role }
+            return resource
+        }
     }
 
-    /// `validation::task::validate` (the parts that apply to a local agent); nil when valid.
-    private func validate(
-        _ task: TaskInfo,
-        agent: MasterAgent,
-        framework: MasterFramework,
-        available: Resources,
-        role: String,
-        executorKnown: Bool
-    ) -> String? {
-        if let problem = Self.validateID(task.taskID.value) { return problem }
-        if framework.tasks[task.taskID.value] != nil { return "Task has duplicate ID: \(task.taskID.value)" }
-        if task.agentID.value != agent.info.id.value {
-            return "Task uses invalid agent \(task.agentID.value) while agent \(agent.info.id.value) is expected"
-        }
-        if task.hasKillPolicy, task.killPolicy.hasGracePeriod, task.killPolicy.gracePeriod.nanoseconds < 0 {
-            return "Task's 'kill_policy.grace_period' must be non-negative"
-        }
-        if task.hasMaxCompletionTime, task.maxCompletionTime.nanoseconds < 0 {
-            return "Task's `max_completion_time` must be non-negative"
-        }
-        if task.resources.isEmpty { return "Task uses no resources" }
-        if task.hasExecutor == task.hasCommand {
-            return "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present"
-        }
-        var total = Self.allocated(task.resources, to: role)
-        if task.hasExecutor {
-            let executor = task.executor
-            if let problem = Self.validateID(executor.executorID.value) { return "Executor ID '\(executor.executorID.value)' is invalid: \(problem)" }
-            if executor.hasFrameworkID, executor.frameworkID.value != framework.id {
-                return "ExecutorInfo has an invalid FrameworkID (Actual: \(executor.frameworkID.value) vs Expected: \(framework.id))"
+    /// What `Master::accept` makes of a LAUNCH or LAUNCH_GROUP before validating it: the offer's allocation role in
+    /// every task and executor resource (`injectAllocationInfo`); for LAUNCH, the framework ID in an executor that
+    /// lacks one and a health check's type from its `command` or `http`; for LAUNCH_GROUP, the group's executor in
+    /// every task that has none.
+    static func normalized(_ operation: Offer.Operation, framework: MasterFramework, role: String) -> Offer.Operation {
+        var operation = operation
+        switch operation.type {
+        case .launch:
+            for index in operation.launch.taskInfos.indices {
+                var task = operation.launch.taskInfos[index]
+                task.resources = Self.injecting(role, into: task.resources)
+                if task.hasExecutor {
+                    task.executor.resources = Self.injecting(role, into: task.executor.resources)
+                    if !task.executor.hasFrameworkID { task.executor.frameworkID = framework.info.id }
+                }
+                if task.hasHealthCheck, !task.healthCheck.hasType {
+                    let check = task.healthCheck
+                    if check.hasCommand && !check.hasHTTP {
+                        task.healthCheck.type = .command
+                    } else if check.hasHTTP && !check.hasCommand {
+                        task.healthCheck.type = .http
+                    }
+                }
+                operation.launch.taskInfos[index] = task
             }
-            if executor.hasType, executor.type != .custom { return "'ExecutorInfo.type' must be 'CUSTOM'" }
-            if !executor.hasCommand { return "'ExecutorInfo.command' must be set" }
-            if !executorKnown { total += Self.allocated(executor.resources, to: role) }
+        case .launchGroup:
+            if operation.launchGroup.hasExecutor {
+                operation.launchGroup.executor.resources = Self.injecting(role, into: operation.launchGroup.executor.resources)
+            }
+            let executor = operation.launchGroup.executor
+            for index in operation.launchGroup.taskGroup.tasks.indices {
+                var task = operation.launchGroup.taskGroup.tasks[index]
+                task.resources = Self.injecting(role, into: task.resources)
+                if task.hasExecutor {
+                    task.executor.resources = Self.injecting(role, into: task.executor.resources)
+                } else {
+                    task.executor = executor
+                }
+                operation.launchGroup.taskGroup.tasks[index] = task
+            }
+        default:
+            break
         }
-        if !available.contains(total) {
-            return "Total resources \(total) required by task and its executor is more than available \(available)"
-        }
-        return nil
+        return operation
     }
 
     /// `common::validation::validateID`.
@@ -176,9 +178,9 @@ extension LocalMaster {
         effects: inout MasterEffects
     ) {
         let frameworkID = framework.id
-        let executorKnown = task.hasExecutor && state.frameworks[frameworkID]?.executors[task.executor.executorID.value] != nil
+        let agentID = agent.info.id.value
         let current = state.frameworks[frameworkID] ?? framework
-        if let problem = self.validate(task, agent: agent, framework: current, available: available, role: role, executorKnown: executorKnown) {
+        if let problem = Self.launchProblem(task, framework: current, agentID: agentID, available: available) {
             let status = TaskStatus.fromMaster(
                 taskID: task.taskID, state: .taskError, message: problem, reason: .taskInvalid,
                 agentID: task.agentID
@@ -186,25 +188,26 @@ extension LocalMaster {
             effects.send(.update(status), to: framework.subscription)
             return
         }
-        let taskResources = Self.allocated(task.resources, to: role)
+        let taskResources = Resources(task.resources)
         available -= taskResources
         var executorID: String?
         if task.hasExecutor {
             executorID = task.executor.executorID.value
-            if !executorKnown {
-                let executorResources = Self.allocated(task.executor.resources, to: role)
+            let key = MasterExecutorKey(agentID: agentID, executorID: task.executor.executorID.value)
+            if current.executors[key] == nil {
+                let executorResources = Resources(task.executor.resources)
                 available -= executorResources
-                state.frameworks[frameworkID]?.executors[task.executor.executorID.value] = MasterExecutor(
-                    info: task.executor, agentID: agent.info.id.value, resources: executorResources.unallocated()
+                state.frameworks[frameworkID]?.executors[key] = MasterExecutor(
+                    info: task.executor, agentID: agentID, resources: executorResources.unallocated()
                 )
-                state.agents[agent.info.id.value]?.used += executorResources.unallocated()
+                state.agents[agentID]?.used += executorResources.unallocated()
             }
         }
         state.frameworks[frameworkID]?.tasks[task.taskID.value] = MasterTask(
-            info: task, frameworkID: frameworkID, agentID: agent.info.id.value, executorID: executorID, role: role,
+            info: task, frameworkID: frameworkID, agentID: agentID, executorID: executorID, role: role,
             resources: taskResources.unallocated()
         )
-        state.agents[agent.info.id.value]?.used += taskResources.unallocated()
+        state.agents[agentID]?.used += taskResources.unallocated()
         let handle = agent.handle
         let info = current.info
         var copy = task
@@ -223,9 +226,12 @@ extension LocalMaster {
         effects: inout MasterEffects
     ) {
         let frameworkID = framework.id
+        let agentID = agent.info.id.value
         let executor = operation.executor
         let tasks = operation.taskGroup.tasks
-        let executorKnown = state.frameworks[frameworkID]?.executors[executor.executorID.value] != nil
+        let current = state.frameworks[frameworkID] ?? framework
+        let key = MasterExecutorKey(agentID: agentID, executorID: executor.executorID.value)
+        let executorKnown = current.executors[key] != nil
         func fail(_ problem: String) {
             for task in tasks {
                 let status = TaskStatus.fromMaster(
@@ -235,46 +241,33 @@ extension LocalMaster {
                 effects.send(.update(status), to: framework.subscription)
             }
         }
-        // `validation::task::group::validate`.
         if tasks.isEmpty { return fail("Task group must contain at least one task") }
-        if !executor.hasType { return fail("'ExecutorInfo.type' must be set") }
-        if executor.type != .default { return fail("'ExecutorInfo.type' must be 'DEFAULT'") }
-        if let problem = Self.validateID(executor.executorID.value) { return fail("Executor ID '\(executor.executorID.value)' is invalid: \(problem)") }
-        var total = Resources()
-        if !executorKnown { total += Self.allocated(executor.resources, to: role) }
+        if let problem = Self.groupProblem(tasks, executor: executor, framework: current, agentID: agentID, available: available) {
+            return fail(problem)
+        }
+        // Mesos does not check that a group's task IDs differ from each other (1.11's master then fails a CHECK).
         var seen = Set<String>()
-        let current = state.frameworks[frameworkID] ?? framework
-        for task in tasks {
-            if task.hasExecutor { return fail("Task '\(task.taskID.value)' is invalid: 'TaskInfo.executor' must not be set") }
-            if !task.hasCommand { return fail("Task '\(task.taskID.value)' is invalid: 'TaskInfo.command' must be set") }
-            guard seen.insert(task.taskID.value).inserted else { return fail("Task has duplicate ID: \(task.taskID.value)") }
-            if let problem = Self.validateID(task.taskID.value) { return fail("Task '\(task.taskID.value)' is invalid: \(problem)") }
-            if current.tasks[task.taskID.value] != nil { return fail("Task '\(task.taskID.value)' is invalid: Task has duplicate ID: \(task.taskID.value)") }
-            if task.agentID.value != agent.info.id.value {
-                return fail("Task '\(task.taskID.value)' is invalid: Task uses invalid agent \(task.agentID.value) while agent \(agent.info.id.value) is expected")
-            }
-            if task.resources.isEmpty { return fail("Task '\(task.taskID.value)' is invalid: Task uses no resources") }
-            total += Self.allocated(task.resources, to: role)
+        for task in tasks where !seen.insert(task.taskID.value).inserted {
+            return fail("Task '\(task.taskID.value)' is invalid: Task has duplicate ID: \(task.taskID.value)")
         }
-        if !available.contains(total) {
-            return fail("Total resources \(total) required by task group and its executor are more than available \(available)")
-        }
+        let executorResources = Resources(executor.resources)
+        var total = tasks.reduce(Resources()) { $0 + Resources($1.resources) }
+        if !executorKnown { total += executorResources }
         available -= total
         if !executorKnown {
-            let executorResources = Self.allocated(executor.resources, to: role)
-            state.frameworks[frameworkID]?.executors[executor.executorID.value] = MasterExecutor(
-                info: executor, agentID: agent.info.id.value, resources: executorResources.unallocated()
+            state.frameworks[frameworkID]?.executors[key] = MasterExecutor(
+                info: executor, agentID: agentID, resources: executorResources.unallocated()
             )
-            state.agents[agent.info.id.value]?.used += executorResources.unallocated()
+            state.agents[agentID]?.used += executorResources.unallocated()
         }
         var launched: [TaskInfo] = []
         for task in tasks {
-            let taskResources = Self.allocated(task.resources, to: role)
+            let taskResources = Resources(task.resources)
             state.frameworks[frameworkID]?.tasks[task.taskID.value] = MasterTask(
-                info: task, frameworkID: frameworkID, agentID: agent.info.id.value,
+                info: task, frameworkID: frameworkID, agentID: agentID,
                 executorID: executor.executorID.value, role: role, resources: taskResources.unallocated()
             )
-            state.agents[agent.info.id.value]?.used += taskResources.unallocated()
+            state.agents[agentID]?.used += taskResources.unallocated()
             var task = task
             task.resources = taskResources.protobufs
             launched.append(task)

@@ -179,7 +179,9 @@ extension LocalMaster: LocalAgentDelegate {
     public func agent(_ agentID: AgentID, executorTerminated executorID: ExecutorID, frameworkID: FrameworkID, status: Int32?) {
         var effects = MasterEffects()
         self.state.withLock { state in
-            guard let executor = state.frameworks[frameworkID.value]?.executors.removeValue(forKey: executorID.value) else {
+            guard let executor = state.frameworks[frameworkID.value]?.executors.removeValue(
+                forKey: MasterExecutorKey(agentID: agentID.value, executorID: executorID.value)
+            ) else {
                 return  // The command executor of a command task: not the framework's executor, no FAILURE.
             }
             state.agents[executor.agentID]?.used -= executor.resources

@@ -367,11 +367,17 @@ extension LocalMaster {
     }
 
     func addFilter(_ filters: Filters, agentID: String, role: String, resources: Resources, frameworkID: String, state: inout State) {
-        // Filters.refuse_seconds defaults to 5 s; Mesos caps it at a year and ignores non-positive values.
+        // As the 1.11 allocator's `recoverResources`: `refuse_seconds` (5 s when absent) is capped at a year; a
+        // negative value (or NaN, which no duration holds) means the default 5 s; 0 means no filter. A filter lasts at
+        // least one allocation interval, so it cannot expire before the agent's next allocation.
         var seconds = filters.refuseSeconds
-        if !seconds.isFinite || seconds > 365 * 24 * 3600 { seconds = 365 * 24 * 3600 }
-        guard seconds > 0, !resources.isEmpty else { return }
-        let until = ContinuousClock.now + .nanoseconds(Int64(seconds * 1e9))
+        if seconds > 365 * 24 * 3600 {
+            seconds = 365 * 24 * 3600
+        } else if seconds < 0 || seconds.isNaN {
+            seconds = Filters().refuseSeconds
+        }
+        guard seconds != 0, !resources.isEmpty else { return }
+        let until = ContinuousClock.now + max(.nanoseconds(Int64(seconds * 1e9)), self.configuration.allocationInterval)
         state.frameworks[frameworkID]?.filters.append(
             MasterOfferFilter(agentID: agentID, role: role, resources: resources.unallocated(), until: until)
         )

@@ -81,7 +81,7 @@ extension LocalMaster {
         var admitted: [Offer.Operation] = []
         for operation in operations {
             var problem = Self.missingField(operation)
-            if problem == nil, let invalid = Self.invalidResources(in: operation) { problem = invalid }
+            if problem == nil, let invalid = Self.invalidResource(in: Self.resourcesToValidate(of: operation)) { problem = invalid }
             if problem == nil, operation.type == .reserve, !operation.reserve.source.isEmpty {
                 problem = "Reservation updates are not yet implemented for the scheduler API."
             }
@@ -197,38 +197,25 @@ extension LocalMaster {
         }
     }
 
-    /// The resources an operation names (for validation and allocation).
-    static func resources(of operation: Offer.Operation) -> [Resource] {
+    /// The resources `validateAndUpgradeResources` checks, in its order: each field of a resource operation; each
+    /// task's, then its executor's, for LAUNCH; the executor's, then each task's (and its executor's), for
+    /// LAUNCH_GROUP. Mesos stops at the first invalid one.
+    static func resourcesToValidate(of operation: Offer.Operation) -> [Resource] {
+        func launched(_ task: TaskInfo) -> [Resource] { task.resources + (task.hasExecutor ? task.executor.resources : []) }
         switch operation.type {
-        case .reserve: operation.reserve.resources + operation.reserve.source
-        case .unreserve: operation.unreserve.resources
-        case .create: operation.create.volumes
-        case .destroy: operation.destroy.volumes
-        case .growVolume: [operation.growVolume.volume, operation.growVolume.addition]
-        case .shrinkVolume: [operation.shrinkVolume.volume]
-        case .createDisk: [operation.createDisk.source]
-        case .destroyDisk: [operation.destroyDisk.source]
-        default: []
-        }
-    }
-
-    /// `Resources::validate` over the operation's resources: a resource that `Resources` refuses although it has
-    /// a value is invalid. (The text after "Invalid resources:" is ours; Mesos names the rule broken.)
-    static func invalidResources(in operation: Offer.Operation) -> String? {
-        for resource in Self.resources(of: operation) where Self.isInvalid(resource) {
-            return "Invalid resource '\(resource.name)': it is not a valid Mesos resource"
-        }
-        return nil
-    }
-
-    static func isInvalid(_ resource: Resource) -> Bool {
-        if resource.name.isEmpty { return true }
-        guard Resources(resource).isEmpty else { return false }
-        switch resource.type {
-        case .scalar: return !resource.hasScalar || resource.scalar.value != 0 || !resource.scalar.value.isFinite
-        case .ranges: return !resource.ranges.range.isEmpty || !resource.hasRanges
-        case .set: return !resource.set.item.isEmpty || !resource.hasSet
-        case .text: return true
+        case .reserve: return operation.reserve.resources + operation.reserve.source
+        case .unreserve: return operation.unreserve.resources
+        case .create: return operation.create.volumes
+        case .destroy: return operation.destroy.volumes
+        case .growVolume: return [operation.growVolume.volume, operation.growVolume.addition]
+        case .shrinkVolume: return [operation.shrinkVolume.volume]
+        case .createDisk: return [operation.createDisk.source]
+        case .destroyDisk: return [operation.destroyDisk.source]
+        case .launch: return operation.launch.taskInfos.flatMap(launched)
+        case .launchGroup:
+            let executor = operation.launchGroup.hasExecutor ? operation.launchGroup.executor.resources : []
+            return executor + operation.launchGroup.taskGroup.tasks.flatMap(launched)
+        case .unknown: return []
         }
     }
 
@@ -508,33 +495,6 @@ extension LocalMaster {
 
     // MARK: Validation (`validation::operation::validate`)
 
-    /// `validation::resource::validate`.
-    static func validateResources(_ resources: [Resource]) -> String? {
-        for resource in resources where Self.isInvalid(resource) {
-            return "Invalid resources: resource '\(resource.name)' is not valid"
-        }
-        for resource in resources where resource.hasDisk {
-            let disk = resource.disk
-            if disk.hasPersistence {
-                if resource.hasRevocable { return "Invalid DiskInfo: Persistent volumes cannot be created from revocable resources" }
-                if !resource.isReserved { return "Invalid DiskInfo: Persistent volumes cannot be created from unreserved resources" }
-                if !disk.hasVolume { return "Invalid DiskInfo: Expecting 'volume' to be set for persistent volume" }
-                if disk.volume.hasHostPath { return "Invalid DiskInfo: Expecting 'host_path' to be unset for persistent volume" }
-                if let problem = Self.validateID(disk.persistence.id) {
-                    return "Invalid DiskInfo: Invalid persistence ID for persistent volume: " + problem
-                }
-            } else if disk.hasVolume {
-                return "Invalid DiskInfo: Non-persistent volume not supported"
-            } else if !disk.hasSource {
-                return "Invalid DiskInfo: DiskInfo is set but empty"
-            }
-        }
-        for resource in resources where resource.isDynamicallyReserved && resource.hasRevocable {
-            return "Invalid ReservationInfo: Dynamically reserved resource \(Resources(resource)) cannot be created from revocable resources"
-        }
-        return nil
-    }
-
     /// `validateSingleResourceProvider`.
     static func validateSingleProvider(_ resources: [Resource]) -> String? {
         let providers = Set(resources.map { $0.hasProviderID ? $0.providerID.value : "" })
@@ -664,9 +624,9 @@ extension LocalMaster {
     }
 
     static func validateGrow(_ grow: Offer.Operation.GrowVolume) -> String? {
-        if Self.isInvalid(grow.volume) { return "Invalid resource in the 'GrowVolume.volume' field: resource '\(grow.volume.name)' is not valid" }
-        if Self.isInvalid(grow.addition) {
-            return "Invalid resource in the 'GrowVolume.addition' field: resource '\(grow.addition.name)' is not valid"
+        if let problem = grow.volume.mesosValidationError { return "Invalid resource in the 'GrowVolume.volume' field: " + problem }
+        if let problem = grow.addition.mesosValidationError {
+            return "Invalid resource in the 'GrowVolume.addition' field: " + problem
         }
         if grow.addition.scalar.quantity <= .zero { return "The size of 'GrowVolume.addition' field must be greater than zero" }
         if grow.volume.hasProviderID { return "Growing a volume from a resource provider is not supported" }
@@ -688,8 +648,8 @@ extension LocalMaster {
     }
 
     static func validateShrink(_ shrink: Offer.Operation.ShrinkVolume) -> String? {
-        if Self.isInvalid(shrink.volume) {
-            return "Invalid resource in the 'ShrinkVolume.volume' field: resource '\(shrink.volume.name)' is not valid"
+        if let problem = shrink.volume.mesosValidationError {
+            return "Invalid resource in the 'ShrinkVolume.volume' field: " + problem
         }
         if shrink.subtract.quantity <= .zero { return "Value of 'ShrinkVolume.subtract' must be greater than zero" }
         if shrink.volume.scalar.quantity <= shrink.subtract.quantity {

@@ -33,8 +33,9 @@ struct MasterFramework {
     var filters: [MasterOfferFilter] = []
     /// Inverse offers for an agent are filtered until then (the `refuse_seconds` of the answer).
     var inverseOfferFilters: [String: ContinuousClock.Instant] = [:]
-    /// The resources allocated to each of its roles (tasks, executors and outstanding offers), for DRF.
-    var executors: [String: MasterExecutor] = [:]
+    /// Its executors, by agent and executor ID: an executor ID names one executor per agent (`Slave::executors`),
+    /// so the same ID on two agents is two executors, each with its own resources.
+    var executors: [MasterExecutorKey: MasterExecutor] = [:]
     /// Operations with an `id` whose terminal status is not acknowledged yet, by operation ID.
     var operations: [String: MasterOperation] = [:]
     var registeredTime: Double
@@ -57,6 +58,11 @@ struct MasterExecutor {
     var info: ExecutorInfo
     var agentID: String
     var resources: Resources
+}
+
+struct MasterExecutorKey: Hashable {
+    var agentID: String
+    var executorID: String
 }
 
 struct MasterTask {
