@@ -322,7 +322,15 @@ struct SchedulerClientLocalTests {
             #expect(try await store.load() == id)
             try await first.stop(teardown: false)
             driver.task.cancel()
-            try await Task.sleep(for: .seconds(2))  // the failover timeout runs out: the master removes it
+            // The failover timeout runs out: the master removes it (waited for, not slept: a busy run can be late).
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                let response = try await HTTPClient().execute(HTTPRequest(method: "GET", url: cluster.url + "/master/state"))
+                let state = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+                let completed = state?["completed_frameworks"] as? [[String: Any]] ?? []
+                if completed.contains(where: { $0["id"] as? String == id.value }) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
 
             let second = SchedulerClient(configuration: configuration)
             let error = await #expect(throws: MesosError.self) { _ = try await second.subscribe(Self.framework(failoverTimeout: 1)) }
