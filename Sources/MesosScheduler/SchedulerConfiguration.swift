@@ -22,6 +22,10 @@ public struct SchedulerConfiguration: Sendable {
     public var frameworkIDStore: (any FrameworkIDStore)?
     /// When and how often to subscribe again after the subscription is lost (or cannot be established).
     public var reconnect: ReconnectPolicy = .exponentialBackoff()
+    /// The policy for the first subscription only, when it should differ from ``reconnect``: a command-line tool
+    /// wants to hear soon that no master answers, yet, once subscribed, to ride out a master's failover. Nil: the
+    /// first subscription follows ``reconnect`` too.
+    public var firstSubscription: ReconnectPolicy?
     /// The stream is dropped (and re-subscribed) when no byte arrives for this many heartbeat intervals. Mesos
     /// sends a HEARTBEAT every `heartbeat_interval_seconds` (15 s by default), so 5 means 75 s.
     public var heartbeatTolerance: Int = 5

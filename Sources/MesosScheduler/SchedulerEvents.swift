@@ -362,7 +362,8 @@ final class SubscriptionDriver: @unchecked Sendable {
 
     /// Subscribes until it works or the policy gives up; then the first event(s) are in `pending`.
     private func establish(isResubscription: Bool) async throws {
-        let policy = self.client.configuration.reconnect
+        let configuration = self.client.configuration
+        let policy = isResubscription ? configuration.reconnect : configuration.firstSubscription ?? configuration.reconnect
         let clock = ContinuousClock()
         let started = clock.now
         var failures = 0

@@ -516,6 +516,37 @@ struct SchedulerClientTests {
         }
     }
 
+    @Test("firstSubscription governs the first SUBSCRIBE only; re-subscriptions follow reconnect")
+    func firstSubscriptionPolicy() async throws {
+        try await Self.withMasters { masters in
+            let master = masters[0]
+            master.setFallback(.status(503, "No leader elected"))
+            var configuration = Self.configuration([master.url])
+            configuration.firstSubscription = .exponentialBackoff(initial: .milliseconds(5), maximum: .milliseconds(10), maximumAttempts: 2)
+            let client = SchedulerClient(configuration: configuration)
+            #expect(await Self.mesosError { _ = try await client.subscribe(Self.framework) }?.code == .unavailable)
+            #expect(master.subscribes.count == 2, "reconnect would have allowed 20")
+        }
+        try await Self.withMasters { masters in
+            let master = masters[0]
+            let records = ScriptedMaster.recordedRecords(.json)
+            // Subscribed, then the stream drops, then three 503s before the master takes the framework back.
+            master.script(
+                .stream(.init(records: Array(records[0..<2]), dropAfter: ScriptedMaster.frame(Array(records[0..<2])).count)),
+                .status(503, "No leader elected"), .status(503, "No leader elected"), .status(503, "No leader elected"),
+                .stream(.init(records: [records[0]]))
+            )
+            var configuration = Self.configuration([master.url])
+            configuration.firstSubscription = .never
+            let client = SchedulerClient(configuration: configuration)
+            var iterator = try await client.subscribe(Self.framework).makeAsyncIterator()
+            let kinds = try await Self.next(&iterator, 4)
+            #expect(kinds == ["subscribed", "heartbeat", "disconnected:transport:true", "resubscribed"])
+            #expect(master.subscribes.count == 5)
+            try await client.stop()
+        }
+    }
+
     @Test("refusals that retrying cannot fix are thrown at once")
     func refused() async throws {
         try await Self.withMasters { masters in
