@@ -40,7 +40,11 @@ public struct TaskOutcome: Sendable {
         "Hangup": 1, "Interrupt": 2, "Quit": 3, "Illegal instruction": 4, "Trace/breakpoint trap": 5, "Aborted": 6,
         "Bus error": 7, "Floating point exception": 8, "Killed": 9, "User defined signal 1": 10,
         "Segmentation fault": 11, "User defined signal 2": 12, "Broken pipe": 13, "Alarm clock": 14,
-        "Terminated": 15,
+        "Terminated": 15, "Stack fault": 16, "Child exited": 17, "Continued": 18, "Stopped (signal)": 19,
+        "Stopped": 20, "Stopped (tty input)": 21, "Stopped (tty output)": 22, "Urgent I/O condition": 23,
+        "CPU time limit exceeded": 24, "File size limit exceeded": 25, "Virtual timer expired": 26,
+        "Profiling timer expired": 27, "Window changed": 28, "I/O possible": 29, "Power failure": 30,
+        "Bad system call": 31,
     ]
 }
 

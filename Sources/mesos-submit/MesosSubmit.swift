@@ -93,7 +93,20 @@ struct MesosSubmit: AsyncParsableCommand {
               64 usage error, 65 invalid task (TASK_ERROR), 69 master unreachable,
               70 internal error, 75 task lost/dropped/gone/unreachable,
               77 authentication refused, 124 --timeout reached, 130 interrupted
-              (Ctrl-C: the tasks are killed and the framework torn down)
+              (Ctrl-C; 143 for SIGTERM): the tasks are killed and the framework
+              torn down; a second Ctrl-C quits at once
+
+            THE COMMAND AFTER --
+              With the shell (the default), the words are joined with spaces and
+              run by /bin/sh -c on the agent, as ssh does: quote what the remote
+              shell must see as one word ('a b'), or use --no-shell to run the
+              words as argv, each exactly as given.
+
+            MASTER OUTAGES
+              A master that does not answer at the start is reported within
+              seconds (exit 69). Once subscribed, a lost master (a failover, a
+              network blip) is waited for, up to --failover-timeout seconds and
+              two minutes at least, while the tasks go on running.
             """
     )
 
@@ -156,6 +169,20 @@ struct MesosSubmit: AsyncParsableCommand {
     func validate() throws {
         if self.command.isEmpty && self.task == nil && self.taskGroup == nil {
             throw ValidationError("give a command after --, or --task/--task-group")
+        }
+        if self.task != nil && !self.command.isEmpty {
+            throw ValidationError("--task takes its command from the TaskInfo: no command after --")
+        }
+        // Seconds: finite, and at most about 30 years (which also keeps them inside a `Duration`).
+        let seconds: [(String, Double?, Bool)] = [
+            ("--timeout", self.timeout, false), ("--kill-after", self.killAfter, false),
+            ("--kill-grace-period", self.killGracePeriod, true), ("--failover-timeout", self.failoverTimeout, true),
+        ]
+        for (flag, value, zeroAllowed) in seconds {
+            guard let value else { continue }
+            guard value.isFinite, value <= 1e9, zeroAllowed ? value >= 0 : value > 0 else {
+                throw ValidationError("\(flag) wants a number of seconds \(zeroAllowed ? "from 0" : "above 0") up to 1e9, got \(value)")
+            }
         }
         if self.instances < 1 { throw ValidationError("--instances must be at least 1") }
         if self.taskGroup != nil {

@@ -382,9 +382,11 @@ struct Follower {
     }
 }
 
-/// Waits for a signal (SIGINT, SIGTERM) without letting it kill the process.
+/// Waits for a signal (SIGINT, SIGTERM) without letting it kill the process; the first one restores the signals'
+/// default action, so a second one ends the process at once (while the first still has the tasks killed).
 final class Signals: Sendable {
-    private let fired = Mutex<(Bool, [CheckedContinuation<Void, Never>])>((false, []))
+    /// Whether it fired, with which signal (nil when cancelled), and who waits.
+    private let fired = Mutex<(Bool, Int32?, [CheckedContinuation<Int32?, Never>])>((false, nil, []))
     private let watcher = Mutex<Task<Void, Never>?>(nil)
 
     static func watch(_ numbers: [Int32]) -> Signals {
@@ -392,8 +394,9 @@ final class Signals: Sendable {
         let stream = ProcessSignals.stream(numbers)
         signals.watcher.withLock {
             $0 = Task { [weak signals] in
-                for await _ in stream {
-                    signals?.fire()
+                for await number in stream {
+                    for number in numbers { signal(number, SIG_DFL) }
+                    signals?.fire(number)
                     break
                 }
             }
@@ -401,28 +404,31 @@ final class Signals: Sendable {
         return signals
     }
 
-    private func fire() {
-        let waiters = self.fired.withLock { state in
-            state.0 = true
-            defer { state.1 = [] }
-            return state.1
+    private func fire(_ number: Int32?) {
+        let (number, waiters) = self.fired.withLock { state in
+            if !state.0 {
+                state.0 = true
+                state.1 = number
+            }
+            defer { state.2 = [] }
+            return (state.1, state.2)
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter.resume(returning: number) }
     }
 
-    /// Returns when a signal came, or when cancelled.
-    func wait() async {
+    /// Returns the signal that came, or nil when cancelled first.
+    func wait() async -> Int32? {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let now = self.fired.withLock { state in
-                    if state.0 { return true }
-                    state.1.append(continuation)
-                    return false
+                let now = self.fired.withLock { state -> (Bool, Int32?) in
+                    if state.0 { return (true, state.1) }
+                    state.2.append(continuation)
+                    return (false, nil)
                 }
-                if now { continuation.resume() }
+                if now.0 { continuation.resume(returning: now.1) }
             }
         } onCancel: {
-            self.fire()
+            self.fire(nil)
         }
     }
 

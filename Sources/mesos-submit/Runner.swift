@@ -67,7 +67,10 @@ struct Runner {
         var configuration = LauncherConfiguration(masters: masters.map(Self.normalized), frameworkName: self.options.frameworkName)
         configuration.scheduler.contentType = self.options.contentType == "protobuf" ? .protobuf : .json
         if let caFile = self.options.caFile { configuration.scheduler.http.tls.caFile = caFile }
-        configuration.scheduler.reconnect = .exponentialBackoff(maximumAttempts: 5)
+        // A master that never answers is reported within seconds (exit 69); once subscribed, a lost master (its
+        // failover, a network blip) is waited out for as long as it keeps the framework, and two minutes at least.
+        configuration.scheduler.firstSubscription = .exponentialBackoff(maximumAttempts: 5)
+        configuration.scheduler.reconnect = .exponentialBackoff(maximumDuration: .seconds(max(self.options.failoverTimeout, 120)))
         configuration.scheduler.logger = self.logger("mesos.scheduler")
         configuration.logger = self.logger("mesos.launcher")
         // The artifact server's access log, tallied per artifact for the live view (and printed with --verbose).
@@ -117,7 +120,7 @@ struct Runner {
         }
         output.note("framework \(launcher.frameworkID?.value ?? "?") subscribed")
 
-        // Ctrl-C and SIGTERM: kill the tasks, tear down, exit 130.
+        // Ctrl-C and SIGTERM: kill the tasks, tear down, exit 128 + the signal. A second one ends the process at once.
         let interrupted = Signals.watch([SIGINT, SIGTERM])
         let handles: [TaskHandle]
         var group: TaskGroupHandle?
@@ -153,68 +156,81 @@ struct Runner {
         output.track(handles.map(\.name))
         output.startTicker { await Self.artifactLines(launcher, downloads) }
 
-        let result: Int32 = await withTaskGroup(of: Int32?.self) { group in
+        /// What ended the wait: the tasks (with their exit status), a signal, or --timeout.
+        enum Ending: Sendable {
+            case tasks(Int32)
+            case signal(Int32)
+            case timeout
+        }
+        let result: Int32 = await withTaskGroup(of: Ending?.self) { group in
             group.addTask {
                 await withTaskGroup(of: (Int, Int32).self) { tasks in
                     for (index, handle) in handles.enumerated() {
-                        tasks.addTask { (index, await self.watch(handle, http: agentHTTP, output: output)) }
+                        tasks.addTask { (index, await self.watch(handle, http: agentHTTP, output: output, killAfter: self.options.killAfter)) }
                     }
                     var codes = Array(repeating: Int32(0), count: handles.count)
                     for await (index, code) in tasks { codes[index] = code }
                     if let submittedGroup, let outcome = try? await submittedGroup.result() {
-                        return Self.exitStatus(of: outcome)
+                        return .tasks(Self.exitStatus(of: outcome))
                     }
-                    return codes.first { $0 != 0 } ?? 0
+                    return .tasks(codes.first { $0 != 0 } ?? 0)
                 }
             }
             group.addTask {
-                await interrupted.wait()
-                return Task.isCancelled ? nil : ExitStatus.interrupted
+                let signal = await interrupted.wait()
+                return Task.isCancelled ? nil : .signal(signal ?? SIGINT)
             }
             if let timeout = self.options.timeout {
                 group.addTask {
                     try? await Task.sleep(for: .seconds(timeout))
-                    return Task.isCancelled ? nil : ExitStatus.timeout
+                    return Task.isCancelled ? nil : .timeout
                 }
             }
-            if let after = self.options.killAfter {
-                group.addTask {
-                    try? await Task.sleep(for: .seconds(after))
-                    guard !Task.isCancelled else { return nil }
-                    do {
-                        if let submittedGroup {
-                            try await submittedGroup.kill()
-                        } else {
-                            for handle in handles { try await handle.kill() }
-                        }
-                    } catch {
-                        output.error("--kill-after: \(error)")
-                    }
-                    return nil
-                }
-            }
-            var code: Int32 = ExitStatus.internalError
+            var ending = Ending.tasks(ExitStatus.internalError)
             while let next = await group.next() {
                 guard let next else { continue }
-                code = next
+                ending = next
                 break
+            }
+            // Interrupted or out of time while the tasks run: kill them now. The watchers (which wait for the tasks'
+            // ends and do not stop for cancellation) then see the kills through and return, and the group with them.
+            let code: Int32
+            switch ending {
+            case .tasks(let status):
+                code = status
+            case .signal(let signal):
+                output.note("interrupted: killing the tasks and tearing down (again to quit at once)")
+                await launcher.shutdown(.killTasks(grace: .seconds(5)))
+                code = 128 + signal
+            case .timeout:
+                output.error("timed out after \(self.options.timeout ?? 0) s: killing the tasks")
+                await launcher.shutdown(.killTasks(grace: .seconds(5)))
+                code = ExitStatus.timeout
             }
             group.cancelAll()
             interrupted.cancel()
             return code
         }
-        if result == ExitStatus.interrupted { output.note("interrupted: killing the tasks and tearing down") }
-        if result == ExitStatus.timeout { output.error("timed out after \(self.options.timeout ?? 0) s: killing the tasks") }
         await launcher.shutdown(.killTasks(grace: .seconds(5)))
         output.finish(await Self.artifactLines(launcher, downloads))
         return result
     }
 
     /// Follows one instance to its end; returns the exit status it stands for.
-    private func watch(_ handle: TaskHandle, http: HTTPClientConfiguration, output: Output) async -> Int32 {
+    /// With `killAfter`, kills it that many seconds after it first runs (as mesos-execute's `--kill_after` counts
+    /// from TASK_RUNNING, so waiting for an offer, fetching and pulling an image do not use it up).
+    private func watch(_ handle: TaskHandle, http: HTTPClientConfiguration, output: Output, killAfter: Double?) async -> Int32 {
         var follower: Task<Void, Never>?
+        var killer: Task<Void, Never>?
+        defer { killer?.cancel() }
         for await status in handle.updates {
             output.update(handle.name, status, agent: Self.agentName(handle, status))
+            if let killAfter, killer == nil, status.state == .taskRunning {
+                killer = Task {
+                    guard (try? await Task.sleep(for: .seconds(killAfter))) != nil else { return }
+                    do { try await handle.kill() } catch { output.error("--kill-after: \(handle.name): \(error)") }
+                }
+            }
             if self.options.follow, follower == nil, status.state == .taskRunning || status.state == .taskStarting,
                 let endpoint = handle.agentEndpoint
             {

@@ -171,3 +171,68 @@ struct SubmitReattachTests {
         #expect(noTimeoutErr.contains("--failover-timeout"), "\(noTimeoutErr)")
     }
 }
+
+/// `mesos-submit` interrupted (Ctrl-C, SIGTERM) or out of time while its task runs: the task is killed at once, not
+/// waited for.
+@Suite("mesos-submit stops its tasks when interrupted or out of time", .timeLimit(.minutes(3)))
+struct SubmitInterruptTests {
+    /// Starts mesos-submit (its own local cluster) on a task that marks a file and then sleeps a minute; returns the
+    /// run and mesos-submit's PID once the task runs.
+    static func start(_ extra: [String], scratch: String) async throws -> (Task<TestProcess.Result, any Error>, pid_t) {
+        let binary = SubmitCommandTests.binary.path
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build mesos-submit first")
+        let (started, pidFile) = (scratch + "/started", scratch + "/pid")
+        let arguments = ["--plain"] + extra + ["--", "touch '\(started)'; exec sleep 60"]
+        let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let run = Task { try await TestProcess.shell("echo $$ > '\(pidFile)'; exec '\(binary)' \(quoted)") }
+        let running = try await FailoverRetryTests.within(.seconds(60), "the task to run") {
+            while !FileManager.default.fileExists(atPath: started) { try await Task.sleep(for: .milliseconds(50)) }
+            return true
+        }
+        #expect(running)
+        let pid = try #require(Int32((try String(contentsOfFile: pidFile, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)))
+        return (run, pid)
+    }
+
+    static func scratch() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("interrupt-\(UUID().uuidString.prefix(6))").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test("Ctrl-C kills the running task and exits 130; SIGTERM exits 143", arguments: [SIGINT, SIGTERM])
+    func interrupted(signal: Int32) async throws {
+        let scratch = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let (run, pid) = try await Self.start([], scratch: scratch)
+        let sent = ContinuousClock.now
+        kill(pid, signal)
+        let result = try await run.value
+        #expect(result.status == 128 + signal, "\(result.errorText)")
+        #expect(ContinuousClock.now - sent < .seconds(20), "the 60 s task was not waited for")
+        #expect(result.errorText.contains("TASK_KILLED"), "\(result.errorText)")
+    }
+
+    @Test("--timeout kills the running task and exits 124")
+    func timeout() async throws {
+        let scratch = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let begun = ContinuousClock.now
+        let (run, _) = try await Self.start(["--timeout", "3"], scratch: scratch)
+        let result = try await run.value
+        #expect(result.status == 124, "\(result.errorText)")
+        #expect(ContinuousClock.now - begun < .seconds(30), "the 60 s task was not waited for")
+        #expect(result.errorText.contains("TASK_KILLED"), "\(result.errorText)")
+    }
+
+    @Test("seconds that are not finite, negative or beyond 1e9 are usage errors (64), as is a command with --task")
+    func badSeconds() async throws {
+        for arguments in [
+            ["--timeout", "inf", "--", "true"], ["--kill-after", "-1", "--", "true"], ["--kill-grace-period", "1e20", "--", "true"],
+            ["--failover-timeout", "nan", "--", "true"], ["--task", #"{"name":"t","command":{"value":"true"}}"#, "--", "echo"],
+        ] {
+            let (status, _, err) = try await SubmitCommandTests.submit(arguments)
+            #expect(status == 64, "\(arguments): \(err)")
+        }
+    }
+}
