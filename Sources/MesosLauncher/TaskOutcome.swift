@@ -25,9 +25,12 @@ public struct TaskOutcome: Sendable {
             if let code = Int32(digits) { return code }
         }
         if let range = message.range(of: "terminated with signal ") {
-            let name = String(message[range.upperBound...].prefix { $0 != "\n" && $0 != "," && $0 != "(" })
-                .trimmingCharacters(in: " ")
-            if let signal = Self.signalNumbers[name] ?? Int32(name) { return 128 + signal }
+            // The name may hold parentheses itself ("Stopped (tty input)"); " (core dumped)" may follow it.
+            var name = String(message[range.upperBound...].prefix { $0 != "\n" && $0 != "," })
+            if name.hasSuffix(" (core dumped)") { name.removeLast(" (core dumped)".count) }
+            name = name.trimmingCharacters(in: " ")
+            let bare = String(name.prefix { $0 != "(" }).trimmingCharacters(in: " ")
+            if let signal = Self.signalNumbers[name] ?? Self.signalNumbers[bare] ?? Int32(bare) { return 128 + signal }
         }
         switch status.state {
         case .taskFinished: return 0
