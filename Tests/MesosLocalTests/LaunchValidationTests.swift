@@ -187,6 +187,29 @@ struct LaunchValidationTests {
         }
     }
 
+    @Test("ACCEPT's offers are checked one rule at a time over all of them: an unknown offer is reported before another framework's")
+    func offerRuleOrder() async throws {
+        try await C.withCluster(agents: 2) { cluster in
+            let first = try await RawScheduler.subscribe(cluster.url, RawScheduler.frameworkInfo("first"))
+            var offers = try await C.offers(first)
+            while offers.count < 2 { offers += try await C.offers(first) }
+            let second = try await RawScheduler.subscribe(cluster.url, RawScheduler.frameworkInfo("second"))
+            var decline = SchedulerCall()
+            decline.type = .decline
+            decline.decline.offerIds = [offers[1].id]
+            decline.decline.filters.refuseSeconds = 60
+            #expect(try await first.call(decline).status == 202)
+            let theirs = try #require(try await C.offers(second).first)
+            var call = SchedulerCall()
+            call.type = .accept
+            call.accept.offerIds = [theirs.id, OfferID("gone")]
+            call.accept.operations = [Self.launch([C.task("t", on: offers[0], command: "true")])]
+            #expect(try await first.call(call).status == 202)
+            let status = try await C.update(first, "t")
+            #expect(status.message == "Task launched with invalid offers: Offer gone is no longer valid")
+        }
+    }
+
     @Test("DECLINE with a negative refuse_seconds filters for the default 5 s, as 1.11's allocator does")
     func negativeRefuseSeconds() async throws {
         try await C.withCluster { cluster in

@@ -298,6 +298,8 @@ struct OperationTests {
                 Self.operation(.unreserve, id: "bad-unreserve") { $0.unreserve.resources = [Self.volume("v3", size: 10)] },
                 Self.operation(.create, id: "bad-principal") { $0.create.volumes = [wrongPrincipal] },
                 Self.operation(.create, id: "no-field") { _ in },
+                Self.operation(.reserve, id: "empty-reserve") { $0.reserve.resources = [] },
+                Self.operation(.unreserve, id: "negative") { $0.unreserve.resources = [Resource(name: "cpus", scalar: ScalarQuantity(-1))] },
                 launch,
             ])
             let expected: [(String, String)] = [
@@ -307,6 +309,8 @@ struct OperationTests {
                 ("bad-unreserve", "A dynamically reserved persistent volume"),
                 ("bad-principal", "Create volume operation attempted by authenticated principal 'ops', which does not match a volume in the operation with principal 'mallory' set in 'disk.persistence'" + onAgent),
                 ("no-field", "Operation attempted with invalid resources: A CREATE offer operation must have the Offer.Operation.create field set."),
+                ("empty-reserve", "Invalid resources: The resources have multiple resource providers: " + onAgent),
+                ("negative", "Operation attempted with invalid resources: Resource 'cpus:-1' is invalid: Invalid scalar resource: value <= 0"),
             ]
             // Every refusal is answered before the offer's resources come back; collect them in any order.
             var statuses: [String: OperationStatus] = [:]

@@ -81,22 +81,29 @@ extension LocalMaster {
         for id in ids {
             guard seen.insert(id.value).inserted else { return "Duplicate offer \(id.value) in offer list" }
         }
-        for id in ids {
-            guard let offer = state.offers[id.value] else { return "Offer \(id.value) is no longer valid" }
+        // One rule over every offer before the next rule: all exist, then all are this framework's, then one role,
+        // then one agent.
+        let offers = ids.map { ($0.value, state.offers[$0.value]) }
+        for (id, offer) in offers where offer == nil { return "Offer \(id) is no longer valid" }
+        for (id, offer) in offers {
+            guard let offer else { continue }
             if offer.frameworkID != frameworkID {
-                return "Offer \(id.value) has invalid framework \(offer.frameworkID) while framework \(frameworkID) is expected"
+                return "Offer \(id) has invalid framework \(offer.frameworkID) while framework \(frameworkID) is expected"
             }
         }
         var role: String?
-        var agent: String?
-        for id in ids {
-            guard let offer = state.offers[id.value] else { return "Offer \(id.value) is no longer valid" }
+        for (id, offer) in offers {
+            guard let offer else { continue }
             if let role, role != offer.role {
-                return "Aggregated offers must be allocated to the same role. Offer \(id.value) uses role '\(offer.role) but another is using role '\(role)"
+                return "Aggregated offers must be allocated to the same role. Offer \(id) uses role '\(offer.role) but another is using role '\(role)"
             }
             role = offer.role
+        }
+        var agent: String?
+        for (id, offer) in offers {
+            guard let offer else { continue }
             if let agent, agent != offer.agentID {
-                return "Aggregated offers must belong to one single agent. Offer \(id.value) uses agent \(offer.agentID) and agent \(agent)"
+                return "Aggregated offers must belong to one single agent. Offer \(id) uses agent \(offer.agentID) and agent \(agent)"
             }
             agent = offer.agentID
         }

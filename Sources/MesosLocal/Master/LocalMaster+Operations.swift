@@ -497,8 +497,9 @@ extension LocalMaster {
 
     /// `validateSingleResourceProvider`.
     static func validateSingleProvider(_ resources: [Resource]) -> String? {
+        // No resources at all are no single provider either (1.11 words it as "multiple resource providers: ").
         let providers = Set(resources.map { $0.hasProviderID ? $0.providerID.value : "" })
-        guard providers.count > 1 else { return nil }
+        guard providers.count != 1 else { return nil }
         if providers.contains("") { return "Some resources have a resource provider and some do not" }
         return "The resources have multiple resource providers: " + providers.sorted().joined(separator: ", ")
     }
