@@ -695,9 +695,25 @@ public actor MesosLauncher {
     // MARK: Tasks
 
     private func template(for spec: TaskSpec) async throws -> TaskInfo {
-        var task = TaskInfo()
+        // The spec's base TaskInfo, without what the spec itself says or the launch decides.
+        let base = spec.taskInfo ?? TaskInfo()
+        var task = base
+        task.clearTaskID()
+        task.clearAgentID()
+        task.clearCommand()
+        task.clearExecutor()
+        task.clearContainer()
+        task.clearHealthCheck()
+        task.clearLabels()
+        task.clearData()
+        task.resources = []
+        if task.hasKillPolicy { task.killPolicy.clearGracePeriod() }
         task.name = spec.name
-        var command = CommandInfo()
+        // The command keeps the base's other fields (`user`, say).
+        var command = base.hasCommand ? base.command : CommandInfo()
+        command.clearValue()
+        command.arguments = []
+        command.uris = []
         switch spec.command {
         case .shell(let line):
             command.shell = true
@@ -709,14 +725,16 @@ public actor MesosLauncher {
         case nil:
             break
         }
-        if !spec.environment.isEmpty {
-            command.environment.variables = spec.environment.sorted { $0.key < $1.key }.map { name, value in
-                var variable = Mesos_V1_Environment.Variable()
-                variable.name = name
-                variable.value = value
-                return variable
-            }
+        // The spec's variables, then the base's secret ones (a spec holds values only), by name.
+        var variables = spec.environment.sorted { $0.key < $1.key }.map { name, value in
+            var variable = Mesos_V1_Environment.Variable()
+            variable.name = name
+            variable.value = value
+            return variable
         }
+        variables += base.command.environment.variables.filter { $0.type == .secret && spec.environment[$0.name] == nil }
+        command.environment.variables = variables
+        if variables.isEmpty { command.clearEnvironment() }
         for artifact in spec.artifacts {
             command.uris.append(try await self.uri(for: artifact))
         }

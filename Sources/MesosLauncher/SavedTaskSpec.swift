@@ -29,6 +29,8 @@ struct SavedTaskSpec: Codable, Equatable {
     var artifacts: [SavedArtifact]
     var data: Data?
     var group: String?
+    /// ``TaskSpec/taskInfo``, in Mesos JSON.
+    var taskInfo: String?
 
     struct SavedResources: Codable, Equatable {
         var cpus: Double
@@ -145,6 +147,7 @@ struct SavedTaskSpec: Codable, Equatable {
         }
         self.data = spec.data.map { Data($0) }
         self.group = spec.group
+        self.taskInfo = try spec.taskInfo.map(Self.json)
     }
 
     /// The spec again.
@@ -165,6 +168,7 @@ struct SavedTaskSpec: Codable, Equatable {
             spec.executor = try Self.message(ExecutorInfo.self, executor, field: "executor")
         }
         spec.taskID = self.taskID.map { TaskID($0) }
+        spec.taskInfo = try self.taskInfo.map { try Self.message(TaskInfo.self, $0, field: "task info") }
         spec.resources = try self.resources.resources(of: self.name)
         spec.role = self.role
         spec.constraints = try self.constraints.map { try $0.constraint(of: self.name) }

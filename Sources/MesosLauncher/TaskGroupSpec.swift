@@ -51,9 +51,11 @@ extension TaskSpec {
     /// A spec from a `TaskInfo` in the Mesos v1 form (as `mesos-execute --task` takes it): name, command (shell or
     /// argv), its environment and URIs, resources (cpus, mem, disk, gpus, and as many ports as the `ports` ranges
     /// hold), container, health check, kill policy, labels and data. A non-empty task ID is kept as
-    /// ``TaskSpec/taskID`` (as mesos-execute keeps it); the agent ID is not: the offer decides the agent.
+    /// ``TaskSpec/taskID`` (as mesos-execute keeps it); the agent ID is not: the offer decides the agent. The whole
+    /// `TaskInfo` is kept as ``TaskSpec/taskInfo``, so the fields a spec has no property for launch as given.
     public init(taskInfo info: TaskInfo) {
         self.init(name: info.name.isEmpty ? "task" : info.name, shell: info.command.value)
+        self.taskInfo = info
         if info.hasTaskID, !info.taskID.value.isEmpty { self.taskID = info.taskID }
         if info.hasCommand, info.command.hasShell, !info.command.shell {
             self.command = .argv(info.command.arguments.isEmpty ? [info.command.value] : info.command.arguments)

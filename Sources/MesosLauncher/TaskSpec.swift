@@ -98,6 +98,12 @@ public struct TaskSpec: Sendable {
     public var data: [UInt8]?
     /// The application the task belongs to, for UNIQUE/GROUP_BY/MAX_PER constraints; defaults to ``name``.
     public var group: String?
+    /// A `TaskInfo` the launched one starts from (``init(taskInfo:)`` keeps the one it was given): the fields this
+    /// spec has no property for go out as they are there, such as `check`, `discovery`, `max_completion_time`,
+    /// `limits`, and the command's `user` and secret environment variables. The spec's own properties replace the
+    /// rest (name, command, environment values, URIs, executor, container, health check, kill policy, labels,
+    /// data); the task ID, agent and resources come from the launch, as always.
+    public var taskInfo: TaskInfo?
 
     /// A shell command.
     public init(name: String, shell command: String) {

@@ -61,6 +61,24 @@ struct LauncherTests {
         }
     }
 
+    @Test("a spec made from a TaskInfo launches the fields a spec has no property for: max_completion_time ends the task")
+    func taskInfoBase() async throws {
+        try await Self.withLauncher { launcher, _ in
+            var info = TaskInfo()
+            info.name = "bounded"
+            info.command.value = "sleep 30"
+            info.maxCompletionTime.nanoseconds = 1_000_000_000
+            info.resources = [Resource(name: "cpus", scalar: 0.1), Resource(name: "mem", scalar: 32)]
+            let spec = TaskSpec(taskInfo: info)
+            #expect(spec.taskInfo?.maxCompletionTime.nanoseconds == 1_000_000_000)
+            let started = ContinuousClock.now
+            let outcome = try await launcher.submit(spec).result()
+            #expect(outcome.state == .taskFailed)
+            #expect(outcome.status.reason == .maxCompletionTimeReached, "\(outcome.status.message)")
+            #expect(ContinuousClock.now - started < .seconds(25), "the 30 s command was cut short")
+        }
+    }
+
     @Test("local files and directories reach the sandbox through the artifact server")
     func artifacts() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("launcher-artifacts-\(UUID().uuidString.prefix(6))")
