@@ -143,6 +143,8 @@ struct MesosSubmit: AsyncParsableCommand {
     @Option(name: .long, help: "Instances of the task to run.") var instances = 1
     @Option(name: .long, help: "Placement constraint, e.g. hostname:UNIQUE or rack:CLUSTER:r1; repeatable.") var constraint: [String] = []
     @Option(name: .long, help: "Docker image to run the task in.") var dockerImage: String?
+    @Option(name: .long, help: "Containerizer for --docker-image, --network and --volume: mesos (the default, as mesos-execute's; it runs Docker images itself) or docker.")
+    var containerizer = "mesos"
     @Option(name: .long, help: "Volume HOST_PATH:CONTAINER_PATH[:ro]; repeatable.") var volume: [String] = []
     @Option(name: .long, help: "Network name for the container; repeatable.") var network: [String] = []
     @Option(name: .long, help: "Kill the task after this many seconds.") var killAfter: Double?
@@ -194,6 +196,7 @@ struct MesosSubmit: AsyncParsableCommand {
             }
         }
         if !["json", "protobuf"].contains(self.contentType) { throw ValidationError("--content-type must be json or protobuf") }
+        if !["mesos", "docker"].contains(self.containerizer) { throw ValidationError("--containerizer must be mesos or docker") }
         for text in self.constraint {
             do { _ = try PlacementConstraint(parsing: text) } catch { throw ValidationError("\(error)") }
         }

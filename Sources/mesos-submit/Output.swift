@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Mesos
+import MesosCodecs
 import MesosHTTP
 import MesosLauncher
 import MesosLocal
@@ -143,7 +144,7 @@ final class Output: Sendable {
             var fields = ["event": "update", "task": name, "task_id": status.taskID.value, "state": state]
             if status.hasMessage { fields["message"] = status.message }
             if status.hasAgentID { fields["agent_id"] = status.agentID.value }
-            if status.hasReason { fields["reason"] = "\(status.reason)" }
+            for (key, name) in Self.enumNames(of: status) { fields[key] = name }
             self.out(Self.object(fields))
             return
         }
@@ -218,6 +219,20 @@ final class Output: Sendable {
             Self.write(live.board.redraw(replacing: 0))
             live.drawn = live.board.lines().count
         }
+    }
+
+    /// A status's `reason` and `source` as Mesos names them (`REASON_COMMAND_EXECUTOR_FAILED`, `SOURCE_EXECUTOR`),
+    /// as the JSON codec writes them.
+    static func enumNames(of status: TaskStatus) -> [String: String] {
+        var bare = TaskStatus()
+        bare.taskID = status.taskID
+        bare.state = status.state
+        if status.hasReason { bare.reason = status.reason }
+        if status.hasSource { bare.source = status.source }
+        guard let bytes = try? MessageCodec(.json).encode(bare),
+            let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+        else { return [:] }
+        return ["reason", "source"].reduce(into: [:]) { names, key in names[key] = object[key] as? String }
     }
 
     static func stateName(_ state: TaskState) -> String {

@@ -148,7 +148,12 @@ struct Runner {
         } catch {
             output.error("cannot submit: \(error)")
             await launcher.shutdown(.killTasks(grace: .seconds(5)))
-            return ExitStatus.usage
+            // A spec or artifact the launcher refuses is the user's to fix; a lost master is not.
+            guard let error = error as? LauncherError else { return ExitStatus.usage }
+            switch error.code {
+            case .stopped, .subscriptionEnded, .callFailed: return ExitStatus.unreachable
+            default: return ExitStatus.usage
+            }
         }
         let submittedGroup = group
         // The agents' /files/read takes what the master connection takes: TLS verification and credentials.
@@ -214,6 +219,70 @@ struct Runner {
         await launcher.shutdown(.killTasks(grace: .seconds(5)))
         output.finish(await Self.artifactLines(launcher, downloads))
         return result
+    }
+
+    /// What a task's resources ask for that the launcher's matching cannot honour (it asks amounts of cpus, mem, disk
+    /// and gpus, and a number of ports, in the framework's role); nil when nothing. Said rather than dropped: a task
+    /// must not run without an `fpga` it asked for, nor on another port than the one it named.
+    static func unsupported(_ resources: Resources) -> String? {
+        let supported: Set<String> = ["cpus", "mem", "disk", "gpus", "ports"]
+        if let name = resources.names.subtracting(supported).sorted().first {
+            return "the resource '\(name)' is not supported (only cpus, mem, disk, gpus and ports)"
+        }
+        if let reserved = resources.reserved.protobufs.first {
+            return "a role or reservation on '\(reserved.name)' is not supported (use --role for the framework's role)"
+        }
+        if let ports = resources.first(where: { $0.name == "ports" }), ports.type == .ranges {
+            let count = resources.ports.valueCount
+            return "ports are asked for by number (--ports \(count)), not by value: the offer decides them (PORT0… in the environment)"
+        }
+        return nil
+    }
+
+    /// The container `--containerizer`, `--docker-image`, `--network` and `--volume` ask for, as mesos-execute builds it
+    /// (`getContainerInfo`); nil when they ask for none. The Mesos containerizer (the default) runs a Docker image as
+    /// its own image, with any number of networks; the Docker containerizer takes one user network.
+    func containerInfo() throws -> ContainerInfo? {
+        let options = self.options
+        guard options.dockerImage != nil || !options.network.isEmpty || !options.volume.isEmpty else { return nil }
+        var container = ContainerInfo()
+        let networks = options.network.map { name in
+            var info = Mesos_V1_NetworkInfo()
+            info.name = name
+            return info
+        }
+        switch options.containerizer {
+        case "docker":
+            guard let image = options.dockerImage else { throw SubmitError("--containerizer docker needs --docker-image") }
+            guard networks.count <= 1 else { throw SubmitError("--containerizer docker takes one --network") }
+            container.type = .docker
+            container.docker.image = image
+            if !networks.isEmpty { container.docker.network = .user }
+        default:
+            container.type = .mesos
+            if let image = options.dockerImage {
+                container.mesos.image.type = .docker
+                container.mesos.image.docker.name = image
+            }
+        }
+        container.networkInfos = networks
+        for text in options.volume {
+            var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            var mode = Mesos_V1_Volume.Mode.rw
+            if parts.count > 2, let last = parts.last, last == "ro" || last == "rw" {
+                mode = last == "ro" ? .ro : .rw
+                parts.removeLast()
+            }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw SubmitError("--volume wants HOST_PATH:CONTAINER_PATH[:ro|rw], got '\(text)'")
+            }
+            var volume = Mesos_V1_Volume()
+            volume.hostPath = parts[0]
+            volume.containerPath = parts[1]
+            volume.mode = mode
+            container.volumes.append(volume)
+        }
+        return container
     }
 
     /// Follows one instance to its end; returns the exit status it stands for.
@@ -379,6 +448,7 @@ struct Runner {
         var spec = TaskGroupSpec(name: self.options.name ?? members.map(\.name).joined(separator: "+"), tasks: members)
         spec.role = self.options.role
         spec.constraints = try self.options.constraint.map { try PlacementConstraint(parsing: $0) }
+        spec.retry = TaskSpec.RetryPolicy(attempts: self.options.attempts)
         if !self.options.network.isEmpty {
             var container = ContainerInfo()
             container.type = .mesos
@@ -403,6 +473,7 @@ struct Runner {
             } catch {
                 throw SubmitError("--task: not a TaskInfo: \(error)")
             }
+            if let problem = Self.unsupported(Resources(info.resources)) { throw SubmitError("--task: \(problem)") }
             base = TaskSpec(taskInfo: info)
             // A TaskInfo without resources takes the defaults (cpus 0.1, mem 32), as a command does.
             if info.resources.isEmpty { base.resources = TaskSpec.Resources() }
@@ -415,6 +486,7 @@ struct Runner {
         var resources = base.resources
         if let text = self.options.resources {
             let parsed = try Resources(parsing: text)
+            if let problem = Self.unsupported(parsed) { throw SubmitError("--resources: \(problem)") }
             resources.cpus = parsed.cpus.doubleValue
             resources.mem = parsed.mem.doubleValue
             resources.disk = parsed.disk.doubleValue
@@ -435,31 +507,9 @@ struct Runner {
         base.constraints = try self.options.constraint.map { try PlacementConstraint(parsing: $0) }
         for text in self.options.artifact { base.artifacts.append(try Self.artifact(text, local: true)) }
         for text in self.options.uri { base.artifacts.append(try Self.artifact(text, local: false)) }
-        if let image = self.options.dockerImage {
-            var container = ContainerInfo()
-            container.type = .docker
-            container.docker.image = image
-            for network in self.options.network {
-                var info = Mesos_V1_NetworkInfo()
-                info.name = network
-                container.networkInfos.append(info)
-            }
-            base.container = container
-        }
-        if !self.options.volume.isEmpty {
-            var container = base.container ?? {
-                var container = ContainerInfo()
-                container.type = .mesos
-                return container
-            }()
-            for text in self.options.volume {
-                let parts = text.split(separator: ":").map(String.init)
-                guard parts.count >= 2 else { throw SubmitError("--volume wants HOST:CONTAINER[:ro], got '\(text)'") }
-                var volume = Mesos_V1_Volume()
-                volume.hostPath = parts[0]
-                volume.containerPath = parts[1]
-                volume.mode = parts.count > 2 && parts[2] == "ro" ? .ro : .rw
-                container.volumes.append(volume)
+        if let container = try self.containerInfo() {
+            guard self.options.task == nil else {
+                throw SubmitError("--docker-image, --network and --volume do not apply to --task: set the container in the TaskInfo")
             }
             base.container = container
         }

@@ -213,6 +213,15 @@ struct SubmitInterruptTests {
         #expect(result.errorText.contains("TASK_KILLED"), "\(result.errorText)")
     }
 
+    @Test("--json names reasons and sources as Mesos does")
+    func jsonNames() async throws {
+        let task = #"{"name":"bounded","command":{"value":"sleep 30"},"max_completion_time":{"nanoseconds":500000000}}"#
+        let (status, out, err) = try await SubmitCommandTests.submit(["--json", "--task", task])
+        #expect(status != 0, "\(err)")
+        #expect(out.contains(#""reason":"REASON_MAX_COMPLETION_TIME_REACHED""#), "\(out)")
+        #expect(out.contains(#""source":"SOURCE_EXECUTOR""#), "\(out)")
+    }
+
     @Test("--timeout kills the running task and exits 124")
     func timeout() async throws {
         let scratch = try Self.scratch()
@@ -225,11 +234,19 @@ struct SubmitInterruptTests {
         #expect(result.errorText.contains("TASK_KILLED"), "\(result.errorText)")
     }
 
-    @Test("seconds that are not finite, negative or beyond 1e9 are usage errors (64), as is a command with --task")
+    @Test("usage errors (64): seconds not finite, negative or beyond 1e9; a command with --task; containers mesos-execute refuses")
     func badSeconds() async throws {
         for arguments in [
             ["--timeout", "inf", "--", "true"], ["--kill-after", "-1", "--", "true"], ["--kill-grace-period", "1e20", "--", "true"],
             ["--failover-timeout", "nan", "--", "true"], ["--task", #"{"name":"t","command":{"value":"true"}}"#, "--", "echo"],
+            ["--containerizer", "podman", "--", "true"], ["--containerizer", "docker", "--network", "n", "--", "true"],
+            ["--containerizer", "docker", "--docker-image", "busybox", "--network", "a", "--network", "b", "--", "true"],
+            ["--task", #"{"name":"t","command":{"value":"true"}}"#, "--docker-image", "busybox"],
+            ["--volume", "/tmp:/data:rx", "--", "true"],
+            // Resources the launcher cannot honour are refused rather than dropped.
+            ["--resources", "cpus:1;fpga:2", "--", "true"], ["--resources", "ports:[8080-8080]", "--", "true"],
+            ["--resources", "cpus(eng):1", "--", "true"],
+            ["--task", #"{"name":"t","command":{"value":"true"},"resources":[{"name":"fpga","type":"SCALAR","scalar":{"value":1}}]}"#],
         ] {
             let (status, _, err) = try await SubmitCommandTests.submit(arguments)
             #expect(status == 64, "\(arguments): \(err)")
