@@ -26,11 +26,18 @@ struct LaunchValidationTests {
     }
 
     static func accept(_ scheduler: RawScheduler, _ offer: Offer, _ operations: [Offer.Operation]) async throws {
-        var call = SchedulerCall()
-        call.type = .accept
-        call.accept.offerIds = [offer.id]
-        call.accept.operations = operations
-        #expect(try await scheduler.call(call).status == 202)
+        try await OperationTests.accept(scheduler, offer, operations)
+    }
+
+    /// Each of `expected` ended in TASK_ERROR from the master, with `reason` and exactly that message.
+    static func expectErrors(_ statuses: [String: TaskStatus], _ expected: [String: String], reason: TaskStatus.Reason) throws {
+        for (id, message) in expected {
+            let status = try #require(statuses[id], "\(id)")
+            #expect(status.state == .taskError, "\(id)")
+            #expect(status.reason == reason, "\(id)")
+            #expect(status.source == .master, "\(id)")
+            #expect(status.message == message, "\(id)")
+        }
     }
 
     static func executor(_ id: String, _ scheduler: RawScheduler, command: String = "sleep 30", type: ExecutorInfo.TypeEnum = .custom) -> ExecutorInfo {
@@ -91,13 +98,7 @@ struct LaunchValidationTests {
                 "cgroups": "Only tasks in a task group may have 'share_cgroups' set to 'false'",
                 "negative": "Resource 'cpus:-1' is invalid: Invalid scalar resource: value <= 0",
             ]
-            for (id, message) in expected {
-                let status = try #require(statuses[id], "\(id)")
-                #expect(status.state == .taskError, "\(id)")
-                #expect(status.reason == .taskInvalid, "\(id)")
-                #expect(status.source == .master, "\(id)")
-                #expect(status.message == message, "\(id)")
-            }
+            try Self.expectErrors(statuses, expected, reason: .taskInvalid)
             // The second task names executor "e", which the first started with another command.
             let incompatible = try #require(statuses["second"])
             #expect(incompatible.state == .taskError)
@@ -142,12 +143,7 @@ struct LaunchValidationTests {
                 "a1": "'ExecutorInfo.framework_id' must be set",
                 "differing": "The `ExecutorInfo` of task 'differing' is different from executor 'good'",
             ]
-            for (id, message) in expected {
-                let status = try #require(statuses[id], "\(id)")
-                #expect(status.state == .taskError, "\(id)")
-                #expect(status.reason == .taskGroupInvalid, "\(id)")
-                #expect(status.message == message, "\(id)")
-            }
+            try Self.expectErrors(statuses, expected, reason: .taskGroupInvalid)
             // A task that carries the group's own executor is launched (1.11 copies it into every task anyway).
             #expect(statuses["carrying"]?.state == .taskStarting)
         }
