@@ -36,6 +36,7 @@ final class CurlLoop: @unchecked Sendable {
             loop.run()
             return nil
         }, box)
+        pthread_detach(self.thread)  // nobody joins it: its stack goes when it ends
     }
 
     func makeID() -> Int { self.nextID.add(1, ordering: .relaxed).oldValue }
@@ -43,14 +44,15 @@ final class CurlLoop: @unchecked Sendable {
     /// Queues a command for the loop thread; false once the loop has shut down.
     @discardableResult
     func submit(_ command: Command) -> Bool {
-        let accepted = self.commands.withLock { state in
+        // The wakeup happens under the lock: the loop frees the multi handle only after taking a `.shutdown`, which
+        // closes the queue under this lock first, so no wakeup can reach a freed handle.
+        self.commands.withLock { state in
             guard !state.closed else { return false }
             state.queue.append(command)
             if case .shutdown = command { state.closed = true }
+            curl_multi_wakeup(self.multi)
             return true
         }
-        if accepted { curl_multi_wakeup(self.multi) }
-        return accepted
     }
 
     private func run() {
@@ -157,6 +159,14 @@ final class Transfer: @unchecked Sendable {
         c_mesos_curl_setopt_string(h, CURLOPT_USERAGENT, configuration.userAgent)
         c_mesos_curl_setopt_pointer(h, CURLOPT_ERRORBUFFER, self.errorBuffer)
         c_mesos_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(configuration.timeouts.connect))
+        switch configuration.proxy {
+        case .environment: break  // libcurl's: http_proxy, https_proxy, all_proxy, no_proxy
+        case .none: c_mesos_curl_setopt_string(h, CURLOPT_PROXY, "")
+        case .url(let url): c_mesos_curl_setopt_string(h, CURLOPT_PROXY, url)
+        }
+        // A tunnelling proxy's own "200 Connection established" head is not the server's: keep it from the header
+        // callback, which would take it for the response (and the real head after it for nothing).
+        c_mesos_curl_setopt_long(h, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
         if !streaming { c_mesos_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Self.milliseconds(configuration.timeouts.response)) }
         if let path = configuration.unixSocketPath { c_mesos_curl_setopt_string(h, CURLOPT_UNIX_SOCKET_PATH, path) }
 

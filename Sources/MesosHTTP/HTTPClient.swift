@@ -45,11 +45,21 @@ public final class HTTPClient: Sendable {
                     streaming: false,
                     delivery: .buffered(continuation, limit: self.configuration.maximumBufferedBodySize)
                 )
-                if !self.loop.submit(.add(transfer)) {
-                    transfer.finish(.failure(HTTPClientError(code: .shutdown, message: "the HTTP client was shut down")))
-                }
+                self.add(transfer, id: id)
             }
         } onCancel: {
+            self.loop.submit(.remove(id, HTTPClientError(code: .cancelled, message: "the request was cancelled")))
+        }
+    }
+
+    /// Hands a transfer to the loop. A task cancelled before this point had its cancellation handler run already,
+    /// with nothing queued to remove: the transfer is removed right after it is added instead.
+    private func add(_ transfer: Transfer, id: Int) {
+        guard self.loop.submit(.add(transfer)) else {
+            transfer.finish(.failure(HTTPClientError(code: .shutdown, message: "the HTTP client was shut down")))
+            return
+        }
+        if Task.isCancelled {
             self.loop.submit(.remove(id, HTTPClientError(code: .cancelled, message: "the request was cancelled")))
         }
     }
@@ -74,9 +84,7 @@ public final class HTTPClient: Sendable {
                     streaming: true,
                     delivery: .streaming(continuation, producer.source)
                 )
-                if !self.loop.submit(.add(transfer)) {
-                    transfer.finish(.failure(HTTPClientError(code: .shutdown, message: "the HTTP client was shut down")))
-                }
+                self.add(transfer, id: id)
             }
         } onCancel: {
             self.loop.submit(.remove(id, HTTPClientError(code: .cancelled, message: "the request was cancelled")))

@@ -115,7 +115,18 @@ public struct HTTPClientConfiguration: Sendable {
         case bearer(String)
     }
 
+    /// Which proxy requests go through.
+    public enum Proxy: Sendable {
+        /// libcurl's choice from the environment (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`).
+        case environment
+        /// None, whatever the environment says.
+        case none
+        /// This one (`http://proxy:3128`, `socks5://…`).
+        case url(String)
+    }
+
     public var timeouts = Timeouts()
+    public var proxy = Proxy.environment
     public var tls = TLS()
     public var authentication: Authentication = .none
     /// Connect through this unix domain socket instead of TCP.

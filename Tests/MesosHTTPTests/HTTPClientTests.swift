@@ -108,6 +108,28 @@ struct HTTPClientTests {
         await server.stop()
     }
 
+    @Test("a request made by a task already cancelled is aborted, buffered or streamed (the cancellation came before it was queued)")
+    func cancelledBeforeStart() async throws {
+        let server = try await TestHTTPServer.start()
+        let client = HTTPClient()
+        let started = ContinuousClock.now
+        let buffered = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await client.execute(HTTPRequest(url: server.baseURL + "/hang"))
+        }
+        let error = await #expect(throws: HTTPClientError.self) { try await buffered.value }
+        #expect(error?.code == .cancelled)
+        let streamed = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await client.stream(HTTPRequest(url: server.baseURL + "/hang"))
+        }
+        let streamError = await #expect(throws: HTTPClientError.self) { try await streamed.value }
+        #expect(streamError?.code == .cancelled)
+        // The server hangs for 60 s: only the abort ends them this soon.
+        #expect(ContinuousClock.now - started < .seconds(30))
+        await server.stop()
+    }
+
     @Test("a streamed body arrives whole, and the head comes before it")
     func stream() async throws {
         let server = try await TestHTTPServer.start()
