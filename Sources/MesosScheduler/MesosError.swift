@@ -80,7 +80,9 @@ public struct MesosError: Error, CustomStringConvertible {
         switch head.status {
         case 200..<300: return nil
         case 307: code = .notLeader
-        case 400: code = .badRequest
+        // A call made on a stream the master has since replaced (the client re-subscribed meanwhile) is one made
+        // while not subscribed on it, as 403 "Framework is not subscribed" is.
+        case 400: code = text.contains("didn't match the stream ID") ? .unsubscribed : .badRequest
         case 401: code = .unauthorized
         case 403: code = text.contains("not subscribed") ? .unsubscribed : .forbidden
         case 404: code = .endpointNotFound
@@ -88,7 +90,8 @@ public struct MesosError: Error, CustomStringConvertible {
         case 406: code = .notAcceptable
         case 415: code = .unsupportedMediaType
         case 429: code = .rateLimited
-        case 503: code = .unavailable
+        // 502 and 504 are a proxy or load balancer in front of the master answering for it, as during a failover.
+        case 502, 503, 504: code = .unavailable
         default: code = .unexpectedStatus
         }
         let leader = head.status == 307 ? head.header("Location").flatMap { Self.resolve($0, against: url) } : nil

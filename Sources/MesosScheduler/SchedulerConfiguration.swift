@@ -36,8 +36,10 @@ public struct SchedulerConfiguration: Sendable {
     public var probeLeader = false
     /// The most 307 answers followed for one attempt; a cycle is detected sooner (``MesosError/Code/redirectLoop``).
     public var maximumRedirects = 8
-    /// The largest event accepted (a framing error beyond it); mesos-go's default.
-    public var maximumRecordSize = 4 << 20
+    /// The largest event accepted (a framing error beyond it). 64 MiB, the RecordIO decoder's default: a master
+    /// sends one OFFERS event for all the agents of an allocation, which passes mesos-go's 4 MiB on a large
+    /// cluster, and a refused event would be offered again and refused for ever.
+    public var maximumRecordSize = 64 << 20
     /// TLS, authentication (Basic principal/secret or Bearer), timeouts, unix socket: used for the subscription's
     /// connection and the calls' connection alike.
     public var http = HTTPClientConfiguration()

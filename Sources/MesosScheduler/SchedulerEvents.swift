@@ -463,7 +463,15 @@ final class SubscriptionDriver: @unchecked Sendable {
 
     /// Takes a 200 answer: the stream ID, then waits for the first event.
     private func accept(_ response: HTTPStreamingResponse, url: String) async throws {
-        let streamID = response.head.header("Mesos-Stream-Id")
+        // A master always names the stream; a 200 without it is not the master's answer (an HTTPS proxy's, say),
+        // and no call could be made on it (Mesos's own library CHECKs the header).
+        guard let streamID = response.head.header("Mesos-Stream-Id"), !streamID.isEmpty else {
+            throw MesosError(
+                code: .unexpectedStatus,
+                message: "the answer to SUBSCRIBE from \(url) has no Mesos-Stream-Id header: not a Mesos master's stream",
+                httpStatus: response.status
+            )
+        }
         let connection = Connection(
             url: url,
             streamID: streamID,
@@ -475,7 +483,7 @@ final class SubscriptionDriver: @unchecked Sendable {
                 maximumRecordSize: self.client.configuration.maximumRecordSize
             )
         )
-        self.logger[metadataKey: "mesos.stream_id"] = "\(streamID ?? "")"
+        self.logger[metadataKey: "mesos.stream_id"] = "\(streamID)"
         let clock = ContinuousClock()
         let deadline = clock.now + self.client.configuration.subscribeTimeout
         let before = self.pending.count - self.pendingIndex
