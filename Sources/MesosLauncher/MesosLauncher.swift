@@ -1090,7 +1090,11 @@ public actor MesosLauncher {
             "launcher: ACCEPT failed",
             metadata: ["mesos.error": "\(error)", "mesos.tasks": "\(taskIDs.map(\.value).joined(separator: ","))"]
         )
-        let rejected = mesos.map { $0.httpStatus.map { (400..<500).contains($0) && $0 != 429 } ?? ($0.code == .badRequest) } ?? true
+        // The master refused the whole call without looking at the tasks: the stream it was sent on was replaced
+        // (400 "…didn't match the stream ID…", 403 "Framework is not subscribed"), or a new master does not know the
+        // framework yet (400 "Framework cannot be found"). Nothing was launched; the tasks go back in the queue.
+        let notLooked = mesos.map { $0.code == .unsubscribed || ($0.httpStatus == 400 && $0.message.contains("Framework cannot be found")) } ?? false
+        let rejected = !notLooked && (mesos.map { $0.httpStatus.map { (400..<500).contains($0) && $0 != 429 } ?? ($0.code == .badRequest) } ?? true)
         let unanswered = mesos.map { $0.httpStatus == nil && $0.code != .badRequest } ?? false
         if unanswered {
             let known = taskIDs.map { ($0, self.active[$0.value]?.agent?.id) }
@@ -1123,7 +1127,14 @@ public actor MesosLauncher {
         } catch {
             self.logger.debug("launcher: DECLINE after a failed ACCEPT failed", metadata: ["mesos.error": "\(error)"])
         }
-        for task in requeue {
+        self.requeue(requeue)
+        self.pruneGroups()
+        if !requeue.isEmpty { await self.reviveOrRetry() }
+    }
+
+    /// Tasks the master did not launch, back in the queue under the same attempt (and task ID).
+    private func requeue(_ tasks: [Active]) {
+        for task in tasks {
             var template = task.request.template
             template.clearTaskID()
             let group = task.request.taskGroup.flatMap { key in task.request.executor.map { (key, $0) } }
@@ -1132,8 +1143,6 @@ public actor MesosLauncher {
                 saved: task.saved
             )
         }
-        self.pruneGroups()
-        if !requeue.isEmpty { await self.reviveOrRetry() }
     }
 
     /// DECLINE every 500 ms while the master answers 503/429/307 (for a minute at most); an offer the master no longer
@@ -1219,6 +1228,18 @@ public actor MesosLauncher {
                     try? await self.settleReconciledEnd(id)
                 }
             }
+            return
+        }
+        // The offers were gone by the time the ACCEPT reached the master (rescinded, or the stream dropped): nothing
+        // was launched, so this is no end of the task: it is placed again, under the same attempt.
+        if status.source == .master, status.reason == .invalidOffers, !task.killed, !self.stopping,
+            status.state == .taskDropped || status.state == .taskLost
+        {
+            self.logger.info("launcher: \(task.spec.name) was not launched (\(status.message)); placing it again")
+            self.active[status.taskID.value] = nil
+            self.requeue([task])
+            self.pruneGroups()
+            await self.reviveOrRetry()
             return
         }
         task.lastStatus = status

@@ -30,7 +30,10 @@ public struct TaskOutcome: Sendable {
             if name.hasSuffix(" (core dumped)") { name.removeLast(" (core dumped)".count) }
             name = name.trimmingCharacters(in: " ")
             let bare = String(name.prefix { $0 != "(" }).trimmingCharacters(in: " ")
-            if let signal = Self.signalNumbers[name] ?? Self.signalNumbers[bare] ?? Int32(bare) { return 128 + signal }
+            // A number only when it is a signal's (a custom executor writes what it likes; 128 + 2^31 would trap).
+            if let signal = Self.signalNumbers[name] ?? Self.signalNumbers[bare] ?? Int32(bare), (1...64).contains(signal) {
+                return 128 + signal
+            }
         }
         switch status.state {
         case .taskFinished: return 0

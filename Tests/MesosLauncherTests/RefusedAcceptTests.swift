@@ -62,4 +62,22 @@ struct RefusedAcceptTests {
             await launcher.shutdown(.killTasks(grace: .seconds(2)))
         }
     }
+
+    @Test("a task whose offers were gone when its ACCEPT arrived (TASK_DROPPED, REASON_INVALID_OFFERS) is placed again and succeeds")
+    func requeuedAfterInvalidOffers() async throws {
+        guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
+        try await LocalCluster.with(LocalClusterConfiguration()) { cluster in
+            cluster.master.loseOffersOfNextAccept()
+            let launcher = MesosLauncher(configuration: LauncherConfiguration(masters: [cluster.url], frameworkName: "lost-offers"))
+            try await launcher.start()
+            let handle = try await launcher.submit(TaskSpec(name: "again", shell: "echo launched"))
+            let outcome = try await handle.result()
+            #expect(outcome.succeeded, "\(outcome.state) \(outcome.status.message)")
+            #expect(outcome.attempts == 1)
+            var states: [TaskState] = []
+            for await status in handle.updates { states.append(status.state) }
+            #expect(states == [.taskStarting, .taskRunning, .taskFinished], "the drop is not the task's end")
+            await launcher.shutdown(.killTasks(grace: .seconds(5)))
+        }
+    }
 }

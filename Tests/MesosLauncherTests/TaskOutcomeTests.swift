@@ -17,6 +17,13 @@ struct TaskOutcomeTests {
         dumped.state = .taskFailed
         dumped.message = "Command terminated with signal Segmentation fault (core dumped)"
         #expect(TaskOutcome.exitCode(of: dumped) == 139)
+        // Any text a custom executor sends is read without trapping.
+        for text in ["2147483647", "-2147483648", "99", "0", "9999999999999"] {
+            var odd = TaskStatus()
+            odd.state = .taskFailed
+            odd.message = "Command terminated with signal " + text
+            #expect(TaskOutcome.exitCode(of: odd) == nil, "\(text)")
+        }
         var exited = TaskStatus()
         exited.state = .taskFailed
         exited.message = "Command exited with status 3"

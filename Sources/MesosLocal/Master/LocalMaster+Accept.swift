@@ -10,27 +10,18 @@ extension LocalMaster {
 
     func accept(_ accept: SchedulerCall.Accept, frameworkID: String, state: inout State, effects: inout MasterEffects) {
         guard let framework = state.frameworks[frameworkID] else { return }
+        if state.loseNextAcceptOffers, let first = accept.offerIds.first {
+            state.loseNextAcceptOffers = false
+            for offerID in accept.offerIds { state.offers[offerID.value] = nil }
+            self.refuseAll(accept, framework: framework, problem: "Offer \(first.value) is no longer valid", effects: &effects)
+            state.allocationWanted = true
+            return
+        }
         if let problem = self.validateOffers(accept.offerIds, frameworkID: frameworkID, state: state) {
             // Every offer named goes back; every task gets a status update saying why.
             for offerID in accept.offerIds { state.offers[offerID.value] = nil }
             state.allocationWanted = true
-            let lostState: TaskState = framework.partitionAware ? .taskDropped : .taskLost
-            for operation in accept.operations {
-                if operation.type != .launch && operation.type != .launchGroup {
-                    self.drop(operation, "Operation attempted with invalid offers: " + problem, framework: framework, effects: &effects)
-                    continue
-                }
-                for task in Self.tasks(of: operation) {
-                    let status = TaskStatus.fromMaster(
-                        taskID: task.taskID,
-                        state: lostState,
-                        message: "Task launched with invalid offers: " + problem,
-                        reason: .invalidOffers,
-                        agentID: task.hasAgentID ? task.agentID : nil
-                    )
-                    effects.send(.update(status), to: framework.subscription)
-                }
-            }
+            self.refuseAll(accept, framework: framework, problem: problem, effects: &effects)
             return
         }
         // `Master::accept`: each operation's own checks, before the offers' resources are touched.
@@ -64,6 +55,28 @@ extension LocalMaster {
         let declined = remaining - converted
         self.addFilter(accept.filters, agentID: first.agentID, role: role, resources: declined, frameworkID: frameworkID, state: &state)
         state.allocationWanted = true
+    }
+
+    /// An ACCEPT whose offers are invalid: every task TASK_DROPPED (TASK_LOST) with REASON_INVALID_OFFERS, every other
+    /// operation dropped (OPERATION_ERROR when it has an `id`).
+    private func refuseAll(_ accept: SchedulerCall.Accept, framework: MasterFramework, problem: String, effects: inout MasterEffects) {
+        let lostState: TaskState = framework.partitionAware ? .taskDropped : .taskLost
+        for operation in accept.operations {
+            if operation.type != .launch && operation.type != .launchGroup {
+                self.drop(operation, "Operation attempted with invalid offers: " + problem, framework: framework, effects: &effects)
+                continue
+            }
+            for task in Self.tasks(of: operation) {
+                let status = TaskStatus.fromMaster(
+                    taskID: task.taskID,
+                    state: lostState,
+                    message: "Task launched with invalid offers: " + problem,
+                    reason: .invalidOffers,
+                    agentID: task.hasAgentID ? task.agentID : nil
+                )
+                effects.send(.update(status), to: framework.subscription)
+            }
+        }
     }
 
     static func tasks(of operation: Offer.Operation) -> [TaskInfo] {

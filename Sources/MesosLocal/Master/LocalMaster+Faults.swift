@@ -34,6 +34,13 @@ extension LocalMaster {
         self.state.withLock { $0.unavailableUntil = .now + duration }
     }
 
+    /// The offers of the next ACCEPT are gone by the time it arrives, as when they were rescinded while it was on its
+    /// way: its tasks get TASK_DROPPED (TASK_LOST for a framework that is not partition-aware) with
+    /// REASON_INVALID_OFFERS, and its offers' resources are offered again.
+    public func loseOffersOfNextAccept() {
+        self.state.withLock { $0.loseNextAcceptOffers = true }
+    }
+
     /// Answers 503 "No leader elected" to every request but `/health` and `/version` for `duration`, as a master does
     /// while no master leads (the leading one is gone and the election has not ended): what it answers before it
     /// would redirect.

@@ -52,6 +52,8 @@ public final class LocalMaster: Sendable {
         var lastAllocation = ContinuousClock.now
         // Faults.
         var unavailableUntil: ContinuousClock.Instant?
+        /// `loseOffersOfNextAccept()`.
+        var loseNextAcceptOffers = false
         /// Until when no master leads (``LocalMaster/beLeaderless(for:)``).
         var leaderlessUntil: ContinuousClock.Instant?
         var leader: String?
