@@ -268,46 +268,53 @@ public final class SchedulerClient: Sendable {
         guard call.type != .subscribe else {
             throw MesosError(code: .badRequest, message: "SUBSCRIBE opens the event stream: use subscribe(_:), not send(_:)")
         }
-        let target: (url: String, streamID: String)? = self.state.withLock { state in
-            guard state.phase != .stopped || call.type == .teardown, let url = state.url, let streamID = state.streamID else {
-                return nil
-            }
-            return (url, streamID)
-        }
-        guard let target else {
-            throw MesosError(code: .unsubscribed, message: "not subscribed: no stream to send \(call.type.name) on")
-        }
         let body: [UInt8]
         do {
             body = try self.codec.encode(call)
         } catch {
             throw MesosError(code: .badRequest, message: "the \(call.type.name) call cannot be encoded: \(error)", underlying: error)
         }
-        let request = HTTPRequest(
-            method: "POST",
-            url: target.url,
-            headers: [
-                ("Content-Type", self.codec.contentType.mediaType),
-                ("Accept", self.codec.contentType.mediaType),
-                ("Mesos-Stream-Id", target.streamID),
-            ],
-            body: body
-        )
-        var logger = self.logger
-        logger[metadataKey: "mesos.call"] = "\(call.type.name)"
-        logger[metadataKey: "mesos.stream_id"] = "\(target.streamID)"
-        logger.trace("sending call")
-        let response: HTTPResponse
+        // The master and stream are read when the call's turn comes, not when it was queued: a call that waited
+        // behind others while the client re-subscribed goes to the new stream (and master), not to the replaced one.
+        let exchange: (response: HTTPResponse, url: String, logger: Logger)
         do {
-            response = try await self.calls.withTurn { try await self.callHTTP.execute(request) }
+            exchange = try await self.calls.withTurn {
+                let target: (url: String, streamID: String)? = self.state.withLock { state in
+                    guard state.phase != .stopped || call.type == .teardown, let url = state.url, let streamID = state.streamID else {
+                        return nil
+                    }
+                    return (url, streamID)
+                }
+                guard let target else {
+                    throw MesosError(code: .unsubscribed, message: "not subscribed: no stream to send \(call.type.name) on")
+                }
+                let request = HTTPRequest(
+                    method: "POST",
+                    url: target.url,
+                    headers: [
+                        ("Content-Type", self.codec.contentType.mediaType),
+                        ("Accept", self.codec.contentType.mediaType),
+                        ("Mesos-Stream-Id", target.streamID),
+                    ],
+                    body: body
+                )
+                var logger = self.logger
+                logger[metadataKey: "mesos.call"] = "\(call.type.name)"
+                logger[metadataKey: "mesos.stream_id"] = "\(target.streamID)"
+                logger.trace("sending call")
+                return (try await self.callHTTP.execute(request), target.url, logger)
+            }
+        } catch let error as MesosError {
+            throw error
         } catch {
             throw MesosError(transport: error)
         }
+        let (response, url, logger) = exchange
         let expected = call.type == .updateFramework ? 200 : 202
         let answer = Array(response.body.readableBytesView)
         guard response.status == expected else {
             let error =
-                MesosError(response: response.head, body: answer, url: target.url)
+                MesosError(response: response.head, body: answer, url: url)
                 ?? MesosError(
                     code: .unexpectedStatus,
                     message: "expected HTTP \(expected), got \(response.status)",

@@ -454,11 +454,29 @@ final class SubscriptionDriver: @unchecked Sendable {
         let mediaType = self.client.codec.contentType.mediaType
         let request = HTTPRequest(method: "POST", url: url, headers: [("Content-Type", mediaType), ("Accept", mediaType)], body: body)
         self.logger.trace("subscribing", metadata: ["mesos.master": "\(url)"])
-        do {
-            return try await self.client.streamHTTP.stream(request)
-        } catch {
-            throw MesosError(transport: error)
+        // The answer's head must come within the subscribe timeout too: a master (or a balancer in front of it) that
+        // takes the connection and never answers would otherwise hold the subscription until TCP gives up.
+        let window = self.client.configuration.subscribeTimeout
+        let client = self.client.streamHTTP
+        let head: HTTPStreamingResponse? = try await withThrowingTaskGroup(of: HTTPStreamingResponse?.self) { group in
+            group.addTask {
+                do {
+                    return try await client.stream(request)
+                } catch {
+                    throw MesosError(transport: error)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: window)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
         }
+        guard let head else {
+            throw MesosError(code: .heartbeatTimeout, message: "no answer to SUBSCRIBE from \(url) within \(window)")
+        }
+        return head
     }
 
     /// Takes a 200 answer: the stream ID, then waits for the first event.

@@ -548,6 +548,37 @@ struct SchedulerClientTests {
         }
     }
 
+    @Test("a master that takes SUBSCRIBE and never answers is given up on after subscribeTimeout, and the next attempt is made")
+    func silentMaster() async throws {
+        try await Self.withMasters { masters in
+            let master = masters[0]
+            master.script(.silent)
+            var configuration = Self.configuration([master.url])
+            configuration.subscribeTimeout = .milliseconds(500)
+            let client = SchedulerClient(configuration: configuration)
+            let started = ContinuousClock.now
+            var iterator = try await client.subscribe(Self.framework).makeAsyncIterator()
+            #expect(try await Self.next(&iterator, 1) == ["subscribed"])
+            #expect(master.subscribes.count == 2)
+            #expect(ContinuousClock.now - started < .seconds(20), "the silent attempt was cut at 500 ms")
+            try await client.stop()
+        }
+    }
+
+    @Test("a 200 to SUBSCRIBE without a Mesos-Stream-Id is not taken for a subscription")
+    func noStreamID() async throws {
+        try await Self.withMasters { masters in
+            let master = masters[0]
+            master.setFallback(.stream(.init(streamID: "")))
+            var configuration = Self.configuration([master.url])
+            configuration.reconnect = .never
+            let client = SchedulerClient(configuration: configuration)
+            let error = await Self.mesosError { _ = try await client.subscribe(Self.framework) }
+            #expect(error?.code == .unexpectedStatus)
+            #expect(error?.message.contains("Mesos-Stream-Id") == true)
+        }
+    }
+
     @Test("refusals that retrying cannot fix are thrown at once")
     func refused() async throws {
         try await Self.withMasters { masters in

@@ -25,6 +25,8 @@ final class ScriptedMaster: Sendable {
         case redirect(toPort: Int)
         /// 200 and a stream.
         case stream(Stream)
+        /// Nothing at all: a master (or a balancer in front of one) that takes the connection and never answers.
+        case silent
     }
 
     /// A subscription stream: a 200 head with `Mesos-Stream-Id`, then one RecordIO record per chunk.
@@ -298,6 +300,8 @@ final class ScriptedMaster: Sendable {
                     self.send(context, status: .temporaryRedirect, headers: headers, text: "")
                 case .stream(let stream):
                     self.serve(context, stream, type: accept)
+                case .silent:
+                    break
                 }
             } else {
                 let (status, text) = self.master.answerCall(received)
