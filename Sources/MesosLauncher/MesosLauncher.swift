@@ -1043,7 +1043,20 @@ public actor MesosLauncher {
         let refuse: Double = self.pending.isEmpty ? 5 : 0
         // Every offer gets its answer even when one call fails; a failed ACCEPT is settled for its own tasks.
         for accept in result.accepts {
-            let operations = accept.operations.map(Self.withPortEnvironment)
+            let frameworkID = self.client.frameworkID
+            let operations = accept.operations.map { operation in
+                var operation = Self.withPortEnvironment(operation)
+                // A group's default executor must name the framework (1.11 fills it in for LAUNCH only); a group queued
+                // before the framework had its ID gets it now.
+                if operation.type == .launchGroup, !operation.launchGroup.executor.hasFrameworkID, let frameworkID {
+                    operation.launchGroup.executor.frameworkID = frameworkID
+                    for index in operation.launchGroup.taskGroup.tasks.indices
+                    where operation.launchGroup.taskGroup.tasks[index].hasExecutor {
+                        operation.launchGroup.taskGroup.tasks[index].executor.frameworkID = frameworkID
+                    }
+                }
+                return operation
+            }
             do {
                 try await self.client.accept(offerIDs: accept.offerIDs, operations: operations, filters: Self.filters(refuse: refuse))
             } catch {

@@ -36,6 +36,19 @@ struct TaskGroupTests {
         }
     }
 
+    @Test("a group submitted before start() launches: its default executor gets the framework ID the master requires")
+    func groupBeforeStart() async throws {
+        guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
+        try await LocalCluster.with(LocalClusterConfiguration()) { cluster in
+            let launcher = MesosLauncher(configuration: LauncherConfiguration(masters: [cluster.url], frameworkName: "early-group"))
+            let group = try await launcher.submitGroup(TaskGroupSpec(name: "early", tasks: [TaskSpec(name: "only", shell: "true")]))
+            try await launcher.start()
+            let outcome = try await group.result()
+            #expect(outcome.succeeded, "\(outcome.outcomes.map(\.status.message))")
+            await launcher.shutdown(.killTasks(grace: .seconds(5)))
+        }
+    }
+
     @Test("a failing member takes the group down: the others are KILLED, the outcome names the failed one and its code")
     func memberFails() async throws {
         try await LauncherTests.withLauncher { launcher, _ in
