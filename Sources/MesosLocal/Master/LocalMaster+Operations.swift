@@ -245,7 +245,20 @@ extension LocalMaster {
         case .shrinkVolume: inject(&operation.shrinkVolume.volume)
         case .createDisk: inject(&operation.createDisk.source)
         case .destroyDisk: inject(&operation.destroyDisk.source)
-        default: break
+        case .launch:
+            for index in operation.launch.taskInfos.indices {
+                inject(&operation.launch.taskInfos[index].resources)
+                if operation.launch.taskInfos[index].hasExecutor { inject(&operation.launch.taskInfos[index].executor.resources) }
+            }
+        case .launchGroup:
+            if operation.launchGroup.hasExecutor { inject(&operation.launchGroup.executor.resources) }
+            for index in operation.launchGroup.taskGroup.tasks.indices {
+                inject(&operation.launchGroup.taskGroup.tasks[index].resources)
+                if operation.launchGroup.taskGroup.tasks[index].hasExecutor {
+                    inject(&operation.launchGroup.taskGroup.tasks[index].executor.resources)
+                }
+            }
+        case .unknown: break
         }
         return operation
     }
