@@ -281,23 +281,30 @@ struct Follower {
         self.output = output
     }
 
+    /// Passes the task's output on until cancelled (its task has ended), then reads what it wrote last.
     func run() async {
         let client = HTTPClient(configuration: self.http)
         defer { client.shutdown() }
         var offsets = ["stdout": 0, "stderr": 0]
-        var finalPass = false
-        while true {
-            for file in ["stdout", "stderr"] {
-                while let chunk = await self.read(client, file: file, offset: offsets[file] ?? 0), !chunk.isEmpty {
-                    offsets[file, default: 0] += chunk.count
-                    self.output.taskOutput(chunk, stderr: file == "stderr", task: self.task)
-                }
-            }
-            if finalPass { return }
-            if Task.isCancelled { finalPass = true; continue }
+        while !Task.isCancelled {
+            offsets = await self.drain(client, from: offsets)
             try? await Task.sleep(for: .milliseconds(200))
-            if Task.isCancelled { finalPass = true }
         }
+        // The last pass runs in a task of its own: the requests of a cancelled task are aborted.
+        let last = offsets
+        _ = await Task { await self.drain(client, from: last) }.value
+    }
+
+    /// Reads both files from `offsets` to their ends; returns the new offsets.
+    private func drain(_ client: HTTPClient, from offsets: [String: Int]) async -> [String: Int] {
+        var offsets = offsets
+        for file in ["stdout", "stderr"] {
+            while let chunk = await self.read(client, file: file, offset: offsets[file] ?? 0), !chunk.isEmpty {
+                offsets[file, default: 0] += chunk.count
+                self.output.taskOutput(chunk, stderr: file == "stderr", task: self.task)
+            }
+        }
+        return offsets
     }
 
     private func read(_ client: HTTPClient, file: String, offset: Int) async -> [UInt8]? {
