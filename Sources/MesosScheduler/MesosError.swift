@@ -10,7 +10,7 @@ public struct MesosError: Error, CustomStringConvertible {
         private enum Base: Hashable, Sendable {
             case notLeader, unauthorized, forbidden, unsubscribed, badRequest, methodNotAllowed, notAcceptable
             case unsupportedMediaType, rateLimited, unavailable, endpointNotFound, unexpectedStatus, framing, transport
-            case cancelled, heartbeatTimeout, redirectLoop, errorEvent
+            case cancelled, heartbeatTimeout, redirectLoop, errorEvent, tls
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -51,6 +51,10 @@ public struct MesosError: Error, CustomStringConvertible {
         public static let redirectLoop = Code(.redirectLoop)
         /// The master sent an ERROR event (the framework was refused or removed); its text is the message.
         public static let errorEvent = Code(.errorEvent)
+        /// TLS refused for good: the master's certificate does not verify against the CAs given, or the master refuses
+        /// the client's certificate (or its cipher). Not retried, since trying again meets the same certificates.
+        /// (A handshake merely cut short, as by a master restarting, is `.transport`.)
+        public static let tls = Code(.tls)
 
         public var description: String { String(describing: self.base) }
     }

@@ -344,6 +344,10 @@ extension MesosError {
             self.init(code: .cancelled, message: error.message, underlying: error)
         } else if error is CancellationError {
             self.init(code: .cancelled, message: "cancelled", underlying: error)
+        } else if let error = error as? HTTPClientError, error.code == .tls, error.curlCode != 35 {
+            // Everything libcurl calls a TLS failure but CURLE_SSL_CONNECT_ERROR (a handshake cut short) is about
+            // certificates or ciphers: retrying cannot help.
+            self.init(code: .tls, message: error.message, underlying: error)
         } else if let error = error as? HTTPClientError {
             self.init(code: .transport, message: error.message, underlying: error)
         } else {
