@@ -29,6 +29,11 @@ public struct LauncherConfiguration: Sendable {
     /// the exit status in its message) waits for the agent's update, which the agent sends again when the framework
     /// fails over; then the reconciled end stands. Only for FINISHED, FAILED and KILLED, the ends an agent reports.
     public var reconciledEndGrace: Duration = .seconds(5)
+    /// While tasks run, the launcher asks the master for their state this often (explicit reconciliation), as Mesos's
+    /// reconciliation guide asks of frameworks: an update that never came (a master that failed over before its agents
+    /// re-registered answers nothing for their tasks) is caught. Answers that say what is already known are not passed
+    /// on to the handles. Nil: only after each (re-)subscription.
+    public var reconciliationInterval: Duration? = .seconds(300)
     public var logger: Logger?
 
     public init(masters: [String], frameworkName: String = "swift-mesos") {
@@ -83,6 +88,7 @@ public actor MesosLauncher {
     private var nextSerial = 0
     private var artifacts: [Artifact] = []
     private var reviveRetry: Task<Void, Never>?
+    private var reconciler: Task<Void, Never>?
     /// Single tasks waiting out their retry backoff (or, recovered from the state directory, waiting for ``start()``
     /// to queue them), by handle.
     private var retrying: [ObjectIdentifier: Waiting] = [:]
@@ -516,6 +522,24 @@ public actor MesosLauncher {
         // known, and their artifacts are registered with this process's server), after what is left of their backoff.
         for waiting in self.retrying.values { self.retryWhenDue(waiting) }
         for (id, run) in self.groups where run.waiting { self.retryGroupWhenDue(id, notBefore: run.notBefore) }
+        if let interval = self.configuration.reconciliationInterval, interval > .zero {
+            self.reconciler = Task {
+                while (try? await Task.sleep(for: interval)) != nil {
+                    await self.reconcileRunning()
+                }
+            }
+        }
+    }
+
+    /// Explicit reconciliation of the tasks the master has reported on (a task whose ACCEPT may not have reached the
+    /// master yet is left out: the master would answer that it does not know it).
+    private func reconcileRunning() async {
+        guard !self.stopping else { return }
+        let known = self.active.compactMap { id, task in task.lastStatus == nil ? nil : (TaskID(id), task.agent?.id) }
+        guard !known.isEmpty else { return }
+        do { try await self.client.reconcile(tasks: known) } catch {
+            self.logger.debug("launcher: periodic RECONCILE failed", metadata: ["mesos.error": "\(error)"])
+        }
     }
 
     /// Queues the task's next attempt once its backoff has passed (at once when it has).
@@ -688,6 +712,7 @@ public actor MesosLauncher {
         self.groups.removeAll()
         self.loop?.cancel()
         self.reviveRetry?.cancel()
+        self.reconciler?.cancel()
         if let server = self.artifactServer { await server.shutdownGracefully() }
         self.artifactTask?.cancel()
     }
@@ -1255,6 +1280,8 @@ public actor MesosLauncher {
             await self.reviveOrRetry()
             return
         }
+        // A reconciliation answer that says what the last update said is no news to the handle.
+        if status.reason == .reconciliation, !status.hasUuid, task.lastStatus?.state == status.state { return }
         task.lastStatus = status
         self.active[status.taskID.value] = task
         task.handle.yield(status)

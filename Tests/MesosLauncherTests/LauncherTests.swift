@@ -79,6 +79,26 @@ struct LauncherTests {
         }
     }
 
+    @Test("running tasks are reconciled every reconciliationInterval; answers that say nothing new do not reach the handle")
+    func periodicReconciliation() async throws {
+        guard ProcessInfo.processInfo.environment["MESOS_MASTER"] == nil else { return }
+        try await LocalCluster.with(LocalClusterConfiguration()) { cluster in
+            var configuration = LauncherConfiguration(masters: [cluster.url], frameworkName: "reconciling")
+            configuration.reconciliationInterval = .milliseconds(300)
+            let launcher = MesosLauncher(configuration: configuration)
+            try await launcher.start()
+            let handle = try await launcher.submit(TaskSpec(name: "steady", shell: "sleep 2"))
+            let outcome = try await handle.result()
+            #expect(outcome.succeeded)
+            let frameworkID = try #require(launcher.frameworkID)
+            #expect(cluster.master.reconcileCalls(of: frameworkID) >= 2, "about 6 in the 2 s the task ran")
+            var states: [TaskState] = []
+            for await status in handle.updates { states.append(status.state) }
+            #expect(states == [.taskStarting, .taskRunning, .taskFinished])
+            await launcher.shutdown(.killTasks(grace: .seconds(5)))
+        }
+    }
+
     @Test("local files and directories reach the sandbox through the artifact server")
     func artifacts() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("launcher-artifacts-\(UUID().uuidString.prefix(6))")

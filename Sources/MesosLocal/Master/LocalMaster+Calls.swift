@@ -444,6 +444,7 @@ extension LocalMaster {
 
     func reconcile(_ tasks: [SchedulerCall.Reconcile.Task], frameworkID: String, state: inout State, effects: inout MasterEffects) {
         guard let framework = state.frameworks[frameworkID] else { return }
+        state.reconcileCalls[frameworkID, default: 0] += 1
         func latest(_ task: MasterTask) -> TaskStatus {
             var status = TaskStatus.fromMaster(
                 taskID: task.info.taskID,

@@ -54,6 +54,8 @@ public final class LocalMaster: Sendable {
         var unavailableUntil: ContinuousClock.Instant?
         /// `loseOffersOfNextAccept()`.
         var loseNextAcceptOffers = false
+        /// RECONCILE calls taken, by framework ID (for tests).
+        var reconcileCalls: [String: Int] = [:]
         /// Until when no master leads (``LocalMaster/beLeaderless(for:)``).
         var leaderlessUntil: ContinuousClock.Instant?
         var leader: String?
@@ -72,6 +74,11 @@ public final class LocalMaster: Sendable {
 
     /// The allocator's rounds so far.
     public var allocationStatistics: AllocationStatistics { self.state.withLock { $0.allocation } }
+
+    /// How many RECONCILE calls the master has taken from the framework, so a test can see a scheduler reconcile.
+    public func reconcileCalls(of frameworkID: FrameworkID) -> Int {
+        self.state.withLock { $0.reconcileCalls[frameworkID.value] ?? 0 }
+    }
 
     /// The roles of `frameworkID` that get no offers (SUBSCRIBE's `suppressed_roles`, SUPPRESS, REVIVE,
     /// UPDATE_FRAMEWORK), sorted; nil for a framework this master does not know. For tests of what a client asked.
