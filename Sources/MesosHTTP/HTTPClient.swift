@@ -11,8 +11,9 @@ public import NIOCore
 /// ```
 ///
 /// Cancelling the calling task aborts the transfer, and a task already cancelled gets `.cancelled` at once: requests
-/// that clean up after a cancellation (a last read, a TEARDOWN) belong in a task of their own. Stream bodies are back-pressured: when the consumer falls
-/// behind, libcurl is paused (`CURL_WRITEFUNC_PAUSE`) and resumed when it catches up, so memory stays bounded.
+/// that clean up after a cancellation (a last read, a TEARDOWN) belong in a task of their own. Stream bodies are
+/// back-pressured: when the consumer falls behind, libcurl is paused (`CURL_WRITEFUNC_PAUSE`) and resumed when it
+/// catches up, so memory stays bounded.
 public final class HTTPClient: Sendable {
     public let configuration: HTTPClientConfiguration
     private let loop: CurlLoop

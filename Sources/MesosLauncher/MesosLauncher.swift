@@ -1170,7 +1170,8 @@ public actor MesosLauncher {
         if !requeue.isEmpty { await self.reviveOrRetry() }
     }
 
-    /// Tasks the master did not launch, back in the queue under the same attempt (and task ID).
+    /// Tasks the master did not launch, back in the queue under the same attempt (with a new task ID, unless the spec
+    /// gives one).
     private func requeue(_ tasks: [Active]) {
         for task in tasks {
             var template = task.request.template

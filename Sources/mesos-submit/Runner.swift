@@ -167,7 +167,7 @@ struct Runner {
             case signal(Int32)
             case timeout
         }
-        let result: Int32 = await withTaskGroup(of: Ending?.self) { group in
+        let (result, stopped): (Int32, Bool) = await withTaskGroup(of: Ending?.self) { group in
             group.addTask {
                 await withTaskGroup(of: (Int, Int32).self) { tasks in
                     for (index, handle) in handles.enumerated() {
@@ -205,18 +205,19 @@ struct Runner {
                 code = status
             case .signal(let signal):
                 output.note("interrupted: killing the tasks and tearing down (again to quit at once)")
-                await launcher.shutdown(.killTasks(grace: .seconds(5)))
                 code = 128 + signal
             case .timeout:
                 output.error("timed out after \(self.options.timeout ?? 0) s: killing the tasks")
-                await launcher.shutdown(.killTasks(grace: .seconds(5)))
                 code = ExitStatus.timeout
             }
+            let early: Bool
+            if case .tasks = ending { early = false } else { early = true }
+            if early { await launcher.shutdown(.killTasks(grace: .seconds(5))) }
             group.cancelAll()
             interrupted.cancel()
-            return code
+            return (code, early)
         }
-        await launcher.shutdown(.killTasks(grace: .seconds(5)))
+        if !stopped { await launcher.shutdown(.killTasks(grace: .seconds(5))) }
         output.finish(await Self.artifactLines(launcher, downloads))
         return result
     }
@@ -239,6 +240,15 @@ struct Runner {
         return nil
     }
 
+    /// `--network`, as the container's network infos.
+    var networkInfos: [Mesos_V1_NetworkInfo] {
+        self.options.network.map { name in
+            var info = Mesos_V1_NetworkInfo()
+            info.name = name
+            return info
+        }
+    }
+
     /// The container `--containerizer`, `--docker-image`, `--network` and `--volume` ask for, as mesos-execute builds it
     /// (`getContainerInfo`); nil when they ask for none. The Mesos containerizer (the default) runs a Docker image as
     /// its own image, with any number of networks; the Docker containerizer takes one user network.
@@ -246,11 +256,7 @@ struct Runner {
         let options = self.options
         guard options.dockerImage != nil || !options.network.isEmpty || !options.volume.isEmpty else { return nil }
         var container = ContainerInfo()
-        let networks = options.network.map { name in
-            var info = Mesos_V1_NetworkInfo()
-            info.name = name
-            return info
-        }
+        let networks = self.networkInfos
         switch options.containerizer {
         case "docker":
             guard let image = options.dockerImage else { throw SubmitError("--containerizer docker needs --docker-image") }
@@ -452,11 +458,7 @@ struct Runner {
         if !self.options.network.isEmpty {
             var container = ContainerInfo()
             container.type = .mesos
-            for network in self.options.network {
-                var info = Mesos_V1_NetworkInfo()
-                info.name = network
-                container.networkInfos.append(info)
-            }
+            container.networkInfos = self.networkInfos
             spec.executorContainer = container
         }
         return spec
